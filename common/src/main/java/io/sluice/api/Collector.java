@@ -1,0 +1,20 @@
+package io.sluice.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.function.Consumer;
+
+/** Merges a job's task outcomes into its result. Runs on a coordinator once all tasks are finished. */
+@FunctionalInterface
+public interface Collector {
+
+  JsonNode collect(Payload payload, Outcomes outcomes) throws Exception;
+
+  /** Streams the job's task outcomes in sequence order; never holds them all in memory. */
+  @FunctionalInterface
+  interface Outcomes {
+    void forEach(Consumer<TaskOutcome> action);
+  }
+
+  /** One finished task: its output when it succeeded, its error when it failed. */
+  record TaskOutcome(int seq, boolean succeeded, JsonNode output, String error) {}
+}

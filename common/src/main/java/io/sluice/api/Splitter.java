@@ -1,0 +1,16 @@
+package io.sluice.api;
+
+/**
+ * Splits a validated payload into task inputs. Inputs are handed to the sink one at a time and streamed
+ * to PostgreSQL, so a job of a million tasks never holds a million objects in memory.
+ */
+@FunctionalInterface
+public interface Splitter {
+  void split(Payload payload, TaskSink sink) throws Exception;
+
+  /** Receives task inputs in order; the first is task 0. */
+  @FunctionalInterface
+  interface TaskSink {
+    void accept(com.fasterxml.jackson.databind.JsonNode input);
+  }
+}

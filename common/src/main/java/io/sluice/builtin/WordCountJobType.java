@@ -1,0 +1,114 @@
+package io.sluice.builtin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.api.Collector;
+import io.sluice.api.JobType;
+import io.sluice.api.Payload;
+import io.sluice.api.Splitter;
+import io.sluice.api.TaskHandler;
+import io.sluice.api.TaskResult;
+import io.sluice.json.Json;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code wordcount}: payload {@code {"text", "linesPerTask", "taskDelayMs"?}}. Each task counts the
+ * words (lower-cased, split on non-letters) of its lines; the collector merges the counts into {@code
+ * {"totalWords", "distinctWords", "top": [[word, count], …]}}. A lost or double-counted task shows as a
+ * wrong {@code totalWords}.
+ */
+public final class WordCountJobType implements JobType {
+  private static final int TOP = 20;
+
+  @Override
+  public String name() {
+    return "wordcount";
+  }
+
+  @Override
+  public void validate(Payload payload) {
+    if (payload.stringField("text").isEmpty()) {
+      throw new io.sluice.api.InvalidPayloadException("text", "must not be empty");
+    }
+    payload.intField("linesPerTask", 1, 1_000_000, null);
+    payload.intField("taskDelayMs", 0, 600_000, 0);
+  }
+
+  @Override
+  public Splitter splitter() {
+    return (payload, sink) -> {
+      String text = payload.stringField("text");
+      int linesPerTask = payload.intField("linesPerTask", 1, 1_000_000, null);
+      int delay = payload.intField("taskDelayMs", 0, 600_000, 0);
+      int start = 0;
+      while (start < text.length()) {
+        int end = start;
+        for (int lines = 0; lines < linesPerTask && end < text.length(); lines++) {
+          int newline = text.indexOf('\n', end);
+          end = newline < 0 ? text.length() : newline + 1;
+        }
+        ObjectNode input = Json.object().put("text", text.substring(start, end));
+        if (delay > 0) {
+          input.put("d", delay);
+        }
+        sink.accept(input);
+        start = end;
+      }
+    };
+  }
+
+  @Override
+  public TaskHandler handler() {
+    return ctx -> {
+      long delay = ctx.input().path("d").asLong(0);
+      if (delay > 0) {
+        Thread.sleep(delay);
+      }
+      Map<String, Integer> counts = WordCounts.count(ctx.input().path("text").asText());
+      ObjectNode output = Json.object();
+      counts.forEach(output::put);
+      return TaskResult.success(output);
+    };
+  }
+
+  @Override
+  public Collector collector() {
+    return (payload, outcomes) -> {
+      Map<String, Long> merged = new HashMap<>();
+      List<String> failures = new ArrayList<>();
+      outcomes.forEach(
+          o -> {
+            if (!o.succeeded()) {
+              failures.add("task " + o.seq() + ": " + o.error());
+              return;
+            }
+            o.output()
+                .fields()
+                .forEachRemaining(e -> merged.merge(e.getKey(), e.getValue().asLong(), Long::sum));
+          });
+      return summary(merged, failures);
+    };
+  }
+
+  private static JsonNode summary(Map<String, Long> merged, List<String> failures) {
+    ObjectNode result = Json.object();
+    result.put("totalWords", merged.values().stream().mapToLong(Long::longValue).sum());
+    result.put("distinctWords", merged.size());
+    var top = result.putArray("top");
+    merged.entrySet().stream()
+        .sorted(
+            Map.Entry.<String, Long>comparingByValue()
+                .reversed()
+                .thenComparing(Map.Entry.comparingByKey()))
+        .limit(TOP)
+        .forEach(e -> top.addArray().add(e.getKey()).add(e.getValue()));
+    if (!failures.isEmpty()) {
+      var list = result.putArray("failedTasks");
+      failures.forEach(list::add);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,35 @@
+package io.sluice.config;
+
+/** Where PostgreSQL is and how many connections to use. */
+public record DatabaseConfig(String jdbcUrl, String user, String password, int poolSize) {
+
+  public DatabaseConfig {
+    if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:postgresql:")) {
+      throw new ConfigException(
+          "SLUICE_DATABASE_URL", jdbcUrl, "must be a JDBC URL starting with jdbc:postgresql:");
+    }
+    if (poolSize < 1 || poolSize > 200) {
+      throw new ConfigException(
+          "SLUICE_DATABASE_POOL_SIZE", String.valueOf(poolSize), "must be between 1 and 200");
+    }
+  }
+
+  public static DatabaseConfig fromEnv(Env env, int defaultPoolSize) {
+    return new DatabaseConfig(
+        env.require("SLUICE_DATABASE_URL", "the PostgreSQL JDBC URL, e.g. jdbc:postgresql://db:5432/sluice"),
+        env.get("SLUICE_DATABASE_USER"),
+        env.get("SLUICE_DATABASE_PASSWORD"),
+        env.intValue("SLUICE_DATABASE_POOL_SIZE", defaultPoolSize, 1, 200));
+  }
+
+  /** The JDBC URL with any password parameter masked, for logs. */
+  public String maskedUrl() {
+    return jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1****");
+  }
+
+  @Override
+  public String toString() {
+    return "DatabaseConfig[url=" + maskedUrl() + ", user=" + user + ", password="
+        + (password == null ? "none" : "****") + ", poolSize=" + poolSize + "]";
+  }
+}

@@ -1,0 +1,99 @@
+package io.sluice.config;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Reads settings from a map of environment variables, parsing and checking each one. Every failure
+ * names the variable, its value and what was expected.
+ */
+public final class Env {
+  private final Map<String, String> vars;
+
+  public Env(Map<String, String> vars) {
+    this.vars = Map.copyOf(vars);
+  }
+
+  public static Env system() {
+    return new Env(System.getenv());
+  }
+
+  public String get(String name) {
+    String value = vars.get(name);
+    return value == null || value.isBlank() ? null : value.trim();
+  }
+
+  public String get(String name, String fallback) {
+    String value = get(name);
+    return value == null ? fallback : value;
+  }
+
+  public String require(String name, String what) {
+    String value = get(name);
+    if (value == null) {
+      throw new ConfigException(name, null, "is not set; it must give " + what);
+    }
+    return value;
+  }
+
+  public int intValue(String name, int fallback, int min, int max) {
+    return parse(name, fallback, Integer::parseInt, min, max, "an integer");
+  }
+
+  public long longValue(String name, long fallback, long min, long max) {
+    return parse(name, fallback, Long::parseLong, min, max, "an integer");
+  }
+
+  public Duration duration(String name, Duration fallback) {
+    String value = get(name);
+    if (value == null) {
+      return fallback;
+    }
+    try {
+      Duration d = parseDuration(value);
+      if (d.isNegative() || d.isZero()) {
+        throw new ConfigException(name, value, "must be positive");
+      }
+      return d;
+    } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
+      throw new ConfigException(name, value, "must be a duration such as 500ms, 30s, 5m or PT30S");
+    }
+  }
+
+  /** Parses {@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h} or ISO-8601 {@code PT30S}. */
+  public static Duration parseDuration(String value) {
+    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    if (v.startsWith("pt") || v.startsWith("p")) {
+      return Duration.parse(value.trim().toUpperCase(java.util.Locale.ROOT));
+    }
+    if (v.endsWith("ms")) {
+      return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+    }
+    long n = Long.parseLong(v.substring(0, v.length() - 1));
+    return switch (v.charAt(v.length() - 1)) {
+      case 's' -> Duration.ofSeconds(n);
+      case 'm' -> Duration.ofMinutes(n);
+      case 'h' -> Duration.ofHours(n);
+      default -> throw new IllegalArgumentException(value);
+    };
+  }
+
+  private <T extends Comparable<T>> T parse(
+      String name, T fallback, Function<String, T> parser, T min, T max, String what) {
+    String value = get(name);
+    if (value == null) {
+      return fallback;
+    }
+    T parsed;
+    try {
+      parsed = parser.apply(value);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, value, "must be " + what);
+    }
+    if (parsed.compareTo(min) < 0 || parsed.compareTo(max) > 0) {
+      throw new ConfigException(name, value, "must be between " + min + " and " + max);
+    }
+    return parsed;
+  }
+}

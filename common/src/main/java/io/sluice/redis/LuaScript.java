@@ -1,0 +1,61 @@
+package io.sluice.redis;
+
+import io.sluice.SluiceException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * One Lua script from {@code src/main/resources/lua}. Clients call it by {@link #sha()} with EVALSHA
+ * and send {@link #source()} once when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+ */
+public enum LuaScript {
+  /** Appends one job's tasks to a ready stream. */
+  ENQUEUE("enqueue"),
+  /** Acknowledges and deletes stream entries. */
+  ACK("ack"),
+  /** Creates a job's fan-in counter and bitmap. */
+  FANIN_INIT("fanin_init"),
+  /** Counts finished tasks towards a job's fan-in, once per task. */
+  FANIN("fanin");
+
+  private final String source;
+  private final String sha;
+
+  LuaScript(String file) {
+    this.source = load("/lua/" + file + ".lua");
+    this.sha = sha1(source);
+  }
+
+  public String source() {
+    return source;
+  }
+
+  public String sha() {
+    return sha;
+  }
+
+  private static String load(String resource) {
+    try (InputStream in = LuaScript.class.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new SluiceException("Lua script " + resource + " is missing from the classpath");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new SluiceException("cannot read Lua script " + resource, e);
+    }
+  }
+
+  private static String sha1(String text) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

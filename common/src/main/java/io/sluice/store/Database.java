@@ -1,0 +1,130 @@
+package io.sluice.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.sluice.SluiceException;
+import io.sluice.config.DatabaseConfig;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The PostgreSQL connection pool and the one way to run a transaction: {@link #inTransaction} commits
+ * or rolls back as a unit and retries the whole unit on serialization failures and deadlocks, which
+ * PostgreSQL resolves by aborting one side.
+ */
+public final class Database implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Database.class);
+  private static final int MAX_TRIES = 5;
+
+  private final HikariDataSource dataSource;
+
+  public Database(DatabaseConfig config, String poolName) {
+    HikariConfig hikari = new HikariConfig();
+    hikari.setJdbcUrl(config.jdbcUrl());
+    hikari.setUsername(config.user());
+    hikari.setPassword(config.password());
+    hikari.setMaximumPoolSize(config.poolSize());
+    hikari.setMinimumIdle(Math.min(2, config.poolSize()));
+    hikari.setPoolName(poolName);
+    hikari.setConnectionTimeout(5_000);
+    hikari.setValidationTimeout(2_000);
+    // Start even when PostgreSQL is briefly unreachable; readiness reports it until it answers.
+    hikari.setInitializationFailTimeout(-1);
+    hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
+    hikari.addDataSourceProperty("tcpKeepAlive", "true");
+    this.dataSource = new HikariDataSource(hikari);
+  }
+
+  public DataSource dataSource() {
+    return dataSource;
+  }
+
+  /** Applies the Flyway migrations; run by coordinators at start, never by workers. */
+  public void migrate() {
+    var result = Flyway.configure().dataSource(dataSource).load().migrate();
+    log.info(
+        "Database schema at version {} ({} migrations applied now)",
+        result.targetSchemaVersion,
+        result.migrationsExecuted);
+  }
+
+  /** Work done inside one transaction. */
+  @FunctionalInterface
+  public interface TxWork<T> {
+    T run(Connection connection) throws SQLException;
+  }
+
+  public <T> T inTransaction(TxWork<T> work) {
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = dataSource.getConnection()) {
+        c.setAutoCommit(false);
+        try {
+          T result = work.run(c);
+          c.commit();
+          return result;
+        } catch (SQLException | RuntimeException e) {
+          rollbackQuietly(c);
+          throw e;
+        }
+      } catch (SQLException e) {
+        if (!isTransient(e) || attempt >= MAX_TRIES) {
+          throw new StoreException("transaction failed after " + attempt + " attempt(s)", e);
+        }
+        log.debug("Retrying transaction after {} (attempt {} of {})", e.getSQLState(), attempt, MAX_TRIES);
+        sleepBackoff(attempt);
+      }
+    }
+  }
+
+  /** Runs a read or a single statement with auto-commit. */
+  public <T> T query(TxWork<T> work) {
+    try (Connection c = dataSource.getConnection()) {
+      return work.run(c);
+    } catch (SQLException e) {
+      throw new StoreException("query failed", e);
+    }
+  }
+
+  /** True when PostgreSQL answers a trivial query within a second. */
+  public boolean ping() {
+    try (Connection c = dataSource.getConnection()) {
+      return c.isValid(1);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  /** Serialization failure, deadlock: retrying the whole transaction is correct. */
+  static boolean isTransient(SQLException e) {
+    String state = e.getSQLState();
+    return "40001".equals(state) || "40P01".equals(state);
+  }
+
+  private static void rollbackQuietly(Connection c) {
+    try {
+      c.rollback();
+    } catch (SQLException ignored) {
+      // The connection is broken; Hikari discards it.
+    }
+  }
+
+  private static void sleepBackoff(int attempt) {
+    long base = 5L << Math.min(attempt, 6);
+    try {
+      Thread.sleep(base + ThreadLocalRandom.current().nextLong(base));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SluiceException("interrupted while retrying a transaction", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    dataSource.close();
+  }
+}

@@ -1,0 +1,336 @@
+package io.sluice.store;
+
+import static io.sluice.store.Sql.instant;
+import static io.sluice.store.Sql.ints;
+import static io.sluice.store.Sql.uuids;
+
+import io.sluice.json.Json;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+
+/**
+ * The {@code jobs} table and its append-only {@code job_events} log. Every status change is a
+ * compare-and-set on the current status (and version where the caller holds one), and writes its event
+ * in the same transaction.
+ */
+public final class PostgresJobStore {
+  private static final String COLUMNS =
+      """
+      id, tenant, type, queue, status, version, idempotency_key, request_hash,
+      priority, max_attempts, on_task_failure, task_count, tasks_succeeded, tasks_failed,
+      result::text AS result, error, created_at, updated_at, finished_at
+      """;
+
+  private static final String INSERT =
+      """
+      INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
+                        priority, max_attempts, on_task_failure)
+      VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?)
+      ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      """;
+
+  private static final String PAYLOAD = "SELECT payload::text FROM jobs WHERE id = ?";
+
+  private static final String SET_TASK_COUNT = "UPDATE jobs SET task_count = ? WHERE id = ?";
+
+  private static final String BY_ID = "SELECT " + COLUMNS + " FROM jobs WHERE id = ?";
+
+  private static final String BY_KEY =
+      "SELECT " + COLUMNS + " FROM jobs WHERE tenant = ? AND idempotency_key = ?";
+
+  private static final String PAGE =
+      "SELECT " + COLUMNS
+          + """
+           FROM jobs
+          WHERE (?::text IS NULL OR status = ?::text)
+            AND (?::timestamptz IS NULL OR (created_at, id) < (?::timestamptz, ?::uuid))
+          ORDER BY created_at DESC, id DESC LIMIT ?
+          """;
+
+  private static final String ADD_COUNTS =
+      """
+      UPDATE jobs j SET tasks_succeeded = j.tasks_succeeded + c.s, tasks_failed = j.tasks_failed + c.f,
+                        version = j.version + 1, updated_at = now()
+        FROM unnest(?::uuid[], ?::int[], ?::int[]) AS c(id, s, f)
+       WHERE j.id = c.id
+      RETURNING j.id, j.status, j.task_count, j.tasks_succeeded, j.tasks_failed, j.on_task_failure
+      """;
+
+  private static final String TRANSITION =
+      """
+      UPDATE jobs j
+         SET status = ?, version = j.version + 1, updated_at = now(),
+             error = COALESCE(?, j.error), result = COALESCE(?::jsonb, j.result),
+             finished_at = CASE WHEN ? THEN now() ELSE j.finished_at END
+        FROM (SELECT id, status AS old_status FROM jobs WHERE id = ? FOR UPDATE) o
+       WHERE j.id = o.id AND j.status = ANY(?::text[])
+         AND (?::bigint IS NULL OR j.version = ?::bigint)
+         AND (NOT ? OR j.tasks_succeeded + j.tasks_failed = j.task_count)
+      RETURNING o.old_status, j.version
+      """;
+
+  private static final String TAKE_OVER_COLLECTING =
+      """
+      UPDATE jobs SET version = version + 1, updated_at = now()
+       WHERE id = ? AND status = 'COLLECTING' AND updated_at < now() - ? * interval '1 millisecond'
+      RETURNING version
+      """;
+
+  private static final String NEEDING_ATTENTION =
+      """
+      SELECT id, status FROM jobs
+       WHERE (status IN ('QUEUED', 'RUNNING') AND tasks_succeeded + tasks_failed = task_count
+              AND updated_at < now() - ? * interval '1 millisecond')
+          OR (status = 'QUEUED' AND updated_at < now() - ? * interval '1 millisecond')
+          OR (status = 'COLLECTING' AND updated_at < now() - ? * interval '1 millisecond')
+       LIMIT ?
+      """;
+
+  private static final String EVENT =
+      """
+      INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+      VALUES (?, ?, ?, ?, ?, ?::jsonb)
+      """;
+
+  /** Inserts a job with no tasks yet; false when its idempotency key is taken. */
+  public boolean insert(Connection c, NewJob job) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+      ps.setObject(1, job.id());
+      ps.setString(2, job.tenant());
+      ps.setString(3, job.type());
+      ps.setString(4, job.queue());
+      ps.setString(5, Json.write(job.payload()));
+      ps.setString(6, job.idempotencyKey());
+      ps.setString(7, job.requestHash());
+      ps.setInt(8, job.priority());
+      ps.setInt(9, job.maxAttempts());
+      ps.setString(10, job.onTaskFailure());
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  public void setTaskCount(Connection c, UUID id, int taskCount) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(SET_TASK_COUNT)) {
+      ps.setInt(1, taskCount);
+      ps.setObject(2, id);
+      ps.executeUpdate();
+    }
+  }
+
+  public Optional<Job> find(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(BY_ID)) {
+      ps.setObject(1, id);
+      return one(ps);
+    }
+  }
+
+  /** A job's payload; kept out of {@link Job} because it may be megabytes. */
+  public com.fasterxml.jackson.databind.JsonNode payload(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(PAYLOAD)) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Json.read(rs.getString(1)) : null;
+      }
+    }
+  }
+
+  public Optional<Job> findByIdempotencyKey(Connection c, String tenant, String key)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(BY_KEY)) {
+      ps.setString(1, tenant);
+      ps.setString(2, key);
+      return one(ps);
+    }
+  }
+
+  /** Jobs newest first, after the cursor position {@code (createdAt, id)} when given. */
+  public List<Job> page(Connection c, JobStatus status, Instant afterCreated, UUID afterId, int limit)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(PAGE)) {
+      String s = status == null ? null : status.name();
+      Timestamp t = afterCreated == null ? null : Timestamp.from(afterCreated);
+      ps.setString(1, s);
+      ps.setString(2, s);
+      ps.setTimestamp(3, t);
+      ps.setTimestamp(4, t);
+      ps.setObject(5, afterId);
+      ps.setInt(6, limit);
+      return all(ps);
+    }
+  }
+
+  /** The counters of one job after a batch of completions. */
+  public record Counts(
+      UUID id, JobStatus status, int taskCount, int succeeded, int failed, String onTaskFailure) {
+    public boolean allFinished() {
+      return succeeded + failed == taskCount;
+    }
+  }
+
+  /** Adds finished tasks to their jobs' counters; the table's check keeps them within task_count. */
+  public List<Counts> addCounts(Connection c, Collection<CountDelta> deltas) throws SQLException {
+    List<Counts> counts = new ArrayList<>(deltas.size());
+    try (PreparedStatement ps = c.prepareStatement(ADD_COUNTS)) {
+      ps.setArray(1, uuids(c, deltas, CountDelta::jobId));
+      ps.setArray(2, ints(c, deltas, CountDelta::succeeded));
+      ps.setArray(3, ints(c, deltas, CountDelta::failed));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          counts.add(
+              new Counts(
+                  rs.getObject("id", UUID.class),
+                  JobStatus.valueOf(rs.getString("status")),
+                  rs.getInt("task_count"),
+                  rs.getInt("tasks_succeeded"),
+                  rs.getInt("tasks_failed"),
+                  rs.getString("on_task_failure")));
+        }
+      }
+    }
+    return counts;
+  }
+
+  /** Finished-task counts to add to one job. */
+  public record CountDelta(UUID jobId, int succeeded, int failed) {}
+
+  /** A requested status change; {@code expectedVersion} null means any version. */
+  public record Transition(
+      UUID jobId,
+      Collection<JobStatus> from,
+      JobStatus to,
+      Long expectedVersion,
+      boolean requireAllFinished,
+      String error,
+      String resultJson) {
+
+    public static Transition of(UUID jobId, Collection<JobStatus> from, JobStatus to) {
+      return new Transition(jobId, from, to, null, false, null, null);
+    }
+  }
+
+  /**
+   * Applies a status change if the job is in one of {@code from} (and at the expected version) and
+   * records it in the event log; returns the new version, or empty when the compare-and-set lost.
+   */
+  public OptionalLong transition(Connection c, Transition t) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(TRANSITION)) {
+      ps.setString(1, t.to().name());
+      ps.setString(2, t.error());
+      ps.setString(3, t.resultJson());
+      ps.setBoolean(4, t.to().isTerminal());
+      ps.setObject(5, t.jobId());
+      ps.setArray(6, c.createArrayOf("text", t.from().stream().map(Enum::name).toArray()));
+      ps.setObject(7, t.expectedVersion());
+      ps.setObject(8, t.expectedVersion());
+      ps.setBoolean(9, t.requireAllFinished());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return OptionalLong.empty();
+        }
+        long version = rs.getLong("version");
+        String detail = t.error() == null ? null : Json.write(Json.object().put("error", t.error()));
+        appendEvent(c, t.jobId(), version, "STATUS", rs.getString("old_status"), t.to().name(), detail);
+        return OptionalLong.of(version);
+      }
+    }
+  }
+
+  /** Takes over a collection whose collector stopped making progress; returns the new version. */
+  public OptionalLong takeOverStaleCollecting(Connection c, UUID jobId, Duration staleAfter)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(TAKE_OVER_COLLECTING)) {
+      ps.setObject(1, jobId);
+      ps.setLong(2, staleAfter.toMillis());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+      }
+    }
+  }
+
+  /** A job the sweeper must move on. */
+  public record Stalled(UUID id, JobStatus status) {}
+
+  /**
+   * Jobs whose tasks are all finished but which were never collected, jobs whose dispatch did not
+   * finish, and collections that stopped; each older than its grace period.
+   */
+  public List<Stalled> findStalled(
+      Connection c, Duration collectGrace, Duration dispatchGrace, Duration collectingGrace, int limit)
+      throws SQLException {
+    List<Stalled> stalled = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(NEEDING_ATTENTION)) {
+      ps.setLong(1, collectGrace.toMillis());
+      ps.setLong(2, dispatchGrace.toMillis());
+      ps.setLong(3, collectingGrace.toMillis());
+      ps.setInt(4, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          stalled.add(
+              new Stalled(rs.getObject("id", UUID.class), JobStatus.valueOf(rs.getString("status"))));
+        }
+      }
+    }
+    return stalled;
+  }
+
+  /** Appends to the job's event log. */
+  public void appendEvent(
+      Connection c, UUID jobId, long version, String kind, String from, String to, String detailJson)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(EVENT)) {
+      ps.setObject(1, jobId);
+      ps.setLong(2, version);
+      ps.setString(3, kind);
+      ps.setString(4, from);
+      ps.setString(5, to);
+      ps.setString(6, detailJson);
+      ps.executeUpdate();
+    }
+  }
+
+  private static Optional<Job> one(PreparedStatement ps) throws SQLException {
+    List<Job> jobs = all(ps);
+    return jobs.isEmpty() ? Optional.empty() : Optional.of(jobs.get(0));
+  }
+
+  private static List<Job> all(PreparedStatement ps) throws SQLException {
+    List<Job> jobs = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        jobs.add(
+            new Job(
+                rs.getObject("id", UUID.class),
+                rs.getString("tenant"),
+                rs.getString("type"),
+                rs.getString("queue"),
+                JobStatus.valueOf(rs.getString("status")),
+                rs.getLong("version"),
+                rs.getString("idempotency_key"),
+                rs.getString("request_hash"),
+                rs.getInt("priority"),
+                rs.getInt("max_attempts"),
+                rs.getString("on_task_failure"),
+                rs.getInt("task_count"),
+                rs.getInt("tasks_succeeded"),
+                rs.getInt("tasks_failed"),
+                Json.read(rs.getString("result")),
+                rs.getString("error"),
+                instant(rs, "created_at"),
+                instant(rs, "updated_at"),
+                instant(rs, "finished_at")));
+      }
+    }
+    return jobs;
+  }
+}

@@ -1,0 +1,108 @@
+package io.sluice.store;
+
+import static io.sluice.store.Sql.ints;
+import static io.sluice.store.Sql.longs;
+import static io.sluice.store.Sql.uuids;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The {@code tasks} queries of the reconciler: retries that are due and leases that expired. Each
+ * finds rows first; the caller puts them back on their Redis queue and only then marks them QUEUED, so
+ * a crash in between leaves them findable again. Claims accept both states, so the order is safe.
+ */
+public final class PostgresTaskRecovery {
+  private static final String DUE_RETRIES =
+      """
+      SELECT t.job_id, t.seq, 0::bigint AS lease_epoch, NULL AS worker_id, j.queue
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
+       WHERE t.status = 'RETRY_WAIT' AND t.not_before <= now() AND j.status IN ('QUEUED', 'RUNNING')
+       ORDER BY t.not_before LIMIT ?
+      """;
+
+  private static final String MARK_RETRIES_QUEUED =
+      """
+      UPDATE tasks t SET status = 'QUEUED', not_before = NULL, version = t.version + 1
+        FROM unnest(?::uuid[], ?::int[]) AS c(job_id, seq)
+       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.status = 'RETRY_WAIT'
+      """;
+
+  private static final String EXPIRED_LEASES =
+      """
+      SELECT t.job_id, t.seq, t.lease_epoch, t.worker_id, j.queue
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
+       WHERE t.status = 'RUNNING' AND t.lease_expires_at < now() AND j.status IN ('QUEUED', 'RUNNING')
+       ORDER BY t.lease_expires_at LIMIT ?
+      """;
+
+  // One statement: the compare-and-set on the expired epoch and the RECLAIM event for each task.
+  private static final String RECLAIM =
+      """
+      WITH reclaimed AS (
+        UPDATE tasks t SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL,
+                           version = t.version + 1
+          FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
+         WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch
+           AND t.status = 'RUNNING' AND t.lease_expires_at < now()
+        RETURNING t.job_id, t.seq, c.epoch
+      )
+      INSERT INTO job_events (job_id, job_version, kind, detail)
+      SELECT r.job_id, j.version, 'RECLAIM', jsonb_build_object('seq', r.seq, 'leaseEpoch', r.epoch)
+        FROM reclaimed r JOIN jobs j ON j.id = r.job_id
+      """;
+
+  /** A task found by a recovery query, with the queue it goes back to. */
+  public record Stranded(UUID jobId, int seq, long leaseEpoch, String workerId, String queue) {}
+
+  public List<Stranded> dueRetries(Connection c, int limit) throws SQLException {
+    return find(c, DUE_RETRIES, limit);
+  }
+
+  public int markRetriesQueued(Connection c, Collection<Stranded> tasks) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(MARK_RETRIES_QUEUED)) {
+      ps.setArray(1, uuids(c, tasks, Stranded::jobId));
+      ps.setArray(2, ints(c, tasks, Stranded::seq));
+      return ps.executeUpdate();
+    }
+  }
+
+  public List<Stranded> expiredLeases(Connection c, int limit) throws SQLException {
+    return find(c, EXPIRED_LEASES, limit);
+  }
+
+  /** Returns expired tasks to QUEUED if their lease is still the expired one; returns how many. */
+  public int reclaim(Connection c, Collection<Stranded> tasks) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(RECLAIM)) {
+      ps.setArray(1, uuids(c, tasks, Stranded::jobId));
+      ps.setArray(2, ints(c, tasks, Stranded::seq));
+      ps.setArray(3, longs(c, tasks, Stranded::leaseEpoch));
+      return ps.executeUpdate();
+    }
+  }
+
+  private static List<Stranded> find(Connection c, String sql, int limit) throws SQLException {
+    List<Stranded> found = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setInt(1, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          found.add(
+              new Stranded(
+                  rs.getObject("job_id", UUID.class),
+                  rs.getInt("seq"),
+                  rs.getLong("lease_epoch"),
+                  rs.getString("worker_id"),
+                  rs.getString("queue")));
+        }
+      }
+    }
+    return found;
+  }
+}

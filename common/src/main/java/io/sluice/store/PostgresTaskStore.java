@@ -1,0 +1,235 @@
+package io.sluice.store;
+
+import static io.sluice.store.Sql.instant;
+import static io.sluice.store.Sql.ints;
+import static io.sluice.store.Sql.longs;
+import static io.sluice.store.Sql.texts;
+import static io.sluice.store.Sql.uuids;
+
+import io.sluice.api.Collector.TaskOutcome;
+import io.sluice.api.Splitter;
+import io.sluice.json.Json;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+/**
+ * The {@code tasks} table. Every state change is one statement whose {@code WHERE} is the
+ * compare-and-set: claims check the status, completions and renewals check the claim's {@code
+ * lease_epoch}, so a worker that lost its lease changes nothing.
+ */
+public final class PostgresTaskStore {
+  private static final String CLAIM =
+      """
+      UPDATE tasks t
+         SET status = 'RUNNING', attempt = t.attempt + 1, lease_epoch = t.lease_epoch + 1,
+             worker_id = ?, lease_expires_at = now() + ? * interval '1 millisecond',
+             started_at = now(), not_before = NULL, version = t.version + 1
+        FROM unnest(?::uuid[], ?::int[]) AS c(job_id, seq), jobs j
+       WHERE t.job_id = c.job_id AND t.seq = c.seq AND j.id = t.job_id
+         AND j.status IN ('QUEUED', 'RUNNING')
+         AND (t.status = 'QUEUED'
+              OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
+              OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))
+      RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, j.type, j.max_attempts
+      """;
+
+  private static final String COMPLETE =
+      """
+      UPDATE tasks t
+         SET status = c.status, output = c.output::jsonb, error = c.error,
+             not_before = CASE WHEN c.status = 'RETRY_WAIT'
+                               THEN now() + c.delay_ms * interval '1 millisecond' END,
+             finished_at = CASE WHEN c.status IN ('SUCCEEDED', 'FAILED') THEN now() END,
+             progress = CASE WHEN c.status = 'SUCCEEDED' THEN 1 ELSE t.progress END,
+             lease_expires_at = NULL, version = t.version + 1
+        FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::int8[])
+             AS c(job_id, seq, epoch, status, output, error, delay_ms)
+       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+      RETURNING t.job_id, t.seq, t.status
+      """;
+
+  private static final String RENEW =
+      """
+      UPDATE tasks t SET lease_expires_at = now() + ? * interval '1 millisecond'
+        FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
+       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+      RETURNING t.job_id, t.seq
+      """;
+
+  private static final String QUEUED_SEQS =
+      "SELECT seq FROM tasks WHERE job_id = ? AND status = 'QUEUED' ORDER BY seq";
+
+  private static final String CANCEL_WAITING =
+      """
+      UPDATE tasks SET status = 'CANCELLED', version = version + 1
+       WHERE job_id = ? AND status IN ('QUEUED', 'RETRY_WAIT')
+      """;
+
+  private static final String OUTCOMES =
+      """
+      SELECT seq, status, output::text AS output, error FROM tasks
+       WHERE job_id = ? AND status IN ('SUCCEEDED', 'FAILED') ORDER BY seq
+      """;
+
+  private static final String PAGE =
+      """
+      SELECT seq, status, attempt, worker_id, progress, output::text AS output, error,
+             started_at, finished_at
+        FROM tasks WHERE job_id = ? AND seq > ? AND (?::text IS NULL OR status = ?::text)
+       ORDER BY seq LIMIT ?
+      """;
+
+  /** Streams the splitter's inputs into the job's task rows; returns how many were written. */
+  public int insertTasks(Connection c, UUID jobId, Splitter splitter, io.sluice.api.Payload payload)
+      throws Exception {
+    try (TaskCopy copy = new TaskCopy(c, jobId)) {
+      splitter.split(payload, copy);
+      return copy.finish();
+    }
+  }
+
+  /** Claims those of {@code refs} that are free to run, each with a new lease epoch. */
+  public List<ClaimedTask> claim(
+      Connection c, String workerId, Duration lease, Collection<TaskRef> refs) throws SQLException {
+    List<ClaimedTask> claimed = new ArrayList<>(refs.size());
+    try (PreparedStatement ps = c.prepareStatement(CLAIM)) {
+      ps.setString(1, workerId);
+      ps.setLong(2, lease.toMillis());
+      ps.setArray(3, uuids(c, refs, TaskRef::jobId));
+      ps.setArray(4, ints(c, refs, TaskRef::seq));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          claimed.add(
+              new ClaimedTask(
+                  rs.getObject("job_id", UUID.class),
+                  rs.getInt("seq"),
+                  rs.getInt("attempt"),
+                  rs.getLong("lease_epoch"),
+                  Json.read(rs.getString("input")),
+                  rs.getString("type"),
+                  rs.getInt("max_attempts")));
+        }
+      }
+    }
+    return claimed;
+  }
+
+  /** Applies completions whose fence still holds; returns those applied (the rest were zombies). */
+  public List<Completion> complete(Connection c, List<Completion> completions) throws SQLException {
+    var byRef = new java.util.HashMap<TaskRef, Completion>();
+    completions.forEach(x -> byRef.put(new TaskRef(x.jobId(), x.seq()), x));
+    List<Completion> applied = new ArrayList<>(completions.size());
+    try (PreparedStatement ps = c.prepareStatement(COMPLETE)) {
+      ps.setArray(1, uuids(c, completions, Completion::jobId));
+      ps.setArray(2, ints(c, completions, Completion::seq));
+      ps.setArray(3, longs(c, completions, Completion::leaseEpoch));
+      ps.setArray(4, texts(c, completions, x -> x.status().name()));
+      ps.setArray(5, texts(c, completions, Completion::outputJson));
+      ps.setArray(6, texts(c, completions, Completion::error));
+      ps.setArray(7, longs(c, completions, Completion::retryDelayMs));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          applied.add(byRef.get(new TaskRef(rs.getObject("job_id", UUID.class), rs.getInt("seq"))));
+        }
+      }
+    }
+    return applied;
+  }
+
+  /** Extends the leases still held; returns the tasks whose lease was extended. */
+  public List<TaskRef> renew(Connection c, Duration lease, Collection<ClaimedTask> held)
+      throws SQLException {
+    List<TaskRef> renewed = new ArrayList<>(held.size());
+    try (PreparedStatement ps = c.prepareStatement(RENEW)) {
+      ps.setLong(1, lease.toMillis());
+      ps.setArray(2, uuids(c, held, ClaimedTask::jobId));
+      ps.setArray(3, ints(c, held, ClaimedTask::seq));
+      ps.setArray(4, longs(c, held, ClaimedTask::leaseEpoch));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          renewed.add(new TaskRef(rs.getObject("job_id", UUID.class), rs.getInt("seq")));
+        }
+      }
+    }
+    return renewed;
+  }
+
+  /** Streams the sequence numbers of a job's queued tasks, in pages, inside the caller's transaction. */
+  public void forEachQueuedSeq(Connection c, UUID jobId, int fetchSize, Consumer<Integer> action)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(QUEUED_SEQS)) {
+      ps.setFetchSize(fetchSize);
+      ps.setObject(1, jobId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          action.accept(rs.getInt(1));
+        }
+      }
+    }
+  }
+
+  /** Streams a job's finished tasks in order, inside the caller's transaction. */
+  public void forEachOutcome(Connection c, UUID jobId, Consumer<TaskOutcome> action)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(OUTCOMES)) {
+      ps.setFetchSize(500);
+      ps.setObject(1, jobId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          action.accept(
+              new TaskOutcome(
+                  rs.getInt("seq"),
+                  "SUCCEEDED".equals(rs.getString("status")),
+                  Json.read(rs.getString("output")),
+                  rs.getString("error")));
+        }
+      }
+    }
+  }
+
+  /** Marks a job's tasks that have not started as CANCELLED; returns how many. */
+  public int cancelWaiting(Connection c, UUID jobId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(CANCEL_WAITING)) {
+      ps.setObject(1, jobId);
+      return ps.executeUpdate();
+    }
+  }
+
+  /** A page of a job's tasks after {@code afterSeq}, optionally of one status. */
+  public List<TaskView> page(
+      Connection c, UUID jobId, TaskStatus status, int afterSeq, int limit) throws SQLException {
+    List<TaskView> page = new ArrayList<>(limit);
+    try (PreparedStatement ps = c.prepareStatement(PAGE)) {
+      String s = status == null ? null : status.name();
+      ps.setObject(1, jobId);
+      ps.setInt(2, afterSeq);
+      ps.setString(3, s);
+      ps.setString(4, s);
+      ps.setInt(5, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          page.add(
+              new TaskView(
+                  rs.getInt("seq"),
+                  TaskStatus.valueOf(rs.getString("status")),
+                  rs.getInt("attempt"),
+                  rs.getString("worker_id"),
+                  rs.getFloat("progress"),
+                  Json.read(rs.getString("output")),
+                  rs.getString("error"),
+                  instant(rs, "started_at"),
+                  instant(rs, "finished_at")));
+        }
+      }
+    }
+    return page;
+  }
+}

@@ -1,0 +1,35 @@
+package io.sluice.coordinator;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.SluiceException;
+import io.sluice.json.Json;
+
+/** A request the API rejects: an HTTP status and a JSON body {@code {"error": …, …}}. */
+public final class ApiException extends SluiceException {
+  private final int status;
+  private final ObjectNode body;
+
+  public ApiException(int status, String error) {
+    super(error);
+    this.status = status;
+    this.body = Json.object().put("error", error);
+  }
+
+  public ApiException with(String field, String value) {
+    body.put(field, value);
+    return this;
+  }
+
+  public ApiException with(String field, long value) {
+    body.put(field, value);
+    return this;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public ObjectNode body() {
+    return body;
+  }
+}

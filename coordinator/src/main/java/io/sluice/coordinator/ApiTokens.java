@@ -1,0 +1,81 @@
+package io.sluice.coordinator;
+
+import io.sluice.config.ConfigException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The API tokens, kept only as SHA-256 digests and compared in constant time. Configured as {@code
+ * tenant:token} pairs (or bare tokens, tenant {@code default}), comma-separated.
+ */
+public final class ApiTokens {
+  private record Entry(String tenant, byte[] digest) {}
+
+  private final List<Entry> entries;
+
+  private ApiTokens(List<Entry> entries) {
+    this.entries = List.copyOf(entries);
+  }
+
+  public static ApiTokens parse(String spec) {
+    List<Entry> entries = new ArrayList<>();
+    for (String raw : spec.split(",")) {
+      String item = raw.trim();
+      if (item.isEmpty()) {
+        continue;
+      }
+      int colon = item.indexOf(':');
+      String tenant = colon < 0 ? "default" : item.substring(0, colon).trim();
+      String token = colon < 0 ? item : item.substring(colon + 1).trim();
+      if (token.length() < 8) {
+        throw new ConfigException(
+            "SLUICE_API_TOKENS", "(hidden)", "each token must be at least 8 characters long");
+      }
+      if (!tenant.matches("[A-Za-z0-9_.-]{1,64}")) {
+        throw new ConfigException(
+            "SLUICE_API_TOKENS", "(hidden)", "tenant '" + tenant + "' must be 1-64 letters, digits, '_', '.' or '-'");
+      }
+      entries.add(new Entry(tenant, sha256(token)));
+    }
+    if (entries.isEmpty()) {
+      throw new ConfigException("SLUICE_API_TOKENS", "(empty)", "must name at least one token");
+    }
+    return new ApiTokens(entries);
+  }
+
+  /** The tenant the token belongs to; every entry is compared, so timing does not reveal which. */
+  public Optional<String> tenantOf(String presented) {
+    if (presented == null) {
+      return Optional.empty();
+    }
+    byte[] digest = sha256(presented);
+    String match = null;
+    for (Entry e : entries) {
+      if (MessageDigest.isEqual(e.digest(), digest)) {
+        match = e.tenant();
+      }
+    }
+    return Optional.ofNullable(match);
+  }
+
+  public int size() {
+    return entries.size();
+  }
+
+  private static byte[] sha256(String token) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return entries.size() + " token(s), tenants " + entries.stream().map(Entry::tenant).distinct().toList();
+  }
+}

@@ -1,0 +1,105 @@
+package io.sluice.coordinator;
+
+import io.javalin.Javalin;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.health.Health;
+import io.sluice.json.Json;
+import io.sluice.registry.JobTypeRegistry;
+import io.sluice.store.Database;
+import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresNodeRegistry;
+import io.sluice.store.PostgresTaskStore;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running coordinator: HTTP API, dispatch, collection and the reconciler, wired together. */
+public final class Coordinator implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
+
+  private final CoordinatorConfig config;
+  private final Database db;
+  private final LettuceCoordination redis;
+  private final Dispatcher dispatcher;
+  private final CollectSignalListener listener;
+  private final ScheduledExecutorService scheduler =
+      Executors.newScheduledThreadPool(2, Threads.named("coordinator"));
+  private final Javalin http;
+
+  private Coordinator(CoordinatorConfig config) {
+    this.config = config;
+    log.info(
+        "Starting coordinator {}: {}, {}, {}, port {}",
+        config.nodeId(),
+        config.database(),
+        config.redis(),
+        config.tokens(),
+        config.httpPort());
+    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    JobTypeRegistry types = JobTypeRegistry.load();
+    this.db = new Database(config.database(), "sluice-coordinator");
+    db.migrate();
+    this.redis = new LettuceCoordination(config.redis());
+    JobCollector collector =
+        new JobCollector(db, types, redis, config.collectingGrace(), metrics);
+    this.dispatcher = new Dispatcher(db, new PostgresJobStore(), redis, collector);
+    JobSubmitter submitter =
+        new JobSubmitter(db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher);
+    this.listener = new CollectSignalListener(redis, collector, config.nodeId());
+    Thread.ofPlatform().daemon().name("sluice-collect-listener").start(listener);
+    Sweeper sweeper = new Sweeper(db, config, redis, dispatcher, collector, metrics);
+    long sweepMs = config.sweepInterval().toMillis();
+    scheduler.scheduleWithFixedDelay(guard("sweep", sweeper::sweepOnce), sweepMs, sweepMs, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(guard("heartbeat", this::heartbeat), 0, 5, TimeUnit.SECONDS);
+    Health health = new Health(Clock.systemUTC());
+    health.register("postgres", db::ping);
+    health.register("redis", redis::ping);
+    health.register("collect-listener", listener::alive);
+    this.http = new HttpApi(config, db, submitter, health, metrics).start();
+    log.info("Coordinator {} ready on port {} with job types {}", config.nodeId(), http.port(), types.names());
+  }
+
+  public static Coordinator start(CoordinatorConfig config) {
+    return new Coordinator(config);
+  }
+
+  /** The port the API listens on (useful when configured as 0). */
+  public int port() {
+    return http.port();
+  }
+
+  private void heartbeat() {
+    String info = Json.write(Json.object().put("port", http == null ? config.httpPort() : http.port()));
+    db.inTransaction(
+        c -> {
+          new PostgresNodeRegistry().heartbeat(c, config.nodeId(), "coordinator", "UP", info);
+          return null;
+        });
+  }
+
+  private static Runnable guard(String what, Runnable step) {
+    return () -> {
+      try {
+        step.run();
+      } catch (RuntimeException e) {
+        log.warn("Coordinator {} step failed; it runs again shortly: {}", what, e.toString());
+      }
+    };
+  }
+
+  @Override
+  public void close() {
+    log.info("Stopping coordinator {}", config.nodeId());
+    http.stop();
+    listener.stop();
+    scheduler.shutdownNow();
+    dispatcher.close();
+    redis.close();
+    db.close();
+  }
+}

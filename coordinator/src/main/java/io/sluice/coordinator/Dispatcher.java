@@ -1,0 +1,101 @@
+package io.sluice.coordinator;
+
+import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.store.Database;
+import io.sluice.store.Job;
+import io.sluice.store.JobStatus;
+import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresJobStore.Transition;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.IntStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves a stored job's tasks onto its Redis queue. Redis is written first and PostgreSQL second
+ * (QUEUED → RUNNING), so a crash in between leaves the job QUEUED and the sweeper dispatches it again;
+ * a task appended twice is harmless because claims are compare-and-set.
+ */
+final class Dispatcher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+  private static final int PAGE = 10_000;
+
+  private final Database db;
+  private final PostgresJobStore jobs;
+  private final LettuceCoordination redis;
+  private final JobCollector collector;
+  private final Set<String> knownQueues = ConcurrentHashMap.newKeySet();
+  private final ExecutorService executor = Executors.newFixedThreadPool(2, Threads.named("dispatch"));
+
+  Dispatcher(Database db, PostgresJobStore jobs, LettuceCoordination redis, JobCollector collector) {
+    this.db = db;
+    this.jobs = jobs;
+    this.redis = redis;
+    this.collector = collector;
+  }
+
+  /** Dispatches a freshly stored job in the background; every task is QUEUED, seqs 0…n-1. */
+  void dispatchAsync(Job job) {
+    executor.execute(
+        () -> {
+          try {
+            dispatch(job.id(), job.queue(), job.taskCount(), IntStream.range(0, job.taskCount()).toArray());
+          } catch (RuntimeException e) {
+            log.warn("Dispatch of job {} failed; the sweeper will repeat it: {}", job.id(), e.getMessage());
+          }
+        });
+  }
+
+  /** Dispatches a job again after a crash or a Redis loss: only the tasks still QUEUED. */
+  void redispatch(UUID jobId) {
+    Job job = db.query(c -> jobs.find(c, jobId)).orElse(null);
+    if (job == null || job.status() != JobStatus.QUEUED && job.status() != JobStatus.RUNNING) {
+      return;
+    }
+    List<Integer> seqs = db.query(c -> queuedSeqs(c, jobId));
+    log.info("Re-dispatching {} queued task(s) of job {}", seqs.size(), jobId);
+    int remaining = job.taskCount() - job.tasksSucceeded() - job.tasksFailed();
+    dispatch(jobId, job.queue(), remaining, seqs.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  private void dispatch(UUID jobId, String queue, int remaining, int[] seqs) {
+    redis.initFanIn(jobId, remaining);
+    if (knownQueues.add(queue)) {
+      redis.ensureWorkerGroup(queue);
+    }
+    redis.enqueue(queue, jobId, seqs);
+    db.inTransaction(
+        c -> jobs.transition(c, Transition.of(jobId, List.of(JobStatus.QUEUED), JobStatus.RUNNING)));
+    log.debug("Job {}: {} task(s) on queue {}", jobId, seqs.length, queue);
+    if (remaining == 0) {
+      collector.collect(jobId);
+    }
+  }
+
+  private List<Integer> queuedSeqs(java.sql.Connection c, UUID jobId) throws java.sql.SQLException {
+    List<Integer> seqs = new java.util.ArrayList<>();
+    c.setAutoCommit(false);
+    try {
+      new io.sluice.store.PostgresTaskStore().forEachQueuedSeq(c, jobId, PAGE, seqs::add);
+    } finally {
+      c.rollback();
+      c.setAutoCommit(true);
+    }
+    return seqs;
+  }
+
+  /** Forgets which queues have a consumer group, after Redis lost its data. */
+  void forgetQueues() {
+    knownQueues.clear();
+  }
+
+  @Override
+  public void close() {
+    executor.shutdown();
+  }
+}

@@ -1,0 +1,227 @@
+package io.sluice.coordinator;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.health.Health;
+import io.sluice.json.Json;
+import io.sluice.store.Database;
+import io.sluice.store.Job;
+import io.sluice.store.JobStatus;
+import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresTaskStore;
+import io.sluice.store.TaskStatus;
+import io.sluice.store.TaskView;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The coordinator's HTTP API (routes and error mapping); the contract is in DESIGN.md. */
+final class HttpApi {
+  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+  private static final int MAX_LIMIT = 1000;
+
+  private final CoordinatorConfig config;
+  private final Database db;
+  private final JobSubmitter submitter;
+  private final Health health;
+  private final PrometheusMeterRegistry metrics;
+  private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresTaskStore tasks = new PostgresTaskStore();
+
+  HttpApi(
+      CoordinatorConfig config,
+      Database db,
+      JobSubmitter submitter,
+      Health health,
+      PrometheusMeterRegistry metrics) {
+    this.config = config;
+    this.db = db;
+    this.submitter = submitter;
+    this.health = health;
+    this.metrics = metrics;
+  }
+
+  Javalin start() {
+    Javalin app =
+        Javalin.create(
+            cfg -> {
+              cfg.showJavalinBanner = false;
+              cfg.http.maxRequestSize = config.maxBodyBytes();
+              cfg.useVirtualThreads = true;
+            });
+    app.post("/api/v1/jobs", this::submit);
+    app.get("/api/v1/jobs", this::listJobs);
+    app.get("/api/v1/jobs/{id}", this::getJob);
+    app.get("/api/v1/jobs/{id}/tasks", this::listTasks);
+    app.get("/health/live", ctx -> ctx.json(Json.object().put("status", "UP")));
+    app.get("/health/ready", this::ready);
+    app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
+    app.exception(ApiException.class, (e, ctx) -> ctx.status(e.status()).json(e.body()));
+    app.exception(
+        HttpResponseException.class,
+        (e, ctx) -> ctx.status(e.getStatus()).json(Json.object().put("error", e.getMessage())));
+    app.exception(
+        Exception.class,
+        (e, ctx) -> {
+          log.error("Request {} {} failed", ctx.method(), ctx.path(), e);
+          ctx.status(500).json(Json.object().put("error", "internal error: " + e.getClass().getSimpleName()));
+        });
+    app.error(404, ctx -> {
+      if (ctx.result() == null || ctx.result().isEmpty()) {
+        ctx.json(Json.object().put("error", "no such endpoint: " + ctx.method() + " " + ctx.path()));
+      }
+    });
+    app.start(config.httpPort());
+    return app;
+  }
+
+  private void submit(Context ctx) {
+    String tenant = authenticate(ctx);
+    String type = ctx.contentType();
+    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      throw new ApiException(415, "Content-Type must be application/json").with("got", String.valueOf(type));
+    }
+    long length = ctx.contentLength();
+    if (length > config.maxBodyBytes()) {
+      throw new ApiException(413, "body of " + length + " bytes exceeds the limit of " + config.maxBodyBytes())
+          .with("limit", config.maxBodyBytes());
+    }
+    byte[] body = ctx.bodyAsBytes();
+    if (body.length > config.maxBodyBytes()) {
+      throw new ApiException(413, "body exceeds the limit of " + config.maxBodyBytes() + " bytes")
+          .with("limit", config.maxBodyBytes());
+    }
+    JobSubmitter.Outcome outcome = submitter.submit(tenant, SubmitRequestParser.parse(body));
+    ctx.header("ETag", "\"" + outcome.job().version() + "\"");
+    ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
+    ctx.status(outcome.created() ? 201 : 200).json(JobJson.job(outcome.job()));
+  }
+
+  private void getJob(Context ctx) {
+    Job job = findJob(ctx);
+    ctx.header("ETag", "\"" + job.version() + "\"");
+    ctx.json(JobJson.job(job));
+  }
+
+  private void listJobs(Context ctx) {
+    JobStatus status = enumParam(ctx, "status", JobStatus.class);
+    int limit = limit(ctx);
+    Instant afterCreated = null;
+    UUID afterId = null;
+    String cursor = ctx.queryParam("cursor");
+    if (cursor != null && !cursor.isEmpty()) {
+      try {
+        String[] parts = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("\\|");
+        afterCreated = Instant.parse(parts[0]);
+        afterId = UUID.fromString(parts[1]);
+      } catch (RuntimeException e) {
+        throw new ApiException(400, "cursor is not one this API returned").with("field", "cursor");
+      }
+    }
+    Instant created = afterCreated;
+    UUID id = afterId;
+    List<Job> page = db.query(c -> jobs.page(c, status, created, id, limit));
+    ObjectNode body = Json.object();
+    ArrayNode items = body.putArray("items");
+    page.forEach(j -> items.add(JobJson.job(j)));
+    if (page.size() == limit) {
+      Job last = page.get(page.size() - 1);
+      String next = last.createdAt() + "|" + last.id();
+      body.put("nextCursor", Base64.getUrlEncoder().withoutPadding().encodeToString(next.getBytes(StandardCharsets.UTF_8)));
+    } else {
+      body.putNull("nextCursor");
+    }
+    ctx.json(body);
+  }
+
+  private void listTasks(Context ctx) {
+    Job job = findJob(ctx);
+    TaskStatus status = enumParam(ctx, "status", TaskStatus.class);
+    int limit = limit(ctx);
+    int after = -1;
+    String cursor = ctx.queryParam("cursor");
+    if (cursor != null && !cursor.isEmpty()) {
+      try {
+        after = Integer.parseInt(cursor);
+      } catch (NumberFormatException e) {
+        throw new ApiException(400, "cursor must be the nextCursor of a previous page").with("field", "cursor");
+      }
+    }
+    int afterSeq = after;
+    List<TaskView> page = db.query(c -> tasks.page(c, job.id(), status, afterSeq, limit));
+    ObjectNode body = Json.object();
+    ArrayNode items = body.putArray("items");
+    page.forEach(t -> items.add(JobJson.task(t)));
+    body.put("nextCursor", page.size() == limit ? String.valueOf(page.get(page.size() - 1).seq()) : null);
+    ctx.json(body);
+  }
+
+  private void ready(Context ctx) {
+    Health.Report report = health.check();
+    ctx.status(report.ready() ? 200 : 503).json(report.body());
+  }
+
+  private Job findJob(Context ctx) {
+    UUID id;
+    try {
+      id = UUID.fromString(ctx.pathParam("id"));
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(400, "job id must be a UUID").with("field", "id");
+    }
+    return db.query(c -> jobs.find(c, id))
+        .orElseThrow(() -> new ApiException(404, "no job with id " + id).with("jobId", id.toString()));
+  }
+
+  private String authenticate(Context ctx) {
+    String header = ctx.header("Authorization");
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      ctx.header("WWW-Authenticate", "Bearer");
+      throw new ApiException(401, "missing bearer token: send Authorization: Bearer <token>");
+    }
+    return config
+        .tokens()
+        .tenantOf(header.substring(7).trim())
+        .orElseThrow(
+            () -> {
+              ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+              return new ApiException(401, "the bearer token is not valid");
+            });
+  }
+
+  private static int limit(Context ctx) {
+    String raw = ctx.queryParam("limit");
+    if (raw == null || raw.isEmpty()) {
+      return 100;
+    }
+    try {
+      int limit = Integer.parseInt(raw);
+      if (limit >= 1 && limit <= MAX_LIMIT) {
+        return limit;
+      }
+    } catch (NumberFormatException ignored) {
+      // Falls through to the error below.
+    }
+    throw new ApiException(400, "limit must be an integer between 1 and " + MAX_LIMIT).with("field", "limit");
+  }
+
+  private static <E extends Enum<E>> E enumParam(Context ctx, String name, Class<E> type) {
+    String raw = ctx.queryParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return null;
+    }
+    try {
+      return Enum.valueOf(type, raw.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(400, name + " must be one of " + java.util.Arrays.toString(type.getEnumConstants()))
+          .with("field", name);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package io.sluice.coordinator;
+
+import io.sluice.api.InvalidPayloadException;
+import io.sluice.api.JobType;
+import io.sluice.api.Payload;
+import io.sluice.registry.JobTypeRegistry;
+import io.sluice.store.Database;
+import io.sluice.store.Job;
+import io.sluice.store.NewJob;
+import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresTaskStore;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stores a submission: the job row and all of its tasks in one transaction, so a job never exists
+ * half-split. The idempotency key is unique in the database, so concurrent duplicates cannot both
+ * insert; the loser reads the winner's job.
+ */
+final class JobSubmitter {
+  private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
+
+  /** What a submission led to. */
+  record Outcome(Job job, boolean created) {}
+
+  private final Database db;
+  private final PostgresJobStore jobs;
+  private final PostgresTaskStore tasks;
+  private final JobTypeRegistry types;
+  private final Dispatcher dispatcher;
+
+  JobSubmitter(
+      Database db,
+      PostgresJobStore jobs,
+      PostgresTaskStore tasks,
+      JobTypeRegistry types,
+      Dispatcher dispatcher) {
+    this.db = db;
+    this.jobs = jobs;
+    this.tasks = tasks;
+    this.types = types;
+    this.dispatcher = dispatcher;
+  }
+
+  Outcome submit(String tenant, SubmitRequest request) {
+    JobType type =
+        types
+            .find(request.type())
+            .orElseThrow(
+                () ->
+                    new ApiException(400, "unknown job type '" + request.type() + "'")
+                        .with("field", "type")
+                        .with("known", String.join(",", types.names())));
+    Payload payload = new Payload(request.payload());
+    validate(type, payload);
+    NewJob job =
+        new NewJob(
+            UUID.randomUUID(),
+            tenant,
+            request.type(),
+            request.queue(),
+            request.payload(),
+            request.idempotencyKey(),
+            RequestHash.of(request),
+            request.priority(),
+            request.maxAttempts(),
+            request.onTaskFailure());
+    Optional<Job> created = db.inTransaction(c -> store(c, type, payload, job));
+    if (created.isPresent()) {
+      log.info(
+          "Job {} ({}) accepted with {} tasks on queue {}",
+          job.id(),
+          job.type(),
+          created.get().taskCount(),
+          job.queue());
+      dispatcher.dispatchAsync(created.get());
+      return new Outcome(created.get(), true);
+    }
+    return existing(tenant, job);
+  }
+
+  private Optional<Job> store(java.sql.Connection c, JobType type, Payload payload, NewJob job)
+      throws java.sql.SQLException {
+    if (!jobs.insert(c, job)) {
+      return Optional.empty();
+    }
+    int count;
+    try {
+      count = tasks.insertTasks(c, job.id(), type.splitter(), payload);
+    } catch (InvalidPayloadException e) {
+      throw new ApiException(400, e.getMessage()).with("field", "payload." + e.field());
+    } catch (java.sql.SQLException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new ApiException(400, "splitting the payload failed: " + e.getMessage())
+          .with("field", "payload");
+    }
+    jobs.setTaskCount(c, job.id(), count);
+    jobs.appendEvent(c, job.id(), 1, "STATUS", null, "QUEUED", null);
+    return jobs.find(c, job.id());
+  }
+
+  private Outcome existing(String tenant, NewJob attempted) {
+    Job existing =
+        db.query(c -> jobs.findByIdempotencyKey(c, tenant, attempted.idempotencyKey()))
+            .orElseThrow(
+                () -> new ApiException(409, "idempotency key is in use by a job being created; retry"));
+    if (!existing.requestHash().equals(attempted.requestHash())) {
+      throw new ApiException(
+              409, "idempotencyKey was used before with a different request; the existing job is named")
+          .with("jobId", existing.id().toString());
+    }
+    return new Outcome(existing, false);
+  }
+
+  private static void validate(JobType type, Payload payload) {
+    if (payload.json() == null || !payload.json().isObject()) {
+      throw new ApiException(400, "payload must be a JSON object").with("field", "payload");
+    }
+    try {
+      type.validate(payload);
+    } catch (InvalidPayloadException e) {
+      throw new ApiException(400, e.getMessage()).with("field", "payload." + e.field());
+    }
+  }
+}

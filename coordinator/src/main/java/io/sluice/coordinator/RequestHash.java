@@ -1,0 +1,53 @@
+package io.sluice.coordinator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.json.Json;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.TreeMap;
+
+/**
+ * A digest of what a submission asks for, independent of key order and whitespace, so "the same body
+ * again" is recognised however a client serialises it.
+ */
+final class RequestHash {
+  private RequestHash() {}
+
+  static String of(SubmitRequest r) {
+    ObjectNode canonical = Json.object();
+    canonical.put("type", r.type());
+    canonical.put("queue", r.queue());
+    canonical.set("payload", canonical(r.payload()));
+    canonical.put("priority", r.priority());
+    canonical.put("maxAttempts", r.maxAttempts());
+    canonical.put("onTaskFailure", r.onTaskFailure());
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256")
+              .digest(Json.write(canonical).getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static JsonNode canonical(JsonNode node) {
+    if (node.isObject()) {
+      TreeMap<String, JsonNode> sorted = new TreeMap<>();
+      node.fields().forEachRemaining(e -> sorted.put(e.getKey(), canonical(e.getValue())));
+      ObjectNode out = Json.object();
+      sorted.forEach(out::set);
+      return out;
+    }
+    if (node.isArray()) {
+      ArrayNode out = Json.MAPPER.createArrayNode();
+      node.forEach(child -> out.add(canonical(child)));
+      return out;
+    }
+    return node;
+  }
+}

@@ -1,0 +1,103 @@
+package io.sluice.coordinator;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.json.Json;
+import java.util.Set;
+
+/** Turns a request body into a {@link SubmitRequest}, naming the first field that is wrong. */
+final class SubmitRequestParser {
+  private static final Set<String> FIELDS =
+      Set.of("type", "queue", "payload", "idempotencyKey", "priority", "maxAttempts", "onTaskFailure");
+  private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
+
+  private SubmitRequestParser() {}
+
+  static SubmitRequest parse(byte[] body) {
+    JsonNode root;
+    try {
+      root = Json.MAPPER.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new ApiException(400, "malformed JSON: " + e.getOriginalMessage());
+    } catch (java.io.IOException e) {
+      throw new ApiException(400, "unreadable body: " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw new ApiException(400, "the body must be a JSON object");
+    }
+    root.fieldNames()
+        .forEachRemaining(
+            name -> {
+              if (!FIELDS.contains(name)) {
+                throw new ApiException(400, "unknown field '" + name + "'").with("field", name);
+              }
+            });
+    return new SubmitRequest(
+        name(root, "type", null),
+        name(root, "queue", "default"),
+        payload(root),
+        idempotencyKey(root),
+        integer(root, "priority", 0, -1000, 1000),
+        integer(root, "maxAttempts", 3, 1, 100),
+        onTaskFailure(root));
+  }
+
+  private static String name(JsonNode root, String field, String fallback) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      if (fallback == null) {
+        throw new ApiException(400, field + " is required").with("field", field);
+      }
+      return fallback;
+    }
+    if (!node.isTextual() || !node.textValue().matches(NAME)) {
+      throw new ApiException(400, field + " must be 1-64 letters, digits, '_', '.' or '-'")
+          .with("field", field);
+    }
+    return node.textValue();
+  }
+
+  private static JsonNode payload(JsonNode root) {
+    JsonNode node = root.get("payload");
+    if (node == null || !node.isObject()) {
+      throw new ApiException(400, "payload is required and must be a JSON object").with("field", "payload");
+    }
+    return node;
+  }
+
+  private static String idempotencyKey(JsonNode root) {
+    JsonNode node = root.get("idempotencyKey");
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isTextual() || node.textValue().isEmpty() || node.textValue().length() > 200) {
+      throw new ApiException(400, "idempotencyKey must be a string of 1-200 characters")
+          .with("field", "idempotencyKey");
+    }
+    return node.textValue();
+  }
+
+  private static int integer(JsonNode root, String field, int fallback, int min, int max) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      return fallback;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < min || node.intValue() > max) {
+      throw new ApiException(400, field + " must be an integer between " + min + " and " + max)
+          .with("field", field);
+    }
+    return node.intValue();
+  }
+
+  private static String onTaskFailure(JsonNode root) {
+    JsonNode node = root.get("onTaskFailure");
+    if (node == null || node.isNull()) {
+      return "fail";
+    }
+    if (!node.isTextual() || !Set.of("fail", "continue").contains(node.textValue())) {
+      throw new ApiException(400, "onTaskFailure must be \"fail\" or \"continue\"")
+          .with("field", "onTaskFailure");
+    }
+    return node.textValue();
+  }
+}

@@ -1,0 +1,225 @@
+package io.sluice.coordinator.redis;
+
+import io.lettuce.core.Consumer;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XAddArgs;
+import io.lettuce.core.XGroupCreateArgs;
+import io.lettuce.core.XReadArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.sluice.SluiceException;
+import io.sluice.config.RedisConfig;
+import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisKeys;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The coordinator's Redis: Lettuce, asynchronous and pipelined. Enqueueing a job is one EVALSHA per
+ * thousand tasks, all in flight at once. No Lettuce type leaves this package.
+ */
+public final class LettuceCoordination implements AutoCloseable {
+  private static final int ENQUEUE_CHUNK = 1000;
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+  private final RedisClient client;
+  private final StatefulRedisConnection<String, String> connection;
+  private final RedisAsyncCommands<String, String> async;
+  private final RedisKeys keys;
+
+  public LettuceCoordination(RedisConfig config) {
+    RedisURI.Builder uri =
+        RedisURI.builder()
+            .withHost(config.host())
+            .withPort(config.port())
+            .withSsl(config.tls())
+            .withDatabase(config.database())
+            .withTimeout(TIMEOUT);
+    if (config.password() != null) {
+      if (config.user() != null) {
+        uri.withAuthentication(config.user(), config.password().toCharArray());
+      } else {
+        uri.withPassword(config.password().toCharArray());
+      }
+    }
+    this.client = RedisClient.create(uri.build());
+    this.connection = client.connect();
+    this.async = connection.async();
+    this.keys = new RedisKeys(config.prefix());
+  }
+
+  public RedisKeys keys() {
+    return keys;
+  }
+
+  /** Creates the queue's consumer group (and stream) if missing. */
+  public void ensureWorkerGroup(String queue) {
+    createGroup(keys.readyStream(queue), RedisKeys.WORKER_GROUP);
+  }
+
+  /** Creates the collect stream's consumer group if missing. */
+  public void ensureCollectGroup() {
+    createGroup(keys.collectStream(), RedisKeys.COORDINATOR_GROUP);
+  }
+
+  /** Creates a job's fan-in counter with {@code remaining} tasks, unless it exists. */
+  public void initFanIn(UUID jobId, int remaining) {
+    await(
+        eval(
+            LuaScript.FANIN_INIT,
+            new String[] {keys.remaining(jobId), keys.counted(jobId)},
+            String.valueOf(remaining)));
+  }
+
+  /** Appends tasks to the queue's ready stream, a thousand per script call, all pipelined. */
+  public void enqueue(String queue, UUID jobId, int[] seqs) {
+    String[] streamKey = {keys.readyStream(queue)};
+    List<CompletableFuture<Object>> pending = new ArrayList<>();
+    for (int from = 0; from < seqs.length; from += ENQUEUE_CHUNK) {
+      int to = Math.min(seqs.length, from + ENQUEUE_CHUNK);
+      String[] args = new String[to - from + 1];
+      args[0] = jobId.toString();
+      for (int i = from; i < to; i++) {
+        args[i - from + 1] = Integer.toString(seqs[i]);
+      }
+      pending.add(eval(LuaScript.ENQUEUE, streamKey, args));
+    }
+    for (CompletableFuture<Object> f : pending) {
+      await(f);
+    }
+  }
+
+  /** Signals that a job's tasks are all finished. */
+  public void signalCollect(UUID jobId) {
+    await(async.xadd(keys.collectStream(), XAddArgs.Builder.maxlen(100_000).approximateTrimming(), "j", jobId.toString()).toCompletableFuture());
+  }
+
+  /** A collect signal read from the stream. */
+  public record CollectSignal(String entryId, UUID jobId) {}
+
+  /** Opens a reader of collect signals on its own connection, so blocking never stalls the rest. */
+  public CollectReader collectReader(String consumer) {
+    return new CollectReader(client.connect(), consumer);
+  }
+
+  /** Reads this coordinator's collect signals with XREADGROUP … BLOCK. */
+  public final class CollectReader implements AutoCloseable {
+    private final StatefulRedisConnection<String, String> blocking;
+    private final String consumer;
+
+    private CollectReader(StatefulRedisConnection<String, String> blocking, String consumer) {
+      this.blocking = blocking;
+      this.consumer = consumer;
+    }
+
+    /** Signals not yet read, waiting up to {@code block} for the first. */
+    public List<CollectSignal> read(int count, Duration block) {
+      List<StreamMessage<String, String>> messages =
+          blocking
+              .sync()
+              .xreadgroup(
+                  Consumer.from(RedisKeys.COORDINATOR_GROUP, consumer),
+                  XReadArgs.Builder.count(count).block(block),
+                  XReadArgs.StreamOffset.lastConsumed(keys.collectStream()));
+      List<CollectSignal> signals = new ArrayList<>(messages.size());
+      for (StreamMessage<String, String> m : messages) {
+        signals.add(new CollectSignal(m.getId(), UUID.fromString(m.getBody().get("j"))));
+      }
+      return signals;
+    }
+
+    @Override
+    public void close() {
+      blocking.close();
+    }
+  }
+
+  /** Acknowledges and deletes collect signals. */
+  public void ackCollect(List<CollectSignal> signals) {
+    if (signals.isEmpty()) {
+      return;
+    }
+    String[] args = new String[signals.size() + 1];
+    args[0] = RedisKeys.COORDINATOR_GROUP;
+    for (int i = 0; i < signals.size(); i++) {
+      args[i + 1] = signals.get(i).entryId();
+    }
+    await(eval(LuaScript.ACK, new String[] {keys.collectStream()}, args));
+  }
+
+  /** Deletes a finished job's keys; its history lives in PostgreSQL. */
+  public void deleteJobKeys(UUID jobId) {
+    await(async.unlink(keys.remaining(jobId), keys.counted(jobId)).toCompletableFuture());
+  }
+
+  public boolean ping() {
+    try {
+      return "PONG".equals(async.ping().get(2, TimeUnit.SECONDS));
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private void createGroup(String stream, String group) {
+    try {
+      await(
+          async
+              .xgroupCreate(
+                  XReadArgs.StreamOffset.from(stream, "0"), group, XGroupCreateArgs.Builder.mkstream())
+              .toCompletableFuture());
+    } catch (SluiceException e) {
+      if (e.getMessage() == null || !e.getMessage().contains("BUSYGROUP")) {
+        throw e;
+      }
+    }
+  }
+
+  private CompletableFuture<Object> eval(LuaScript script, String[] keys, String... args) {
+    RedisFuture<Object> first = async.evalsha(script.sha(), ScriptOutputType.INTEGER, keys, args);
+    return first
+        .toCompletableFuture()
+        .handle(
+            (value, error) -> {
+              if (error == null) {
+                return CompletableFuture.completedFuture(value);
+              }
+              Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+              if (cause instanceof RedisNoScriptException) {
+                // Redis restarted or flushed its script cache: send the source once.
+                return async.eval(script.source(), ScriptOutputType.INTEGER, keys, args).toCompletableFuture();
+              }
+              return CompletableFuture.<Object>failedFuture(cause);
+            })
+        .thenCompose(f -> f);
+  }
+
+  private static <T> T await(CompletableFuture<T> future) {
+    try {
+      return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw new SluiceException("Redis call failed: " + e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new SluiceException("Redis did not answer within " + TIMEOUT, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SluiceException("interrupted while waiting for Redis", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    connection.close();
+    client.shutdown();
+  }
+}

@@ -1,0 +1,142 @@
+package io.sluice.worker;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.store.ClaimedTask;
+import io.sluice.store.Completion;
+import io.sluice.store.Database;
+import io.sluice.store.PostgresTaskStore;
+import io.sluice.store.TaskRef;
+import io.sluice.worker.redis.JedisTaskQueue;
+import io.sluice.worker.redis.JedisTaskQueue.Delivery;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fetches as many entries as there are free slots, claims them in PostgreSQL in one statement (each
+ * claim a new lease epoch), and hands the claimed ones to handler threads. Entries whose task is
+ * finished, running elsewhere or cancelled are acknowledged without running.
+ */
+final class FetchLoop implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(FetchLoop.class);
+  private static final int MAX_FETCH = 256;
+
+  private final WorkerConfig config;
+  private final String queue;
+  private final Database db;
+  private final JedisTaskQueue redis;
+  private final Semaphore slots;
+  private final InFlight inFlight;
+  private final TaskRunner runner;
+  private final CompletionWriter writer;
+  private final ExecutorService handlers;
+  private final PostgresTaskStore tasks = new PostgresTaskStore();
+  private final Counter started;
+  private volatile boolean running = true;
+  private volatile long lastBeat = System.nanoTime();
+
+  FetchLoop(WorkerContext ctx, String queue) {
+    this.config = ctx.config();
+    this.queue = queue;
+    this.db = ctx.db();
+    this.redis = ctx.redis();
+    this.slots = ctx.slots();
+    this.inFlight = ctx.inFlight();
+    this.runner = ctx.runner();
+    this.writer = ctx.writer();
+    this.handlers = ctx.handlers();
+    this.started = ctx.metrics().counter("sluice_tasks_started_total", "queue", queue);
+  }
+
+  @Override
+  public void run() {
+    long backoffMs = 100;
+    while (running) {
+      lastBeat = System.nanoTime();
+      int taken = 0;
+      try {
+        if (!slots.tryAcquire(500, TimeUnit.MILLISECONDS)) {
+          continue;
+        }
+        taken = 1 + slots.drainPermits();
+        int want = Math.min(taken, MAX_FETCH);
+        slots.release(taken - want);
+        taken = want;
+        List<Delivery> deliveries = redis.fetch(queue, config.workerId(), want, 1000);
+        taken -= start(deliveries);
+        backoffMs = 100;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        log.warn("Fetching from queue {} failed; retrying in {} ms: {}", queue, backoffMs, e.toString());
+        sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      } finally {
+        slots.release(taken);
+      }
+    }
+  }
+
+  /** Claims and starts the deliveries; returns how many slots are now taken by running tasks. */
+  private int start(List<Delivery> deliveries) {
+    if (deliveries.isEmpty()) {
+      return 0;
+    }
+    Map<TaskRef, Delivery> unique = new LinkedHashMap<>();
+    List<Delivery> surplus = new ArrayList<>();
+    for (Delivery d : deliveries) {
+      if (unique.putIfAbsent(new TaskRef(d.jobId(), d.seq()), d) != null) {
+        surplus.add(d);
+      }
+    }
+    List<ClaimedTask> claimed =
+        db.inTransaction(c -> tasks.claim(c, config.workerId(), config.lease(), unique.keySet()));
+    for (ClaimedTask claim : claimed) {
+      Delivery d = unique.remove(claim.ref());
+      RunningTask task = new RunningTask(claim, queue, d.entryId());
+      inFlight.add(task);
+      started.increment();
+      handlers.execute(() -> runAndRelease(task));
+    }
+    surplus.addAll(unique.values());
+    if (!surplus.isEmpty()) {
+      Map<String, List<String>> ids = Map.of(queue, surplus.stream().map(Delivery::entryId).toList());
+      redis.acknowledge(ids, Map.of());
+      log.debug("Acknowledged {} entries whose tasks are not claimable", surplus.size());
+    }
+    return claimed.size();
+  }
+
+  private void runAndRelease(RunningTask task) {
+    try {
+      Completion completion = runner.run(task);
+      writer.submit(new CompletionWriter.Done(completion, task.queue, task.entryId));
+    } finally {
+      slots.release();
+    }
+  }
+
+  boolean alive() {
+    return System.nanoTime() - lastBeat < TimeUnit.SECONDS.toNanos(15);
+  }
+
+  void stop() {
+    running = false;
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

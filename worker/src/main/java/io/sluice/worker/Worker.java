@@ -1,0 +1,142 @@
+package io.sluice.worker;
+
+import io.javalin.Javalin;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.health.Health;
+import io.sluice.json.Json;
+import io.sluice.registry.JobTypeRegistry;
+import io.sluice.store.Database;
+import io.sluice.store.PostgresNodeRegistry;
+import io.sluice.worker.redis.JedisTaskQueue;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running worker: fetch loops, handler threads, the completion writer and the lease renewer. */
+public final class Worker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+  private final WorkerConfig config;
+  private final Database db;
+  private final JedisTaskQueue redis;
+  private final InFlight inFlight = new InFlight();
+  private final CompletionWriter writer;
+  private final Thread writerThread;
+  private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
+  private final List<FetchLoop> fetchers = new ArrayList<>();
+  private final ScheduledExecutorService scheduler;
+  private final Javalin http;
+  private volatile boolean draining;
+
+  private Worker(WorkerConfig config) {
+    this.config = config;
+    log.info(
+        "Starting worker {}: {}, {}, queues {}, concurrency {}, lease {}",
+        config.workerId(), config.database(), config.redis(), config.queues(), config.concurrency(), config.lease());
+    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.db = new Database(config.database(), "sluice-worker");
+    this.redis = new JedisTaskQueue(config.redis(), config.queues().size() + 4);
+    Semaphore slots = new Semaphore(config.concurrency());
+    this.writer = new CompletionWriter(db, redis, inFlight, metrics);
+    this.writerThread = Thread.ofPlatform().name("sluice-completion-writer").start(writer);
+    TaskRunner runner = new TaskRunner(JobTypeRegistry.load(), new RetryPolicy(config.retryBase(), config.retryMax()));
+    WorkerContext ctx = new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
+    for (String queue : config.queues()) {
+      FetchLoop loop = new FetchLoop(ctx, queue);
+      fetchers.add(loop);
+      Thread.ofPlatform().daemon().name("sluice-fetch-" + queue).start(loop);
+    }
+    Gauge.builder("sluice_worker_busy_ratio", () -> (double) (config.concurrency() - slots.availablePermits()) / config.concurrency())
+        .register(metrics);
+    LeaseRenewer renewer = new LeaseRenewer(config, db, inFlight, metrics);
+    this.scheduler = Executors.newScheduledThreadPool(1, r -> Thread.ofPlatform().daemon().name("sluice-worker-timer").unstarted(r));
+    long renewMs = config.lease().toMillis() / 3;
+    scheduler.scheduleWithFixedDelay(renewer, renewMs, renewMs, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(this::heartbeat, 0, 5, TimeUnit.SECONDS);
+    Health health = new Health(Clock.systemUTC());
+    health.register("postgres", db::ping);
+    health.register("redis", redis::ping);
+    health.register("fetch-loops", () -> fetchers.stream().allMatch(FetchLoop::alive));
+    health.register("completion-writer", writer::alive);
+    health.register("lease-renewer", renewer::healthy);
+    this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync);
+    log.info("Worker {} ready on port {}", config.workerId(), http.port());
+  }
+
+  public static Worker start(WorkerConfig config) {
+    return new Worker(config);
+  }
+
+  public int port() {
+    return http.port();
+  }
+
+  private void heartbeat() {
+    try {
+      String info = Json.write(Json.object().put("port", http == null ? config.httpPort() : http.port()).put("inFlight", inFlight.size()));
+      db.inTransaction(
+          c -> {
+            new PostgresNodeRegistry().heartbeat(c, config.workerId(), "worker", draining ? "DRAINING" : "UP", info);
+            return null;
+          });
+    } catch (RuntimeException e) {
+      log.warn("Heartbeat failed: {}", e.toString());
+    }
+  }
+
+  private void drainAsync() {
+    Thread.ofPlatform().name("sluice-drain").start(() -> {
+      drain();
+      System.exit(0);
+    });
+  }
+
+  /**
+   * Stops fetching, lets running tasks finish within the grace period, writes their completions, and
+   * tells the rest to stop (their leases lapse and they are reclaimed).
+   */
+  public synchronized void drain() {
+    if (draining) {
+      return;
+    }
+    draining = true;
+    log.info("Worker {} draining: {} task(s) in flight, grace {}", config.workerId(), inFlight.size(), config.drainGrace());
+    fetchers.forEach(FetchLoop::stop);
+    long deadline = System.nanoTime() + config.drainGrace().toNanos();
+    while (inFlight.size() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    inFlight.all().forEach(RunningTask::cancel);
+    writer.stop();
+    try {
+      writerThread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    log.info("Worker {} drained; {} task(s) left to be reclaimed", config.workerId(), inFlight.size());
+  }
+
+  @Override
+  public void close() {
+    drain();
+    http.stop();
+    scheduler.shutdownNow();
+    handlers.shutdownNow();
+    redis.close();
+    db.close();
+  }
+}

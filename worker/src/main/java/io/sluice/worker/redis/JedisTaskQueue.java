@@ -1,0 +1,198 @@
+package io.sluice.worker.redis;
+
+import io.sluice.SluiceException;
+import io.sluice.config.RedisConfig;
+import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisKeys;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.JedisPoolConfig;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.params.XAddParams;
+import redis.clients.jedis.params.XReadGroupParams;
+import redis.clients.jedis.resps.StreamEntry;
+
+/**
+ * The worker's Redis: Jedis, blocking. Each fetch thread borrows its own pooled connection for
+ * XREADGROUP … BLOCK; acknowledgements and fan-in for a whole batch go in one pipeline. No Jedis type
+ * leaves this package.
+ */
+public final class JedisTaskQueue implements AutoCloseable {
+  private final JedisPool pool;
+  private final RedisKeys keys;
+
+  public JedisTaskQueue(RedisConfig config, int connections) {
+    JedisPoolConfig poolConfig = new JedisPoolConfig();
+    poolConfig.setMaxTotal(connections);
+    poolConfig.setMaxIdle(connections);
+    poolConfig.setTestWhileIdle(true);
+    var client =
+        DefaultJedisClientConfig.builder()
+            .user(config.user())
+            .password(config.password())
+            .ssl(config.tls())
+            .database(config.database())
+            .timeoutMillis(10_000)
+            .clientName("sluice-worker")
+            .build();
+    this.pool = new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
+    this.keys = new RedisKeys(config.prefix());
+  }
+
+  /** One stream entry naming a task. */
+  public record Delivery(String queue, String entryId, UUID jobId, int seq) {}
+
+  /** Reads up to {@code count} new entries of the queue for this consumer, blocking up to blockMs. */
+  public List<Delivery> fetch(String queue, String consumer, int count, int blockMs) {
+    String stream = keys.readyStream(queue);
+    try (Jedis jedis = pool.getResource()) {
+      List<Map.Entry<String, List<StreamEntry>>> read;
+      try {
+        read = readGroup(jedis, stream, consumer, count, blockMs);
+      } catch (JedisDataException e) {
+        if (e.getMessage() == null || !e.getMessage().startsWith("NOGROUP")) {
+          throw e;
+        }
+        // Redis lost the group (restart or flush): recreate it and read again.
+        ensureGroup(jedis, stream);
+        read = readGroup(jedis, stream, consumer, count, blockMs);
+      }
+      List<Delivery> deliveries = new ArrayList<>();
+      if (read != null) {
+        for (var streamEntries : read) {
+          for (StreamEntry e : streamEntries.getValue()) {
+            deliveries.add(
+                new Delivery(
+                    queue,
+                    e.getID().toString(),
+                    UUID.fromString(e.getFields().get("j")),
+                    Integer.parseInt(e.getFields().get("s"))));
+          }
+        }
+      }
+      return deliveries;
+    }
+  }
+
+  /** Creates the queue's consumer group if it is missing. */
+  public void ensureGroup(String queue) {
+    try (Jedis jedis = pool.getResource()) {
+      ensureGroup(jedis, keys.readyStream(queue));
+    }
+  }
+
+  /** The outcome of counting a job's finished tasks: {@code crossed} for the one call that hit zero. */
+  public record FanIn(long remaining, boolean crossed) {
+    public boolean counterMissing() {
+      return remaining < 0;
+    }
+  }
+
+  /**
+   * One pipeline for a committed batch: acknowledges and deletes the entries, counts each job's
+   * finished tasks, and returns each job's fan-in outcome.
+   */
+  public Map<UUID, FanIn> acknowledge(
+      Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob) {
+    try (Jedis jedis = pool.getResource()) {
+      try {
+        return pipeline(jedis, entriesByQueue, finishedByJob);
+      } catch (JedisDataException e) {
+        if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
+          throw e;
+        }
+        for (LuaScript script : LuaScript.values()) {
+          jedis.scriptLoad(script.source());
+        }
+        return pipeline(jedis, entriesByQueue, finishedByJob);
+      }
+    }
+  }
+
+  /** Tells the coordinators that these jobs have all their tasks finished. */
+  public void signalCollect(List<UUID> jobIds) {
+    try (Jedis jedis = pool.getResource(); Pipeline p = jedis.pipelined()) {
+      for (UUID id : jobIds) {
+        p.xadd(keys.collectStream(), XAddParams.xAddParams().maxLen(100_000).approximateTrimming(), Map.of("j", id.toString()));
+      }
+      p.sync();
+    }
+  }
+
+  public boolean ping() {
+    try (Jedis jedis = pool.getResource()) {
+      return "PONG".equals(jedis.ping());
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private Map<UUID, FanIn> pipeline(
+      Jedis jedis, Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob) {
+    Map<UUID, Response<Object>> fanIns = new LinkedHashMap<>();
+    try (Pipeline p = jedis.pipelined()) {
+      entriesByQueue.forEach(
+          (queue, ids) -> {
+            List<String> args = new ArrayList<>(ids.size() + 1);
+            args.add(RedisKeys.WORKER_GROUP);
+            args.addAll(ids);
+            p.evalsha(LuaScript.ACK.sha(), List.of(keys.readyStream(queue)), args);
+          });
+      finishedByJob.forEach(
+          (jobId, seqs) ->
+              fanIns.put(
+                  jobId,
+                  p.evalsha(
+                      LuaScript.FANIN.sha(),
+                      List.of(keys.remaining(jobId), keys.counted(jobId)),
+                      seqs.stream().map(String::valueOf).toList())));
+      List<Object> replies = p.syncAndReturnAll();
+      for (Object reply : replies) {
+        if (reply instanceof JedisDataException e) {
+          throw e;
+        }
+      }
+    }
+    Map<UUID, FanIn> result = new LinkedHashMap<>();
+    fanIns.forEach(
+        (jobId, response) -> {
+          List<?> reply = (List<?>) response.get();
+          result.put(jobId, new FanIn((Long) reply.get(0), ((Long) reply.get(1)) == 1L));
+        });
+    return result;
+  }
+
+  private static List<Map.Entry<String, List<StreamEntry>>> readGroup(
+      Jedis jedis, String stream, String consumer, int count, int blockMs) {
+    return jedis.xreadGroup(
+        RedisKeys.WORKER_GROUP,
+        consumer,
+        XReadGroupParams.xReadGroupParams().count(count).block(blockMs),
+        Map.of(stream, StreamEntryID.UNRECEIVED_ENTRY));
+  }
+
+  private static void ensureGroup(Jedis jedis, String stream) {
+    try {
+      jedis.xgroupCreate(stream, RedisKeys.WORKER_GROUP, new StreamEntryID(), true);
+    } catch (JedisDataException e) {
+      if (e.getMessage() == null || !e.getMessage().startsWith("BUSYGROUP")) {
+        throw new SluiceException("cannot create consumer group on " + stream + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}
