@@ -177,7 +177,7 @@ public final class ChildJvm implements AutoCloseable {
    * @return the text, or a note that there is none
    */
   public String logTail(int lines) {
-    return Files2.tail(logFile, lines);
+    return FileTrees.tail(logFile, lines);
   }
 
   /** Same as {@link #stop()}. */

@@ -171,7 +171,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
               + ": "
               + e.getMessage()
               + "; log:\n"
-              + Files2.tail(logFile(), 20),
+              + FileTrees.tail(logFile(), 20),
           e);
     }
   }
@@ -207,7 +207,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     } finally {
       closed = true;
       removeShutdownHook();
-      Files2.deleteTree(ownsBaseDir ? baseDir : dataDirectory());
+      FileTrees.deleteTree(ownsBaseDir ? baseDir : dataDirectory());
     }
   }
 

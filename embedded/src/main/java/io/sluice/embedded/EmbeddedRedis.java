@@ -183,7 +183,7 @@ public final class EmbeddedRedis implements AutoCloseable {
       // Already shutting down: the hook is running or has run.
     }
     if (ownsWorkDir) {
-      Files2.deleteTree(workDir);
+      FileTrees.deleteTree(workDir);
     }
   }
 
@@ -221,7 +221,7 @@ public final class EmbeddedRedis implements AutoCloseable {
                 + " exited with "
                 + process.exitValue()
                 + "; log:\n"
-                + Files2.tail(logFile(), 20));
+                + FileTrees.tail(logFile(), 20));
       }
       if (answersPing()) {
         return;
@@ -235,7 +235,7 @@ public final class EmbeddedRedis implements AutoCloseable {
             + " did not answer PING within "
             + START_TIMEOUT
             + "; log:\n"
-            + Files2.tail(logFile(), 20));
+            + FileTrees.tail(logFile(), 20));
   }
 
   private boolean answersPing() {
@@ -264,7 +264,7 @@ public final class EmbeddedRedis implements AutoCloseable {
       }
     }
     if (ownsWorkDir) {
-      Files2.deleteTree(workDir);
+      FileTrees.deleteTree(workDir);
     }
   }
 

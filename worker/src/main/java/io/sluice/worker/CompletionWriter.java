@@ -109,7 +109,8 @@ final class CompletionWriter implements Runnable {
     }
   }
 
-  private void write(List<Done> batch) {
+  /** Commits one batch and signals its fan-in; package-private so race tests can drive it directly. */
+  void write(List<Done> batch) {
     List<Completion> completions = batch.stream().map(Done::completion).toList();
     Committed committed = db.inTransaction(c -> commit(c, completions));
     int rejected = completions.size() - committed.applied().size();

@@ -7,24 +7,34 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** File helpers shared by the embedded servers. */
-final class Files2 {
-  private Files2() {}
+/** File helpers for the embedded servers and their users. */
+public final class FileTrees {
+  private FileTrees() {}
 
-  /** Deletes a directory tree; a missing directory is fine. */
-  static void deleteTree(Path root) {
+  /**
+   * Deletes a directory tree; a missing directory is fine, and a file that cannot be deleted is left.
+   *
+   * @param root the directory
+   */
+  public static void deleteTree(Path root) {
     if (root == null || !Files.exists(root)) {
       return;
     }
     try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(Files2::deleteQuietly);
+      paths.sorted(Comparator.reverseOrder()).forEach(FileTrees::deleteQuietly);
     } catch (IOException e) {
       throw new UncheckedIOException("could not delete " + root, e);
     }
   }
 
-  /** The last lines of a log file, for error messages that should say why a server died. */
-  static String tail(Path file, int lines) {
+  /**
+   * The last lines of a log file, for error messages that should say why a process died.
+   *
+   * @param file the log
+   * @param lines how many lines at most
+   * @return the lines, or a note saying there is no readable log
+   */
+  public static String tail(Path file, int lines) {
     try {
       if (file == null || !Files.exists(file)) {
         return "(no log)";

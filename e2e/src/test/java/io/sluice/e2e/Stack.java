@@ -1,0 +1,129 @@
+package io.sluice.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.config.DatabaseConfig;
+import io.sluice.config.RedisConfig;
+import io.sluice.coordinator.ApiTokens;
+import io.sluice.coordinator.Coordinator;
+import io.sluice.coordinator.CoordinatorConfig;
+import io.sluice.json.Json;
+import io.sluice.testkit.TestEnvironment;
+import io.sluice.worker.Worker;
+import io.sluice.worker.WorkerConfig;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** A coordinator and in-process workers on a test's own database and Redis prefix, over real HTTP. */
+final class Stack implements AutoCloseable {
+  static final String TOKEN = "test-token-0123456789";
+
+  final TestEnvironment env;
+  final Coordinator coordinator;
+  final List<Worker> workers = new ArrayList<>();
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  Stack(TestEnvironment env, int workerCount, int concurrency) {
+    this.env = env;
+    this.coordinator =
+        Coordinator.start(
+            new CoordinatorConfig(
+                database(env, 8),
+                redis(env),
+                ApiTokens.parse("tenant-a:" + TOKEN),
+                0,
+                1024 * 1024,
+                "coord-" + env.redisPrefix(),
+                Duration.ofMillis(200),
+                Duration.ofSeconds(5),
+                Duration.ofMillis(500),
+                Duration.ofSeconds(10)));
+    for (int i = 0; i < workerCount; i++) {
+      workers.add(Worker.start(workerConfig(env, "w" + i, concurrency)));
+    }
+  }
+
+  static WorkerConfig workerConfig(TestEnvironment env, String id, int concurrency) {
+    return new WorkerConfig(
+        database(env, 4),
+        redis(env),
+        id + "-" + env.redisPrefix(),
+        List.of("default"),
+        concurrency,
+        Duration.ofSeconds(10),
+        Duration.ofMillis(50),
+        Duration.ofMillis(200),
+        Duration.ofSeconds(5),
+        0);
+  }
+
+  static DatabaseConfig database(TestEnvironment env, int pool) {
+    return new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), pool);
+  }
+
+  static RedisConfig redis(TestEnvironment env) {
+    return RedisConfig.parse(env.redisUrl(), env.redisPrefix());
+  }
+
+  String api() {
+    return "http://127.0.0.1:" + coordinator.port();
+  }
+
+  HttpResponse<String> post(String path, String contentType, String token, String body) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(api() + path)).POST(HttpRequest.BodyPublishers.ofString(body));
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return send(b.build());
+  }
+
+  HttpResponse<String> submit(String body) {
+    return post("/api/v1/jobs", "application/json", TOKEN, body);
+  }
+
+  HttpResponse<String> get(String path) {
+    return send(HttpRequest.newBuilder(URI.create(api() + path)).GET().build());
+  }
+
+  JsonNode job(String id) {
+    return Json.read(get("/api/v1/jobs/" + id).body());
+  }
+
+  /** Waits for the job to reach a terminal state and returns it. */
+  JsonNode awaitTerminal(String id, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      JsonNode job = job(id);
+      if (Set.of("SUCCEEDED", "FAILED", "CANCELLED").contains(job.path("status").asText())) {
+        return job;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("job " + id + " not terminal after " + timeout + ": " + job);
+      }
+      org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(50)).until(() -> true);
+    }
+  }
+
+  private HttpResponse<String> send(HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException("HTTP " + request.uri() + " failed", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    workers.forEach(Worker::close);
+    coordinator.close();
+  }
+}

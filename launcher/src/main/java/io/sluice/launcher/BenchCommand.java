@@ -1,0 +1,120 @@
+package io.sluice.launcher;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.embedded.FileTrees;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * {@code ./sluice bench}: the end-to-end fan-out benchmark. A coordinator and W workers run one {@code
+ * noop} job of N tasks; the time from submit to SUCCEEDED gives tasks per second. The API shows no
+ * per-task finish time, so task latency is read from the job's progress, polled every 20 ms: the p-th
+ * percentile is the first poll at which p % of the tasks had finished, counted from submit (a 20 ms
+ * resolution). Prints one JSON line on standard output; everything else goes to standard error.
+ */
+final class BenchCommand {
+  private static final Set<String> VALUED = Set.of("tasks", "workers", "concurrency");
+  private static final Duration POLL = Duration.ofMillis(20);
+  private static final Duration TIMEOUT = Duration.ofMinutes(30);
+
+  private final PrintStream out;
+  private final PrintStream err;
+
+  BenchCommand(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  int run(List<String> arguments) {
+    Args args = Args.parse(arguments, VALUED, Set.of());
+    int n = args.intValue("tasks", 50_000, 1, 1_000_000);
+    int workers = args.intValue("workers", 2, 1, 64);
+    Integer concurrency =
+        args.value("concurrency") == null ? null : args.intValue("concurrency", 0, 1, 10_000);
+    Path work = LocalStack.tempDir("sluice-bench-");
+    boolean ok = false;
+    try {
+      Servers servers = servers(work);
+      err.println("bench: " + servers.description() + "; logs in " + work.resolve("logs"));
+      var spec =
+          new LocalStack.Spec(
+              "bench", work.resolve("logs"), 0, workers, concurrency, UUID.randomUUID().toString());
+      try (LocalStack stack = LocalStack.start(spec, servers, err)) {
+        ok = measure(stack.api(), n, workers, concurrency);
+      }
+      return ok ? 0 : LauncherException.FAILED;
+    } finally {
+      if (ok) {
+        FileTrees.deleteTree(work);
+      } else {
+        FileTrees.deleteTree(work.resolve("data"));
+        err.println("bench: logs kept in " + work.resolve("logs"));
+      }
+    }
+  }
+
+  private Servers servers(Path work) {
+    Map<String, String> env = System.getenv();
+    return Servers.configured(env)
+        ? Servers.external(env, "sluice_bench_", "bench")
+        : Servers.embedded(work.resolve("data"), "bench");
+  }
+
+  private boolean measure(ApiClient api, int n, int workers, Integer concurrency) {
+    ObjectNode payload = ApiClient.JSON.createObjectNode().put("tasks", n);
+    long t0 = System.nanoTime();
+    JobView job = api.submit("noop", payload);
+    long submitted = System.nanoTime();
+    List<long[]> samples = new ArrayList<>(); // {elapsed nanos, finished tasks}
+    ProgressBar bar = new ProgressBar(err);
+    long deadline = t0 + TIMEOUT.toNanos();
+    while (!job.terminal() && System.nanoTime() < deadline) {
+      LocalStack.sleep(POLL);
+      job = api.job(job.id());
+      samples.add(new long[] {System.nanoTime() - t0, job.finished()});
+      bar.update(job);
+    }
+    bar.finish();
+    long totalNanos = System.nanoTime() - t0;
+    if (!job.succeededJob()) {
+      err.println("bench: job " + job.id() + " ended " + job.status() + ": " + job.error());
+      return false;
+    }
+    double totalMs = totalNanos / 1e6;
+    ObjectNode line =
+        ApiClient.JSON
+            .createObjectNode()
+            .put("tool", "sluice")
+            .put("n", n)
+            .put("workers", workers);
+    if (concurrency != null) {
+      line.put("concurrency", concurrency);
+    }
+    line.put("submit_ms", Math.round((submitted - t0) / 1e6))
+        .put("total_ms", Math.round(totalMs))
+        .put("tasks_per_s", Math.round(n / (totalMs / 1000)))
+        .put("p50_ms", percentile(samples, n, 0.50))
+        .put("p95_ms", percentile(samples, n, 0.95))
+        .put("p99_ms", percentile(samples, n, 0.99))
+        .put("latency", "job progress polled every " + POLL.toMillis() + " ms");
+    out.println(line);
+    return true;
+  }
+
+  /** Milliseconds from submit to the first poll that saw {@code q * n} tasks finished. */
+  static long percentile(List<long[]> samples, int n, double q) {
+    long needed = (long) Math.ceil(q * n);
+    for (long[] s : samples) {
+      if (s[1] >= needed) {
+        return Math.round(s[0] / 1e6);
+      }
+    }
+    return samples.isEmpty() ? -1 : Math.round(samples.get(samples.size() - 1)[0] / 1e6);
+  }
+}

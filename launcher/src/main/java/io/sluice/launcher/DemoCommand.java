@@ -1,0 +1,80 @@
+package io.sluice.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.embedded.FileTrees;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * {@code ./sluice demo}: embedded Redis and PostgreSQL, a coordinator and worker JVMs, one {@code
+ * wordcount} job over the bundled corpus with a progress bar, the result checked against a count made
+ * here, then everything stopped. Nothing touches the machine's own Redis or PostgreSQL.
+ */
+final class DemoCommand {
+  private static final Duration JOB_TIMEOUT = Duration.ofMinutes(10);
+  private static final Set<String> VALUED = Set.of("workers", "lines-per-task");
+  private static final Set<String> FLAGS = Set.of("keep-logs");
+
+  private final PrintStream out;
+
+  DemoCommand(PrintStream out) {
+    this.out = out;
+  }
+
+  int run(java.util.List<String> arguments) {
+    Args args = Args.parse(arguments, VALUED, FLAGS);
+    int workers = args.intValue("workers", 2, 1, 16);
+    int linesPerTask = args.intValue("lines-per-task", 400, 1, 1_000_000);
+    Path work = LocalStack.tempDir("sluice-demo-");
+    Path logs = work.resolve("logs");
+    boolean ok = false;
+    try {
+      out.println("Sluice demo: a coordinator and " + workers + " workers on this machine");
+      out.println("  logs         " + logs);
+      Corpus corpus = Corpus.load();
+      out.println("  servers      starting embedded Redis and PostgreSQL...");
+      Servers servers = Servers.embedded(work.resolve("data"), "sluice");
+      out.println("  servers      " + servers.description());
+      String token = UUID.randomUUID().toString();
+      var spec = new LocalStack.Spec("demo", logs, 0, workers, null, token);
+      try (LocalStack stack = LocalStack.start(spec, servers, out)) {
+        out.println("  dashboard    " + stack.api().base() + "/  (while the demo runs)");
+        ok = runJob(stack.api(), corpus, linesPerTask);
+        out.println("Dashboard was at " + stack.api().base() + "/ ; stopping everything...");
+      }
+      out.println(ok ? "Demo finished: the distributed count matches." : "Demo FAILED.");
+      return ok ? 0 : LauncherException.FAILED;
+    } finally {
+      if (ok && !args.flag("keep-logs")) {
+        FileTrees.deleteTree(work);
+      } else {
+        FileTrees.deleteTree(work.resolve("data"));
+        out.println("Logs kept in " + logs);
+      }
+    }
+  }
+
+  private boolean runJob(ApiClient api, Corpus corpus, int linesPerTask) {
+    out.printf(
+        "Submitting a wordcount job: %,d lines (%,d words), %d lines per task%n",
+        corpus.lines(), corpus.totalWords(), linesPerTask);
+    JsonNode payload =
+        ApiClient.JSON.createObjectNode().put("text", corpus.text()).put("linesPerTask", linesPerTask);
+    long start = System.nanoTime();
+    JobView job = api.submit("wordcount", payload);
+    out.printf("  job %s: %d tasks%n", job.id(), job.taskCount());
+    job = JobWatcher.watch(api, job, new ProgressBar(out), Duration.ofMillis(200), JOB_TIMEOUT);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    out.printf(
+        "Job %s in %.1f s: %d tasks, %d succeeded, %d failed%n",
+        job.status(), seconds, job.taskCount(), job.succeeded(), job.failed());
+    if (!job.succeededJob()) {
+      out.println("  error: " + job.error());
+      return false;
+    }
+    return new ResultCheck(out).check(job.result(), corpus);
+  }
+}

@@ -1,0 +1,193 @@
+package io.sluice.launcher;
+
+import io.sluice.embedded.ChildJvm;
+import io.sluice.embedded.FreePort;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A coordinator and N workers, each in its own JVM, against a set of {@link Servers}: what {@code demo},
+ * {@code dev} and {@code bench} run. {@link #close()} stops the workers (letting them drain), then the
+ * coordinator, then the servers; a JVM shutdown (Ctrl-C) does the same.
+ */
+final class LocalStack implements AutoCloseable {
+  static final String COORDINATOR_MAIN = "io.sluice.coordinator.CoordinatorMain";
+  static final String WORKER_MAIN = "io.sluice.worker.WorkerMain";
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
+
+  /**
+   * @param name names the tenant, worker ids and log files, e.g. {@code demo}
+   * @param logDir where each child's output goes
+   * @param coordinatorPort the API port; 0 picks a free one
+   * @param workers how many worker JVMs
+   * @param concurrency {@code SLUICE_WORKER_CONCURRENCY}, or null for the worker's default
+   * @param token the API token the coordinator accepts
+   */
+  record Spec(
+      String name, Path logDir, int coordinatorPort, int workers, Integer concurrency, String token) {}
+
+  private final Servers servers;
+  private final List<ChildJvm> workers = new ArrayList<>();
+  private final Thread shutdownHook = new Thread(this::close, "sluice-stack-stopper");
+  private ChildJvm coordinator;
+  private ApiClient api;
+  private boolean closed;
+
+  private LocalStack(Servers servers) {
+    this.servers = servers;
+  }
+
+  /** Starts the coordinator, waits until it is ready, then starts the workers and waits for them. */
+  static LocalStack start(Spec spec, Servers servers, PrintStream out) {
+    LocalStack stack = new LocalStack(servers);
+    Runtime.getRuntime().addShutdownHook(stack.shutdownHook);
+    try {
+      stack.startCoordinator(spec, out);
+      stack.startWorkers(spec, out);
+      return stack;
+    } catch (RuntimeException e) {
+      stack.close();
+      throw e;
+    }
+  }
+
+  ApiClient api() {
+    return api;
+  }
+
+  ChildJvm coordinator() {
+    return coordinator;
+  }
+
+  List<ChildJvm> workers() {
+    return List.copyOf(workers);
+  }
+
+  Servers servers() {
+    return servers;
+  }
+
+  private void startCoordinator(Spec spec, PrintStream out) {
+    int port = spec.coordinatorPort() == 0 ? FreePort.find() : spec.coordinatorPort();
+    coordinator =
+        ChildJvm.builder(COORDINATOR_MAIN)
+            .name("coordinator")
+            .jvmArgs("-XX:+ExitOnOutOfMemoryError")
+            .env(servers.env())
+            .env("SLUICE_HTTP_PORT", Integer.toString(port))
+            .env("SLUICE_API_TOKENS", spec.name() + ":" + spec.token())
+            .logFile(spec.logDir().resolve("coordinator.log"))
+            .start();
+    api = new ApiClient("http://127.0.0.1:" + port, spec.token());
+    awaitReady(coordinator, api);
+    out.printf("  coordinator  %s  (pid %d)%n", api.base(), coordinator.pid());
+  }
+
+  private void startWorkers(Spec spec, PrintStream out) {
+    List<ApiClient> health = new ArrayList<>();
+    for (int i = 1; i <= spec.workers(); i++) {
+      int port = FreePort.find();
+      var builder =
+          ChildJvm.builder(WORKER_MAIN)
+              .name("worker-" + i)
+              .jvmArgs("-XX:+ExitOnOutOfMemoryError")
+              .env(servers.env())
+              .env("SLUICE_HTTP_PORT", Integer.toString(port))
+              .env("SLUICE_WORKER_ID", spec.name() + "-worker-" + i)
+              .logFile(spec.logDir().resolve("worker-" + i + ".log"));
+      if (spec.concurrency() != null) {
+        builder.env("SLUICE_WORKER_CONCURRENCY", spec.concurrency().toString());
+      }
+      workers.add(builder.start());
+      health.add(new ApiClient("http://127.0.0.1:" + port, null));
+    }
+    for (int i = 0; i < workers.size(); i++) {
+      awaitReady(workers.get(i), health.get(i));
+      out.printf(
+          "  worker-%d     %s  (pid %d)%n", i + 1, health.get(i).base(), workers.get(i).pid());
+    }
+  }
+
+  private static void awaitReady(ChildJvm child, ApiClient client) {
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    while (!client.ready()) {
+      if (!child.isAlive()) {
+        throw new LauncherException(
+            LauncherException.FAILED,
+            child.name() + " exited with " + child.waitFor(Duration.ZERO).orElse(-1)
+                + " before it was ready; last lines of " + child.logFile() + ":\n" + child.logTail(30));
+      }
+      if (System.nanoTime() > deadline) {
+        throw new LauncherException(
+            LauncherException.FAILED,
+            child.name() + " was not ready within " + READY_TIMEOUT.toSeconds() + " s at "
+                + client.base() + "/health/ready; last lines of " + child.logFile() + ":\n"
+                + child.logTail(30));
+      }
+      sleep(Duration.ofMillis(200));
+    }
+  }
+
+  /** Stops everything, workers first so they can hand back their tasks. Safe to call twice. */
+  @Override
+  public synchronized void close() {
+    // Synchronized as a whole: a second caller (the shutdown hook) waits until everything is stopped.
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (Thread.currentThread() != shutdownHook) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(shutdownHook);
+      } catch (IllegalStateException e) {
+        // The JVM is already shutting down; the hook may be running this very method.
+      }
+    }
+    try {
+      List<Thread> stoppers = new ArrayList<>();
+      for (ChildJvm worker : workers) {
+        stoppers.add(Thread.ofPlatform().start(worker::stop));
+      }
+      for (Thread t : stoppers) {
+        join(t);
+      }
+      if (coordinator != null) {
+        coordinator.stop();
+      }
+    } finally {
+      servers.close();
+    }
+  }
+
+  private static void join(Thread t) {
+    try {
+      t.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A new temporary folder for a stack's data and logs. */
+  static Path tempDir(String prefix) {
+    try {
+      return Files.createTempDirectory(prefix);
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not create a temporary folder", e);
+    }
+  }
+
+  static void sleep(Duration d) {
+    try {
+      Thread.sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LauncherException(LauncherException.FAILED, "interrupted", e);
+    }
+  }
+}

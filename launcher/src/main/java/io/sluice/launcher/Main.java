@@ -1,0 +1,119 @@
+package io.sluice.launcher;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The {@code ./sluice} command line. Run {@code ./sluice help} for the subcommands; DESIGN.md describes
+ * each. {@code coordinator} and {@code worker} hand over to the production main classes unchanged; the
+ * other subcommands are the launcher's own.
+ */
+public final class Main {
+  private static final String HELP =
+      """
+      Sluice: a Redis-coordinated distributed job pipeline.
+
+      Usage: ./sluice <command> [options]
+
+        demo [--workers N] [--lines-per-task L] [--keep-logs]
+            Embedded Redis and PostgreSQL, a coordinator and N (2) worker JVMs; runs a wordcount job,
+            shows its progress, checks the result against a local count, stops everything.
+        dev [--port P] [--workers N] [--concurrency C]
+            The same stack in the foreground until Ctrl-C; prints the API address and a token.
+        coordinator | worker
+            The production processes, configured by environment: SLUICE_REDIS_URL,
+            SLUICE_REDIS_PREFIX, SLUICE_DATABASE_URL, SLUICE_DATABASE_USER, SLUICE_DATABASE_PASSWORD,
+            SLUICE_API_TOKENS, SLUICE_HTTP_PORT, SLUICE_WORKER_CONCURRENCY, SLUICE_WORKER_ID,
+            SLUICE_LEASE_DURATION.
+        submit --type T --payload FILE|- [--wait]
+            Submits a job (payload JSON from a file or standard input); --wait shows progress until
+            the job ends and exits 0 only if it SUCCEEDED.
+        status ID [--watch]
+            Prints a job; --watch follows it to the end.
+        cancel ID
+            Cancels a job.
+        bench [--tasks N] [--workers W] [--concurrency C]
+            One noop job of N (50000) tasks on W (2) workers; prints one JSON line with tasks_per_s
+            and latency percentiles. Uses SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both are set
+            (in a fresh database and key prefix, removed afterwards), else embedded servers.
+        help
+            This text.
+
+      The client commands talk to SLUICE_API_URL (default http://127.0.0.1:8080) with the bearer
+      token SLUICE_API_TOKEN. Exit codes: 0 success, 1 failure, 2 bad usage, 3 coordinator unreachable.
+      """;
+
+  private Main() {}
+
+  /**
+   * Runs a subcommand and exits with its code.
+   *
+   * @param args the subcommand and its arguments
+   */
+  public static void main(String[] args) {
+    String command = args.length == 0 ? "help" : args[0];
+    List<String> rest = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
+    if (command.equals("coordinator") || command.equals("worker")) {
+      // The production processes keep their own logging configuration and exit behaviour.
+      delegate(command.equals("coordinator") ? LocalStack.COORDINATOR_MAIN : LocalStack.WORKER_MAIN, rest);
+      return;
+    }
+    quietLogging();
+    System.exit(run(command, rest, System.out, System.err));
+  }
+
+  static int run(String command, List<String> rest, PrintStream out, PrintStream err) {
+    try {
+      return switch (command) {
+        case "demo" -> new DemoCommand(out).run(rest);
+        case "dev" -> new DevCommand(out).run(rest);
+        case "bench" -> new BenchCommand(out, err).run(rest);
+        case "submit" -> client(out).submit(rest);
+        case "status" -> client(out).status(rest);
+        case "cancel" -> client(out).cancel(rest);
+        case "help", "--help", "-h" -> {
+          out.print(HELP);
+          yield 0;
+        }
+        default -> throw LauncherException.usage("unknown command '" + command + "'");
+      };
+    } catch (LauncherException e) {
+      err.println("sluice " + command + ": " + e.getMessage());
+      return e.exitCode();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return LauncherException.FAILED;
+    } catch (RuntimeException e) {
+      err.println("sluice " + command + " failed: " + e);
+      e.printStackTrace(err);
+      return LauncherException.FAILED;
+    }
+  }
+
+  private static ClientCommands client(PrintStream out) {
+    return new ClientCommands(ApiClient.fromEnv(), out, System.in);
+  }
+
+  private static void delegate(String mainClass, List<String> args) {
+    try {
+      Class.forName(mainClass)
+          .getMethod("main", String[].class)
+          .invoke(null, (Object) args.toArray(String[]::new));
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(mainClass + " is not on the classpath", e);
+    }
+  }
+
+  /**
+   * The embedded servers log their start and stop at INFO; the launcher's own output says what
+   * matters, so its process logs warnings only (children keep their own configuration).
+   */
+  private static void quietLogging() {
+    if (System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", "sluice-launcher-logback.xml");
+    }
+  }
+}
