@@ -3,7 +3,9 @@ package io.sluice.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.function.Consumer;
 
-/** Merges a job's task outcomes into its result. Runs on a coordinator once all tasks are finished. */
+/**
+ * Merges a job's task outcomes into its result. Runs on a coordinator once all tasks are finished.
+ */
 @FunctionalInterface
 public interface Collector {
 

@@ -1,8 +1,8 @@
 package io.sluice.api;
 
 /**
- * Splits a validated payload into task inputs. Inputs are handed to the sink one at a time and streamed
- * to PostgreSQL, so a job of a million tasks never holds a million objects in memory.
+ * Splits a validated payload into task inputs. Inputs are handed to the sink one at a time and
+ * streamed to PostgreSQL, so a job of a million tasks never holds a million objects in memory.
  */
 @FunctionalInterface
 public interface Splitter {

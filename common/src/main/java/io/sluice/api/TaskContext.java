@@ -18,12 +18,14 @@ public interface TaskContext {
   int maxAttempts();
 
   /**
-   * The fence token of this claim. It grows with every claim of the task, so it (with the job id and
-   * sequence) is a safe idempotency key for side effects outside Sluice.
+   * The fence token of this claim. It grows with every claim of the task, so it (with the job id
+   * and sequence) is a safe idempotency key for side effects outside Sluice.
    */
   long fenceToken();
 
-  /** True once the job was cancelled or this worker lost the task's lease; stop as soon as possible. */
+  /**
+   * True once the job was cancelled or this worker lost the task's lease; stop as soon as possible.
+   */
   boolean isCancelled();
 
   /** Reports progress in [0, 1]; cheap, may be called often. */

@@ -1,6 +1,9 @@
 package io.sluice.api;
 
-/** Runs one task. Called on a worker; may be called more than once for the same task (at least once). */
+/**
+ * Runs one task. Called on a worker; may be called more than once for the same task (at least
+ * once).
+ */
 @FunctionalInterface
 public interface TaskHandler {
   /**

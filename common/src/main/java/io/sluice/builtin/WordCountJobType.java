@@ -16,9 +16,9 @@ import java.util.Map;
 
 /**
  * {@code wordcount}: payload {@code {"text", "linesPerTask", "taskDelayMs"?}}. Each task counts the
- * words (lower-cased, split on non-letters) of its lines; the collector merges the counts into {@code
- * {"totalWords", "distinctWords", "top": [[word, count], …]}}. A lost or double-counted task shows as a
- * wrong {@code totalWords}.
+ * words (lower-cased, split on non-letters) of its lines; the collector merges the counts into
+ * {@code {"totalWords", "distinctWords", "top": [[word, count], …]}}. A lost or double-counted task
+ * shows as a wrong {@code totalWords}.
  */
 public final class WordCountJobType implements JobType {
   private static final int TOP = 20;

@@ -16,7 +16,9 @@ public record DatabaseConfig(String jdbcUrl, String user, String password, int p
 
   public static DatabaseConfig fromEnv(Env env, int defaultPoolSize) {
     return new DatabaseConfig(
-        env.require("SLUICE_DATABASE_URL", "the PostgreSQL JDBC URL, e.g. jdbc:postgresql://db:5432/sluice"),
+        env.require(
+            "SLUICE_DATABASE_URL",
+            "the PostgreSQL JDBC URL, e.g. jdbc:postgresql://db:5432/sluice"),
         env.get("SLUICE_DATABASE_USER"),
         env.get("SLUICE_DATABASE_PASSWORD"),
         env.intValue("SLUICE_DATABASE_POOL_SIZE", defaultPoolSize, 1, 200));
@@ -29,7 +31,14 @@ public record DatabaseConfig(String jdbcUrl, String user, String password, int p
 
   @Override
   public String toString() {
-    return "DatabaseConfig[url=" + maskedUrl() + ", user=" + user + ", password="
-        + (password == null ? "none" : "****") + ", poolSize=" + poolSize + "]";
+    return "DatabaseConfig[url="
+        + maskedUrl()
+        + ", user="
+        + user
+        + ", password="
+        + (password == null ? "none" : "****")
+        + ", poolSize="
+        + poolSize
+        + "]";
   }
 }

@@ -5,8 +5,8 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Where Redis is: {@code redis://[user:password@]host:port[/db]} or {@code rediss://} for TLS, and the
- * prefix under which every Sluice key lives.
+ * Where Redis is: {@code redis://[user:password@]host:port[/db]} or {@code rediss://} for TLS, and
+ * the prefix under which every Sluice key lives.
  */
 public record RedisConfig(
     String host, int port, String user, String password, boolean tls, int database, String prefix) {
@@ -33,7 +33,8 @@ public record RedisConfig(
     }
     String scheme = uri.getScheme();
     if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
-      throw new ConfigException("SLUICE_REDIS_URL", mask(url), "must start with redis:// or rediss://");
+      throw new ConfigException(
+          "SLUICE_REDIS_URL", mask(url), "must start with redis:// or rediss://");
     }
     if (uri.getHost() == null) {
       throw new ConfigException("SLUICE_REDIS_URL", mask(url), "has no host");
@@ -59,7 +60,8 @@ public record RedisConfig(
       }
     }
     int port = uri.getPort() < 0 ? 6379 : uri.getPort();
-    return new RedisConfig(uri.getHost(), port, user, password, "rediss".equals(scheme), database, prefix);
+    return new RedisConfig(
+        uri.getHost(), port, user, password, "rediss".equals(scheme), database, prefix);
   }
 
   /** The URL without credentials, for logs. */

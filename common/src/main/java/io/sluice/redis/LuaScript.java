@@ -9,8 +9,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * One Lua script from {@code src/main/resources/lua}. Clients call it by {@link #sha()} with EVALSHA
- * and send {@link #source()} once when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+ * One Lua script from {@code src/main/resources/lua}. Clients call it by {@link #sha()} with
+ * EVALSHA and send {@link #source()} once when Redis answers NOSCRIPT (after a restart or SCRIPT
+ * FLUSH).
  */
 public enum LuaScript {
   /** Appends one job's tasks to a ready stream. */

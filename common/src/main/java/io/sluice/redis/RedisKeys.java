@@ -3,8 +3,8 @@ package io.sluice.redis;
 import java.util.UUID;
 
 /**
- * Builds every Redis key Sluice uses; no key string is built anywhere else. Keys of one queue or one
- * job share a hash tag so that a script touching them runs on one Redis Cluster slot.
+ * Builds every Redis key Sluice uses; no key string is built anywhere else. Keys of one queue or
+ * one job share a hash tag so that a script touching them runs on one Redis Cluster slot.
  */
 public final class RedisKeys {
   /** The consumer group workers read a queue's ready stream with. */

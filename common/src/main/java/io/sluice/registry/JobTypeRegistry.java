@@ -23,7 +23,10 @@ public final class JobTypeRegistry {
         throw new ConfigException(
             "job type " + type.name(),
             null,
-            "is registered twice, by " + previous.getClass().getName() + " and " + type.getClass().getName());
+            "is registered twice, by "
+                + previous.getClass().getName()
+                + " and "
+                + type.getClass().getName());
       }
     }
     return new JobTypeRegistry(found);

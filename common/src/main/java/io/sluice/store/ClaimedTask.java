@@ -3,7 +3,9 @@ package io.sluice.store;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.UUID;
 
-/** A task a worker now holds a lease on; {@code leaseEpoch} is the fence its completion must carry. */
+/**
+ * A task a worker now holds a lease on; {@code leaseEpoch} is the fence its completion must carry.
+ */
 public record ClaimedTask(
     UUID jobId,
     int seq,

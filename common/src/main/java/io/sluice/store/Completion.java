@@ -3,8 +3,8 @@ package io.sluice.store;
 import java.util.UUID;
 
 /**
- * The end of one claim: the new status (SUCCEEDED, FAILED or RETRY_WAIT), fenced by the claim's epoch.
- * {@code outputJson} is JSON text or null; {@code retryDelayMs} applies to RETRY_WAIT.
+ * The end of one claim: the new status (SUCCEEDED, FAILED or RETRY_WAIT), fenced by the claim's
+ * epoch. {@code outputJson} is JSON text or null; {@code retryDelayMs} applies to RETRY_WAIT.
  */
 public record Completion(
     UUID jobId,

@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The PostgreSQL connection pool and the one way to run a transaction: {@link #inTransaction} commits
- * or rolls back as a unit and retries the whole unit on serialization failures and deadlocks, which
- * PostgreSQL resolves by aborting one side.
+ * The PostgreSQL connection pool and the one way to run a transaction: {@link #inTransaction}
+ * commits or rolls back as a unit and retries the whole unit on serialization failures and
+ * deadlocks, which PostgreSQL resolves by aborting one side.
  */
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
@@ -75,7 +75,11 @@ public final class Database implements AutoCloseable {
         if (!isTransient(e) || attempt >= MAX_TRIES) {
           throw new StoreException("transaction failed after " + attempt + " attempt(s)", e);
         }
-        log.debug("Retrying transaction after {} (attempt {} of {})", e.getSQLState(), attempt, MAX_TRIES);
+        log.debug(
+            "Retrying transaction after {} (attempt {} of {})",
+            e.getSQLState(),
+            attempt,
+            MAX_TRIES);
         sleepBackoff(attempt);
       }
     }

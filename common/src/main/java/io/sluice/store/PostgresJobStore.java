@@ -21,8 +21,8 @@ import java.util.UUID;
 
 /**
  * The {@code jobs} table and its append-only {@code job_events} log. Every status change is a
- * compare-and-set on the current status (and version where the caller holds one), and writes its event
- * in the same transaction.
+ * compare-and-set on the current status (and version where the caller holds one), and writes its
+ * event in the same transaction.
  */
 public final class PostgresJobStore {
   private static final String COLUMNS =
@@ -50,7 +50,8 @@ public final class PostgresJobStore {
       "SELECT " + COLUMNS + " FROM jobs WHERE tenant = ? AND idempotency_key = ?";
 
   private static final String PAGE =
-      "SELECT " + COLUMNS
+      "SELECT "
+          + COLUMNS
           + """
            FROM jobs
           WHERE (?::text IS NULL OR status = ?::text)
@@ -136,7 +137,8 @@ public final class PostgresJobStore {
   }
 
   /** A job's payload; kept out of {@link Job} because it may be megabytes. */
-  public com.fasterxml.jackson.databind.JsonNode payload(Connection c, UUID id) throws SQLException {
+  public com.fasterxml.jackson.databind.JsonNode payload(Connection c, UUID id)
+      throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(PAYLOAD)) {
       ps.setObject(1, id);
       try (ResultSet rs = ps.executeQuery()) {
@@ -155,7 +157,8 @@ public final class PostgresJobStore {
   }
 
   /** Jobs newest first, after the cursor position {@code (createdAt, id)} when given. */
-  public List<Job> page(Connection c, JobStatus status, Instant afterCreated, UUID afterId, int limit)
+  public List<Job> page(
+      Connection c, JobStatus status, Instant afterCreated, UUID afterId, int limit)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(PAGE)) {
       String s = status == null ? null : status.name();
@@ -178,7 +181,9 @@ public final class PostgresJobStore {
     }
   }
 
-  /** Adds finished tasks to their jobs' counters; the table's check keeps them within task_count. */
+  /**
+   * Adds finished tasks to their jobs' counters; the table's check keeps them within task_count.
+   */
   public List<Counts> addCounts(Connection c, Collection<CountDelta> deltas) throws SQLException {
     List<Counts> counts = new ArrayList<>(deltas.size());
     try (PreparedStatement ps = c.prepareStatement(ADD_COUNTS)) {
@@ -239,8 +244,10 @@ public final class PostgresJobStore {
           return OptionalLong.empty();
         }
         long version = rs.getLong("version");
-        String detail = t.error() == null ? null : Json.write(Json.object().put("error", t.error()));
-        appendEvent(c, t.jobId(), version, "STATUS", rs.getString("old_status"), t.to().name(), detail);
+        String detail =
+            t.error() == null ? null : Json.write(Json.object().put("error", t.error()));
+        appendEvent(
+            c, t.jobId(), version, "STATUS", rs.getString("old_status"), t.to().name(), detail);
         return OptionalLong.of(version);
       }
     }
@@ -266,7 +273,11 @@ public final class PostgresJobStore {
    * finish, and collections that stopped; each older than its grace period.
    */
   public List<Stalled> findStalled(
-      Connection c, Duration collectGrace, Duration dispatchGrace, Duration collectingGrace, int limit)
+      Connection c,
+      Duration collectGrace,
+      Duration dispatchGrace,
+      Duration collectingGrace,
+      int limit)
       throws SQLException {
     List<Stalled> stalled = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(NEEDING_ATTENTION)) {
@@ -277,7 +288,8 @@ public final class PostgresJobStore {
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           stalled.add(
-              new Stalled(rs.getObject("id", UUID.class), JobStatus.valueOf(rs.getString("status"))));
+              new Stalled(
+                  rs.getObject("id", UUID.class), JobStatus.valueOf(rs.getString("status"))));
         }
       }
     }
@@ -286,7 +298,13 @@ public final class PostgresJobStore {
 
   /** Appends to the job's event log. */
   public void appendEvent(
-      Connection c, UUID jobId, long version, String kind, String from, String to, String detailJson)
+      Connection c,
+      UUID jobId,
+      long version,
+      String kind,
+      String from,
+      String to,
+      String detailJson)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(EVENT)) {
       ps.setObject(1, jobId);

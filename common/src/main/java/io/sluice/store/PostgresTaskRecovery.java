@@ -15,8 +15,9 @@ import java.util.UUID;
 
 /**
  * The {@code tasks} queries of the reconciler: retries that are due and leases that expired. Each
- * finds rows first; the caller puts them back on their Redis queue and only then marks them QUEUED, so
- * a crash in between leaves them findable again. Claims accept both states, so the order is safe.
+ * finds rows first; the caller puts them back on their Redis queue and only then marks them QUEUED,
+ * so a crash in between leaves them findable again. Claims accept both states, so the order is
+ * safe.
  */
 public final class PostgresTaskRecovery {
   private static final String DUE_RETRIES =

@@ -162,7 +162,10 @@ public final class PostgresTaskStore {
     return renewed;
   }
 
-  /** Streams the sequence numbers of a job's queued tasks, in pages, inside the caller's transaction. */
+  /**
+   * Streams the sequence numbers of a job's queued tasks, in pages, inside the caller's
+   * transaction.
+   */
   public void forEachQueuedSeq(Connection c, UUID jobId, int fetchSize, Consumer<Integer> action)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(QUEUED_SEQS)) {
@@ -204,8 +207,8 @@ public final class PostgresTaskStore {
   }
 
   /** A page of a job's tasks after {@code afterSeq}, optionally of one status. */
-  public List<TaskView> page(
-      Connection c, UUID jobId, TaskStatus status, int afterSeq, int limit) throws SQLException {
+  public List<TaskView> page(Connection c, UUID jobId, TaskStatus status, int afterSeq, int limit)
+      throws SQLException {
     List<TaskView> page = new ArrayList<>(limit);
     try (PreparedStatement ps = c.prepareStatement(PAGE)) {
       String s = status == null ? null : status.name();

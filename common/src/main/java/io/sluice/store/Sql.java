@@ -19,7 +19,8 @@ final class Sql {
     return t == null ? null : t.toInstant();
   }
 
-  static <T> Array uuids(Connection c, Collection<T> items, Function<T, UUID> f) throws SQLException {
+  static <T> Array uuids(Connection c, Collection<T> items, Function<T, UUID> f)
+      throws SQLException {
     return c.createArrayOf("uuid", items.stream().map(f).toArray());
   }
 

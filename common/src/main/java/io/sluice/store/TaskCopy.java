@@ -12,8 +12,8 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
 /**
- * Streams a splitter's task inputs into {@code tasks} with COPY, 64 KiB at a time: a job of a million
- * tasks is one statement and never a million objects in memory.
+ * Streams a splitter's task inputs into {@code tasks} with COPY, 64 KiB at a time: a job of a
+ * million tasks is one statement and never a million objects in memory.
  */
 final class TaskCopy implements Splitter.TaskSink, AutoCloseable {
   private static final String COPY = "COPY tasks (job_id, seq, status, input) FROM STDIN";
@@ -31,7 +31,8 @@ final class TaskCopy implements Splitter.TaskSink, AutoCloseable {
 
   @Override
   public void accept(JsonNode input) {
-    StringBuilder row = new StringBuilder(64).append(jobPrefix).append(count++).append("\tQUEUED\t");
+    StringBuilder row =
+        new StringBuilder(64).append(jobPrefix).append(count++).append("\tQUEUED\t");
     escape(Json.write(input), row);
     row.append('\n');
     buffer.writeBytes(row.toString().getBytes(StandardCharsets.UTF_8));

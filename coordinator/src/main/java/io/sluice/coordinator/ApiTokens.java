@@ -37,7 +37,9 @@ public final class ApiTokens {
       }
       if (!tenant.matches("[A-Za-z0-9_.-]{1,64}")) {
         throw new ConfigException(
-            "SLUICE_API_TOKENS", "(hidden)", "tenant '" + tenant + "' must be 1-64 letters, digits, '_', '.' or '-'");
+            "SLUICE_API_TOKENS",
+            "(hidden)",
+            "tenant '" + tenant + "' must be 1-64 letters, digits, '_', '.' or '-'");
       }
       entries.add(new Entry(tenant, sha256(token)));
     }
@@ -76,6 +78,8 @@ public final class ApiTokens {
 
   @Override
   public String toString() {
-    return entries.size() + " token(s), tenants " + entries.stream().map(Entry::tenant).distinct().toList();
+    return entries.size()
+        + " token(s), tenants "
+        + entries.stream().map(Entry::tenant).distinct().toList();
   }
 }

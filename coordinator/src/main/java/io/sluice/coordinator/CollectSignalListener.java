@@ -40,7 +40,10 @@ final class CollectSignalListener implements Runnable {
             try {
               collector.collect(signal.jobId());
             } catch (RuntimeException e) {
-              log.warn("Collecting job {} failed; the sweeper retries it: {}", signal.jobId(), e.toString());
+              log.warn(
+                  "Collecting job {} failed; the sweeper retries it: {}",
+                  signal.jobId(),
+                  e.toString());
             }
           }
           redis.ackCollect(signals);
@@ -49,7 +52,10 @@ final class CollectSignalListener implements Runnable {
         if (!running) {
           return;
         }
-        log.warn("Collect listener lost its connection; reconnecting in {} ms: {}", backoffMs, e.toString());
+        log.warn(
+            "Collect listener lost its connection; reconnecting in {} ms: {}",
+            backoffMs,
+            e.toString());
         sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5_000);
       }

@@ -45,8 +45,7 @@ public final class Coordinator implements AutoCloseable {
     this.db = new Database(config.database(), "sluice-coordinator");
     db.migrate();
     this.redis = new LettuceCoordination(config.redis());
-    JobCollector collector =
-        new JobCollector(db, types, redis, config.collectingGrace(), metrics);
+    JobCollector collector = new JobCollector(db, types, redis, config.collectingGrace(), metrics);
     this.dispatcher = new Dispatcher(db, new PostgresJobStore(), redis, collector);
     JobSubmitter submitter =
         new JobSubmitter(db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher);
@@ -54,14 +53,19 @@ public final class Coordinator implements AutoCloseable {
     Thread.ofPlatform().daemon().name("sluice-collect-listener").start(listener);
     Sweeper sweeper = new Sweeper(db, config, redis, dispatcher, collector, metrics);
     long sweepMs = config.sweepInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(guard("sweep", sweeper::sweepOnce), sweepMs, sweepMs, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(
+        guard("sweep", sweeper::sweepOnce), sweepMs, sweepMs, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(guard("heartbeat", this::heartbeat), 0, 5, TimeUnit.SECONDS);
     Health health = new Health(Clock.systemUTC());
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
     health.register("collect-listener", listener::alive);
     this.http = new HttpApi(config, db, submitter, health, metrics).start();
-    log.info("Coordinator {} ready on port {} with job types {}", config.nodeId(), http.port(), types.names());
+    log.info(
+        "Coordinator {} ready on port {} with job types {}",
+        config.nodeId(),
+        http.port(),
+        types.names());
   }
 
   public static Coordinator start(CoordinatorConfig config) {
@@ -74,7 +78,8 @@ public final class Coordinator implements AutoCloseable {
   }
 
   private void heartbeat() {
-    String info = Json.write(Json.object().put("port", http == null ? config.httpPort() : http.port()));
+    String info =
+        Json.write(Json.object().put("port", http == null ? config.httpPort() : http.port()));
     db.inTransaction(
         c -> {
           new PostgresNodeRegistry().heartbeat(c, config.nodeId(), "coordinator", "UP", info);

@@ -10,7 +10,8 @@ import java.util.UUID;
 /**
  * Everything a coordinator needs, validated at construction.
  *
- * @param sweepInterval how often the reconciler looks for stalled jobs, due retries and expired leases
+ * @param sweepInterval how often the reconciler looks for stalled jobs, due retries and expired
+ *     leases
  * @param dispatchGrace how long a job may stay QUEUED before its dispatch is repeated
  * @param collectGrace how long a job whose tasks are all finished may wait for its collect signal
  * @param collectingGrace how long a collection may run before another coordinator takes it over
@@ -41,7 +42,8 @@ public record CoordinatorConfig(
     return new CoordinatorConfig(
         DatabaseConfig.fromEnv(env, 16),
         RedisConfig.fromEnv(env),
-        ApiTokens.parse(env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")),
+        ApiTokens.parse(
+            env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")),
         env.intValue("SLUICE_HTTP_PORT", 8080, 0, 65535),
         env.longValue("SLUICE_MAX_BODY_BYTES", 8L * 1024 * 1024, 1024, 1L << 30),
         env.get("SLUICE_NODE_ID", "coordinator-" + UUID.randomUUID().toString().substring(0, 8)),

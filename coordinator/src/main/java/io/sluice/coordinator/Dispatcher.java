@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Moves a stored job's tasks onto its Redis queue. Redis is written first and PostgreSQL second
- * (QUEUED → RUNNING), so a crash in between leaves the job QUEUED and the sweeper dispatches it again;
- * a task appended twice is harmless because claims are compare-and-set.
+ * (QUEUED → RUNNING), so a crash in between leaves the job QUEUED and the sweeper dispatches it
+ * again; a task appended twice is harmless because claims are compare-and-set.
  */
 final class Dispatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
@@ -30,9 +30,11 @@ final class Dispatcher implements AutoCloseable {
   private final LettuceCoordination redis;
   private final JobCollector collector;
   private final Set<String> knownQueues = ConcurrentHashMap.newKeySet();
-  private final ExecutorService executor = Executors.newFixedThreadPool(2, Threads.named("dispatch"));
+  private final ExecutorService executor =
+      Executors.newFixedThreadPool(2, Threads.named("dispatch"));
 
-  Dispatcher(Database db, PostgresJobStore jobs, LettuceCoordination redis, JobCollector collector) {
+  Dispatcher(
+      Database db, PostgresJobStore jobs, LettuceCoordination redis, JobCollector collector) {
     this.db = db;
     this.jobs = jobs;
     this.redis = redis;
@@ -44,9 +46,16 @@ final class Dispatcher implements AutoCloseable {
     executor.execute(
         () -> {
           try {
-            dispatch(job.id(), job.queue(), job.taskCount(), IntStream.range(0, job.taskCount()).toArray());
+            dispatch(
+                job.id(),
+                job.queue(),
+                job.taskCount(),
+                IntStream.range(0, job.taskCount()).toArray());
           } catch (RuntimeException e) {
-            log.warn("Dispatch of job {} failed; the sweeper will repeat it: {}", job.id(), e.getMessage());
+            log.warn(
+                "Dispatch of job {} failed; the sweeper will repeat it: {}",
+                job.id(),
+                e.getMessage());
           }
         });
   }
@@ -70,7 +79,8 @@ final class Dispatcher implements AutoCloseable {
     }
     redis.enqueue(queue, jobId, seqs);
     db.inTransaction(
-        c -> jobs.transition(c, Transition.of(jobId, List.of(JobStatus.QUEUED), JobStatus.RUNNING)));
+        c ->
+            jobs.transition(c, Transition.of(jobId, List.of(JobStatus.QUEUED), JobStatus.RUNNING)));
     log.debug("Job {}: {} task(s) on queue {}", jobId, seqs.length, queue);
     if (remaining == 0) {
       collector.collect(jobId);

@@ -63,7 +63,8 @@ final class HttpApi {
     app.get("/api/v1/jobs/{id}/tasks", this::listTasks);
     app.get("/health/live", ctx -> ctx.json(Json.object().put("status", "UP")));
     app.get("/health/ready", this::ready);
-    app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
+    app.get(
+        "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
     app.exception(ApiException.class, (e, ctx) -> ctx.status(e.status()).json(e.body()));
     app.exception(
         HttpResponseException.class,
@@ -72,13 +73,17 @@ final class HttpApi {
         Exception.class,
         (e, ctx) -> {
           log.error("Request {} {} failed", ctx.method(), ctx.path(), e);
-          ctx.status(500).json(Json.object().put("error", "internal error: " + e.getClass().getSimpleName()));
+          ctx.status(500)
+              .json(Json.object().put("error", "internal error: " + e.getClass().getSimpleName()));
         });
-    app.error(404, ctx -> {
-      if (ctx.result() == null || ctx.result().isEmpty()) {
-        ctx.json(Json.object().put("error", "no such endpoint: " + ctx.method() + " " + ctx.path()));
-      }
-    });
+    app.error(
+        404,
+        ctx -> {
+          if (ctx.result() == null || ctx.result().isEmpty()) {
+            ctx.json(
+                Json.object().put("error", "no such endpoint: " + ctx.method() + " " + ctx.path()));
+          }
+        });
     app.start(config.httpPort());
     return app;
   }
@@ -87,11 +92,13 @@ final class HttpApi {
     String tenant = authenticate(ctx);
     String type = ctx.contentType();
     if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
-      throw new ApiException(415, "Content-Type must be application/json").with("got", String.valueOf(type));
+      throw new ApiException(415, "Content-Type must be application/json")
+          .with("got", String.valueOf(type));
     }
     long length = ctx.contentLength();
     if (length > config.maxBodyBytes()) {
-      throw new ApiException(413, "body of " + length + " bytes exceeds the limit of " + config.maxBodyBytes())
+      throw new ApiException(
+              413, "body of " + length + " bytes exceeds the limit of " + config.maxBodyBytes())
           .with("limit", config.maxBodyBytes());
     }
     byte[] body = ctx.bodyAsBytes();
@@ -119,7 +126,8 @@ final class HttpApi {
     String cursor = ctx.queryParam("cursor");
     if (cursor != null && !cursor.isEmpty()) {
       try {
-        String[] parts = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("\\|");
+        String[] parts =
+            new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("\\|");
         afterCreated = Instant.parse(parts[0]);
         afterId = UUID.fromString(parts[1]);
       } catch (RuntimeException e) {
@@ -135,7 +143,11 @@ final class HttpApi {
     if (page.size() == limit) {
       Job last = page.get(page.size() - 1);
       String next = last.createdAt() + "|" + last.id();
-      body.put("nextCursor", Base64.getUrlEncoder().withoutPadding().encodeToString(next.getBytes(StandardCharsets.UTF_8)));
+      body.put(
+          "nextCursor",
+          Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(next.getBytes(StandardCharsets.UTF_8)));
     } else {
       body.putNull("nextCursor");
     }
@@ -152,7 +164,8 @@ final class HttpApi {
       try {
         after = Integer.parseInt(cursor);
       } catch (NumberFormatException e) {
-        throw new ApiException(400, "cursor must be the nextCursor of a previous page").with("field", "cursor");
+        throw new ApiException(400, "cursor must be the nextCursor of a previous page")
+            .with("field", "cursor");
       }
     }
     int afterSeq = after;
@@ -160,7 +173,9 @@ final class HttpApi {
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
     page.forEach(t -> items.add(JobJson.task(t)));
-    body.put("nextCursor", page.size() == limit ? String.valueOf(page.get(page.size() - 1).seq()) : null);
+    body.put(
+        "nextCursor",
+        page.size() == limit ? String.valueOf(page.get(page.size() - 1).seq()) : null);
     ctx.json(body);
   }
 
@@ -177,7 +192,8 @@ final class HttpApi {
       throw new ApiException(400, "job id must be a UUID").with("field", "id");
     }
     return db.query(c -> jobs.find(c, id))
-        .orElseThrow(() -> new ApiException(404, "no job with id " + id).with("jobId", id.toString()));
+        .orElseThrow(
+            () -> new ApiException(404, "no job with id " + id).with("jobId", id.toString()));
   }
 
   private String authenticate(Context ctx) {
@@ -209,7 +225,8 @@ final class HttpApi {
     } catch (NumberFormatException ignored) {
       // Falls through to the error below.
     }
-    throw new ApiException(400, "limit must be an integer between 1 and " + MAX_LIMIT).with("field", "limit");
+    throw new ApiException(400, "limit must be an integer between 1 and " + MAX_LIMIT)
+        .with("field", "limit");
   }
 
   private static <E extends Enum<E>> E enumParam(Context ctx, String name, Class<E> type) {
@@ -220,7 +237,8 @@ final class HttpApi {
     try {
       return Enum.valueOf(type, raw.toUpperCase(java.util.Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new ApiException(400, name + " must be one of " + java.util.Arrays.toString(type.getEnumConstants()))
+      throw new ApiException(
+              400, name + " must be one of " + java.util.Arrays.toString(type.getEnumConstants()))
           .with("field", name);
     }
   }

@@ -26,10 +26,10 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Collects a job whose tasks are all finished. The gate is one compare-and-set, RUNNING → COLLECTING,
- * that also checks PostgreSQL's counts: a duplicate or early trigger changes nothing. The result and
- * SUCCEEDED are committed together, fenced by the version the gate returned, so even a collection
- * repeated after a crash commits its result once.
+ * Collects a job whose tasks are all finished. The gate is one compare-and-set, RUNNING →
+ * COLLECTING, that also checks PostgreSQL's counts: a duplicate or early trigger changes nothing.
+ * The result and SUCCEEDED are committed together, fenced by the version the gate returned, so even
+ * a collection repeated after a crash commits its result once.
  */
 final class JobCollector {
   private static final Logger log = LoggerFactory.getLogger(JobCollector.class);
@@ -95,18 +95,30 @@ final class JobCollector {
     Transition end;
     try {
       if (jobType == null) {
-        throw new IllegalStateException("job type '" + type + "' is not on this coordinator's classpath");
+        throw new IllegalStateException(
+            "job type '" + type + "' is not on this coordinator's classpath");
       }
       JsonNode result = db.query(c -> run(c, jobId, jobType.collector()));
       end =
           new Transition(
-              jobId, List.of(JobStatus.COLLECTING), JobStatus.SUCCEEDED, version, false, null, Json.write(result));
+              jobId,
+              List.of(JobStatus.COLLECTING),
+              JobStatus.SUCCEEDED,
+              version,
+              false,
+              null,
+              Json.write(result));
     } catch (RuntimeException e) {
       log.warn("Collector of job {} failed; the job fails: {}", jobId, e.toString());
       end =
           new Transition(
-              jobId, List.of(JobStatus.COLLECTING), JobStatus.FAILED, version, false,
-              "collector failed: " + e.getMessage(), null);
+              jobId,
+              List.of(JobStatus.COLLECTING),
+              JobStatus.FAILED,
+              version,
+              false,
+              "collector failed: " + e.getMessage(),
+              null);
     }
     Transition commit = end;
     OptionalLong done = db.inTransaction(c -> jobs.transition(c, commit));
@@ -115,7 +127,8 @@ final class JobCollector {
       log.info("Job {} {}", jobId, commit.to());
       redis.deleteJobKeys(jobId);
     } else {
-      log.info("Job {} was collected by another coordinator meanwhile; this result is discarded", jobId);
+      log.info(
+          "Job {} was collected by another coordinator meanwhile; this result is discarded", jobId);
     }
   }
 

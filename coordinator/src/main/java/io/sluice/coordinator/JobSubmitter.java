@@ -106,10 +106,13 @@ final class JobSubmitter {
     Job existing =
         db.query(c -> jobs.findByIdempotencyKey(c, tenant, attempted.idempotencyKey()))
             .orElseThrow(
-                () -> new ApiException(409, "idempotency key is in use by a job being created; retry"));
+                () ->
+                    new ApiException(
+                        409, "idempotency key is in use by a job being created; retry"));
     if (!existing.requestHash().equals(attempted.requestHash())) {
       throw new ApiException(
-              409, "idempotencyKey was used before with a different request; the existing job is named")
+              409,
+              "idempotencyKey was used before with a different request; the existing job is named")
           .with("jobId", existing.id().toString());
     }
     return new Outcome(existing, false);

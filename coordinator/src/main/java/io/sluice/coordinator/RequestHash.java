@@ -11,8 +11,8 @@ import java.util.HexFormat;
 import java.util.TreeMap;
 
 /**
- * A digest of what a submission asks for, independent of key order and whitespace, so "the same body
- * again" is recognised however a client serialises it.
+ * A digest of what a submission asks for, independent of key order and whitespace, so "the same
+ * body again" is recognised however a client serialises it.
  */
 final class RequestHash {
   private RequestHash() {}

@@ -8,7 +8,8 @@ import java.util.Set;
 /** Turns a request body into a {@link SubmitRequest}, naming the first field that is wrong. */
 final class SubmitRequestParser {
   private static final Set<String> FIELDS =
-      Set.of("type", "queue", "payload", "idempotencyKey", "priority", "maxAttempts", "onTaskFailure");
+      Set.of(
+          "type", "queue", "payload", "idempotencyKey", "priority", "maxAttempts", "onTaskFailure");
   private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
@@ -60,7 +61,8 @@ final class SubmitRequestParser {
   private static JsonNode payload(JsonNode root) {
     JsonNode node = root.get("payload");
     if (node == null || !node.isObject()) {
-      throw new ApiException(400, "payload is required and must be a JSON object").with("field", "payload");
+      throw new ApiException(400, "payload is required and must be a JSON object")
+          .with("field", "payload");
     }
     return node;
   }
@@ -82,7 +84,10 @@ final class SubmitRequestParser {
     if (node == null || node.isNull()) {
       return fallback;
     }
-    if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < min || node.intValue() > max) {
+    if (!node.isIntegralNumber()
+        || !node.canConvertToInt()
+        || node.intValue() < min
+        || node.intValue() > max) {
       throw new ApiException(400, field + " must be an integer between " + min + " and " + max)
           .with("field", field);
     }

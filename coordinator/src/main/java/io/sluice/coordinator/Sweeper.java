@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The reconciler's loop step: every non-terminal job has a path to a terminal state that does not
- * depend on one message arriving. It collects jobs whose trigger was lost, repeats dispatches that did
- * not finish, re-queues due retries and reclaims expired leases.
+ * depend on one message arriving. It collects jobs whose trigger was lost, repeats dispatches that
+ * did not finish, re-queues due retries and reclaims expired leases.
  */
 final class Sweeper {
   private static final Logger log = LoggerFactory.getLogger(Sweeper.class);
@@ -62,7 +62,11 @@ final class Sweeper {
         db.query(
             c ->
                 jobs.findStalled(
-                    c, config.collectGrace(), config.dispatchGrace(), config.collectingGrace(), 100));
+                    c,
+                    config.collectGrace(),
+                    config.dispatchGrace(),
+                    config.collectingGrace(),
+                    100));
     for (Stalled job : stalled) {
       try {
         if (job.status() == JobStatus.QUEUED) {
@@ -111,6 +115,7 @@ final class Sweeper {
         (queue, byJob) ->
             byJob.forEach(
                 (jobId, seqs) ->
-                    redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
+                    redis.enqueue(
+                        queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
   }
 }

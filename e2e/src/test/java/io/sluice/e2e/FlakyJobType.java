@@ -9,8 +9,8 @@ import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
 
 /**
- * Test job type {@code flaky}: {@code {"tasks": N, "failSeq": s, "failTimes": k}}; task s throws on its
- * first k attempts. The collector lists the failed sequence numbers.
+ * Test job type {@code flaky}: {@code {"tasks": N, "failSeq": s, "failTimes": k}}; task s throws on
+ * its first k attempts. The collector lists the failed sequence numbers.
  */
 public final class FlakyJobType implements JobType {
   @Override
@@ -44,11 +44,12 @@ public final class FlakyJobType implements JobType {
   public Collector collector() {
     return (Payload payload, Collector.Outcomes outcomes) -> {
       var failed = Json.MAPPER.createArrayNode();
-      outcomes.forEach(o -> {
-        if (!o.succeeded()) {
-          failed.add(o.seq());
-        }
-      });
+      outcomes.forEach(
+          o -> {
+            if (!o.succeeded()) {
+              failed.add(o.seq());
+            }
+          });
       return Json.object().set("failed", failed);
     };
   }

@@ -53,8 +53,12 @@ class PipelineIT {
             c.createStatement()
                 .executeQuery(
                     "SELECT count(*) FILTER (WHERE status = 'SUCCEEDED'), count(DISTINCT worker_id),"
-                        + " (SELECT count(*) FROM job_events WHERE job_id = '" + id + "' AND to_status = 'SUCCEEDED')"
-                        + " FROM tasks WHERE job_id = '" + id + "'")) {
+                        + " (SELECT count(*) FROM job_events WHERE job_id = '"
+                        + id
+                        + "' AND to_status = 'SUCCEEDED')"
+                        + " FROM tasks WHERE job_id = '"
+                        + id
+                        + "'")) {
       rs.next();
       assertThat(rs.getLong(1)).isEqualTo(10_000);
       assertThat(rs.getLong(2)).as("tasks spread over the workers").isGreaterThanOrEqualTo(2);
@@ -87,15 +91,18 @@ class PipelineIT {
     assertThat(result.get("distinctWords").asInt()).isEqualTo(expected.size());
     JsonNode top = result.get("top").get(0);
     assertThat(top.get(1).asLong()).isEqualTo(expected.get(top.get(0).asText()));
-    assertThat(top.get(1).asLong()).isEqualTo(expected.values().stream().mapToLong(Long::longValue).max().orElseThrow());
+    assertThat(top.get(1).asLong())
+        .isEqualTo(expected.values().stream().mapToLong(Long::longValue).max().orElseThrow());
   }
 
   @Test
   void theSameIdempotencyKeyAndBodyNamesTheSameJobAndADifferentBodyConflicts() {
     String body = "{\"type\":\"noop\",\"idempotencyKey\":\"k-1\",\"payload\":{\"tasks\":3}}";
     var first = stack.submit(body);
-    var again = stack.submit("{\"payload\":{\"tasks\":3},\"idempotencyKey\":\"k-1\",\"type\":\"noop\"}");
-    var different = stack.submit("{\"type\":\"noop\",\"idempotencyKey\":\"k-1\",\"payload\":{\"tasks\":4}}");
+    var again =
+        stack.submit("{\"payload\":{\"tasks\":3},\"idempotencyKey\":\"k-1\",\"type\":\"noop\"}");
+    var different =
+        stack.submit("{\"type\":\"noop\",\"idempotencyKey\":\"k-1\",\"payload\":{\"tasks\":4}}");
 
     assertThat(first.statusCode()).isEqualTo(201);
     assertThat(again.statusCode()).isEqualTo(200);
@@ -108,14 +115,18 @@ class PipelineIT {
   @Test
   void aTaskThatKeepsFailingFailsItsJobAfterMaxAttempts() {
     var created =
-        stack.submit("{\"type\":\"flaky\",\"maxAttempts\":3,\"payload\":{\"tasks\":5,\"failSeq\":2,\"failTimes\":100}}");
+        stack.submit(
+            "{\"type\":\"flaky\",\"maxAttempts\":3,\"payload\":{\"tasks\":5,\"failSeq\":2,\"failTimes\":100}}");
     String id = Json.read(created.body()).get("id").asText();
 
     JsonNode job = stack.awaitTerminal(id, Duration.ofSeconds(30));
 
     assertThat(job.get("status").asText()).isEqualTo("FAILED");
     assertThat(job.get("error").asText()).contains("task 2 failed");
-    JsonNode task = Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?status=FAILED").body()).get("items").get(0);
+    JsonNode task =
+        Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?status=FAILED").body())
+            .get("items")
+            .get(0);
     assertThat(task.get("seq").asInt()).isEqualTo(2);
     assertThat(task.get("attempt").asInt()).isEqualTo(3);
   }
@@ -123,14 +134,16 @@ class PipelineIT {
   @Test
   void aTaskThatFailsTwiceThenSucceedsIsRetriedAndTheJobSucceeds() {
     var created =
-        stack.submit("{\"type\":\"flaky\",\"maxAttempts\":3,\"payload\":{\"tasks\":5,\"failSeq\":1,\"failTimes\":2}}");
+        stack.submit(
+            "{\"type\":\"flaky\",\"maxAttempts\":3,\"payload\":{\"tasks\":5,\"failSeq\":1,\"failTimes\":2}}");
     String id = Json.read(created.body()).get("id").asText();
 
     JsonNode job = stack.awaitTerminal(id, Duration.ofSeconds(30));
 
     assertThat(job.get("status").asText()).isEqualTo("SUCCEEDED");
     assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(5);
-    JsonNode task = Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?limit=5").body()).get("items").get(1);
+    JsonNode task =
+        Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?limit=5").body()).get("items").get(1);
     assertThat(task.get("attempt").asInt()).isEqualTo(3);
   }
 
@@ -151,8 +164,28 @@ class PipelineIT {
 
   /** Deterministic text with a skewed vocabulary, some punctuation and mixed case. */
   static String corpus(int lines, long seed) {
-    String[] words = {"Sluice", "job", "task", "redis", "postgres", "worker", "fan", "in", "exactly", "once",
-        "lease", "fence", "Zürich", "naïve", "queue", "durable", "collector", "the", "a", "of"};
+    String[] words = {
+      "Sluice",
+      "job",
+      "task",
+      "redis",
+      "postgres",
+      "worker",
+      "fan",
+      "in",
+      "exactly",
+      "once",
+      "lease",
+      "fence",
+      "Zürich",
+      "naïve",
+      "queue",
+      "durable",
+      "collector",
+      "the",
+      "a",
+      "of"
+    };
     Random random = new Random(seed);
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < lines; i++) {

@@ -19,7 +19,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** A coordinator and in-process workers on a test's own database and Redis prefix, over real HTTP. */
+/**
+ * A coordinator and in-process workers on a test's own database and Redis prefix, over real HTTP.
+ */
 final class Stack implements AutoCloseable {
   static final String TOKEN = "test-token-0123456789";
 
@@ -76,7 +78,8 @@ final class Stack implements AutoCloseable {
 
   HttpResponse<String> post(String path, String contentType, String token, String body) {
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(api() + path)).POST(HttpRequest.BodyPublishers.ofString(body));
+        HttpRequest.newBuilder(URI.create(api() + path))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (contentType != null) {
       b.header("Content-Type", contentType);
     }

@@ -12,7 +12,8 @@ public final class FileTrees {
   private FileTrees() {}
 
   /**
-   * Deletes a directory tree; a missing directory is fine, and a file that cannot be deleted is left.
+   * Deletes a directory tree; a missing directory is fine, and a file that cannot be deleted is
+   * left.
    *
    * @param root the directory
    */

@@ -15,9 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * The coordinator's HTTP API as the launcher uses it (JDK {@code HttpClient} and Jackson only). Failures
- * become {@link LauncherException}s that say what to do: unreachable coordinator, or the server's own
- * error JSON with its status.
+ * The coordinator's HTTP API as the launcher uses it (JDK {@code HttpClient} and Jackson only).
+ * Failures become {@link LauncherException}s that say what to do: unreachable coordinator, or the
+ * server's own error JSON with its status.
  */
 final class ApiClient {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -29,7 +29,8 @@ final class ApiClient {
   private final HttpClient http;
 
   ApiClient(String baseUrl, String token) {
-    this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
+    this.base =
+        URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
     this.token = token;
     this.http =
         HttpClient.newBuilder()
@@ -38,7 +39,9 @@ final class ApiClient {
             .build();
   }
 
-  /** {@code SLUICE_API_URL} (default {@code http://127.0.0.1:8080}) and {@code SLUICE_API_TOKEN}. */
+  /**
+   * {@code SLUICE_API_URL} (default {@code http://127.0.0.1:8080}) and {@code SLUICE_API_TOKEN}.
+   */
   static ApiClient fromEnv() {
     String url = System.getenv("SLUICE_API_URL");
     return new ApiClient(
@@ -88,7 +91,8 @@ final class ApiClient {
   }
 
   private HttpRequest.Builder request(String path) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("Accept", "application/json");
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(base + path)).header("Accept", "application/json");
     if (token != null && !token.isBlank()) {
       b.header("Authorization", "Bearer " + token.trim());
     }
@@ -107,9 +111,7 @@ final class ApiClient {
         throw unreachable(e);
       }
       throw new LauncherException(
-          LauncherException.FAILED,
-          request.method() + " " + request.uri() + " failed: " + e,
-          e);
+          LauncherException.FAILED, request.method() + " " + request.uri() + " failed: " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new LauncherException(LauncherException.FAILED, "interrupted", e);

@@ -7,8 +7,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The arguments of one subcommand: {@code --name value}, {@code --name=value}, boolean {@code --flag}s
- * and positional values. Unknown options are errors, so a typo never silently does the default.
+ * The arguments of one subcommand: {@code --name value}, {@code --name=value}, boolean {@code
+ * --flag}s and positional values. Unknown options are errors, so a typo never silently does the
+ * default.
  */
 final class Args {
   private final Map<String, String> options = new HashMap<>();
@@ -72,7 +73,8 @@ final class Args {
     try {
       int n = Integer.parseInt(v.replace("_", ""));
       if (n < min || n > max) {
-        throw LauncherException.usage("--" + name + " " + v + " must be between " + min + " and " + max);
+        throw LauncherException.usage(
+            "--" + name + " " + v + " must be between " + min + " and " + max);
       }
       return n;
     } catch (NumberFormatException e) {

@@ -12,11 +12,12 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * {@code ./sluice bench}: the end-to-end fan-out benchmark. A coordinator and W workers run one {@code
- * noop} job of N tasks; the time from submit to SUCCEEDED gives tasks per second. The API shows no
- * per-task finish time, so task latency is read from the job's progress, polled every 20 ms: the p-th
- * percentile is the first poll at which p % of the tasks had finished, counted from submit (a 20 ms
- * resolution). Prints one JSON line on standard output; everything else goes to standard error.
+ * {@code ./sluice bench}: the end-to-end fan-out benchmark. A coordinator and W workers run one
+ * {@code noop} job of N tasks; the time from submit to SUCCEEDED gives tasks per second. The API
+ * shows no per-task finish time, so task latency is read from the job's progress, polled every 20
+ * ms: the p-th percentile is the first poll at which p % of the tasks had finished, counted from
+ * submit (a 20 ms resolution). Prints one JSON line on standard output; everything else goes to
+ * standard error.
  */
 final class BenchCommand {
   private static final Set<String> VALUED = Set.of("tasks", "workers", "concurrency");
@@ -88,11 +89,7 @@ final class BenchCommand {
     }
     double totalMs = totalNanos / 1e6;
     ObjectNode line =
-        ApiClient.JSON
-            .createObjectNode()
-            .put("tool", "sluice")
-            .put("n", n)
-            .put("workers", workers);
+        ApiClient.JSON.createObjectNode().put("tool", "sluice").put("n", n).put("workers", workers);
     if (concurrency != null) {
       line.put("concurrency", concurrency);
     }

@@ -12,9 +12,10 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code submit}, {@code status} and {@code cancel}: the client side, against {@code SLUICE_API_URL}
- * with {@code SLUICE_API_TOKEN}. Exit codes: 0 done (for {@code --wait}/{@code --watch}: the job
- * SUCCEEDED), 1 the server refused or the job did not succeed, 2 bad usage, 3 coordinator unreachable.
+ * {@code submit}, {@code status} and {@code cancel}: the client side, against {@code
+ * SLUICE_API_URL} with {@code SLUICE_API_TOKEN}. Exit codes: 0 done (for {@code --wait}/{@code
+ * --watch}: the job SUCCEEDED), 1 the server refused or the job did not succeed, 2 bad usage, 3
+ * coordinator unreachable.
  */
 final class ClientCommands {
   private static final Duration POLL = Duration.ofMillis(500);
@@ -67,13 +68,16 @@ final class ClientCommands {
 
   private JsonNode readPayload(String source) {
     try {
-      byte[] bytes = "-".equals(source) ? stdin.readAllBytes() : Files.readAllBytes(Path.of(source));
+      byte[] bytes =
+          "-".equals(source) ? stdin.readAllBytes() : Files.readAllBytes(Path.of(source));
       return ApiClient.JSON.readTree(bytes);
     } catch (NoSuchFileException e) {
       throw LauncherException.usage("payload file " + source + " does not exist");
     } catch (IOException e) {
       throw LauncherException.usage(
-          "payload " + ("-".equals(source) ? "from standard input" : source) + " is not JSON: "
+          "payload "
+              + ("-".equals(source) ? "from standard input" : source)
+              + " is not JSON: "
               + e.getMessage());
     }
   }

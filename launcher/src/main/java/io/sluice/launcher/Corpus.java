@@ -13,8 +13,8 @@ import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
 
 /**
- * The demo's text and its word counts computed here, independently of the workers, so the demo can check
- * the distributed result: a lost or double-counted task shows as a different total.
+ * The demo's text and its word counts computed here, independently of the workers, so the demo can
+ * check the distributed result: a lost or double-counted task shows as a different total.
  */
 record Corpus(String text, int lines, long totalWords, Map<String, Long> counts) {
   static final String RESOURCE = "/demo/corpus.txt.gz";
@@ -48,7 +48,9 @@ record Corpus(String text, int lines, long totalWords, Map<String, Long> counts)
   List<Map.Entry<String, Long>> top(int n) {
     List<Map.Entry<String, Long>> entries = new ArrayList<>(counts.entrySet());
     entries.sort(
-        Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
+        Map.Entry.<String, Long>comparingByValue()
+            .reversed()
+            .thenComparing(Map.Entry.comparingByKey()));
     return entries.subList(0, Math.min(n, entries.size()));
   }
 }

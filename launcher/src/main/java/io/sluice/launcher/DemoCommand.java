@@ -10,8 +10,8 @@ import java.util.UUID;
 
 /**
  * {@code ./sluice demo}: embedded Redis and PostgreSQL, a coordinator and worker JVMs, one {@code
- * wordcount} job over the bundled corpus with a progress bar, the result checked against a count made
- * here, then everything stopped. Nothing touches the machine's own Redis or PostgreSQL.
+ * wordcount} job over the bundled corpus with a progress bar, the result checked against a count
+ * made here, then everything stopped. Nothing touches the machine's own Redis or PostgreSQL.
  */
 final class DemoCommand {
   private static final Duration JOB_TIMEOUT = Duration.ofMinutes(10);
@@ -62,7 +62,10 @@ final class DemoCommand {
         "Submitting a wordcount job: %,d lines (%,d words), %d lines per task%n",
         corpus.lines(), corpus.totalWords(), linesPerTask);
     JsonNode payload =
-        ApiClient.JSON.createObjectNode().put("text", corpus.text()).put("linesPerTask", linesPerTask);
+        ApiClient.JSON
+            .createObjectNode()
+            .put("text", corpus.text())
+            .put("linesPerTask", linesPerTask);
     long start = System.nanoTime();
     JobView job = api.submit("wordcount", payload);
     out.printf("  job %s: %d tasks%n", job.id(), job.taskCount());

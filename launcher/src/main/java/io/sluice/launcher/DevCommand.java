@@ -12,8 +12,9 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * {@code ./sluice dev}: the demo's stack (embedded servers, a coordinator, workers) in the foreground
- * until Ctrl-C, for trying the API by hand. Prints the API address and a freshly generated token.
+ * {@code ./sluice dev}: the demo's stack (embedded servers, a coordinator, workers) in the
+ * foreground until Ctrl-C, for trying the API by hand. Prints the API address and a freshly
+ * generated token.
  */
 final class DevCommand {
   private static final Set<String> VALUED = Set.of("port", "workers", "concurrency");

@@ -21,8 +21,17 @@ final class JobWatcher {
         if (System.nanoTime() > deadline) {
           throw new LauncherException(
               LauncherException.FAILED,
-              "job " + job.id() + " is still " + job.status() + " after " + timeout.toSeconds()
-                  + " s (" + job.finished() + "/" + job.taskCount() + " tasks finished)");
+              "job "
+                  + job.id()
+                  + " is still "
+                  + job.status()
+                  + " after "
+                  + timeout.toSeconds()
+                  + " s ("
+                  + job.finished()
+                  + "/"
+                  + job.taskCount()
+                  + " tasks finished)");
         }
         LocalStack.sleep(interval);
         job = api.job(job.id());

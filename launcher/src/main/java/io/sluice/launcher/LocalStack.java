@@ -12,9 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A coordinator and N workers, each in its own JVM, against a set of {@link Servers}: what {@code demo},
- * {@code dev} and {@code bench} run. {@link #close()} stops the workers (letting them drain), then the
- * coordinator, then the servers; a JVM shutdown (Ctrl-C) does the same.
+ * A coordinator and N workers, each in its own JVM, against a set of {@link Servers}: what {@code
+ * demo}, {@code dev} and {@code bench} run. {@link #close()} stops the workers (letting them
+ * drain), then the coordinator, then the servers; a JVM shutdown (Ctrl-C) does the same.
  */
 final class LocalStack implements AutoCloseable {
   static final String COORDINATOR_MAIN = "io.sluice.coordinator.CoordinatorMain";
@@ -30,7 +30,12 @@ final class LocalStack implements AutoCloseable {
    * @param token the API token the coordinator accepts
    */
   record Spec(
-      String name, Path logDir, int coordinatorPort, int workers, Integer concurrency, String token) {}
+      String name,
+      Path logDir,
+      int coordinatorPort,
+      int workers,
+      Integer concurrency,
+      String token) {}
 
   private final Servers servers;
   private final List<ChildJvm> workers = new ArrayList<>();
@@ -43,7 +48,9 @@ final class LocalStack implements AutoCloseable {
     this.servers = servers;
   }
 
-  /** Starts the coordinator, waits until it is ready, then starts the workers and waits for them. */
+  /**
+   * Starts the coordinator, waits until it is ready, then starts the workers and waits for them.
+   */
   static LocalStack start(Spec spec, Servers servers, PrintStream out) {
     LocalStack stack = new LocalStack(servers);
     Runtime.getRuntime().addShutdownHook(stack.shutdownHook);
@@ -120,14 +127,25 @@ final class LocalStack implements AutoCloseable {
       if (!child.isAlive()) {
         throw new LauncherException(
             LauncherException.FAILED,
-            child.name() + " exited with " + child.waitFor(Duration.ZERO).orElse(-1)
-                + " before it was ready; last lines of " + child.logFile() + ":\n" + child.logTail(30));
+            child.name()
+                + " exited with "
+                + child.waitFor(Duration.ZERO).orElse(-1)
+                + " before it was ready; last lines of "
+                + child.logFile()
+                + ":\n"
+                + child.logTail(30));
       }
       if (System.nanoTime() > deadline) {
         throw new LauncherException(
             LauncherException.FAILED,
-            child.name() + " was not ready within " + READY_TIMEOUT.toSeconds() + " s at "
-                + client.base() + "/health/ready; last lines of " + child.logFile() + ":\n"
+            child.name()
+                + " was not ready within "
+                + READY_TIMEOUT.toSeconds()
+                + " s at "
+                + client.base()
+                + "/health/ready; last lines of "
+                + child.logFile()
+                + ":\n"
                 + child.logTail(30));
       }
       sleep(Duration.ofMillis(200));
@@ -137,7 +155,8 @@ final class LocalStack implements AutoCloseable {
   /** Stops everything, workers first so they can hand back their tasks. Safe to call twice. */
   @Override
   public synchronized void close() {
-    // Synchronized as a whole: a second caller (the shutdown hook) waits until everything is stopped.
+    // Synchronized as a whole: a second caller (the shutdown hook) waits until everything is
+    // stopped.
     if (closed) {
       return;
     }

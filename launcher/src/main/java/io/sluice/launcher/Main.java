@@ -5,9 +5,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code ./sluice} command line. Run {@code ./sluice help} for the subcommands; DESIGN.md describes
- * each. {@code coordinator} and {@code worker} hand over to the production main classes unchanged; the
- * other subcommands are the launcher's own.
+ * The {@code ./sluice} command line. Run {@code ./sluice help} for the subcommands; DESIGN.md
+ * describes each. {@code coordinator} and {@code worker} hand over to the production main classes
+ * unchanged; the other subcommands are the launcher's own.
  */
 public final class Main {
   private static final String HELP =
@@ -56,7 +56,9 @@ public final class Main {
     List<String> rest = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
     if (command.equals("coordinator") || command.equals("worker")) {
       // The production processes keep their own logging configuration and exit behaviour.
-      delegate(command.equals("coordinator") ? LocalStack.COORDINATOR_MAIN : LocalStack.WORKER_MAIN, rest);
+      delegate(
+          command.equals("coordinator") ? LocalStack.COORDINATOR_MAIN : LocalStack.WORKER_MAIN,
+          rest);
       return;
     }
     quietLogging();
@@ -101,7 +103,9 @@ public final class Main {
           .getMethod("main", String[].class)
           .invoke(null, (Object) args.toArray(String[]::new));
     } catch (java.lang.reflect.InvocationTargetException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+      throw e.getCause() instanceof RuntimeException r
+          ? r
+          : new IllegalStateException(e.getCause());
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException(mainClass + " is not on the classpath", e);
     }

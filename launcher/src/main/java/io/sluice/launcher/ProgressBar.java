@@ -4,8 +4,8 @@ import java.io.Console;
 import java.io.PrintStream;
 
 /**
- * Shows a job's progress: one redrawn line ({@code \r}) on a terminal, else a line whenever another tenth
- * of the tasks is done or the status changes, so logs of non-interactive runs stay short.
+ * Shows a job's progress: one redrawn line ({@code \r}) on a terminal, else a line whenever another
+ * tenth of the tasks is done or the status changes, so logs of non-interactive runs stay short.
  */
 final class ProgressBar {
   private static final int WIDTH = 32;
@@ -68,8 +68,8 @@ final class ProgressBar {
 
   /**
    * Whether standard output is an interactive terminal. From JDK 22 {@code System.console()} is
-   * non-null even when output is redirected, and {@code Console.isTerminal()} tells; it does not exist
-   * in 21, the release this code is compiled for, hence the reflection.
+   * non-null even when output is redirected, and {@code Console.isTerminal()} tells; it does not
+   * exist in 21, the release this code is compiled for, hence the reflection.
    */
   static boolean isTerminal() {
     Console console = System.console();

@@ -11,13 +11,17 @@ final class ResultCheck {
     this.out = out;
   }
 
-  /** @return whether total, distinct count and every reported top count equal the local ones */
+  /**
+   * @return whether total, distinct count and every reported top count equal the local ones
+   */
   boolean check(JsonNode result, Corpus corpus) {
     long total = result.path("totalWords").asLong(-1);
     long distinct = result.path("distinctWords").asLong(-1);
     boolean totalOk = total == corpus.totalWords();
     boolean distinctOk = distinct == corpus.counts().size();
-    out.printf("  totalWords     %,12d   local count %,d: %s%n", total, corpus.totalWords(), verdict(totalOk));
+    out.printf(
+        "  totalWords     %,12d   local count %,d: %s%n",
+        total, corpus.totalWords(), verdict(totalOk));
     out.printf(
         "  distinctWords  %,12d   local count %,d: %s%n",
         distinct, corpus.counts().size(), verdict(distinctOk));
@@ -33,7 +37,8 @@ final class ResultCheck {
       long local = corpus.counts().getOrDefault(word, 0L);
       topOk &= count == local;
       out.printf(
-          "    %2d. %-16s %,9d%s%n", rank, word, count, count == local ? "" : "   (local " + local + ")");
+          "    %2d. %-16s %,9d%s%n",
+          rank, word, count, count == local ? "" : "   (local " + local + ")");
     }
     if (!topOk) {
       out.println("  the top words do not match the local count (expected " + corpus.top(10) + ")");

@@ -18,8 +18,9 @@ import java.util.Properties;
 
 /**
  * The Redis and PostgreSQL a local stack runs against: embedded servers that live as long as this
- * object, or servers given by {@code SLUICE_REDIS_URL}/{@code SLUICE_DATABASE_URL} in which this object
- * creates a fresh database and key prefix and removes both on {@link #close()}, touching nothing else.
+ * object, or servers given by {@code SLUICE_REDIS_URL}/{@code SLUICE_DATABASE_URL} in which this
+ * object creates a fresh database and key prefix and removes both on {@link #close()}, touching
+ * nothing else.
  */
 final class Servers implements AutoCloseable {
   private final EmbeddedRedis redis;
@@ -41,7 +42,10 @@ final class Servers implements AutoCloseable {
     this.description = description;
   }
 
-  /** Starts embedded Redis and PostgreSQL with their files under {@code dir}, and a database "sluice". */
+  /**
+   * Starts embedded Redis and PostgreSQL with their files under {@code dir}, and a database
+   * "sluice".
+   */
   static Servers embedded(Path dir, String prefix) {
     EmbeddedRedis redis = null;
     EmbeddedPostgres postgres = null;
@@ -69,8 +73,8 @@ final class Servers implements AutoCloseable {
   }
 
   /**
-   * Uses the servers named by the environment, in a new database {@code <dbPrefix><random>} and a new
-   * key prefix {@code <keyPrefix><random>}.
+   * Uses the servers named by the environment, in a new database {@code <dbPrefix><random>} and a
+   * new key prefix {@code <keyPrefix><random>}.
    */
   static Servers external(Map<String, String> vars, String dbPrefix, String keyPrefix) {
     String redisUrl = vars.get("SLUICE_REDIS_URL");

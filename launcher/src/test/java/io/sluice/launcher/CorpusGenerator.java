@@ -14,11 +14,11 @@ import java.util.Set;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Writes the demo corpus {@code src/main/resources/demo/corpus.txt.gz}: English-like sentences drawn
- * with a fixed seed from a Zipf-distributed vocabulary of real common words and made-up ones, with
- * public-domain prose lines, chapter headings and numbers mixed in. ASCII only, so every reasonable
- * definition of "letters" agrees on the word count. {@code DemoCorpusTest} checks that the bundled file
- * is exactly what this class generates.
+ * Writes the demo corpus {@code src/main/resources/demo/corpus.txt.gz}: English-like sentences
+ * drawn with a fixed seed from a Zipf-distributed vocabulary of real common words and made-up ones,
+ * with public-domain prose lines, chapter headings and numbers mixed in. ASCII only, so every
+ * reasonable definition of "letters" agrees on the word count. {@code DemoCorpusTest} checks that
+ * the bundled file is exactly what this class generates.
  *
  * <p>Regenerate: {@code java -cp launcher/target/test-classes io.sluice.launcher.CorpusGenerator
  * launcher/src/main/resources/demo/corpus.txt.gz}
@@ -27,25 +27,29 @@ public final class CorpusGenerator {
   static final int LINES = 52_000;
   private static final long SEED = 20_240_611L;
 
-  private static final String[] COMMON = (
-      "the of and to a in that it is was he for on are as with his they at be this have from or one"
-          + " had by word but not what all were we when your can said there use an each which she do"
-          + " how their if will up other about out many then them these so some her would make like him"
-          + " into time has look two more write go see number no way could people my than first water"
-          + " been call who oil its now find long down day did get come made may part over new sound"
-          + " take only little work know place year live me back give most very after thing our just"
-          + " name good sentence man think say great where help through much before line right too mean"
-          + " old any same tell boy follow came want show also around form three small set put end does"
-          + " another well large must big even such because turn here why ask went men read need land"
-          + " different home us move try kind hand picture again change off play spell air away animal"
-          + " house point page letter mother answer found study still learn should river city sea")
-      .split(" ");
+  private static final String[] COMMON =
+      ("the of and to a in that it is was he for on are as with his they at be this have from or one"
+              + " had by word but not what all were we when your can said there use an each which she do"
+              + " how their if will up other about out many then them these so some her would make like him"
+              + " into time has look two more write go see number no way could people my than first water"
+              + " been call who oil its now find long down day did get come made may part over new sound"
+              + " take only little work know place year live me back give most very after thing our just"
+              + " name good sentence man think say great where help through much before line right too mean"
+              + " old any same tell boy follow came want show also around form three small set put end does"
+              + " another well large must big even such because turn here why ask went men read need land"
+              + " different home us move try kind hand picture again change off play spell air away animal"
+              + " house point page letter mother answer found study still learn should river city sea")
+          .split(" ");
   private static final String[] ONSETS = {
-    "b", "bl", "br", "c", "ch", "cl", "cr", "d", "dr", "f", "fl", "fr", "g", "gl", "gr", "h", "j", "k",
-    "l", "m", "n", "p", "pl", "pr", "qu", "r", "s", "sc", "sh", "sl", "sm", "sn", "sp", "st", "str", "t",
+    "b", "bl", "br", "c", "ch", "cl", "cr", "d", "dr", "f", "fl", "fr", "g", "gl", "gr", "h", "j",
+        "k",
+    "l", "m", "n", "p", "pl", "pr", "qu", "r", "s", "sc", "sh", "sl", "sm", "sn", "sp", "st", "str",
+        "t",
     "th", "tr", "v", "w", "wh", "y", "z", ""
   };
-  private static final String[] VOWELS = {"a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "y"};
+  private static final String[] VOWELS = {
+    "a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "y"
+  };
   private static final String[] CODAS = {
     "", "", "n", "r", "s", "t", "l", "m", "nd", "st", "ng", "ck", "rt", "sh", "th", "ll", "x"
   };
@@ -74,7 +78,8 @@ public final class CorpusGenerator {
   private CorpusGenerator() {}
 
   public static void main(String[] args) throws IOException {
-    Path out = Path.of(args.length > 0 ? args[0] : "launcher/src/main/resources/demo/corpus.txt.gz");
+    Path out =
+        Path.of(args.length > 0 ? args[0] : "launcher/src/main/resources/demo/corpus.txt.gz");
     Files.createDirectories(out.toAbsolutePath().getParent());
     try (OutputStream file = Files.newOutputStream(out);
         GZIPOutputStream gz = new GZIPOutputStream(file, 1 << 16);
@@ -137,7 +142,8 @@ public final class CorpusGenerator {
       StringBuilder w = new StringBuilder();
       int syllables = random.nextInt(4) == 0 ? 3 : 1 + random.nextInt(2);
       for (int s = 0; s < syllables; s++) {
-        w.append(ONSETS[random.nextInt(ONSETS.length)]).append(VOWELS[random.nextInt(VOWELS.length)]);
+        w.append(ONSETS[random.nextInt(ONSETS.length)])
+            .append(VOWELS[random.nextInt(VOWELS.length)]);
         w.append(CODAS[random.nextInt(CODAS.length)]);
       }
       if (w.length() > 1 && words.add(w.toString())) {

@@ -28,9 +28,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The worker's one writer: batches finished tasks into a single transaction (task rows fenced by
- * lease_epoch, job counters, job failure), commits, and only then acknowledges the stream entries and
- * counts the fan-in in one Redis pipeline. A crash between commit and acknowledgement redelivers
- * entries whose claims then find the tasks finished, and the fan-in bitmap ignores repeats.
+ * lease_epoch, job counters, job failure), commits, and only then acknowledges the stream entries
+ * and counts the fan-in in one Redis pipeline. A crash between commit and acknowledgement
+ * redelivers entries whose claims then find the tasks finished, and the fan-in bitmap ignores
+ * repeats.
  */
 final class CompletionWriter implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(CompletionWriter.class);
@@ -101,7 +102,11 @@ final class CompletionWriter implements Runnable {
       } catch (RuntimeException e) {
         // PostgreSQL or Redis is unreachable: keep the batch; leases that expire meanwhile are
         // fenced, so retrying later can never commit a stale result.
-        log.warn("Writing {} completion(s) failed; retrying in {} ms: {}", batch.size(), backoffMs, e.toString());
+        log.warn(
+            "Writing {} completion(s) failed; retrying in {} ms: {}",
+            batch.size(),
+            backoffMs,
+            e.toString());
         lastBeat = System.nanoTime();
         Thread.sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5_000);
@@ -109,14 +114,18 @@ final class CompletionWriter implements Runnable {
     }
   }
 
-  /** Commits one batch and signals its fan-in; package-private so race tests can drive it directly. */
+  /**
+   * Commits one batch and signals its fan-in; package-private so race tests can drive it directly.
+   */
   void write(List<Done> batch) {
     List<Completion> completions = batch.stream().map(Done::completion).toList();
     Committed committed = db.inTransaction(c -> commit(c, completions));
     int rejected = completions.size() - committed.applied().size();
     if (rejected > 0) {
       zombies.increment(rejected);
-      log.warn("Rejected {} completion(s) whose lease was lost (a newer claim holds the task); their results are discarded", rejected);
+      log.warn(
+          "Rejected {} completion(s) whose lease was lost (a newer claim holds the task); their results are discarded",
+          rejected);
     }
     Map<String, List<String>> entries = new TreeMap<>();
     batch.forEach(d -> entries.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
@@ -125,7 +134,10 @@ final class CompletionWriter implements Runnable {
       if (x.isTerminal()) {
         finished.computeIfAbsent(x.jobId(), j -> new ArrayList<>()).add(x.seq());
       }
-      (x.status() == TaskStatus.SUCCEEDED ? succeeded : x.status() == TaskStatus.FAILED ? failed : retried).increment();
+      (x.status() == TaskStatus.SUCCEEDED
+              ? succeeded
+              : x.status() == TaskStatus.FAILED ? failed : retried)
+          .increment();
     }
     Map<UUID, FanIn> fanIns = redis.acknowledge(entries, finished);
     List<UUID> ready = new ArrayList<>();
@@ -150,7 +162,9 @@ final class CompletionWriter implements Runnable {
     Map<UUID, int[]> perJob = new TreeMap<>();
     for (Completion x : applied) {
       if (x.isTerminal()) {
-        perJob.computeIfAbsent(x.jobId(), j -> new int[2])[x.status() == TaskStatus.SUCCEEDED ? 0 : 1]++;
+        perJob
+            .computeIfAbsent(x.jobId(), j -> new int[2])[
+            x.status() == TaskStatus.SUCCEEDED ? 0 : 1]++;
       }
     }
     if (perJob.isEmpty()) {
@@ -177,10 +191,21 @@ final class CompletionWriter implements Runnable {
     var moved =
         jobs.transition(
             c,
-            new Transition(jobId, List.of(JobStatus.QUEUED, JobStatus.RUNNING), JobStatus.FAILED, null, false, error, null));
+            new Transition(
+                jobId,
+                List.of(JobStatus.QUEUED, JobStatus.RUNNING),
+                JobStatus.FAILED,
+                null,
+                false,
+                error,
+                null));
     if (moved.isPresent()) {
       int cancelled = tasks.cancelWaiting(c, jobId);
-      log.warn("Job {} FAILED ({}); {} task(s) that had not started are cancelled", jobId, error, cancelled);
+      log.warn(
+          "Job {} FAILED ({}); {} task(s) that had not started are cancelled",
+          jobId,
+          error,
+          cancelled);
     }
   }
 

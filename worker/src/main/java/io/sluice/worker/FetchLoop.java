@@ -1,7 +1,6 @@
 package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
@@ -76,7 +75,8 @@ final class FetchLoop implements Runnable {
         Thread.currentThread().interrupt();
         return;
       } catch (RuntimeException e) {
-        log.warn("Fetching from queue {} failed; retrying in {} ms: {}", queue, backoffMs, e.toString());
+        log.warn(
+            "Fetching from queue {} failed; retrying in {} ms: {}", queue, backoffMs, e.toString());
         sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5_000);
       } finally {
@@ -108,7 +108,8 @@ final class FetchLoop implements Runnable {
     }
     surplus.addAll(unique.values());
     if (!surplus.isEmpty()) {
-      Map<String, List<String>> ids = Map.of(queue, surplus.stream().map(Delivery::entryId).toList());
+      Map<String, List<String>> ids =
+          Map.of(queue, surplus.stream().map(Delivery::entryId).toList());
       redis.acknowledge(ids, Map.of());
       log.debug("Acknowledged {} entries whose tasks are not claimable", surplus.size());
     }

@@ -13,10 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Renews every held lease in one statement, a third of the lease into it. A task whose lease is gone
- * (reclaimed after a pause, or its job cancelled) is told to stop; if renewal itself keeps failing
- * until the lease could have expired, every running task is told to stop, before anyone else can
- * claim it.
+ * Renews every held lease in one statement, a third of the lease into it. A task whose lease is
+ * gone (reclaimed after a pause, or its job cancelled) is told to stop; if renewal itself keeps
+ * failing until the lease could have expired, every running task is told to stop, before anyone
+ * else can claim it.
  */
 final class LeaseRenewer implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(LeaseRenewer.class);
@@ -46,13 +46,19 @@ final class LeaseRenewer implements Runnable {
     }
     try {
       List<ClaimedTask> claims = held.stream().map(t -> t.claim).toList();
-      Set<TaskRef> renewed = new HashSet<>(db.inTransaction(c -> tasks.renew(c, config.lease(), claims)));
+      Set<TaskRef> renewed =
+          new HashSet<>(db.inTransaction(c -> tasks.renew(c, config.lease(), claims)));
       lastSuccess = System.nanoTime();
       renewals.increment(renewed.size());
       for (RunningTask t : held) {
-        if (!renewed.contains(t.claim.ref()) && inFlight.get(t.claim.ref()) == t && !t.isCancelled()) {
+        if (!renewed.contains(t.claim.ref())
+            && inFlight.get(t.claim.ref()) == t
+            && !t.isCancelled()) {
           t.cancel();
-          log.warn("Lost the lease of task {}/{}; its handler is told to stop and its result will be rejected", t.jobId(), t.seq());
+          log.warn(
+              "Lost the lease of task {}/{}; its handler is told to stop and its result will be rejected",
+              t.jobId(),
+              t.seq());
         }
       }
     } catch (RuntimeException e) {

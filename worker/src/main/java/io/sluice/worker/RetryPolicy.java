@@ -3,7 +3,10 @@ package io.sluice.worker;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Exponential backoff with jitter: base × 2^(attempt-1), capped, times a random factor in [0.5, 1.5). */
+/**
+ * Exponential backoff with jitter: base × 2^(attempt-1), capped, times a random factor in [0.5,
+ * 1.5).
+ */
 final class RetryPolicy {
   private final Duration base;
   private final Duration max;

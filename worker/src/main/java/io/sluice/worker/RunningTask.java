@@ -5,7 +5,9 @@ import io.sluice.api.TaskContext;
 import io.sluice.store.ClaimedTask;
 import java.util.UUID;
 
-/** A claimed task while its handler runs: the claim, its stream entry, and its cancellation flag. */
+/**
+ * A claimed task while its handler runs: the claim, its stream entry, and its cancellation flag.
+ */
 final class RunningTask implements TaskContext {
   final ClaimedTask claim;
   final String queue;

@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Runs one claimed task and turns whatever happened into a {@link Completion}: the one boundary where
- * a handler's failure is caught and routed to the retry policy.
+ * Runs one claimed task and turns whatever happened into a {@link Completion}: the one boundary
+ * where a handler's failure is caught and routed to the retry policy.
  */
 final class TaskRunner {
   private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
@@ -30,19 +30,34 @@ final class TaskRunner {
     MDC.put("jobId", task.jobId().toString());
     try {
       if (task.attempt() > task.maxAttempts()) {
-        // Delivered more often than allowed (earlier deliveries crashed their worker): dead-letter it.
-        return failed(task, "gave up after " + (task.attempt() - 1) + " deliveries of at most " + task.maxAttempts());
+        // Delivered more often than allowed (earlier deliveries crashed their worker): dead-letter
+        // it.
+        return failed(
+            task,
+            "gave up after "
+                + (task.attempt() - 1)
+                + " deliveries of at most "
+                + task.maxAttempts());
       }
       JobType type = types.find(task.claim.type()).orElse(null);
       if (type == null) {
-        return failed(task, "job type '" + task.claim.type() + "' is not on this worker's classpath");
+        return failed(
+            task, "job type '" + task.claim.type() + "' is not on this worker's classpath");
       }
       TaskResult result = type.handler().handle(task);
       return switch (result) {
         case TaskResult.Success s ->
-            new Completion(task.jobId(), task.seq(), task.fenceToken(), TaskStatus.SUCCEEDED,
-                s.output() == null ? null : Json.write(s.output()), null, 0);
-        case TaskResult.Retry r -> retryOrFail(task, r.reason(), Math.max(r.delay().toMillis(), retry.delayMs(task.attempt())));
+            new Completion(
+                task.jobId(),
+                task.seq(),
+                task.fenceToken(),
+                TaskStatus.SUCCEEDED,
+                s.output() == null ? null : Json.write(s.output()),
+                null,
+                0);
+        case TaskResult.Retry r ->
+            retryOrFail(
+                task, r.reason(), Math.max(r.delay().toMillis(), retry.delayMs(task.attempt())));
         case TaskResult.Fail f -> failed(task, f.reason());
       };
     } catch (NonRetryableException e) {
@@ -61,14 +76,27 @@ final class TaskRunner {
     if (task.attempt() >= task.maxAttempts()) {
       return failed(task, reason);
     }
-    log.warn("Task {}/{} failed on attempt {} of {}; retrying in {} ms: {}",
-        task.jobId(), task.seq(), task.attempt(), task.maxAttempts(), delayMs, reason);
-    return new Completion(task.jobId(), task.seq(), task.fenceToken(), TaskStatus.RETRY_WAIT, null, reason, delayMs);
+    log.warn(
+        "Task {}/{} failed on attempt {} of {}; retrying in {} ms: {}",
+        task.jobId(),
+        task.seq(),
+        task.attempt(),
+        task.maxAttempts(),
+        delayMs,
+        reason);
+    return new Completion(
+        task.jobId(), task.seq(), task.fenceToken(), TaskStatus.RETRY_WAIT, null, reason, delayMs);
   }
 
   private static Completion failed(RunningTask task, String reason) {
-    log.warn("Task {}/{} failed for good on attempt {} of {}: {}",
-        task.jobId(), task.seq(), task.attempt(), task.maxAttempts(), reason);
-    return new Completion(task.jobId(), task.seq(), task.fenceToken(), TaskStatus.FAILED, null, reason, 0);
+    log.warn(
+        "Task {}/{} failed for good on attempt {} of {}: {}",
+        task.jobId(),
+        task.seq(),
+        task.attempt(),
+        task.maxAttempts(),
+        reason);
+    return new Completion(
+        task.jobId(), task.seq(), task.fenceToken(), TaskStatus.FAILED, null, reason, 0);
   }
 }

@@ -41,24 +41,36 @@ public final class Worker implements AutoCloseable {
     this.config = config;
     log.info(
         "Starting worker {}: {}, {}, queues {}, concurrency {}, lease {}",
-        config.workerId(), config.database(), config.redis(), config.queues(), config.concurrency(), config.lease());
+        config.workerId(),
+        config.database(),
+        config.redis(),
+        config.queues(),
+        config.concurrency(),
+        config.lease());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.db = new Database(config.database(), "sluice-worker");
     this.redis = new JedisTaskQueue(config.redis(), config.queues().size() + 4);
     Semaphore slots = new Semaphore(config.concurrency());
     this.writer = new CompletionWriter(db, redis, inFlight, metrics);
     this.writerThread = Thread.ofPlatform().name("sluice-completion-writer").start(writer);
-    TaskRunner runner = new TaskRunner(JobTypeRegistry.load(), new RetryPolicy(config.retryBase(), config.retryMax()));
-    WorkerContext ctx = new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
+    TaskRunner runner =
+        new TaskRunner(
+            JobTypeRegistry.load(), new RetryPolicy(config.retryBase(), config.retryMax()));
+    WorkerContext ctx =
+        new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
     for (String queue : config.queues()) {
       FetchLoop loop = new FetchLoop(ctx, queue);
       fetchers.add(loop);
       Thread.ofPlatform().daemon().name("sluice-fetch-" + queue).start(loop);
     }
-    Gauge.builder("sluice_worker_busy_ratio", () -> (double) (config.concurrency() - slots.availablePermits()) / config.concurrency())
+    Gauge.builder(
+            "sluice_worker_busy_ratio",
+            () -> (double) (config.concurrency() - slots.availablePermits()) / config.concurrency())
         .register(metrics);
     LeaseRenewer renewer = new LeaseRenewer(config, db, inFlight, metrics);
-    this.scheduler = Executors.newScheduledThreadPool(1, r -> Thread.ofPlatform().daemon().name("sluice-worker-timer").unstarted(r));
+    this.scheduler =
+        Executors.newScheduledThreadPool(
+            1, r -> Thread.ofPlatform().daemon().name("sluice-worker-timer").unstarted(r));
     long renewMs = config.lease().toMillis() / 3;
     scheduler.scheduleWithFixedDelay(renewer, renewMs, renewMs, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(this::heartbeat, 0, 5, TimeUnit.SECONDS);
@@ -82,10 +94,15 @@ public final class Worker implements AutoCloseable {
 
   private void heartbeat() {
     try {
-      String info = Json.write(Json.object().put("port", http == null ? config.httpPort() : http.port()).put("inFlight", inFlight.size()));
+      String info =
+          Json.write(
+              Json.object()
+                  .put("port", http == null ? config.httpPort() : http.port())
+                  .put("inFlight", inFlight.size()));
       db.inTransaction(
           c -> {
-            new PostgresNodeRegistry().heartbeat(c, config.workerId(), "worker", draining ? "DRAINING" : "UP", info);
+            new PostgresNodeRegistry()
+                .heartbeat(c, config.workerId(), "worker", draining ? "DRAINING" : "UP", info);
             return null;
           });
     } catch (RuntimeException e) {
@@ -94,22 +111,29 @@ public final class Worker implements AutoCloseable {
   }
 
   private void drainAsync() {
-    Thread.ofPlatform().name("sluice-drain").start(() -> {
-      drain();
-      System.exit(0);
-    });
+    Thread.ofPlatform()
+        .name("sluice-drain")
+        .start(
+            () -> {
+              drain();
+              System.exit(0);
+            });
   }
 
   /**
-   * Stops fetching, lets running tasks finish within the grace period, writes their completions, and
-   * tells the rest to stop (their leases lapse and they are reclaimed).
+   * Stops fetching, lets running tasks finish within the grace period, writes their completions,
+   * and tells the rest to stop (their leases lapse and they are reclaimed).
    */
   public synchronized void drain() {
     if (draining) {
       return;
     }
     draining = true;
-    log.info("Worker {} draining: {} task(s) in flight, grace {}", config.workerId(), inFlight.size(), config.drainGrace());
+    log.info(
+        "Worker {} draining: {} task(s) in flight, grace {}",
+        config.workerId(),
+        inFlight.size(),
+        config.drainGrace());
     fetchers.forEach(FetchLoop::stop);
     long deadline = System.nanoTime() + config.drainGrace().toNanos();
     while (inFlight.size() > 0 && System.nanoTime() < deadline) {
@@ -127,7 +151,8 @@ public final class Worker implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    log.info("Worker {} drained; {} task(s) left to be reclaimed", config.workerId(), inFlight.size());
+    log.info(
+        "Worker {} drained; {} task(s) left to be reclaimed", config.workerId(), inFlight.size());
   }
 
   @Override

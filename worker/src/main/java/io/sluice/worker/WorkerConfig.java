@@ -32,7 +32,8 @@ public record WorkerConfig(
   public WorkerConfig {
     queues = List.copyOf(queues);
     if (queues.isEmpty() || !queues.stream().allMatch(q -> q.matches("[A-Za-z0-9_.-]{1,64}"))) {
-      throw new ConfigException("SLUICE_WORKER_QUEUES", String.join(",", queues), "must list queue names");
+      throw new ConfigException(
+          "SLUICE_WORKER_QUEUES", String.join(",", queues), "must list queue names");
     }
     if (concurrency < 1 || concurrency > 10_000) {
       throw new ConfigException(

@@ -18,7 +18,8 @@ final class WorkerHttp {
           Health.Report report = health.check();
           ctx.status(report.ready() ? 200 : 503).json(report.body());
         });
-    app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
+    app.get(
+        "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
     app.post(
         "/admin/drain",
         ctx -> {

@@ -102,7 +102,14 @@ public final class LettuceCoordination implements AutoCloseable {
 
   /** Signals that a job's tasks are all finished. */
   public void signalCollect(UUID jobId) {
-    await(async.xadd(keys.collectStream(), XAddArgs.Builder.maxlen(100_000).approximateTrimming(), "j", jobId.toString()).toCompletableFuture());
+    await(
+        async
+            .xadd(
+                keys.collectStream(),
+                XAddArgs.Builder.maxlen(100_000).approximateTrimming(),
+                "j",
+                jobId.toString())
+            .toCompletableFuture());
   }
 
   /** A collect signal read from the stream. */
@@ -176,7 +183,9 @@ public final class LettuceCoordination implements AutoCloseable {
       await(
           async
               .xgroupCreate(
-                  XReadArgs.StreamOffset.from(stream, "0"), group, XGroupCreateArgs.Builder.mkstream())
+                  XReadArgs.StreamOffset.from(stream, "0"),
+                  group,
+                  XGroupCreateArgs.Builder.mkstream())
               .toCompletableFuture());
     } catch (SluiceException e) {
       if (e.getMessage() == null || !e.getMessage().contains("BUSYGROUP")) {
@@ -194,10 +203,15 @@ public final class LettuceCoordination implements AutoCloseable {
               if (error == null) {
                 return CompletableFuture.completedFuture(value);
               }
-              Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+              Throwable cause =
+                  error instanceof java.util.concurrent.CompletionException
+                      ? error.getCause()
+                      : error;
               if (cause instanceof RedisNoScriptException) {
                 // Redis restarted or flushed its script cache: send the source once.
-                return async.eval(script.source(), ScriptOutputType.INTEGER, keys, args).toCompletableFuture();
+                return async
+                    .eval(script.source(), ScriptOutputType.INTEGER, keys, args)
+                    .toCompletableFuture();
               }
               return CompletableFuture.<Object>failedFuture(cause);
             })

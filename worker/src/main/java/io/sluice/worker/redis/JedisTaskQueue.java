@@ -24,8 +24,8 @@ import redis.clients.jedis.resps.StreamEntry;
 
 /**
  * The worker's Redis: Jedis, blocking. Each fetch thread borrows its own pooled connection for
- * XREADGROUP … BLOCK; acknowledgements and fan-in for a whole batch go in one pipeline. No Jedis type
- * leaves this package.
+ * XREADGROUP … BLOCK; acknowledgements and fan-in for a whole batch go in one pipeline. No Jedis
+ * type leaves this package.
  */
 public final class JedisTaskQueue implements AutoCloseable {
   private final JedisPool pool;
@@ -52,7 +52,9 @@ public final class JedisTaskQueue implements AutoCloseable {
   /** One stream entry naming a task. */
   public record Delivery(String queue, String entryId, UUID jobId, int seq) {}
 
-  /** Reads up to {@code count} new entries of the queue for this consumer, blocking up to blockMs. */
+  /**
+   * Reads up to {@code count} new entries of the queue for this consumer, blocking up to blockMs.
+   */
   public List<Delivery> fetch(String queue, String consumer, int count, int blockMs) {
     String stream = keys.readyStream(queue);
     try (Jedis jedis = pool.getResource()) {
@@ -91,7 +93,9 @@ public final class JedisTaskQueue implements AutoCloseable {
     }
   }
 
-  /** The outcome of counting a job's finished tasks: {@code crossed} for the one call that hit zero. */
+  /**
+   * The outcome of counting a job's finished tasks: {@code crossed} for the one call that hit zero.
+   */
   public record FanIn(long remaining, boolean crossed) {
     public boolean counterMissing() {
       return remaining < 0;
@@ -121,9 +125,13 @@ public final class JedisTaskQueue implements AutoCloseable {
 
   /** Tells the coordinators that these jobs have all their tasks finished. */
   public void signalCollect(List<UUID> jobIds) {
-    try (Jedis jedis = pool.getResource(); Pipeline p = jedis.pipelined()) {
+    try (Jedis jedis = pool.getResource();
+        Pipeline p = jedis.pipelined()) {
       for (UUID id : jobIds) {
-        p.xadd(keys.collectStream(), XAddParams.xAddParams().maxLen(100_000).approximateTrimming(), Map.of("j", id.toString()));
+        p.xadd(
+            keys.collectStream(),
+            XAddParams.xAddParams().maxLen(100_000).approximateTrimming(),
+            Map.of("j", id.toString()));
       }
       p.sync();
     }
@@ -138,7 +146,9 @@ public final class JedisTaskQueue implements AutoCloseable {
   }
 
   private Map<UUID, FanIn> pipeline(
-      Jedis jedis, Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob) {
+      Jedis jedis,
+      Map<String, List<String>> entriesByQueue,
+      Map<UUID, List<Integer>> finishedByJob) {
     Map<UUID, Response<Object>> fanIns = new LinkedHashMap<>();
     try (Pipeline p = jedis.pipelined()) {
       entriesByQueue.forEach(
@@ -186,7 +196,8 @@ public final class JedisTaskQueue implements AutoCloseable {
       jedis.xgroupCreate(stream, RedisKeys.WORKER_GROUP, new StreamEntryID(), true);
     } catch (JedisDataException e) {
       if (e.getMessage() == null || !e.getMessage().startsWith("BUSYGROUP")) {
-        throw new SluiceException("cannot create consumer group on " + stream + ": " + e.getMessage(), e);
+        throw new SluiceException(
+            "cannot create consumer group on " + stream + ": " + e.getMessage(), e);
       }
     }
   }
