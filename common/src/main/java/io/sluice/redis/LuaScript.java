@@ -21,7 +21,11 @@ public enum LuaScript {
   /** Creates a job's fan-in counter and bitmap. */
   FANIN_INIT("fanin_init"),
   /** Counts finished tasks towards a job's fan-in, once per task. */
-  FANIN("fanin");
+  FANIN("fanin"),
+  /** Sets a batch of bits in a bitmap. */
+  BITMAP_MARK("bitmap_mark"),
+  /** Counts requeued tasks as unfinished again in a job's fan-in. */
+  FANIN_REOPEN("fanin_reopen");
 
   private final String source;
   private final String sha;

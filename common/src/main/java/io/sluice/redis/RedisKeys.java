@@ -38,6 +38,11 @@ public final class RedisKeys {
     return prefix + ":{j:" + jobId + "}:counted";
   }
 
+  /** Where a rebuild stages a job's finished tasks before they replace {@link #counted}. */
+  public String countedStaging(UUID jobId) {
+    return prefix + ":{j:" + jobId + "}:counted-staging";
+  }
+
   /** The stream of "this job's tasks are all finished" signals that coordinators collect. */
   public String collectStream() {
     return prefix + ":{collect}";

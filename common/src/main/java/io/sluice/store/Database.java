@@ -7,6 +7,10 @@ import io.sluice.config.DatabaseConfig;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.ThreadLocalRandom;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import java.time.Duration;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
@@ -22,6 +26,7 @@ public final class Database implements AutoCloseable {
   private static final int MAX_TRIES = 5;
 
   private final HikariDataSource dataSource;
+  private final CircuitBreaker breaker;
 
   public Database(DatabaseConfig config, String poolName) {
     HikariConfig hikari = new HikariConfig();
@@ -38,6 +43,56 @@ public final class Database implements AutoCloseable {
     hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
     hikari.addDataSourceProperty("tcpKeepAlive", "true");
     this.dataSource = new HikariDataSource(hikari);
+    this.breaker = CircuitBreaker.of(poolName + "-postgres", breakerConfig());
+    breaker
+        .getEventPublisher()
+        .onStateTransition(
+            e ->
+                log.warn(
+                    "PostgreSQL circuit breaker {}: {}",
+                    e.getStateTransition(),
+                    e.getStateTransition().getToState() == CircuitBreaker.State.OPEN
+                        ? "calls fail fast until PostgreSQL answers again"
+                        : "PostgreSQL is being tried again"));
+  }
+
+  /**
+   * Opens after half of the last ten calls failed to reach PostgreSQL; probes again after two
+   * seconds. Only connection-level failures count: a constraint violation is an answer, not an outage.
+   */
+  private static CircuitBreakerConfig breakerConfig() {
+    return CircuitBreakerConfig.custom()
+        .slidingWindowSize(10)
+        .minimumNumberOfCalls(5)
+        .failureRateThreshold(50)
+        .waitDurationInOpenState(Duration.ofSeconds(2))
+        .permittedNumberOfCallsInHalfOpenState(2)
+        .automaticTransitionFromOpenToHalfOpenEnabled(true)
+        .recordException(Database::isOutage)
+        .build();
+  }
+
+  /** True for failures that mean PostgreSQL is unreachable rather than that it said no. */
+  public static boolean isOutage(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.sql.SQLTransientConnectionException
+          || t instanceof java.net.ConnectException
+          || t instanceof java.io.EOFException) {
+        return true;
+      }
+      if (t instanceof SQLException sql && sql.getSQLState() != null) {
+        String state = sql.getSQLState();
+        if (state.startsWith("08") || state.startsWith("57P") || state.equals("53300")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The breaker's state, for health and metrics. */
+  public CircuitBreaker.State circuitState() {
+    return breaker.getState();
   }
 
   public DataSource dataSource() {
@@ -60,6 +115,10 @@ public final class Database implements AutoCloseable {
   }
 
   public <T> T inTransaction(TxWork<T> work) {
+    return guarded(() -> transactionWithRetries(work));
+  }
+
+  private <T> T transactionWithRetries(TxWork<T> work) {
     for (int attempt = 1; ; attempt++) {
       try (Connection c = dataSource.getConnection()) {
         c.setAutoCommit(false);
@@ -87,10 +146,23 @@ public final class Database implements AutoCloseable {
 
   /** Runs a read or a single statement with auto-commit. */
   public <T> T query(TxWork<T> work) {
-    try (Connection c = dataSource.getConnection()) {
-      return work.run(c);
-    } catch (SQLException e) {
-      throw new StoreException("query failed", e);
+    return guarded(
+        () -> {
+          try (Connection c = dataSource.getConnection()) {
+            return work.run(c);
+          } catch (SQLException e) {
+            throw new StoreException("query failed", e);
+          }
+        });
+  }
+
+  private <T> T guarded(java.util.function.Supplier<T> call) {
+    try {
+      return breaker.executeSupplier(call);
+    } catch (CallNotPermittedException e) {
+      throw new DatabaseUnavailableException(
+          "PostgreSQL is unreachable (circuit open after repeated connection failures); retry shortly",
+          e);
     }
   }
 

@@ -22,7 +22,7 @@ import java.util.UUID;
 public final class PostgresTaskRecovery {
   private static final String DUE_RETRIES =
       """
-      SELECT t.job_id, t.seq, 0::bigint AS lease_epoch, NULL AS worker_id, j.queue
+      SELECT t.job_id, t.seq, t.lease_epoch, NULL AS worker_id, j.queue
         FROM tasks t JOIN jobs j ON j.id = t.job_id
        WHERE t.status = 'RETRY_WAIT' AND t.not_before <= now() AND j.status IN ('QUEUED', 'RUNNING')
        ORDER BY t.not_before LIMIT ?
@@ -31,8 +31,9 @@ public final class PostgresTaskRecovery {
   private static final String MARK_RETRIES_QUEUED =
       """
       UPDATE tasks t SET status = 'QUEUED', not_before = NULL, version = t.version + 1
-        FROM unnest(?::uuid[], ?::int[]) AS c(job_id, seq)
-       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.status = 'RETRY_WAIT'
+        FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
+       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch
+         AND t.status = 'RETRY_WAIT'
       """;
 
   private static final String EXPIRED_LEASES =
@@ -59,6 +60,61 @@ public final class PostgresTaskRecovery {
         FROM reclaimed r JOIN jobs j ON j.id = r.job_id
       """;
 
+  // A draining worker gives back the tasks it will not finish: at once, not after their lease runs out.
+  private static final String HAND_BACK =
+      """
+      WITH released AS (
+        UPDATE tasks t SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL,
+                           version = t.version + 1
+          FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
+         WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+        RETURNING t.job_id, t.seq, c.epoch, ?::text AS worker_id
+      ), logged AS (
+        INSERT INTO job_events (job_id, job_version, kind, detail)
+        SELECT r.job_id, j.version, 'HANDED_BACK',
+               jsonb_build_object('seq', r.seq, 'leaseEpoch', r.epoch, 'workerId', r.worker_id)
+          FROM released r JOIN jobs j ON j.id = r.job_id
+      )
+      SELECT job_id, seq FROM released
+      """;
+
+  private static final String ACTIVE_JOBS =
+      "SELECT id, queue, task_count FROM jobs WHERE status IN ('QUEUED', 'RUNNING') ORDER BY created_at";
+
+  private static final String FINISHED_SEQS =
+      "SELECT seq FROM tasks WHERE job_id = ? AND status IN ('SUCCEEDED', 'FAILED') ORDER BY seq";
+
+  /** A job that is not finished, as a Redis rebuild needs it. */
+  public record ActiveJob(UUID id, String queue, int taskCount) {}
+
+  public List<ActiveJob> activeJobs(Connection c) throws SQLException {
+    List<ActiveJob> jobs = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(ACTIVE_JOBS);
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        jobs.add(new ActiveJob(rs.getObject(1, UUID.class), rs.getString(2), rs.getInt(3)));
+      }
+    }
+    return jobs;
+  }
+
+  /**
+   * The sequence numbers of a job's finished tasks, read in one statement (one snapshot), so the
+   * rebuilt fan-in counter and bitmap agree with each other.
+   */
+  public int[] finishedSeqs(Connection c, UUID jobId) throws SQLException {
+    List<Integer> seqs = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(FINISHED_SEQS)) {
+      ps.setObject(1, jobId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          seqs.add(rs.getInt(1));
+        }
+      }
+    }
+    return seqs.stream().mapToInt(Integer::intValue).toArray();
+  }
+
   /** A task found by a recovery query, with the queue it goes back to. */
   public record Stranded(UUID jobId, int seq, long leaseEpoch, String workerId, String queue) {}
 
@@ -66,10 +122,15 @@ public final class PostgresTaskRecovery {
     return find(c, DUE_RETRIES, limit);
   }
 
+  /**
+   * Marks the found retries QUEUED unless they were claimed meanwhile: the epoch check keeps a retry
+   * that was claimed, failed again and is waiting anew from being marked QUEUED with no entry.
+   */
   public int markRetriesQueued(Connection c, Collection<Stranded> tasks) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(MARK_RETRIES_QUEUED)) {
       ps.setArray(1, uuids(c, tasks, Stranded::jobId));
       ps.setArray(2, ints(c, tasks, Stranded::seq));
+      ps.setArray(3, longs(c, tasks, Stranded::leaseEpoch));
       return ps.executeUpdate();
     }
   }
@@ -86,6 +147,24 @@ public final class PostgresTaskRecovery {
       ps.setArray(3, longs(c, tasks, Stranded::leaseEpoch));
       return ps.executeUpdate();
     }
+  }
+
+  /** Returns a draining worker's unfinished tasks to QUEUED; returns those released. */
+  public List<io.sluice.store.TaskRef> handBack(
+      Connection c, String workerId, Collection<io.sluice.store.ClaimedTask> held) throws SQLException {
+    List<io.sluice.store.TaskRef> released = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(HAND_BACK)) {
+      ps.setArray(1, uuids(c, held, io.sluice.store.ClaimedTask::jobId));
+      ps.setArray(2, ints(c, held, io.sluice.store.ClaimedTask::seq));
+      ps.setArray(3, longs(c, held, io.sluice.store.ClaimedTask::leaseEpoch));
+      ps.setString(4, workerId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          released.add(new io.sluice.store.TaskRef(rs.getObject(1, UUID.class), rs.getInt(2)));
+        }
+      }
+    }
+    return released;
   }
 
   private static List<Stranded> find(Connection c, String sql, int limit) throws SQLException {

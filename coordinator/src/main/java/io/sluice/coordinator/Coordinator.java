@@ -4,6 +4,7 @@ import io.javalin.Javalin;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.coordinator.redis.RedissonLeaderLock;
 import io.sluice.health.Health;
 import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
@@ -30,6 +31,10 @@ public final class Coordinator implements AutoCloseable {
   private final ScheduledExecutorService scheduler =
       Executors.newScheduledThreadPool(2, Threads.named("coordinator"));
   private final Javalin http;
+  private final RedissonLeaderLock leaderLock;
+  private final LeaderElection leader;
+  private final ScheduledExecutorService leaderThread =
+      Executors.newSingleThreadScheduledExecutor(Threads.named("leader"));
 
   private Coordinator(CoordinatorConfig config) {
     this.config = config;
@@ -51,7 +56,12 @@ public final class Coordinator implements AutoCloseable {
         new JobSubmitter(db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher);
     this.listener = new CollectSignalListener(redis, collector, config.nodeId());
     Thread.ofPlatform().daemon().name("sluice-collect-listener").start(listener);
-    Sweeper sweeper = new Sweeper(db, config, redis, dispatcher, collector, metrics);
+    this.leaderLock = new RedissonLeaderLock(config.redis());
+    this.leader = new LeaderElection(config.nodeId(), config.leaderLease(), db, leaderLock, metrics);
+    long tickMs = Math.max(100, config.leaderLease().toMillis() / 5);
+    leaderThread.scheduleWithFixedDelay(leader, 0, tickMs, TimeUnit.MILLISECONDS);
+    Sweeper sweeper =
+        new Sweeper(new Sweeper.SweeperParts(db, config, redis, dispatcher, collector, leader, metrics));
     long sweepMs = config.sweepInterval().toMillis();
     scheduler.scheduleWithFixedDelay(
         guard("sweep", sweeper::sweepOnce), sweepMs, sweepMs, TimeUnit.MILLISECONDS);
@@ -103,6 +113,13 @@ public final class Coordinator implements AutoCloseable {
     http.stop();
     listener.stop();
     scheduler.shutdownNow();
+    try {
+      leaderThread.submit(leader::resign).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.debug("Resigning leadership did not finish: {}", e.toString());
+    }
+    leaderThread.shutdownNow();
+    leaderLock.close();
     dispatcher.close();
     redis.close();
     db.close();

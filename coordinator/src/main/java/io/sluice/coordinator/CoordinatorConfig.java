@@ -15,6 +15,8 @@ import java.util.UUID;
  * @param dispatchGrace how long a job may stay QUEUED before its dispatch is repeated
  * @param collectGrace how long a job whose tasks are all finished may wait for its collect signal
  * @param collectingGrace how long a collection may run before another coordinator takes it over
+ * @param leaderLease how long a leader stays leader without renewing; failover takes about this long
+ * @param reapIdle how long a stream entry may stay read but unacknowledged before it is re-appended
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -26,7 +28,9 @@ public record CoordinatorConfig(
     Duration sweepInterval,
     Duration dispatchGrace,
     Duration collectGrace,
-    Duration collectingGrace) {
+    Duration collectingGrace,
+    Duration leaderLease,
+    Duration reapIdle) {
 
   public CoordinatorConfig {
     if (httpPort < 0 || httpPort > 65535) {
@@ -50,6 +54,8 @@ public record CoordinatorConfig(
         env.duration("SLUICE_SWEEP_INTERVAL", Duration.ofSeconds(1)),
         env.duration("SLUICE_DISPATCH_GRACE", Duration.ofSeconds(30)),
         env.duration("SLUICE_COLLECT_GRACE", Duration.ofSeconds(2)),
-        env.duration("SLUICE_COLLECTING_GRACE", Duration.ofSeconds(60)));
+        env.duration("SLUICE_COLLECTING_GRACE", Duration.ofSeconds(60)),
+        env.duration("SLUICE_LEADER_LEASE", Duration.ofSeconds(5)),
+        env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)));
   }
 }

@@ -3,23 +3,28 @@ package io.sluice.coordinator;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.coordinator.redis.LettuceCoordination.Stale;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobStore.Stalled;
 import io.sluice.store.PostgresTaskRecovery;
 import io.sluice.store.PostgresTaskRecovery.Stranded;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The reconciler's loop step: every non-terminal job has a path to a terminal state that does not
- * depend on one message arriving. It collects jobs whose trigger was lost, repeats dispatches that
- * did not finish, re-queues due retries and reclaims expired leases.
+ * The leader's reconciler step: every non-terminal job has a path to a terminal state that does not
+ * depend on one message arriving. It rebuilds Redis after a data loss, collects jobs whose trigger was
+ * lost, repeats dispatches that did not finish, re-queues due retries, reclaims expired leases and
+ * re-appends stream entries that a dead worker read but never acknowledged.
  */
 final class Sweeper {
   private static final Logger log = LoggerFactory.getLogger(Sweeper.class);
@@ -30,31 +35,46 @@ final class Sweeper {
   private final LettuceCoordination redis;
   private final Dispatcher dispatcher;
   private final JobCollector collector;
+  private final LeaderElection leader;
+  private final RedisRebuild rebuild;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final Counter reclaimed;
   private final Counter retried;
+  private final Counter reaped;
 
-  Sweeper(
+  Sweeper(SweeperParts parts) {
+    this.db = parts.db();
+    this.config = parts.config();
+    this.redis = parts.redis();
+    this.dispatcher = parts.dispatcher();
+    this.collector = parts.collector();
+    this.leader = parts.leader();
+    this.rebuild = new RedisRebuild(db, redis, dispatcher, parts.metrics());
+    this.reclaimed = parts.metrics().counter("sluice_tasks_reclaimed_total");
+    this.retried = parts.metrics().counter("sluice_tasks_retried_total");
+    this.reaped = parts.metrics().counter("sluice_stream_entries_reaped_total");
+  }
+
+  /** What a sweeper works with. */
+  record SweeperParts(
       Database db,
       CoordinatorConfig config,
       LettuceCoordination redis,
       Dispatcher dispatcher,
       JobCollector collector,
-      MeterRegistry metrics) {
-    this.db = db;
-    this.config = config;
-    this.redis = redis;
-    this.dispatcher = dispatcher;
-    this.collector = collector;
-    this.reclaimed = metrics.counter("sluice_tasks_reclaimed_total");
-    this.retried = metrics.counter("sluice_tasks_retried_total");
-  }
+      LeaderElection leader,
+      MeterRegistry metrics) {}
 
   void sweepOnce() {
+    if (!leader.isLeader()) {
+      return;
+    }
+    rebuild.rebuildIfLost();
     repairStalledJobs();
     requeueDueRetries();
     reclaimExpiredLeases();
+    reapUnacknowledgedEntries();
   }
 
   private void repairStalledJobs() {
@@ -62,11 +82,7 @@ final class Sweeper {
         db.query(
             c ->
                 jobs.findStalled(
-                    c,
-                    config.collectGrace(),
-                    config.dispatchGrace(),
-                    config.collectingGrace(),
-                    100));
+                    c, config.collectGrace(), config.dispatchGrace(), config.collectingGrace(), 100));
     for (Stalled job : stalled) {
       try {
         if (job.status() == JobStatus.QUEUED) {
@@ -85,8 +101,7 @@ final class Sweeper {
       return;
     }
     enqueue(due);
-    int moved = db.inTransaction(c -> recovery.markRetriesQueued(c, due));
-    retried.increment(moved);
+    retried.increment(leader.fenced(c -> recovery.markRetriesQueued(c, due)));
   }
 
   private void reclaimExpiredLeases() {
@@ -94,11 +109,30 @@ final class Sweeper {
     if (expired.isEmpty()) {
       return;
     }
+    // Appended first, marked QUEUED second: a claim accepts an expired lease too, so either order of
+    // claim and mark is safe, and a crash in between leaves the lease expired and found again.
     enqueue(expired);
-    int count = db.inTransaction(c -> recovery.reclaim(c, expired));
+    int count = leader.fenced(c -> recovery.reclaim(c, expired));
     reclaimed.increment(count);
     if (count > 0) {
       log.warn("Reclaimed {} task(s) whose lease expired; they run again", count);
+    }
+  }
+
+  private void reapUnacknowledgedEntries() {
+    Set<String> queues = new TreeSet<>();
+    db.query(recovery::activeJobs).forEach(j -> queues.add(j.queue()));
+    for (String queue : queues) {
+      List<Stale> stale = redis.takeOverIdleEntries(queue, config.reapIdle(), BATCH);
+      if (stale.isEmpty()) {
+        continue;
+      }
+      Map<UUID, List<Integer>> byJob = new LinkedHashMap<>();
+      stale.forEach(s -> byJob.computeIfAbsent(s.jobId(), j -> new ArrayList<>()).add(s.seq()));
+      byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray()));
+      redis.ackEntries(queue, stale.stream().map(Stale::entryId).toList());
+      reaped.increment(stale.size());
+      log.info("Re-appended {} entr(ies) of queue {} that no worker acknowledged for {}", stale.size(), queue, config.reapIdle());
     }
   }
 
@@ -108,14 +142,13 @@ final class Sweeper {
     for (Stranded t : tasks) {
       groups
           .computeIfAbsent(t.queue(), q -> new LinkedHashMap<>())
-          .computeIfAbsent(t.jobId(), j -> new java.util.ArrayList<>())
+          .computeIfAbsent(t.jobId(), j -> new ArrayList<>())
           .add(t.seq());
     }
     groups.forEach(
         (queue, byJob) ->
             byJob.forEach(
                 (jobId, seqs) ->
-                    redis.enqueue(
-                        queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
+                    redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
   }
 }

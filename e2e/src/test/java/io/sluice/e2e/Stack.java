@@ -44,7 +44,9 @@ final class Stack implements AutoCloseable {
                 Duration.ofMillis(200),
                 Duration.ofSeconds(5),
                 Duration.ofMillis(500),
-                Duration.ofSeconds(10)));
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(2),
+                Duration.ofSeconds(5)));
     for (int i = 0; i < workerCount; i++) {
       workers.add(Worker.start(workerConfig(env, "w" + i, concurrency)));
     }

@@ -120,6 +120,7 @@ final class CompletionWriter implements Runnable {
   void write(List<Done> batch) {
     List<Completion> completions = batch.stream().map(Done::completion).toList();
     Committed committed = db.inTransaction(c -> commit(c, completions));
+    FaultInjection.afterCommitBeforeAck();
     int rejected = completions.size() - committed.applied().size();
     if (rejected > 0) {
       zombies.increment(rejected);

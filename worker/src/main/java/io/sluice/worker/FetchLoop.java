@@ -97,8 +97,7 @@ final class FetchLoop implements Runnable {
         surplus.add(d);
       }
     }
-    List<ClaimedTask> claimed =
-        db.inTransaction(c -> tasks.claim(c, config.workerId(), config.lease(), unique.keySet()));
+    List<ClaimedTask> claimed = claimRiding(unique.keySet());
     for (ClaimedTask claim : claimed) {
       Delivery d = unique.remove(claim.ref());
       RunningTask task = new RunningTask(claim, queue, d.entryId());
@@ -114,6 +113,28 @@ final class FetchLoop implements Runnable {
       log.debug("Acknowledged {} entries whose tasks are not claimable", surplus.size());
     }
     return claimed.size();
+  }
+
+  /**
+   * Claims, riding out a PostgreSQL outage: the entries are read but not acknowledged, so giving up
+   * would strand them until the reaper re-appends them; retrying keeps them moving once PostgreSQL is
+   * back.
+   */
+  private List<ClaimedTask> claimRiding(java.util.Set<TaskRef> refs) {
+    long backoffMs = 100;
+    while (true) {
+      try {
+        return db.inTransaction(c -> tasks.claim(c, config.workerId(), config.lease(), refs));
+      } catch (RuntimeException e) {
+        if (!running) {
+          throw e;
+        }
+        log.warn("Claiming {} task(s) failed; retrying in {} ms: {}", refs.size(), backoffMs, e.toString());
+        lastBeat = System.nanoTime();
+        sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      }
+    }
   }
 
   private void runAndRelease(RunningTask task) {

@@ -144,7 +144,7 @@ public final class Worker implements AutoCloseable {
         break;
       }
     }
-    inFlight.all().forEach(RunningTask::cancel);
+    handBackUnfinished();
     writer.stop();
     try {
       writerThread.join(10_000);
@@ -153,6 +153,44 @@ public final class Worker implements AutoCloseable {
     }
     log.info(
         "Worker {} drained; {} task(s) left to be reclaimed", config.workerId(), inFlight.size());
+  }
+
+  /**
+   * Tells the handlers still running to stop and gives their tasks back at once: QUEUED in
+   * PostgreSQL first (fenced by each claim's epoch), then appended to the queue, then the old entries
+   * acknowledged. A late completion from a stopped handler finds the task no longer RUNNING and is
+   * rejected.
+   */
+  private void handBackUnfinished() {
+    List<RunningTask> left = List.copyOf(inFlight.all());
+    if (left.isEmpty()) {
+      return;
+    }
+    left.forEach(RunningTask::cancel);
+    try {
+      var released =
+          new java.util.HashSet<>(
+              db.inTransaction(
+                  c ->
+                      new io.sluice.store.PostgresTaskRecovery()
+                          .handBack(c, config.workerId(), left.stream().map(t -> t.claim).toList())));
+      java.util.Map<String, java.util.Map<java.util.UUID, List<Integer>>> groups = new java.util.TreeMap<>();
+      java.util.Map<String, List<String>> entries = new java.util.TreeMap<>();
+      for (RunningTask t : left) {
+        if (released.contains(t.claim.ref())) {
+          groups.computeIfAbsent(t.queue, q -> new java.util.LinkedHashMap<>())
+              .computeIfAbsent(t.jobId(), j -> new ArrayList<>())
+              .add(t.seq());
+          entries.computeIfAbsent(t.queue, q -> new ArrayList<>()).add(t.entryId);
+          inFlight.remove(t.jobId(), t.seq());
+        }
+      }
+      groups.forEach((queue, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs)));
+      redis.acknowledge(entries, java.util.Map.of());
+      log.info("Worker {} handed back {} unfinished task(s)", config.workerId(), released.size());
+    } catch (RuntimeException e) {
+      log.warn("Handing back {} task(s) failed; their leases will expire and they are reclaimed: {}", left.size(), e.toString());
+    }
   }
 
   @Override

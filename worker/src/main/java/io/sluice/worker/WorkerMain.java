@@ -17,6 +17,15 @@ public final class WorkerMain {
       return;
     }
     Worker worker = Worker.start(config);
-    Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "sluice-shutdown"));
+    // SIGTERM is how an orchestrator scales a worker in: drain, then exit 0 (not 143), since
+    // nothing went wrong.
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  worker.close();
+                  Runtime.getRuntime().halt(0);
+                },
+                "sluice-shutdown"));
   }
 }

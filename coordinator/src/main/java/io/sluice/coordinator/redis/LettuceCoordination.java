@@ -78,8 +78,76 @@ public final class LettuceCoordination implements AutoCloseable {
     await(
         eval(
             LuaScript.FANIN_INIT,
-            new String[] {keys.remaining(jobId), keys.counted(jobId)},
+            new String[] {keys.remaining(jobId), keys.counted(jobId), keys.countedStaging(jobId)},
             String.valueOf(remaining)));
+  }
+
+  /**
+   * Rebuilds a job's fan-in from PostgreSQL's finished tasks: they are staged in a bitmap and the
+   * counter and bitmap then appear together, unless a counter exists already.
+   */
+  public void rebuildFanIn(UUID jobId, int taskCount, int[] finishedSeqs) {
+    String staging = keys.countedStaging(jobId);
+    await(async.unlink(staging).toCompletableFuture());
+    List<CompletableFuture<Object>> pending = new ArrayList<>();
+    for (int from = 0; from < finishedSeqs.length; from += ENQUEUE_CHUNK) {
+      int to = Math.min(finishedSeqs.length, from + ENQUEUE_CHUNK);
+      String[] args = new String[to - from];
+      for (int i = from; i < to; i++) {
+        args[i - from] = Integer.toString(finishedSeqs[i]);
+      }
+      pending.add(eval(LuaScript.BITMAP_MARK, new String[] {staging}, args));
+    }
+    pending.forEach(LettuceCoordination::await);
+    initFanIn(jobId, taskCount - finishedSeqs.length);
+  }
+
+  /** True when the marker this installation set is still in Redis; false after a data loss. */
+  public boolean markerPresent(String value) {
+    return value.equals(await(async.get(keys.epochMarker()).toCompletableFuture()));
+  }
+
+  public void setMarker(String value) {
+    await(async.set(keys.epochMarker(), value).toCompletableFuture());
+  }
+
+  /** A stream entry taken over from a consumer that held it too long. */
+  public record Stale(String entryId, UUID jobId, int seq) {}
+
+  /**
+   * Takes over entries of the queue that a worker read but did not acknowledge for {@code minIdle}
+   * (it died, or its claim failed while PostgreSQL was down), so they can be appended afresh.
+   */
+  public List<Stale> takeOverIdleEntries(String queue, Duration minIdle, int count) {
+    var claimed =
+        await(
+            async
+                .xautoclaim(
+                    keys.readyStream(queue),
+                    io.lettuce.core.XAutoClaimArgs.Builder.xautoclaim(
+                            Consumer.from(RedisKeys.WORKER_GROUP, "sluice-reaper"), minIdle, "0-0")
+                        .count(count))
+                .toCompletableFuture());
+    List<Stale> stale = new ArrayList<>();
+    for (StreamMessage<String, String> m : claimed.getMessages()) {
+      if (m.getBody() != null && m.getBody().containsKey("j")) {
+        stale.add(new Stale(m.getId(), UUID.fromString(m.getBody().get("j")), Integer.parseInt(m.getBody().get("s"))));
+      }
+    }
+    return stale;
+  }
+
+  /** Acknowledges and deletes entries of a queue. */
+  public void ackEntries(String queue, List<String> entryIds) {
+    if (entryIds.isEmpty()) {
+      return;
+    }
+    String[] args = new String[entryIds.size() + 1];
+    args[0] = RedisKeys.WORKER_GROUP;
+    for (int i = 0; i < entryIds.size(); i++) {
+      args[i + 1] = entryIds.get(i);
+    }
+    await(eval(LuaScript.ACK, new String[] {keys.readyStream(queue)}, args));
   }
 
   /** Appends tasks to the queue's ready stream, a thousand per script call, all pipelined. */

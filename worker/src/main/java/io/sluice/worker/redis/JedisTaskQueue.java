@@ -123,6 +123,16 @@ public final class JedisTaskQueue implements AutoCloseable {
     }
   }
 
+  /** Appends tasks of one job to a queue's ready stream (a drained worker handing tasks back). */
+  public void enqueue(String queue, UUID jobId, List<Integer> seqs) {
+    List<String> args = new ArrayList<>(seqs.size() + 1);
+    args.add(jobId.toString());
+    seqs.forEach(s -> args.add(String.valueOf(s)));
+    try (Jedis jedis = pool.getResource()) {
+      jedis.eval(LuaScript.ENQUEUE.source(), List.of(keys.readyStream(queue)), args);
+    }
+  }
+
   /** Tells the coordinators that these jobs have all their tasks finished. */
   public void signalCollect(List<UUID> jobIds) {
     try (Jedis jedis = pool.getResource();

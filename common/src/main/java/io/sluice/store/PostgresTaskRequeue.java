@@ -1,0 +1,231 @@
+package io.sluice.store;
+
+import io.sluice.json.Json;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Requeues a dead-lettered (FAILED) task: one transaction that locks the job row, moves the task
+ * back to QUEUED with a fresh attempt budget, takes it off the job's failed count and records the
+ * event; every write is a compare-and-set on the state read under the lock.
+ *
+ * <p>The job is left QUEUED when it has to be dispatched again (it was RUNNING, or it was FAILED
+ * and this was its last failed task): the caller puts the tasks on their Redis queue after the
+ * commit and then moves the job to RUNNING, and a crash in between leaves a QUEUED job that the
+ * sweeper dispatches again. A FAILED job with {@code on_task_failure = fail} stays FAILED while
+ * other tasks of it are still FAILED; its requeued tasks wait until the last one is requeued. When
+ * a FAILED job reopens, the tasks cancelled because of the failure are QUEUED again too, or the job
+ * could never finish.
+ */
+public final class PostgresTaskRequeue {
+  /** Job states in which a failed task may be requeued; a finished or collecting job is final. */
+  public static final Set<JobStatus> REQUEUABLE =
+      EnumSet.of(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED);
+
+  private static final String LOCK_JOB =
+      """
+      SELECT status, version, queue, on_task_failure, tasks_failed FROM jobs WHERE id = ? FOR UPDATE
+      """;
+
+  private static final String LOCK_TASK =
+      "SELECT status, attempt, error FROM tasks WHERE job_id = ? AND seq = ? FOR UPDATE";
+
+  // lease_epoch is kept: the fence only ever grows, so a claim from before the failure stays stale.
+  private static final String REQUEUE_TASK =
+      """
+      UPDATE tasks
+         SET status = 'QUEUED', attempt = 0, worker_id = NULL, lease_expires_at = NULL,
+             not_before = NULL, output = NULL, error = NULL, progress = 0, started_at = NULL,
+             finished_at = NULL, version = version + 1
+       WHERE job_id = ? AND seq = ? AND status = 'FAILED'
+      """;
+
+  private static final String UPDATE_JOB =
+      """
+      UPDATE jobs
+         SET tasks_failed = tasks_failed - 1, status = ?, version = version + 1, updated_at = now(),
+             error = CASE WHEN ? THEN NULL ELSE error END,
+             finished_at = CASE WHEN ? THEN NULL ELSE finished_at END
+       WHERE id = ? AND version = ? AND status = ? AND tasks_failed > 0
+      RETURNING version
+      """;
+
+  private static final String REVIVE_CANCELLED =
+      """
+      UPDATE tasks SET status = 'QUEUED', not_before = NULL, version = version + 1
+       WHERE job_id = ? AND status = 'CANCELLED'
+      """;
+
+  private final PostgresJobStore jobs = new PostgresJobStore();
+
+  /** What a requeue did, or why it did nothing. */
+  public sealed interface Outcome permits Requeued, Refused {}
+
+  /**
+   * The task is QUEUED again.
+   *
+   * @param from the job's status before
+   * @param to the job's status now: QUEUED when it must be dispatched, FAILED while other failed
+   *     tasks hold it, or QUEUED already before
+   * @param revived tasks that had been cancelled by the job's failure and are QUEUED again
+   */
+  public record Requeued(
+      UUID jobId, int seq, String queue, JobStatus from, JobStatus to, long version, int revived)
+      implements Outcome {
+    /** True when the job was FAILED and is open again, so all its QUEUED tasks need dispatching. */
+    public boolean reopened() {
+      return from == JobStatus.FAILED && to == JobStatus.QUEUED;
+    }
+  }
+
+  /** Why nothing was changed. */
+  public enum Reason {
+    NO_JOB,
+    NO_TASK,
+    VERSION_MISMATCH,
+    JOB_NOT_REQUEUABLE,
+    TASK_NOT_FAILED
+  }
+
+  /** Nothing was changed; the states seen are null where not read. */
+  public record Refused(Reason reason, JobStatus jobStatus, long jobVersion, TaskStatus taskStatus)
+      implements Outcome {}
+
+  /**
+   * Requeues task {@code seq} of the job if it is FAILED and the job is {@link #REQUEUABLE} (and at
+   * {@code expectedVersion} when given); {@code by} names who asked, for the event log.
+   */
+  public Outcome requeue(Connection c, UUID jobId, int seq, Long expectedVersion, String by)
+      throws SQLException {
+    LockedJob job = lockJob(c, jobId);
+    if (job == null) {
+      return new Refused(Reason.NO_JOB, null, 0, null);
+    }
+    if (expectedVersion != null && expectedVersion != job.version()) {
+      return new Refused(Reason.VERSION_MISMATCH, job.status(), job.version(), null);
+    }
+    if (!REQUEUABLE.contains(job.status())) {
+      return new Refused(Reason.JOB_NOT_REQUEUABLE, job.status(), job.version(), null);
+    }
+    LockedTask task = lockTask(c, jobId, seq);
+    if (task == null || task.status() != TaskStatus.FAILED) {
+      return new Refused(
+          task == null ? Reason.NO_TASK : Reason.TASK_NOT_FAILED,
+          job.status(),
+          job.version(),
+          task == null ? null : task.status());
+    }
+    JobStatus to = nextStatus(job.status(), job.onTaskFailure(), job.tasksFailed());
+    requeueTask(c, jobId, seq);
+    long version = updateJob(c, jobId, job, to);
+    int revived = job.status() == JobStatus.FAILED && to == JobStatus.QUEUED ? revive(c, jobId) : 0;
+    if (to != job.status()) {
+      String detail = Json.write(Json.object().put("reason", "requeue").put("seq", seq));
+      jobs.appendEvent(c, jobId, version, "STATUS", job.status().name(), to.name(), detail);
+    }
+    var detail =
+        Json.object()
+            .put("seq", seq)
+            .put("previousAttempt", task.attempt())
+            .put("previousError", task.error())
+            .put("revivedTasks", revived)
+            .put("by", by);
+    jobs.appendEvent(c, jobId, version, "REQUEUE", null, null, Json.write(detail));
+    return new Requeued(jobId, seq, job.queue(), job.status(), to, version, revived);
+  }
+
+  /** The job's status after one of its failed tasks is requeued. */
+  static JobStatus nextStatus(JobStatus current, String onTaskFailure, int tasksFailed) {
+    return switch (current) {
+      case RUNNING -> JobStatus.QUEUED;
+      case FAILED ->
+          "continue".equals(onTaskFailure) || tasksFailed <= 1 ? JobStatus.QUEUED : JobStatus.FAILED;
+      default -> current;
+    };
+  }
+
+  private record LockedJob(
+      JobStatus status, long version, String queue, String onTaskFailure, int tasksFailed) {}
+
+  private record LockedTask(TaskStatus status, int attempt, String error) {}
+
+  private static LockedJob lockJob(Connection c, UUID jobId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(LOCK_JOB)) {
+      ps.setObject(1, jobId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return null;
+        }
+        return new LockedJob(
+            JobStatus.valueOf(rs.getString("status")),
+            rs.getLong("version"),
+            rs.getString("queue"),
+            rs.getString("on_task_failure"),
+            rs.getInt("tasks_failed"));
+      }
+    }
+  }
+
+  private static LockedTask lockTask(Connection c, UUID jobId, int seq) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(LOCK_TASK)) {
+      ps.setObject(1, jobId);
+      ps.setInt(2, seq);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return null;
+        }
+        return new LockedTask(
+            TaskStatus.valueOf(rs.getString("status")), rs.getInt("attempt"), rs.getString("error"));
+      }
+    }
+  }
+
+  private static void requeueTask(Connection c, UUID jobId, int seq) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(REQUEUE_TASK)) {
+      ps.setObject(1, jobId);
+      ps.setInt(2, seq);
+      if (ps.executeUpdate() != 1) {
+        throw new StoreException("task " + seq + " of job " + jobId + " changed under its lock");
+      }
+    }
+  }
+
+  private static long updateJob(Connection c, UUID jobId, LockedJob job, JobStatus to)
+      throws SQLException {
+    boolean reopen = job.status() == JobStatus.FAILED && to == JobStatus.QUEUED;
+    try (PreparedStatement ps = c.prepareStatement(UPDATE_JOB)) {
+      ps.setString(1, to.name());
+      ps.setBoolean(2, reopen);
+      ps.setBoolean(3, reopen);
+      ps.setObject(4, jobId);
+      ps.setLong(5, job.version());
+      ps.setString(6, job.status().name());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          // A FAILED task whose job counts no failure: the counters disagree with the rows.
+          throw new StoreException(
+              "job "
+                  + jobId
+                  + " counts "
+                  + job.tasksFailed()
+                  + " failed task(s) at version "
+                  + job.version()
+                  + " but has a FAILED task; requeue refused");
+        }
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private static int revive(Connection c, UUID jobId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(REVIVE_CANCELLED)) {
+      ps.setObject(1, jobId);
+      return ps.executeUpdate();
+    }
+  }
+}

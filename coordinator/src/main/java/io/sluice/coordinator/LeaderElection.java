@@ -1,0 +1,143 @@
+package io.sluice.coordinator;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.coordinator.redis.RedissonLeaderLock;
+import io.sluice.store.Database;
+import io.sluice.store.PostgresLeaderStore;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One leader among the coordinators runs the sweeps. A candidate first takes the Redisson lock, then
+ * the epoch in PostgreSQL (only once the last leader's lease ran out there); the leader renews both
+ * every tick and steps down the moment either fails. Leader-only writes run in {@link #fenced}
+ * transactions that check the epoch, so a deposed leader that wakes up late changes nothing.
+ */
+final class LeaderElection implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(LeaderElection.class);
+  private static final long NOT_LEADER = -1;
+
+  private final String nodeId;
+  private final Duration lease;
+  private final Database db;
+  private final RedissonLeaderLock lock;
+  private final PostgresLeaderStore store = new PostgresLeaderStore();
+  private final AtomicLong epoch = new AtomicLong(NOT_LEADER);
+
+  LeaderElection(String nodeId, Duration lease, Database db, RedissonLeaderLock lock, MeterRegistry metrics) {
+    this.nodeId = nodeId;
+    this.lease = lease;
+    this.db = db;
+    this.lock = lock;
+    metrics.gauge("sluice_coordinator_leader", epoch, e -> e.get() == NOT_LEADER ? 0 : 1);
+  }
+
+  /** One tick; must always run on the same thread (Redisson locks belong to a thread). */
+  @Override
+  public void run() {
+    try {
+      if (epoch.get() == NOT_LEADER) {
+        campaign();
+      } else {
+        renew();
+      }
+    } catch (RuntimeException e) {
+      if (epoch.get() != NOT_LEADER) {
+        stepDown("renewal failed: " + e.getMessage());
+      } else {
+        log.debug("Leader campaign failed: {}", e.toString());
+      }
+    }
+  }
+
+  boolean isLeader() {
+    return epoch.get() != NOT_LEADER;
+  }
+
+  long epoch() {
+    return epoch.get();
+  }
+
+  /** Work that only the leader may commit. */
+  @FunctionalInterface
+  interface FencedWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /** Runs {@code work} in a transaction that holds the leader fence; throws if deposed. */
+  <T> T fenced(FencedWork<T> work) {
+    long current = epoch.get();
+    if (current == NOT_LEADER) {
+      throw new NotLeaderException(nodeId);
+    }
+    return db.inTransaction(
+        c -> {
+          if (!store.holdFence(c, nodeId, current)) {
+            throw new NotLeaderException(nodeId);
+          }
+          return work.run(c);
+        });
+  }
+
+  private void campaign() {
+    Long token = lock.tryAcquire(lease);
+    if (token == null) {
+      return;
+    }
+    OptionalLong won = db.inTransaction(c -> store.takeOver(c, nodeId, token, lease));
+    if (won.isEmpty()) {
+      // The previous leader's lease has not run out in PostgreSQL yet (Redis may have lost the lock).
+      lock.release();
+      return;
+    }
+    epoch.set(won.getAsLong());
+    log.info("Coordinator {} is the leader (epoch {}, lock token {})", nodeId, won.getAsLong(), token);
+  }
+
+  private void renew() {
+    long current = epoch.get();
+    Long token = lock.tryAcquire(lease);
+    if (token == null) {
+      stepDown("the Redis lock is held by another coordinator");
+      return;
+    }
+    if (db.inTransaction(c -> store.renew(c, nodeId, current, lease)).isEmpty()) {
+      stepDown("epoch " + current + " was superseded in PostgreSQL");
+    }
+  }
+
+  private void stepDown(String why) {
+    long old = epoch.getAndSet(NOT_LEADER);
+    lock.release();
+    log.warn("Coordinator {} is no longer the leader (epoch {}): {}", nodeId, old, why);
+  }
+
+  /** Gives up leadership at shutdown so another coordinator takes over at once. */
+  void resign() {
+    long current = epoch.getAndSet(NOT_LEADER);
+    if (current != NOT_LEADER) {
+      try {
+        db.inTransaction(
+            c -> {
+              store.resign(c, nodeId, current);
+              return null;
+            });
+      } catch (RuntimeException e) {
+        log.debug("Resigning failed; the lease runs out by itself: {}", e.toString());
+      }
+      lock.release();
+    }
+  }
+
+  /** Thrown when a leader-only write finds this coordinator deposed. */
+  static final class NotLeaderException extends io.sluice.SluiceException {
+    NotLeaderException(String nodeId) {
+      super("coordinator " + nodeId + " is not the leader; the write was not made");
+    }
+  }
+}

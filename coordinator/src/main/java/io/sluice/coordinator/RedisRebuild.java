@@ -1,0 +1,55 @@
+package io.sluice.coordinator;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.store.Database;
+import io.sluice.store.PostgresTaskRecovery;
+import io.sluice.store.PostgresTaskRecovery.ActiveJob;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Notices that Redis lost its data (the marker key is gone: a restart without persistence, a
+ * FLUSHALL, a failover to an empty replica) and rebuilds what Sluice keeps there from PostgreSQL:
+ * consumer groups, every active job's fan-in counter and bitmap, and its queued tasks. The marker is
+ * set only after the rebuild, so a rebuild cut short is repeated.
+ */
+final class RedisRebuild {
+  private static final Logger log = LoggerFactory.getLogger(RedisRebuild.class);
+  private static final String MARKER = "sluice-v1";
+
+  private final Database db;
+  private final LettuceCoordination redis;
+  private final Dispatcher dispatcher;
+  private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
+  private final Counter rebuilds;
+
+  RedisRebuild(Database db, LettuceCoordination redis, Dispatcher dispatcher, MeterRegistry metrics) {
+    this.db = db;
+    this.redis = redis;
+    this.dispatcher = dispatcher;
+    this.rebuilds = metrics.counter("sluice_redis_rebuilds_total");
+  }
+
+  /** Rebuilds if the marker is missing; returns whether it did. */
+  boolean rebuildIfLost() {
+    if (redis.markerPresent(MARKER)) {
+      return false;
+    }
+    List<ActiveJob> jobs = db.query(recovery::activeJobs);
+    log.warn("Redis has no Sluice marker (restarted empty or flushed): rebuilding {} active job(s) from PostgreSQL", jobs.size());
+    dispatcher.forgetQueues();
+    redis.ensureCollectGroup();
+    for (ActiveJob job : jobs) {
+      int[] finished = db.query(c -> recovery.finishedSeqs(c, job.id()));
+      redis.rebuildFanIn(job.id(), job.taskCount(), finished);
+      dispatcher.redispatch(job.id());
+    }
+    redis.setMarker(MARKER);
+    rebuilds.increment();
+    log.info("Redis rebuilt from PostgreSQL: {} active job(s) re-queued", jobs.size());
+    return true;
+  }
+}

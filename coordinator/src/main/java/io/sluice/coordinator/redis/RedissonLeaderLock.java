@@ -1,0 +1,68 @@
+package io.sluice.coordinator.redis;
+
+import io.sluice.config.RedisConfig;
+import io.sluice.redis.RedisKeys;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.redisson.Redisson;
+import org.redisson.api.RFencedLock;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
+import org.redisson.config.Config;
+
+/**
+ * The leader-election lock: a Redisson fenced lock with an explicit lease. Redisson locks are bound
+ * to a thread, so one thread must make every call. The lock only keeps candidates from racing; the
+ * fence that matters is the epoch in PostgreSQL, because this token restarts at 1 after Redis loses
+ * its data and no callback tells a holder that it lost the lock.
+ */
+public final class RedissonLeaderLock implements AutoCloseable {
+  private final RedissonClient redisson;
+  private final RFencedLock lock;
+
+  public RedissonLeaderLock(RedisConfig config) {
+    Config c = new Config();
+    c.setCodec(StringCodec.INSTANCE);
+    var server =
+        c.useSingleServer()
+            .setAddress((config.tls() ? "rediss://" : "redis://") + config.host() + ":" + config.port())
+            .setDatabase(config.database())
+            .setConnectionMinimumIdleSize(1)
+            .setConnectionPoolSize(2)
+            .setSubscriptionConnectionMinimumIdleSize(0)
+            .setTimeout(3_000);
+    if (config.password() != null) {
+      server.setPassword(config.password());
+      if (config.user() != null) {
+        server.setUsername(config.user());
+      }
+    }
+    this.redisson = Redisson.create(c);
+    this.lock = redisson.getFencedLock(new RedisKeys(config.prefix()).leaderLock());
+  }
+
+  /**
+   * Takes or extends the lock for {@code lease} without waiting; returns the fencing token, or null
+   * when another candidate holds it. ({@code tryLockAndGetToken(wait, lease, unit)} is the one
+   * variant that honours both arguments.)
+   */
+  public Long tryAcquire(Duration lease) {
+    return lock.tryLockAndGetToken(0, lease.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Releases the lock if this thread holds it. */
+  public void release() {
+    try {
+      if (lock.isHeldByCurrentThread()) {
+        lock.forceUnlock();
+      }
+    } catch (RuntimeException ignored) {
+      // Redis is unreachable: the lease runs out by itself.
+    }
+  }
+
+  @Override
+  public void close() {
+    redisson.shutdown();
+  }
+}
