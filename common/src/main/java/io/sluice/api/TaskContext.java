@@ -30,4 +30,23 @@ public interface TaskContext {
 
   /** Reports progress in [0, 1]; cheap, may be called often. */
   void reportProgress(double fraction);
+
+  /**
+   * Reports progress in [0, 1] with a short human-readable message ({@code null} for none). Cheap,
+   * may be called often: the worker keeps only the latest report of each task and writes it with the
+   * other tasks' in one batched, fenced update.
+   */
+  default void reportProgress(double fraction, String message) {
+    reportProgress(null, fraction, message);
+  }
+
+  /**
+   * Reports progress in [0, 1] within a named stage (such as {@code "download"} or {@code "parse"};
+   * at most 64 characters), with an optional message (at most 500 characters, longer ones are cut).
+   * A job's progress shows how many of its running tasks are in each stage. Implementations that
+   * predate stages record only the fraction.
+   */
+  default void reportProgress(String stage, double fraction, String message) {
+    reportProgress(fraction);
+  }
 }

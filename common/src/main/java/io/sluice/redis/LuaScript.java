@@ -25,7 +25,13 @@ public enum LuaScript {
   /** Sets a batch of bits in a bitmap. */
   BITMAP_MARK("bitmap_mark"),
   /** Counts requeued tasks as unfinished again in a job's fan-in. */
-  FANIN_REOPEN("fanin_reopen");
+  FANIN_REOPEN("fanin_reopen"),
+  /** Takes a slot of each bounded counter for a holder, or none (check and increment at once). */
+  SLOTS_ACQUIRE("slots_acquire"),
+  /** Extends a holder's slots while the lease they are bound to is renewed. */
+  SLOTS_RENEW("slots_renew"),
+  /** Gives a holder's slots back. */
+  SLOTS_RELEASE("slots_release");
 
   private final String source;
   private final String sha;

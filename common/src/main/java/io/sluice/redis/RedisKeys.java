@@ -23,9 +23,29 @@ public final class RedisKeys {
     return prefix;
   }
 
-  /** The stream of tasks ready to run in {@code queue}. */
+  /**
+   * The stream of tasks ready to run in {@code queue}, or in one priority band of it when given a
+   * band's stream name ({@link PriorityBand#stream}); all bands of a queue share its hash tag.
+   */
   public String readyStream(String queue) {
-    return prefix + ":{q:" + queue + "}:ready";
+    String band = PriorityBand.suffixOf(queue);
+    if (band == null) {
+      return prefix + ":{q:" + queue + "}:ready";
+    }
+    return prefix + ":{q:" + PriorityBand.queueOf(queue) + "}:ready:" + band;
+  }
+
+  /**
+   * The holders of a queue's concurrency slots (a sorted set: holder → expiry). Every bounded
+   * counter shares one hash tag, so one script can take a queue's and a job type's slot together.
+   */
+  public String queueSlots(String queue) {
+    return prefix + ":{limits}:queue:" + queue;
+  }
+
+  /** The holders of a job type's concurrency slots; see {@link #queueSlots}. */
+  public String typeSlots(String type) {
+    return prefix + ":{limits}:type:" + type;
   }
 
   /** A job's count of tasks not yet finished (the fan-in counter). */

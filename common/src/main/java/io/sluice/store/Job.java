@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.UUID;
 
-/** A job row as stored. */
+/**
+ * A job row as stored. {@code labels} is a JSON object of strings the client attached; {@code runAt}
+ * is the earliest time its tasks may start, or null.
+ */
 public record Job(
     UUID id,
     String tenant,
@@ -24,7 +27,9 @@ public record Job(
     String error,
     Instant createdAt,
     Instant updatedAt,
-    Instant finishedAt) {
+    Instant finishedAt,
+    JsonNode labels,
+    Instant runAt) {
 
   /** Finished tasks over all tasks; 1 once the job is terminal. */
   public double progress() {

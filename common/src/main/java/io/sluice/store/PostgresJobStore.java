@@ -29,14 +29,15 @@ public final class PostgresJobStore {
       """
       id, tenant, type, queue, status, version, idempotency_key, request_hash,
       priority, max_attempts, on_task_failure, task_count, tasks_succeeded, tasks_failed,
-      result::text AS result, error, created_at, updated_at, finished_at
+      result::text AS result, error, created_at, updated_at, finished_at,
+      labels::text AS labels, run_at
       """;
 
   private static final String INSERT =
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
-                        priority, max_attempts, on_task_failure)
-      VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?)
+                        priority, max_attempts, on_task_failure, labels, run_at)
+      VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?)
       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       """;
 
@@ -93,7 +94,9 @@ public final class PostgresJobStore {
       SELECT id, status FROM jobs
        WHERE (status IN ('QUEUED', 'RUNNING') AND tasks_succeeded + tasks_failed = task_count
               AND updated_at < now() - ? * interval '1 millisecond')
-          OR (status = 'QUEUED' AND updated_at < now() - ? * interval '1 millisecond')
+          OR (status = 'QUEUED' AND updated_at < now() - ? * interval '1 millisecond'
+              AND (run_at IS NULL OR run_at <= now()))
+          OR (status = 'QUEUED' AND run_at <= now())
           OR (status = 'COLLECTING' AND updated_at < now() - ? * interval '1 millisecond')
        LIMIT ?
       """;
@@ -117,6 +120,8 @@ public final class PostgresJobStore {
       ps.setInt(8, job.priority());
       ps.setInt(9, job.maxAttempts());
       ps.setString(10, job.onTaskFailure());
+      ps.setString(11, job.labels() == null ? null : Json.write(job.labels()));
+      ps.setTimestamp(12, job.runAt() == null ? null : Timestamp.from(job.runAt()));
       return ps.executeUpdate() == 1;
     }
   }
@@ -346,7 +351,9 @@ public final class PostgresJobStore {
                 rs.getString("error"),
                 instant(rs, "created_at"),
                 instant(rs, "updated_at"),
-                instant(rs, "finished_at")));
+                instant(rs, "finished_at"),
+                Json.read(rs.getString("labels")),
+                instant(rs, "run_at")));
       }
     }
     return jobs;

@@ -22,7 +22,7 @@ import java.util.UUID;
 public final class PostgresTaskRecovery {
   private static final String DUE_RETRIES =
       """
-      SELECT t.job_id, t.seq, t.lease_epoch, NULL AS worker_id, j.queue
+      SELECT t.job_id, t.seq, t.lease_epoch, NULL AS worker_id, j.queue, j.priority
         FROM tasks t JOIN jobs j ON j.id = t.job_id
        WHERE t.status = 'RETRY_WAIT' AND t.not_before <= now() AND j.status IN ('QUEUED', 'RUNNING')
        ORDER BY t.not_before LIMIT ?
@@ -38,7 +38,7 @@ public final class PostgresTaskRecovery {
 
   private static final String EXPIRED_LEASES =
       """
-      SELECT t.job_id, t.seq, t.lease_epoch, t.worker_id, j.queue
+      SELECT t.job_id, t.seq, t.lease_epoch, t.worker_id, j.queue, j.priority
         FROM tasks t JOIN jobs j ON j.id = t.job_id
        WHERE t.status = 'RUNNING' AND t.lease_expires_at < now() AND j.status IN ('QUEUED', 'RUNNING')
        ORDER BY t.lease_expires_at LIMIT ?
@@ -115,7 +115,10 @@ public final class PostgresTaskRecovery {
     return seqs.stream().mapToInt(Integer::intValue).toArray();
   }
 
-  /** A task found by a recovery query, with the queue it goes back to. */
+  /**
+   * A task found by a recovery query, with the queue it goes back to: the stream of its job's
+   * priority band ({@link io.sluice.redis.PriorityBand}), as the job's priority is now.
+   */
   public record Stranded(UUID jobId, int seq, long leaseEpoch, String workerId, String queue) {}
 
   public List<Stranded> dueRetries(Connection c, int limit) throws SQLException {
@@ -179,7 +182,8 @@ public final class PostgresTaskRecovery {
                   rs.getInt("seq"),
                   rs.getLong("lease_epoch"),
                   rs.getString("worker_id"),
-                  rs.getString("queue")));
+                  io.sluice.redis.PriorityBand.stream(
+                      rs.getString("queue"), rs.getInt("priority"))));
         }
       }
     }

@@ -1,5 +1,6 @@
 package io.sluice.store;
 
+import io.sluice.SluiceException;
 import io.sluice.json.Json;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -190,7 +191,7 @@ public final class PostgresTaskRequeue {
       ps.setObject(1, jobId);
       ps.setInt(2, seq);
       if (ps.executeUpdate() != 1) {
-        throw new StoreException("task " + seq + " of job " + jobId + " changed under its lock");
+        throw new SluiceException("task " + seq + " of job " + jobId + " changed under its lock");
       }
     }
   }
@@ -208,7 +209,7 @@ public final class PostgresTaskRequeue {
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           // A FAILED task whose job counts no failure: the counters disagree with the rows.
-          throw new StoreException(
+          throw new SluiceException(
               "job "
                   + jobId
                   + " counts "

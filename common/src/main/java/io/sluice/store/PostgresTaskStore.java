@@ -53,7 +53,7 @@ public final class PostgresTaskStore {
         FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::int8[])
              AS c(job_id, seq, epoch, status, output, error, delay_ms)
        WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
-      RETURNING t.job_id, t.seq, t.status
+      RETURNING t.job_id, t.seq, t.lease_epoch
       """;
 
   private static final String RENEW =
@@ -61,6 +61,7 @@ public final class PostgresTaskStore {
       UPDATE tasks t SET lease_expires_at = now() + ? * interval '1 millisecond'
         FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
        WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+         AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.status IN ('QUEUED', 'RUNNING'))
       RETURNING t.job_id, t.seq
       """;
 
@@ -82,7 +83,7 @@ public final class PostgresTaskStore {
   private static final String PAGE =
       """
       SELECT seq, status, attempt, worker_id, progress, output::text AS output, error,
-             started_at, finished_at
+             started_at, finished_at, progress_stage, progress_message
         FROM tasks WHERE job_id = ? AND seq > ? AND (?::text IS NULL OR status = ?::text)
        ORDER BY seq LIMIT ?
       """;
@@ -124,8 +125,11 @@ public final class PostgresTaskStore {
 
   /** Applies completions whose fence still holds; returns those applied (the rest were zombies). */
   public List<Completion> complete(Connection c, List<Completion> completions) throws SQLException {
-    var byRef = new java.util.HashMap<TaskRef, Completion>();
-    completions.forEach(x -> byRef.put(new TaskRef(x.jobId(), x.seq()), x));
+    // Keyed by the epoch too: a batch may hold a stale and a current completion of the same task,
+    // and only the one whose fence held was applied.
+    record Key(UUID jobId, int seq, long epoch) {}
+    var byKey = new java.util.HashMap<Key, Completion>();
+    completions.forEach(x -> byKey.put(new Key(x.jobId(), x.seq(), x.leaseEpoch()), x));
     List<Completion> applied = new ArrayList<>(completions.size());
     try (PreparedStatement ps = c.prepareStatement(COMPLETE)) {
       ps.setArray(1, uuids(c, completions, Completion::jobId));
@@ -137,14 +141,21 @@ public final class PostgresTaskStore {
       ps.setArray(7, longs(c, completions, Completion::retryDelayMs));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          applied.add(byRef.get(new TaskRef(rs.getObject("job_id", UUID.class), rs.getInt("seq"))));
+          applied.add(
+              byKey.get(
+                  new Key(
+                      rs.getObject("job_id", UUID.class), rs.getInt("seq"), rs.getLong("lease_epoch"))));
         }
       }
     }
     return applied;
   }
 
-  /** Extends the leases still held; returns the tasks whose lease was extended. */
+  /**
+   * Extends the leases still held; returns the tasks whose lease was extended. A task whose job is
+   * no longer QUEUED or RUNNING (cancelled, or failed by another task) is not renewed, so its worker
+   * tells the handler to stop.
+   */
   public List<TaskRef> renew(Connection c, Duration lease, Collection<ClaimedTask> held)
       throws SQLException {
     List<TaskRef> renewed = new ArrayList<>(held.size());
@@ -229,7 +240,9 @@ public final class PostgresTaskStore {
                   Json.read(rs.getString("output")),
                   rs.getString("error"),
                   instant(rs, "started_at"),
-                  instant(rs, "finished_at")));
+                  instant(rs, "finished_at"),
+                  rs.getString("progress_stage"),
+                  rs.getString("progress_message")));
         }
       }
     }

@@ -3,7 +3,7 @@ package io.sluice.store;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 
-/** A task as the API shows it. */
+/** A task as the API shows it; {@code stage} and {@code message} are its latest progress report. */
 public record TaskView(
     int seq,
     TaskStatus status,
@@ -13,4 +13,6 @@ public record TaskView(
     JsonNode output,
     String error,
     Instant startedAt,
-    Instant finishedAt) {}
+    Instant finishedAt,
+    String stage,
+    String message) {}

@@ -8,6 +8,7 @@ import io.sluice.json.Json;
 public final class ApiException extends SluiceException {
   private final int status;
   private final ObjectNode body;
+  private long retryAfterSeconds;
 
   public ApiException(int status, String error) {
     super(error);
@@ -23,6 +24,18 @@ public final class ApiException extends SluiceException {
   public ApiException with(String field, long value) {
     body.put(field, value);
     return this;
+  }
+
+  /** Asks the client to wait this long before trying again ({@code Retry-After}). */
+  public ApiException retryAfter(long seconds) {
+    this.retryAfterSeconds = seconds;
+    body.put("retryAfterSeconds", seconds);
+    return this;
+  }
+
+  /** The {@code Retry-After} to send, or 0 for none. */
+  public long retryAfterSeconds() {
+    return retryAfterSeconds;
   }
 
   public int status() {

@@ -70,7 +70,7 @@ public final class Coordinator implements AutoCloseable {
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
     health.register("collect-listener", listener::alive);
-    this.http = new HttpApi(config, db, submitter, health, metrics).start();
+    this.http = new HttpApi(config, db, submitter, health, metrics, redis).start();
     log.info(
         "Coordinator {} ready on port {} with job types {}",
         config.nodeId(),

@@ -17,6 +17,9 @@ import java.util.UUID;
  * @param collectingGrace how long a collection may run before another coordinator takes it over
  * @param leaderLease how long a leader stays leader without renewing; failover takes about this long
  * @param reapIdle how long a stream entry may stay read but unacknowledged before it is re-appended
+ * @param dashboardAuth whether the dashboard's read-only views need a token ({@code
+ *     SLUICE_DASHBOARD_AUTH})
+ * @param limits per-token rate limit and quota of active jobs ({@link ApiLimits#fromEnv})
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -30,9 +33,12 @@ public record CoordinatorConfig(
     Duration collectGrace,
     Duration collectingGrace,
     Duration leaderLease,
-    Duration reapIdle) {
+    Duration reapIdle,
+    DashboardAuth dashboardAuth,
+    ApiLimits limits) {
 
   public CoordinatorConfig {
+    limits = limits == null ? ApiLimits.DEFAULT : limits;
     if (httpPort < 0 || httpPort > 65535) {
       throw new ConfigException("SLUICE_HTTP_PORT", String.valueOf(httpPort), "must be 0-65535");
     }
@@ -40,6 +46,106 @@ public record CoordinatorConfig(
       throw new ConfigException(
           "SLUICE_MAX_BODY_BYTES", String.valueOf(maxBodyBytes), "must be at least 1024");
     }
+  }
+
+  /** A configuration whose dashboard views are open, like {@code /metrics}. */
+  public CoordinatorConfig(
+      DatabaseConfig database,
+      RedisConfig redis,
+      ApiTokens tokens,
+      int httpPort,
+      long maxBodyBytes,
+      String nodeId,
+      Duration sweepInterval,
+      Duration dispatchGrace,
+      Duration collectGrace,
+      Duration collectingGrace,
+      Duration leaderLease,
+      Duration reapIdle) {
+    this(
+        database,
+        redis,
+        tokens,
+        httpPort,
+        maxBodyBytes,
+        nodeId,
+        sweepInterval,
+        dispatchGrace,
+        collectGrace,
+        collectingGrace,
+        leaderLease,
+        reapIdle,
+        DashboardAuth.NONE);
+  }
+
+  /** A configuration with the default API limits ({@link ApiLimits#DEFAULT}). */
+  public CoordinatorConfig(
+      DatabaseConfig database,
+      RedisConfig redis,
+      ApiTokens tokens,
+      int httpPort,
+      long maxBodyBytes,
+      String nodeId,
+      Duration sweepInterval,
+      Duration dispatchGrace,
+      Duration collectGrace,
+      Duration collectingGrace,
+      Duration leaderLease,
+      Duration reapIdle,
+      DashboardAuth dashboardAuth) {
+    this(
+        database,
+        redis,
+        tokens,
+        httpPort,
+        maxBodyBytes,
+        nodeId,
+        sweepInterval,
+        dispatchGrace,
+        collectGrace,
+        collectingGrace,
+        leaderLease,
+        reapIdle,
+        dashboardAuth,
+        ApiLimits.DEFAULT);
+  }
+
+  /** This configuration with other API limits. */
+  public CoordinatorConfig withLimits(ApiLimits limits) {
+    return new CoordinatorConfig(
+        database,
+        redis,
+        tokens,
+        httpPort,
+        maxBodyBytes,
+        nodeId,
+        sweepInterval,
+        dispatchGrace,
+        collectGrace,
+        collectingGrace,
+        leaderLease,
+        reapIdle,
+        dashboardAuth,
+        limits);
+  }
+
+  /** This configuration with other API tokens. */
+  public CoordinatorConfig withTokens(ApiTokens tokens) {
+    return new CoordinatorConfig(
+        database,
+        redis,
+        tokens,
+        httpPort,
+        maxBodyBytes,
+        nodeId,
+        sweepInterval,
+        dispatchGrace,
+        collectGrace,
+        collectingGrace,
+        leaderLease,
+        reapIdle,
+        dashboardAuth,
+        limits);
   }
 
   public static CoordinatorConfig fromEnv(Env env) {
@@ -56,6 +162,8 @@ public record CoordinatorConfig(
         env.duration("SLUICE_COLLECT_GRACE", Duration.ofSeconds(2)),
         env.duration("SLUICE_COLLECTING_GRACE", Duration.ofSeconds(60)),
         env.duration("SLUICE_LEADER_LEASE", Duration.ofSeconds(5)),
-        env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)));
+        env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)),
+        DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")),
+        ApiLimits.fromEnv(env));
   }
 }

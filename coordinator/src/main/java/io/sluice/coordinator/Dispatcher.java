@@ -4,6 +4,8 @@ import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
+import io.sluice.redis.PriorityBand;
+import io.sluice.store.PostgresJobControl;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobStore.Transition;
 import java.util.List;
@@ -19,7 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Moves a stored job's tasks onto its Redis queue. Redis is written first and PostgreSQL second
  * (QUEUED → RUNNING), so a crash in between leaves the job QUEUED and the sweeper dispatches it
- * again; a task appended twice is harmless because claims are compare-and-set.
+ * again; a task appended twice is harmless because claims are compare-and-set. Tasks go to the
+ * stream of the job's priority band ({@link PriorityBand}).
  */
 final class Dispatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
@@ -48,7 +51,7 @@ final class Dispatcher implements AutoCloseable {
           try {
             dispatch(
                 job.id(),
-                job.queue(),
+                PriorityBand.stream(job.queue(), job.priority()),
                 job.taskCount(),
                 IntStream.range(0, job.taskCount()).toArray());
           } catch (RuntimeException e) {
@@ -66,10 +69,19 @@ final class Dispatcher implements AutoCloseable {
     if (job == null || job.status() != JobStatus.QUEUED && job.status() != JobStatus.RUNNING) {
       return;
     }
+    if (job.status() == JobStatus.QUEUED
+        && job.runAt() != null
+        && !db.query(c -> new PostgresJobControl().isDue(c, jobId))) {
+      return; // A delayed job: the sweeper dispatches it once its runAt has come.
+    }
     List<Integer> seqs = db.query(c -> queuedSeqs(c, jobId));
     log.info("Re-dispatching {} queued task(s) of job {}", seqs.size(), jobId);
     int remaining = job.taskCount() - job.tasksSucceeded() - job.tasksFailed();
-    dispatch(jobId, job.queue(), remaining, seqs.stream().mapToInt(Integer::intValue).toArray());
+    dispatch(
+        jobId,
+        PriorityBand.stream(job.queue(), job.priority()),
+        remaining,
+        seqs.stream().mapToInt(Integer::intValue).toArray());
   }
 
   private void dispatch(UUID jobId, String queue, int remaining, int[] seqs) {

@@ -6,6 +6,7 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.health.Health;
 import io.sluice.json.Json;
 import io.sluice.store.Database;
@@ -35,18 +36,25 @@ final class HttpApi {
   private final PrometheusMeterRegistry metrics;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskStore tasks = new PostgresTaskStore();
+  private final LettuceCoordination redis;
+  private final RateLimiter limiter;
+  private final LiveProgress progress;
 
   HttpApi(
       CoordinatorConfig config,
       Database db,
       JobSubmitter submitter,
       Health health,
-      PrometheusMeterRegistry metrics) {
+      PrometheusMeterRegistry metrics,
+      LettuceCoordination redis) {
     this.config = config;
     this.db = db;
     this.submitter = submitter;
     this.health = health;
     this.metrics = metrics;
+    this.redis = redis;
+    this.limiter = new RateLimiter(config.limits(), metrics, System::nanoTime);
+    this.progress = new LiveProgress(db);
   }
 
   Javalin start() {
@@ -61,14 +69,36 @@ final class HttpApi {
     app.get("/api/v1/jobs", this::listJobs);
     app.get("/api/v1/jobs/{id}", this::getJob);
     app.get("/api/v1/jobs/{id}/tasks", this::listTasks);
+    DashboardApi.register(app, config, db, metrics, this::authenticate);
+    JobControlApi.register(
+        app, new JobControlApi.Parts(config, db, redis, metrics, this::authenticate));
     app.get("/health/live", ctx -> ctx.json(Json.object().put("status", "UP")));
     app.get("/health/ready", this::ready);
     app.get(
         "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
-    app.exception(ApiException.class, (e, ctx) -> ctx.status(e.status()).json(e.body()));
+    app.exception(
+        ApiException.class,
+        (e, ctx) -> {
+          if (e.retryAfterSeconds() > 0) {
+            ctx.header("Retry-After", String.valueOf(e.retryAfterSeconds()));
+          }
+          ctx.status(e.status()).json(e.body());
+        });
     app.exception(
         HttpResponseException.class,
         (e, ctx) -> ctx.status(e.getStatus()).json(Json.object().put("error", e.getMessage())));
+    app.exception(
+        io.sluice.SluiceException.class,
+        (e, ctx) -> {
+          if (e instanceof io.sluice.store.DatabaseUnavailableException
+              || io.sluice.store.Database.isOutage(e)) {
+            ctx.header("Retry-After", "2");
+            ctx.status(503).json(Json.object().put("error", "PostgreSQL is unavailable; retry shortly"));
+          } else {
+            log.error("Request {} {} failed", ctx.method(), ctx.path(), e);
+            ctx.status(500).json(Json.object().put("error", "internal error: " + e.getMessage()));
+          }
+        });
     app.exception(
         Exception.class,
         (e, ctx) -> {
@@ -106,7 +136,9 @@ final class HttpApi {
       throw new ApiException(413, "body exceeds the limit of " + config.maxBodyBytes() + " bytes")
           .with("limit", config.maxBodyBytes());
     }
-    JobSubmitter.Outcome outcome = submitter.submit(tenant, SubmitRequestParser.parse(body));
+    JobSubmitter.Outcome outcome =
+        submitter.submit(
+            tenant, config.limits().quotaOf(tenant), SubmitRequestParser.parse(body));
     ctx.header("ETag", "\"" + outcome.job().version() + "\"");
     ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
     ctx.status(outcome.created() ? 201 : 200).json(JobJson.job(outcome.job()));
@@ -115,7 +147,7 @@ final class HttpApi {
   private void getJob(Context ctx) {
     Job job = findJob(ctx);
     ctx.header("ETag", "\"" + job.version() + "\"");
-    ctx.json(JobJson.job(job));
+    ctx.json(progress.decorate(JobJson.job(job), job));
   }
 
   private void listJobs(Context ctx) {
@@ -202,14 +234,17 @@ final class HttpApi {
       ctx.header("WWW-Authenticate", "Bearer");
       throw new ApiException(401, "missing bearer token: send Authorization: Bearer <token>");
     }
-    return config
-        .tokens()
-        .tenantOf(header.substring(7).trim())
-        .orElseThrow(
-            () -> {
-              ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-              return new ApiException(401, "the bearer token is not valid");
-            });
+    String tenant =
+        config
+            .tokens()
+            .tenantOf(header.substring(7).trim())
+            .orElseThrow(
+                () -> {
+                  ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+                  return new ApiException(401, "the bearer token is not valid");
+                });
+    limiter.admit(tenant);
+    return tenant;
   }
 
   private static int limit(Context ctx) {

@@ -29,6 +29,8 @@ final class JobJson {
     n.put("createdAt", job.createdAt().toString());
     n.put("updatedAt", job.updatedAt().toString());
     n.put("finishedAt", job.finishedAt() == null ? null : job.finishedAt().toString());
+    n.set("labels", job.labels() == null ? Json.object() : job.labels());
+    n.put("runAt", job.runAt() == null ? null : job.runAt().toString());
     return n;
   }
 
@@ -43,6 +45,8 @@ final class JobJson {
     n.put("error", t.error());
     n.put("startedAt", t.startedAt() == null ? null : t.startedAt().toString());
     n.put("finishedAt", t.finishedAt() == null ? null : t.finishedAt().toString());
+    n.put("stage", t.stage());
+    n.put("message", t.message());
     return n;
   }
 }

@@ -9,6 +9,7 @@ import io.sluice.store.Job;
 import io.sluice.store.NewJob;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresTaskStore;
+import io.sluice.store.PostgresTenantQuota;
 import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -21,6 +22,7 @@ import org.slf4j.LoggerFactory;
  */
 final class JobSubmitter {
   private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
+  private static final long QUOTA_RETRY_AFTER_SECONDS = 5;
 
   /** What a submission led to. */
   record Outcome(Job job, boolean created) {}
@@ -30,6 +32,7 @@ final class JobSubmitter {
   private final PostgresTaskStore tasks;
   private final JobTypeRegistry types;
   private final Dispatcher dispatcher;
+  private final PostgresTenantQuota quotas = new PostgresTenantQuota();
 
   JobSubmitter(
       Database db,
@@ -45,6 +48,14 @@ final class JobSubmitter {
   }
 
   Outcome submit(String tenant, SubmitRequest request) {
+    return submit(tenant, null, request);
+  }
+
+  /**
+   * Stores the job unless the tenant already has {@code quota} active jobs (null: no quota); a
+   * delayed job ({@code runAt} ahead) is left to the sweeper, which dispatches it once due.
+   */
+  Outcome submit(String tenant, Integer quota, SubmitRequest request) {
     JobType type =
         types
             .find(request.type())
@@ -66,8 +77,18 @@ final class JobSubmitter {
             RequestHash.of(request),
             request.priority(),
             request.maxAttempts(),
-            request.onTaskFailure());
-    Optional<Job> created = db.inTransaction(c -> store(c, type, payload, job));
+            request.onTaskFailure(),
+            request.labels(),
+            request.runAt());
+    Optional<Job> created =
+        db.inTransaction(
+            c -> {
+              Optional<Job> stored = store(c, type, payload, job);
+              if (stored.isPresent()) {
+                takeQuota(c, stored.get(), quota);
+              }
+              return stored;
+            });
     if (created.isPresent()) {
       log.info(
           "Job {} ({}) accepted with {} tasks on queue {}",
@@ -75,7 +96,9 @@ final class JobSubmitter {
           job.type(),
           created.get().taskCount(),
           job.queue());
-      dispatcher.dispatchAsync(created.get());
+      if (job.runAt() == null) {
+        dispatcher.dispatchAsync(created.get());
+      }
       return new Outcome(created.get(), true);
     }
     return existing(tenant, job);
@@ -100,6 +123,22 @@ final class JobSubmitter {
     jobs.setTaskCount(c, job.id(), count);
     jobs.appendEvent(c, job.id(), 1, "STATUS", null, "QUEUED", null);
     return jobs.find(c, job.id());
+  }
+
+  /** Last in the transaction, so the tenant's usage row is locked only until the commit. */
+  private void takeQuota(java.sql.Connection c, Job job, Integer quota)
+      throws java.sql.SQLException {
+    if (!quotas.tryTake(c, job.tenant(), quota)) {
+      throw new ApiException(
+              429,
+              "tenant "
+                  + job.tenant()
+                  + " has "
+                  + quota
+                  + " active jobs, its quota; submit again when one has finished")
+          .with("quota", quota)
+          .retryAfter(QUOTA_RETRY_AFTER_SECONDS);
+    }
   }
 
   private Outcome existing(String tenant, NewJob attempted) {

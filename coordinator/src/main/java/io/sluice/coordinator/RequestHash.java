@@ -25,6 +25,13 @@ final class RequestHash {
     canonical.put("priority", r.priority());
     canonical.put("maxAttempts", r.maxAttempts());
     canonical.put("onTaskFailure", r.onTaskFailure());
+    // Only when present, so the hash of a request without them is what it always was.
+    if (r.labels() != null) {
+      canonical.set("labels", canonical(r.labels()));
+    }
+    if (r.runAt() != null) {
+      canonical.put("runAt", r.runAt().toString());
+    }
     try {
       byte[] digest =
           MessageDigest.getInstance("SHA-256")

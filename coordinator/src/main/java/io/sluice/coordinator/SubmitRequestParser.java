@@ -9,7 +9,15 @@ import java.util.Set;
 final class SubmitRequestParser {
   private static final Set<String> FIELDS =
       Set.of(
-          "type", "queue", "payload", "idempotencyKey", "priority", "maxAttempts", "onTaskFailure");
+          "type",
+          "queue",
+          "payload",
+          "idempotencyKey",
+          "priority",
+          "maxAttempts",
+          "onTaskFailure",
+          "labels",
+          "runAt");
   private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
@@ -40,7 +48,9 @@ final class SubmitRequestParser {
         idempotencyKey(root),
         integer(root, "priority", 0, -1000, 1000),
         integer(root, "maxAttempts", 3, 1, 100),
-        onTaskFailure(root));
+        onTaskFailure(root),
+        Labels.parse(root.get("labels")),
+        Labels.runAt(root.get("runAt")));
   }
 
   private static String name(JsonNode root, String field, String fallback) {
@@ -92,6 +102,12 @@ final class SubmitRequestParser {
           .with("field", field);
     }
     return node.intValue();
+  }
+
+  /** An integer field within [min, max], or null when absent. */
+  static Integer optionalInt(JsonNode root, String field, int min, int max) {
+    JsonNode node = root.get(field);
+    return node == null || node.isNull() ? null : integer(root, field, 0, min, max);
   }
 
   private static String onTaskFailure(JsonNode root) {

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.LettuceCoordination.Stale;
+import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresJobStore;
@@ -121,7 +122,7 @@ final class Sweeper {
 
   private void reapUnacknowledgedEntries() {
     Set<String> queues = new TreeSet<>();
-    db.query(recovery::activeJobs).forEach(j -> queues.add(j.queue()));
+    db.query(recovery::activeJobs).forEach(j -> queues.addAll(PriorityBand.streams(j.queue())));
     for (String queue : queues) {
       List<Stale> stale = redis.takeOverIdleEntries(queue, config.reapIdle(), BATCH);
       if (stale.isEmpty()) {

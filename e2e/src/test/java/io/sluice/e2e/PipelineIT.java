@@ -11,7 +11,6 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Random;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,7 +67,7 @@ class PipelineIT {
 
   @Test
   void wordcountEqualsAnIndependentCount() {
-    String text = corpus(3_000, 7);
+    String text = Corpus.text(3_000, 7);
     Map<String, Long> expected = new HashMap<>();
     for (String word : Pattern.compile("\\P{L}+").split(text.toLowerCase(java.util.Locale.ROOT))) {
       if (!word.isEmpty()) {
@@ -160,42 +159,5 @@ class PipelineIT {
     assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(3);
     assertThat(job.get("tasksFailed").asInt()).isEqualTo(1);
     assertThat(job.get("result").get("failed").get(0).asInt()).isEqualTo(3);
-  }
-
-  /** Deterministic text with a skewed vocabulary, some punctuation and mixed case. */
-  static String corpus(int lines, long seed) {
-    String[] words = {
-      "Sluice",
-      "job",
-      "task",
-      "redis",
-      "postgres",
-      "worker",
-      "fan",
-      "in",
-      "exactly",
-      "once",
-      "lease",
-      "fence",
-      "Zürich",
-      "naïve",
-      "queue",
-      "durable",
-      "collector",
-      "the",
-      "a",
-      "of"
-    };
-    Random random = new Random(seed);
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < lines; i++) {
-      int n = 3 + random.nextInt(12);
-      for (int w = 0; w < n; w++) {
-        int k = (int) Math.min(words.length - 1, Math.abs(random.nextGaussian()) * 6);
-        sb.append(words[k]).append(random.nextInt(10) == 0 ? ", " : " ");
-      }
-      sb.append(random.nextInt(5) == 0 ? "-- 42!\n" : ".\n");
-    }
-    return sb.toString();
   }
 }

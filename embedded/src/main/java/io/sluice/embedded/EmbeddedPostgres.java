@@ -191,6 +191,43 @@ public final class EmbeddedPostgres implements AutoCloseable {
   }
 
   /** Stops the server and starts it again on the same port with the same data. */
+  /**
+   * Stops the server as {@code pg_ctl stop -m immediate} does (SIGQUIT to the postmaster: no
+   * checkpoint, clients cut off, crash recovery at the next start) and keeps its data.
+   */
+  public synchronized void stopImmediately() {
+    if (server == null) {
+      return;
+    }
+    try {
+      long pid =
+          Long.parseLong(
+              java.nio.file.Files.readAllLines(dataDirectory().resolve("postmaster.pid")).get(0).trim());
+      new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start().waitFor();
+      long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+      while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("PostgreSQL (pid " + pid + ") did not stop after SIGQUIT");
+        }
+        Thread.sleep(50);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not stop PostgreSQL on port " + port, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while stopping PostgreSQL", e);
+    } finally {
+      // Zonky's handle is for a server that no longer runs: closing it releases its lock on the data
+      // directory (its pg_ctl stop fails harmlessly), so start() can make a new one.
+      try {
+        server.close();
+      } catch (IOException | RuntimeException ignored) {
+        // Nothing is running to stop.
+      }
+      server = null;
+    }
+  }
+
   public synchronized void restart() {
     stop();
     start();

@@ -23,6 +23,7 @@ final class BenchCommand {
   private static final Set<String> VALUED = Set.of("tasks", "workers", "concurrency");
   private static final Duration POLL = Duration.ofMillis(20);
   private static final Duration TIMEOUT = Duration.ofMinutes(30);
+  private static final Duration STALL_LIMIT = Duration.ofMinutes(2);
 
   private final PrintStream out;
   private final PrintStream err;
@@ -72,16 +73,10 @@ final class BenchCommand {
     long t0 = System.nanoTime();
     JobView job = api.submit("noop", payload);
     long submitted = System.nanoTime();
-    List<long[]> samples = new ArrayList<>(); // {elapsed nanos, finished tasks}
-    ProgressBar bar = new ProgressBar(err);
-    long deadline = t0 + TIMEOUT.toNanos();
-    while (!job.terminal() && System.nanoTime() < deadline) {
-      LocalStack.sleep(POLL);
-      job = api.job(job.id());
-      samples.add(new long[] {System.nanoTime() - t0, job.finished()});
-      bar.update(job);
-    }
-    bar.finish();
+    List<long[]> samples = new ArrayList<>(); // {nanos since submit, finished tasks}
+    job =
+        new JobWatcher(api, new ProgressBar(err), POLL, TIMEOUT, STALL_LIMIT)
+            .watch(job, j -> samples.add(new long[] {System.nanoTime() - t0, j.finished()}));
     long totalNanos = System.nanoTime() - t0;
     if (!job.succeededJob()) {
       err.println("bench: job " + job.id() + " ended " + job.status() + ": " + job.error());

@@ -61,7 +61,9 @@ final class ClientCommands {
   }
 
   private int waitFor(JobView job) {
-    JobView last = JobWatcher.watch(api, job, new ProgressBar(System.err), POLL, WAIT_LIMIT);
+    // A person watching decides when to give up: no stall limit beyond the overall one.
+    JobView last =
+        new JobWatcher(api, new ProgressBar(System.err), POLL, WAIT_LIMIT, WAIT_LIMIT).watch(job, j -> {});
     print(last.json());
     return last.succeededJob() ? 0 : LauncherException.FAILED;
   }

@@ -15,6 +15,7 @@ import java.util.UUID;
  */
 final class DemoCommand {
   private static final Duration JOB_TIMEOUT = Duration.ofMinutes(10);
+  private static final Duration STALL_LIMIT = Duration.ofMinutes(2);
   private static final Set<String> VALUED = Set.of("workers", "lines-per-task");
   private static final Set<String> FLAGS = Set.of("keep-logs");
 
@@ -69,7 +70,9 @@ final class DemoCommand {
     long start = System.nanoTime();
     JobView job = api.submit("wordcount", payload);
     out.printf("  job %s: %d tasks%n", job.id(), job.taskCount());
-    job = JobWatcher.watch(api, job, new ProgressBar(out), Duration.ofMillis(200), JOB_TIMEOUT);
+    job =
+        new JobWatcher(api, new ProgressBar(out), Duration.ofMillis(200), JOB_TIMEOUT, STALL_LIMIT)
+            .watch(job, j -> {});
     double seconds = (System.nanoTime() - start) / 1e9;
     out.printf(
         "Job %s in %.1f s: %d tasks, %d succeeded, %d failed%n",

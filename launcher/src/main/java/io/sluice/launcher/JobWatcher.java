@@ -1,45 +1,72 @@
 package io.sluice.launcher;
 
 import java.time.Duration;
+import java.util.function.Consumer;
 
-/** Polls a job until it reaches a terminal state, drawing a progress bar. */
+/**
+ * Polls a job until it reaches a terminal state, drawing a progress bar. Gives up when the job is not
+ * terminal within the time limit, or when it shows no progress (same status, same finished count) for
+ * the stall limit, so a stuck system ends in a message rather than a hang.
+ */
 final class JobWatcher {
-  private JobWatcher() {}
+  private final ApiClient api;
+  private final ProgressBar bar;
+  private final Duration interval;
+  private final Duration timeout;
+  private final Duration stallLimit;
+
+  /**
+   * @param interval time between polls
+   * @param timeout the longest the job may take
+   * @param stallLimit the longest the job may show no progress
+   */
+  JobWatcher(ApiClient api, ProgressBar bar, Duration interval, Duration timeout, Duration stallLimit) {
+    this.api = api;
+    this.bar = bar;
+    this.interval = interval;
+    this.timeout = timeout;
+    this.stallLimit = stallLimit;
+  }
 
   /**
    * @param first the job as last seen, e.g. the submit answer
+   * @param onPoll sees every polled state, e.g. to record progress over time
    * @return the job in its terminal state
-   * @throws LauncherException if it is not terminal within {@code timeout}
+   * @throws LauncherException if the job times out or stalls
    */
-  static JobView watch(
-      ApiClient api, JobView first, ProgressBar bar, Duration interval, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
+  JobView watch(JobView first, Consumer<JobView> onPoll) {
+    long start = System.nanoTime();
+    long lastChange = start;
     JobView job = first;
     try {
       bar.update(job);
       while (!job.terminal()) {
-        if (System.nanoTime() > deadline) {
-          throw new LauncherException(
-              LauncherException.FAILED,
-              "job "
-                  + job.id()
-                  + " is still "
-                  + job.status()
-                  + " after "
-                  + timeout.toSeconds()
-                  + " s ("
-                  + job.finished()
-                  + "/"
-                  + job.taskCount()
-                  + " tasks finished)");
+        long now = System.nanoTime();
+        if (now - start > timeout.toNanos()) {
+          throw stuck(job, "is not finished after " + timeout.toSeconds() + " s");
+        }
+        if (now - lastChange > stallLimit.toNanos()) {
+          throw stuck(job, "made no progress for " + stallLimit.toSeconds() + " s");
         }
         LocalStack.sleep(interval);
-        job = api.job(job.id());
+        JobView next = api.job(job.id());
+        onPoll.accept(next);
+        if (next.finished() != job.finished() || !next.status().equals(job.status())) {
+          lastChange = System.nanoTime();
+        }
+        job = next;
         bar.update(job);
       }
       return job;
     } finally {
       bar.finish();
     }
+  }
+
+  private static LauncherException stuck(JobView job, String what) {
+    return new LauncherException(
+        LauncherException.FAILED,
+        "job " + job.id() + " " + what + " (" + job.status() + ", " + job.finished() + "/"
+            + job.taskCount() + " tasks finished); the coordinator and worker logs say why");
   }
 }

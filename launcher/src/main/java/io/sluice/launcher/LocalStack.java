@@ -85,7 +85,7 @@ final class LocalStack implements AutoCloseable {
     coordinator =
         ChildJvm.builder(COORDINATOR_MAIN)
             .name("coordinator")
-            .jvmArgs("-XX:+ExitOnOutOfMemoryError")
+            .jvmArgs(childJvmArgs())
             .env(servers.env())
             .env("SLUICE_HTTP_PORT", Integer.toString(port))
             .env("SLUICE_API_TOKENS", spec.name() + ":" + spec.token())
@@ -103,7 +103,7 @@ final class LocalStack implements AutoCloseable {
       var builder =
           ChildJvm.builder(WORKER_MAIN)
               .name("worker-" + i)
-              .jvmArgs("-XX:+ExitOnOutOfMemoryError")
+              .jvmArgs(childJvmArgs())
               .env(servers.env())
               .env("SLUICE_HTTP_PORT", Integer.toString(port))
               .env("SLUICE_WORKER_ID", spec.name() + "-worker-" + i)
@@ -190,6 +190,18 @@ final class LocalStack implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Children run on this JVM's java. Netty (Lettuce, Redisson) uses {@code sun.misc.Unsafe}, which JDK
+   * 24+ warns about at every start; the flag that allows it does not exist before 24.
+   */
+  private static String[] childJvmArgs() {
+    List<String> args = new ArrayList<>(List.of("-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED"));
+    if (Runtime.version().feature() >= 24) {
+      args.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    return args.toArray(String[]::new);
   }
 
   /** A new temporary folder for a stack's data and logs. */

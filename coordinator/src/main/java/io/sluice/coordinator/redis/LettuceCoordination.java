@@ -119,15 +119,25 @@ public final class LettuceCoordination implements AutoCloseable {
    * (it died, or its claim failed while PostgreSQL was down), so they can be appended afresh.
    */
   public List<Stale> takeOverIdleEntries(String queue, Duration minIdle, int count) {
-    var claimed =
-        await(
-            async
-                .xautoclaim(
-                    keys.readyStream(queue),
-                    io.lettuce.core.XAutoClaimArgs.Builder.xautoclaim(
-                            Consumer.from(RedisKeys.WORKER_GROUP, "sluice-reaper"), minIdle, "0-0")
-                        .count(count))
-                .toCompletableFuture());
+    io.lettuce.core.models.stream.ClaimedMessages<String, String> claimed;
+    try {
+      claimed =
+          await(
+              async
+                  .xautoclaim(
+                      keys.readyStream(queue),
+                      io.lettuce.core.XAutoClaimArgs.Builder.xautoclaim(
+                              Consumer.from(RedisKeys.WORKER_GROUP, "sluice-reaper"),
+                              minIdle,
+                              "0-0")
+                          .count(count))
+                  .toCompletableFuture());
+    } catch (SluiceException e) {
+      if (e.getMessage() != null && e.getMessage().contains("NOGROUP")) {
+        return List.of(); // Nothing was ever dispatched to this stream (a band not used yet).
+      }
+      throw e;
+    }
     List<Stale> stale = new ArrayList<>();
     for (StreamMessage<String, String> m : claimed.getMessages()) {
       if (m.getBody() != null && m.getBody().containsKey("j")) {
@@ -236,6 +246,72 @@ public final class LettuceCoordination implements AutoCloseable {
   /** Deletes a finished job's keys; its history lives in PostgreSQL. */
   public void deleteJobKeys(UUID jobId) {
     await(async.unlink(keys.remaining(jobId), keys.counted(jobId)).toCompletableFuture());
+  }
+
+  /**
+   * Counts requeued tasks of a job as unfinished again in its fan-in; returns the remaining count,
+   * or -1 when the job has no counter (the caller creates it from PostgreSQL's counts).
+   */
+  public long reopenFanIn(UUID jobId, int... seqs) {
+    String[] args = java.util.Arrays.stream(seqs).mapToObj(Integer::toString).toArray(String[]::new);
+    Object remaining =
+        await(
+            eval(
+                LuaScript.FANIN_REOPEN,
+                new String[] {keys.remaining(jobId), keys.counted(jobId)},
+                args));
+    return ((Number) remaining).longValue();
+  }
+
+  /**
+   * A queue's ready stream: its entries not yet acknowledged (acknowledged ones are deleted), how
+   * many of them a worker has read, and the age of the oldest; zeros when the stream is missing.
+   */
+  public record QueueDepth(long length, long pending, long oldestAgeMs) {}
+
+  /** The depth of each queue's ready stream (XLEN, XPENDING summary, oldest entry), pipelined. */
+  public java.util.Map<String, QueueDepth> queueDepths(java.util.Collection<String> queues) {
+    record Calls(
+        CompletableFuture<Long> length,
+        CompletableFuture<Long> pending,
+        CompletableFuture<List<StreamMessage<String, String>>> oldest) {}
+    var calls = new java.util.LinkedHashMap<String, Calls>();
+    for (String queue : queues) {
+      String stream = keys.readyStream(queue);
+      calls.put(
+          queue,
+          new Calls(
+              async.xlen(stream).toCompletableFuture(),
+              async
+                  .xpending(stream, RedisKeys.WORKER_GROUP)
+                  .toCompletableFuture()
+                  .thenApply(p -> p.getCount())
+                  .exceptionally(LettuceCoordination::noGroupMeansNonePending),
+              async
+                  .xrange(stream, io.lettuce.core.Range.unbounded(), io.lettuce.core.Limit.from(1))
+                  .toCompletableFuture()));
+    }
+    long now = System.currentTimeMillis();
+    var depths = new java.util.LinkedHashMap<String, QueueDepth>();
+    calls.forEach(
+        (queue, c) -> {
+          List<StreamMessage<String, String>> oldest = await(c.oldest());
+          long age = 0;
+          if (!oldest.isEmpty()) {
+            String id = oldest.get(0).getId();
+            age = Math.max(0, now - Long.parseLong(id.substring(0, id.indexOf('-'))));
+          }
+          depths.put(queue, new QueueDepth(await(c.length()), await(c.pending()), age));
+        });
+    return depths;
+  }
+
+  private static long noGroupMeansNonePending(Throwable e) {
+    Throwable cause = e instanceof java.util.concurrent.CompletionException ? e.getCause() : e;
+    if (cause != null && String.valueOf(cause.getMessage()).startsWith("NOGROUP")) {
+      return 0; // nothing was ever dispatched to this queue
+    }
+    throw new java.util.concurrent.CompletionException(cause);
   }
 
   public boolean ping() {

@@ -1,0 +1,33 @@
+package io.sluice.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/** A job as the API returned it, with the version its {@code ETag} named. */
+public record JobSnapshot(JsonNode json, long version) {
+
+  public UUID id() {
+    return UUID.fromString(json.path("id").asText());
+  }
+
+  public String status() {
+    return json.path("status").asText();
+  }
+
+  public int priority() {
+    return json.path("priority").asInt();
+  }
+
+  public int maxAttempts() {
+    return json.path("maxAttempts").asInt();
+  }
+
+  /** The job's labels; empty when it has none. */
+  public Map<String, String> labels() {
+    Map<String, String> labels = new LinkedHashMap<>();
+    json.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    return labels;
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * A small Java client of the coordinator's HTTP API. {@link io.sluice.client.SluiceClient#update}
+ * is the read-modify-write of a job done safely: it sends the version it read as {@code If-Match},
+ * and when someone else changed the job first it backs off, reads the job again and re-applies the
+ * change, retrying only failures that a retry can fix.
+ */
+package io.sluice.client;

@@ -1,0 +1,50 @@
+package io.sluice.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+/**
+ * The {@code tenant_usage} table: each tenant's count of active (QUEUED, RUNNING, COLLECTING) jobs.
+ * A submission takes a place with {@link #tryTake}, one statement whose {@code WHERE} is the quota
+ * check, so concurrent submissions serialise on the tenant's row and never exceed the quota; a
+ * trigger on {@code jobs} (migration V11) gives the place back when a job finishes.
+ */
+public final class PostgresTenantQuota {
+  private static final String TAKE =
+      """
+      INSERT INTO tenant_usage AS u (tenant, active_jobs) VALUES (?, 1)
+      ON CONFLICT (tenant) DO UPDATE SET active_jobs = u.active_jobs + 1, version = u.version + 1
+       WHERE ?::int IS NULL OR u.active_jobs < ?::int
+      RETURNING active_jobs
+      """;
+
+  private static final String ACTIVE = "SELECT active_jobs FROM tenant_usage WHERE tenant = ?";
+
+  /**
+   * Counts one more active job for the tenant unless it has {@code quota} already (null: no
+   * quota, but the job is still counted). Run it last in the submission's transaction: it holds
+   * the tenant's row until the commit.
+   */
+  public boolean tryTake(Connection c, String tenant, Integer quota) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(TAKE)) {
+      ps.setString(1, tenant);
+      ps.setObject(2, quota);
+      ps.setObject(3, quota);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /** The tenant's active jobs as counted. */
+  public int active(Connection c, String tenant) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(ACTIVE)) {
+      ps.setString(1, tenant);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getInt(1) : 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,274 @@
+package io.sluice.coordinator;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.coordinator.redis.LettuceCoordination.QueueDepth;
+import io.sluice.json.Json;
+import io.sluice.store.Database;
+import io.sluice.store.PostgresDashboardStore;
+import io.sluice.store.PostgresDashboardStore.DeadLetter;
+import io.sluice.store.PostgresDashboardStore.NodeView;
+import io.sluice.store.PostgresDashboardStore.QueueActivity;
+import io.sluice.store.PostgresTaskRequeue;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The dashboard: its page at {@code /} and the endpoints only it needs — workers, queues,
+ * dead-lettered tasks and the requeue action. Read-only views are open unless {@code
+ * SLUICE_DASHBOARD_AUTH=token}; the action always needs a bearer token.
+ */
+final class DashboardApi {
+  private static final Logger log = LoggerFactory.getLogger(DashboardApi.class);
+  private static final Duration THROUGHPUT_WINDOW = Duration.ofMinutes(1);
+  private static final int MAX_ROWS = 500;
+  private static final Map<String, String> ASSETS =
+      Map.of(
+          "index.html", "text/html; charset=utf-8",
+          "app.js", "text/javascript; charset=utf-8",
+          "style.css", "text/css; charset=utf-8");
+  // The page loads nothing from elsewhere and runs no inline script.
+  private static final String CSP =
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+          + " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+  private final CoordinatorConfig config;
+  private final Database db;
+  private final Function<Context, String> authenticate;
+  private final PostgresDashboardStore store = new PostgresDashboardStore();
+  private final TaskRequeuer requeuer;
+  private final Map<String, byte[]> assets;
+  private LettuceCoordination redis;
+
+  private DashboardApi(
+      CoordinatorConfig config,
+      Database db,
+      MeterRegistry metrics,
+      Function<Context, String> authenticate) {
+    this.config = config;
+    this.db = db;
+    this.authenticate = authenticate;
+    this.requeuer = new TaskRequeuer(db, this::redis, metrics);
+    this.assets = loadAssets();
+  }
+
+  /**
+   * Adds the dashboard's routes to {@code app}; {@code authenticate} checks a request's bearer
+   * token and returns its tenant, or throws the API's 401.
+   */
+  static void register(
+      Javalin app,
+      CoordinatorConfig config,
+      Database db,
+      MeterRegistry metrics,
+      Function<Context, String> authenticate) {
+    DashboardApi api = new DashboardApi(config, db, metrics, authenticate);
+    if (config.dashboardAuth() == DashboardAuth.TOKEN) {
+      app.before("/api/v1/*", api::requireTokenForReads);
+    }
+    app.get("/", ctx -> api.asset(ctx, "index.html"));
+    app.get("/dashboard/{file}", ctx -> api.asset(ctx, ctx.pathParam("file")));
+    app.get("/api/v1/workers", api::workers);
+    app.get("/api/v1/queues", api::queues);
+    app.get("/api/v1/dead-letters", api::deadLetters);
+    app.post("/api/v1/jobs/{id}/tasks/{seq}/requeue", api::requeue);
+    app.events(e -> e.serverStopped(api::close));
+  }
+
+  private void requireTokenForReads(Context ctx) {
+    if (ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD) {
+      authenticate.apply(ctx);
+    }
+  }
+
+  private void asset(Context ctx, String name) {
+    byte[] body = assets.get(name);
+    if (body == null) {
+      throw new ApiException(404, "no such dashboard file: " + name);
+    }
+    ctx.header("Cache-Control", "no-cache")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Referrer-Policy", "no-referrer")
+        .header("Content-Security-Policy", CSP)
+        .contentType(ASSETS.get(name))
+        .result(body);
+  }
+
+  private void workers(Context ctx) {
+    List<NodeView> nodes = db.query(c -> store.nodes(c, limit(ctx)));
+    ObjectNode body = Json.object().put("now", Instant.now().toString());
+    ArrayNode items = body.putArray("items");
+    for (NodeView n : nodes) {
+      ObjectNode item = items.addObject();
+      item.put("id", n.id()).put("kind", n.kind()).put("status", n.status());
+      item.put("version", n.version());
+      item.put("startedAt", n.startedAt().toString());
+      item.put("heartbeatAt", n.heartbeatAt().toString());
+      item.put("heartbeatAgeMs", n.heartbeatAgeMs());
+      item.put("runningTasks", n.runningTasks());
+      item.set("info", n.info());
+    }
+    ctx.json(body);
+  }
+
+  private void queues(Context ctx) {
+    List<QueueActivity> activity = db.query(c -> store.queues(c, THROUGHPUT_WINDOW, limit(ctx)));
+    ObjectNode body = Json.object().put("windowSeconds", THROUGHPUT_WINDOW.toSeconds());
+    Map<String, QueueDepth> depths = Map.of();
+    try {
+      depths = redis().queueDepths(activity.stream().map(QueueActivity::queue).toList());
+      body.put("redis", "UP");
+    } catch (RuntimeException e) {
+      // PostgreSQL's half of the view is still worth showing while Redis is away.
+      log.debug("Queue depths unavailable: {}", e.toString());
+      body.put("redis", "DOWN").put("redisError", e.getMessage());
+    }
+    ArrayNode items = body.putArray("items");
+    for (QueueActivity q : activity) {
+      ObjectNode item = items.addObject().put("name", q.queue());
+      QueueDepth depth = depths.get(q.queue());
+      if (depth == null) {
+        item.putNull("ready").putNull("pending").putNull("waiting").putNull("oldestAgeMs");
+      } else {
+        item.put("ready", depth.length()).put("pending", depth.pending());
+        item.put("waiting", Math.max(0, depth.length() - depth.pending()));
+        item.put("oldestAgeMs", depth.oldestAgeMs());
+      }
+      item.put("activeJobs", q.activeJobs()).put("openTasks", q.openTasks());
+      item.put("finishedLastMinute", q.finished());
+      item.put("perSecond", q.finished() / (double) THROUGHPUT_WINDOW.toSeconds());
+    }
+    ctx.json(body);
+  }
+
+  private void deadLetters(Context ctx) {
+    List<DeadLetter> dead = db.query(c -> store.deadLetters(c, limit(ctx)));
+    ObjectNode body = Json.object();
+    ArrayNode items = body.putArray("items");
+    for (DeadLetter d : dead) {
+      ObjectNode item = items.addObject();
+      item.put("jobId", d.jobId().toString()).put("seq", d.seq()).put("attempt", d.attempt());
+      item.put("workerId", d.workerId()).put("error", d.error());
+      item.put("finishedAt", d.finishedAt() == null ? null : d.finishedAt().toString());
+      item.put("jobType", d.jobType()).put("queue", d.queue());
+      item.put("jobStatus", d.jobStatus().name());
+      item.put("requeueable", PostgresTaskRequeue.REQUEUABLE.contains(d.jobStatus()));
+    }
+    ctx.json(body);
+  }
+
+  private void requeue(Context ctx) {
+    String tenant = authenticate.apply(ctx);
+    UUID jobId = uuid(ctx.pathParam("id"));
+    int seq = seq(ctx.pathParam("seq"));
+    TaskRequeuer.Done done = requeuer.requeue(jobId, seq, ifMatch(ctx), tenant);
+    ctx.header("ETag", "\"" + done.jobVersion() + "\"");
+    ctx.json(
+        Json.object()
+            .put("jobId", jobId.toString())
+            .put("seq", seq)
+            .put("taskStatus", "QUEUED")
+            .put("jobStatus", done.jobStatus().name())
+            .put("jobVersion", done.jobVersion())
+            .put("revivedTasks", done.requeued().revived())
+            .put("dispatched", done.dispatched()));
+  }
+
+  private LettuceCoordination redis() {
+    synchronized (this) {
+      if (redis == null) {
+        redis = new LettuceCoordination(config.redis());
+      }
+      return redis;
+    }
+  }
+
+  private void close() {
+    synchronized (this) {
+      if (redis != null) {
+        redis.close();
+        redis = null;
+      }
+    }
+  }
+
+  private static Long ifMatch(Context ctx) {
+    String raw = ctx.header("If-Match");
+    if (raw == null || raw.isBlank()) {
+      return null;
+    }
+    try {
+      return Long.parseLong(raw.trim().replace("W/", "").replace("\"", ""));
+    } catch (NumberFormatException e) {
+      throw new ApiException(400, "If-Match must be a job version such as \"3\"")
+          .with("field", "If-Match");
+    }
+  }
+
+  private static UUID uuid(String raw) {
+    try {
+      return UUID.fromString(raw);
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(400, "job id must be a UUID").with("field", "id");
+    }
+  }
+
+  private static int seq(String raw) {
+    try {
+      int seq = Integer.parseInt(raw);
+      if (seq >= 0) {
+        return seq;
+      }
+    } catch (NumberFormatException ignored) {
+      // Falls through to the error below.
+    }
+    throw new ApiException(400, "seq must be a task's sequence number (0 or more)")
+        .with("field", "seq");
+  }
+
+  private static int limit(Context ctx) {
+    String raw = ctx.queryParam("limit");
+    if (raw == null || raw.isEmpty()) {
+      return 100;
+    }
+    try {
+      int limit = Integer.parseInt(raw);
+      if (limit >= 1 && limit <= MAX_ROWS) {
+        return limit;
+      }
+    } catch (NumberFormatException ignored) {
+      // Falls through to the error below.
+    }
+    throw new ApiException(400, "limit must be an integer between 1 and " + MAX_ROWS)
+        .with("field", "limit");
+  }
+
+  private static Map<String, byte[]> loadAssets() {
+    Map<String, byte[]> loaded = new java.util.HashMap<>();
+    for (String name : ASSETS.keySet()) {
+      try (InputStream in = DashboardApi.class.getResourceAsStream("/dashboard/" + name)) {
+        if (in == null) {
+          throw new IllegalStateException("dashboard file " + name + " is missing from the jar");
+        }
+        loaded.put(name, in.readAllBytes());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return Map.copyOf(loaded);
+  }
+}

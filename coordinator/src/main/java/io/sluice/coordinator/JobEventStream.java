@@ -1,0 +1,116 @@
+package io.sluice.coordinator;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import io.sluice.json.Json;
+import io.sluice.store.Database;
+import io.sluice.store.Job;
+import io.sluice.store.PostgresJobStore;
+import jakarta.servlet.ServletOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /api/v1/jobs/{id}/events}: server-sent events of one job. The first event is a {@code
+ * state} snapshot; then a {@code state} event whenever the status changes and a {@code progress}
+ * event whenever counts, progress or stages change, each carrying the whole snapshot; after the
+ * terminal state an {@code end} event closes the stream. The watcher polls PostgreSQL (the record
+ * plane) on a virtual thread, so a watcher costs two small reads per tick and no coordinator state.
+ */
+final class JobEventStream {
+  private static final Logger log = LoggerFactory.getLogger(JobEventStream.class);
+  private static final Duration TICK = Duration.ofMillis(250);
+  private static final Duration HEARTBEAT = Duration.ofSeconds(10);
+
+  private final Database db;
+  private final LiveProgress progress;
+  private final PostgresJobStore jobs = new PostgresJobStore();
+
+  JobEventStream(Database db, LiveProgress progress) {
+    this.db = db;
+    this.progress = progress;
+  }
+
+  void stream(Context ctx) throws IOException {
+    UUID id = JobControlApi.jobId(ctx);
+    Job first = load(id);
+    if (first == null) {
+      throw new ApiException(404, "no job with id " + id).with("jobId", id.toString());
+    }
+    var res = ctx.res();
+    res.setStatus(200);
+    res.setContentType("text/event-stream");
+    res.setCharacterEncoding("UTF-8");
+    res.setHeader("Cache-Control", "no-cache");
+    res.setHeader("X-Accel-Buffering", "no");
+    ServletOutputStream out = res.getOutputStream();
+    try {
+      follow(id, first, out);
+    } catch (IOException e) {
+      log.debug("Watcher of job {} went away: {}", id, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void follow(UUID id, Job job, ServletOutputStream out)
+      throws IOException, InterruptedException {
+    long sequence = 0;
+    String lastStatus = null;
+    String lastSnapshot = null;
+    long lastWrite = System.nanoTime();
+    while (job != null) {
+      ObjectNode snapshot = snapshot(job);
+      String text = Json.write(snapshot);
+      if (!job.status().name().equals(lastStatus)) {
+        send(out, "state", ++sequence, text);
+      } else if (!text.equals(lastSnapshot)) {
+        send(out, "progress", ++sequence, text);
+      } else if (System.nanoTime() - lastWrite > HEARTBEAT.toNanos()) {
+        out.write(": still watching\n\n".getBytes(StandardCharsets.UTF_8));
+        out.flush();
+      } else {
+        Thread.sleep(TICK);
+        job = load(id);
+        continue;
+      }
+      lastWrite = System.nanoTime();
+      lastStatus = job.status().name();
+      lastSnapshot = text;
+      if (job.status().isTerminal()) {
+        send(out, "end", ++sequence, text);
+        return;
+      }
+      Thread.sleep(TICK);
+      job = load(id);
+    }
+  }
+
+  private ObjectNode snapshot(Job job) {
+    ObjectNode full = progress.decorate(JobJson.job(job), job);
+    ObjectNode s = Json.object();
+    for (String field :
+        new String[] {
+          "id", "status", "version", "taskCount", "tasksSucceeded", "tasksFailed", "progress",
+          "running", "stages", "error"
+        }) {
+      s.set(field, full.get(field));
+    }
+    return s;
+  }
+
+  private Job load(UUID id) {
+    return db.query(c -> jobs.find(c, id)).orElse(null);
+  }
+
+  private static void send(ServletOutputStream out, String event, long id, String data)
+      throws IOException {
+    String frame = "event: " + event + "\nid: " + id + "\ndata: " + data + "\n\n";
+    out.write(frame.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+}

@@ -1,0 +1,150 @@
+package io.sluice.coordinator;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.store.Database;
+import io.sluice.store.JobStatus;
+import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresJobStore.Transition;
+import io.sluice.store.PostgresTaskRecovery;
+import io.sluice.store.PostgresTaskRequeue;
+import io.sluice.store.PostgresTaskRequeue.Refused;
+import io.sluice.store.PostgresTaskRequeue.Requeued;
+import io.sluice.store.PostgresTaskStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Requeues a dead-lettered task. PostgreSQL first, in one transaction ({@link
+ * PostgresTaskRequeue}); then Redis: the task counts as unfinished again in the job's fan-in, the
+ * job's tasks go back on their queue, and the job moves QUEUED → RUNNING. A crash or a Redis failure
+ * after the commit leaves the job QUEUED, which the sweeper dispatches again after the dispatch
+ * grace; a task appended twice is harmless because claims are compare-and-set.
+ */
+final class TaskRequeuer {
+  private static final Logger log = LoggerFactory.getLogger(TaskRequeuer.class);
+
+  /** A committed requeue and what the job looks like after the Redis step. */
+  record Done(Requeued requeued, JobStatus jobStatus, long jobVersion, boolean dispatched) {}
+
+  private final Database db;
+  private final Supplier<LettuceCoordination> redis;
+  private final PostgresTaskRequeue requeue = new PostgresTaskRequeue();
+  private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresTaskStore tasks = new PostgresTaskStore();
+  private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
+  private final Counter requeued;
+
+  TaskRequeuer(Database db, Supplier<LettuceCoordination> redis, MeterRegistry metrics) {
+    this.db = db;
+    this.redis = redis;
+    this.requeued = metrics.counter("sluice_tasks_requeued_total");
+  }
+
+  /** Requeues the task or throws the {@link ApiException} that says why it cannot be. */
+  Done requeue(UUID jobId, int seq, Long expectedVersion, String by) {
+    PostgresTaskRequeue.Outcome outcome =
+        db.inTransaction(c -> requeue.requeue(c, jobId, seq, expectedVersion, by));
+    if (outcome instanceof Refused refused) {
+      throw refusal(refused, jobId, seq);
+    }
+    Requeued r = (Requeued) outcome;
+    requeued.increment();
+    log.info(
+        "Task {} of job {} requeued by {}; job {} → {}, {} cancelled task(s) revived",
+        seq,
+        jobId,
+        by,
+        r.from(),
+        r.to(),
+        r.revived());
+    boolean dispatched = dispatch(r);
+    var now = db.query(c -> jobs.find(c, jobId)).orElseThrow();
+    return new Done(r, now.status(), now.version(), dispatched);
+  }
+
+  private boolean dispatch(Requeued r) {
+    try {
+      LettuceCoordination queue = redis.get();
+      if (queue.reopenFanIn(r.jobId(), r.seq()) < 0 && r.to() == JobStatus.QUEUED) {
+        rebuildFanIn(queue, r.jobId());
+      }
+      if (r.to() != JobStatus.QUEUED) {
+        return false; // other failed tasks still hold the job FAILED; the last requeue dispatches
+      }
+      int[] seqs = r.reopened() ? queuedSeqs(r.jobId()) : new int[] {r.seq()};
+      queue.ensureWorkerGroup(r.queue());
+      queue.enqueue(r.queue(), r.jobId(), seqs);
+      if (r.from() != JobStatus.QUEUED) {
+        // A job QUEUED before the requeue is still being dispatched: moving it on here would hide
+        // an unfinished dispatch from the sweeper.
+        db.inTransaction(
+            c ->
+                jobs.transition(
+                    c, Transition.of(r.jobId(), List.of(JobStatus.QUEUED), JobStatus.RUNNING)));
+      }
+      return true;
+    } catch (RuntimeException e) {
+      log.warn(
+          "Requeued task {} of job {} is committed but not on queue {} yet; the sweeper dispatches"
+              + " the job after the dispatch grace: {}",
+          r.seq(),
+          r.jobId(),
+          r.queue(),
+          e.toString());
+      return false;
+    }
+  }
+
+  /** Redis lost the job's counter (or it was never made): rebuild it from PostgreSQL. */
+  private void rebuildFanIn(LettuceCoordination queue, UUID jobId) {
+    int taskCount = db.query(c -> jobs.find(c, jobId)).orElseThrow().taskCount();
+    int[] finished = db.query(c -> recovery.finishedSeqs(c, jobId));
+    queue.rebuildFanIn(jobId, taskCount, finished);
+  }
+
+  private int[] queuedSeqs(UUID jobId) {
+    List<Integer> seqs = new ArrayList<>();
+    db.inTransaction(
+        c -> {
+          tasks.forEachQueuedSeq(c, jobId, 10_000, seqs::add);
+          return null;
+        });
+    return seqs.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private static ApiException refusal(Refused r, UUID jobId, int seq) {
+    String job = jobId.toString();
+    return switch (r.reason()) {
+      case NO_JOB -> new ApiException(404, "no job with id " + job).with("jobId", job);
+      case NO_TASK ->
+          new ApiException(404, "job " + job + " has no task " + seq)
+              .with("jobId", job)
+              .with("seq", seq);
+      case VERSION_MISMATCH ->
+          new ApiException(409, "the job changed: its version is " + r.jobVersion())
+              .with("currentVersion", r.jobVersion());
+      case JOB_NOT_REQUEUABLE ->
+          new ApiException(
+                  409,
+                  "job "
+                      + job
+                      + " is "
+                      + r.jobStatus()
+                      + "; tasks can be requeued only while it is "
+                      + PostgresTaskRequeue.REQUEUABLE)
+              .with("jobStatus", r.jobStatus().name())
+              .with("currentVersion", r.jobVersion());
+      case TASK_NOT_FAILED ->
+          new ApiException(
+                  409, "task " + seq + " is " + r.taskStatus() + "; only FAILED tasks are requeued")
+              .with("taskStatus", r.taskStatus().name())
+              .with("currentVersion", r.jobVersion());
+    };
+  }
+}

@@ -1,0 +1,224 @@
+package io.sluice.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.json.Json;
+import io.sluice.testkit.SluiceTestExtension;
+import io.sluice.testkit.TestEnvironment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.WebDriverException;
+
+/**
+ * The dashboard in headless Chromium against a real coordinator and worker: a running job's
+ * progress rises on the page, a dead-lettered task is requeued by clicking, runs again and its job
+ * succeeds, and a screenshot is saved to {@code target/dashboard.png}.
+ */
+@ExtendWith(SluiceTestExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DashboardBrowserIT {
+  private static final Duration PAGE_WAIT = Duration.ofSeconds(20);
+
+  private HeadlessChromium chromium;
+  private WebDriver page;
+  private Stack stack;
+
+  @BeforeAll
+  void start(TestEnvironment env) {
+    chromium = HeadlessChromium.start();
+    page = chromium.driver;
+    stack = new Stack(env, 1, 2);
+    page.get(stack.api() + "/");
+    await("the page reports a live connection")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> "live".equals(find("conn").getAttribute("data-state")));
+  }
+
+  @AfterAll
+  void stop() {
+    FixableJobType.BROKEN.set(true);
+    if (chromium != null) {
+      chromium.close();
+    }
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void aRunningJobsProgressRisesOnThePageUntilItSucceeds() {
+    String id = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":30,\"taskDelayMs\":300}}");
+    By progress = By.cssSelector("tr[data-job-id='" + id + "'] .progress-text");
+    List<Integer> seen = new ArrayList<>();
+
+    int first =
+        await("the job's progress shows between 0 and 100 %")
+            .atMost(PAGE_WAIT)
+            .ignoreExceptions()
+            .until(() -> record(seen, percent(progress)), p -> p > 0 && p < 100);
+    int later =
+        await("the displayed progress rises")
+            .atMost(PAGE_WAIT)
+            .ignoreExceptions()
+            .until(() -> record(seen, percent(progress)), p -> p > first);
+    await("the page shows the job SUCCEEDED at 100 %")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> "SUCCEEDED".equals(jobRowStatus(id)) && percent(progress) == 100);
+
+    assertThat(later).isGreaterThan(first);
+    assertThat(seen).as("progress values the page showed, in order").isSorted();
+    assertThat(stack.job(id).get("tasksSucceeded").asInt()).isEqualTo(30);
+  }
+
+  @Test
+  @Order(2)
+  void aDeadLetteredTaskIsRequeuedFromThePageRunsAgainAndItsJobSucceeds() throws Exception {
+    FixableJobType.BROKEN.set(true);
+    String id =
+        submit(
+            "{\"type\":\"fixable\",\"maxAttempts\":2,\"payload\":{\"tasks\":4,\"failSeq\":2}}");
+    String other =
+        submit(
+            "{\"type\":\"fixable\",\"maxAttempts\":2,\"payload\":{\"tasks\":3,\"failSeq\":0}}");
+    assertThat(stack.awaitTerminal(id, PAGE_WAIT).get("status").asText()).isEqualTo("FAILED");
+    assertThat(stack.awaitTerminal(other, PAGE_WAIT).get("status").asText()).isEqualTo("FAILED");
+    FixableJobType.BROKEN.set(false); // the bug is fixed; the failed task can run again
+
+    By requeue = By.cssSelector("tr[data-dead-job='" + id + "'][data-seq='2'] button.requeue");
+    await("the dead letter is listed")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> page.findElement(requeue).isEnabled());
+    page.findElement(requeue).click();
+    await("the page asks for the token before acting")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> find("notice").isDisplayed() && find("notice").getText().contains("token"));
+    assertThat(task(id, 2).get("status").asText()).isEqualTo("FAILED");
+
+    find("token").sendKeys(Stack.TOKEN);
+    find("token-save").click();
+    await().atMost(PAGE_WAIT).ignoreExceptions().until(() -> page.findElement(requeue).isEnabled());
+    page.findElement(requeue).click();
+
+    JsonNode job = stack.awaitTerminal(id, PAGE_WAIT);
+    assertThat(job.get("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
+    assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(4);
+    assertThat(job.get("tasksFailed").asInt()).isZero();
+    assertThat(job.get("result").get("succeeded").asInt()).isEqualTo(4);
+    JsonNode task = task(id, 2);
+    assertThat(task.get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(task.get("attempt").asInt()).as("a fresh attempt budget").isEqualTo(1);
+    assertThat(events(id)).contains("REQUEUE:null->null", "STATUS:FAILED->QUEUED");
+    await("the page shows the job SUCCEEDED and its dead letter gone")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                "SUCCEEDED".equals(jobRowStatus(id))
+                    && page.findElements(By.cssSelector("tr[data-dead-job='" + id + "']"))
+                        .isEmpty());
+    assertThat(stack.job(other).get("status").asText())
+        .as("the other failed job is untouched")
+        .isEqualTo("FAILED");
+
+    screenshotWithAJobRunning();
+  }
+
+  /** Leaves a job running (and the other dead letter listed) so the picture shows every panel. */
+  private void screenshotWithAJobRunning() throws Exception {
+    String id = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":40,\"taskDelayMs\":150}}");
+    By progress = By.cssSelector("tr[data-job-id='" + id + "'] .progress-text");
+    await().atMost(PAGE_WAIT).ignoreExceptions().until(() -> percent(progress) >= 20);
+    page.findElement(By.cssSelector("tr[data-job-id='" + id + "']")).click();
+    await()
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> find("tasks-job").getText().contains(id));
+    Path png = Path.of(System.getProperty("basedir", "."), "target", "dashboard.png");
+    Files.createDirectories(png.getParent());
+    Files.write(png, ((TakesScreenshot) page).getScreenshotAs(OutputType.BYTES));
+    assertThat(Files.size(png)).isGreaterThan(10_000);
+  }
+
+  private String submit(String body) {
+    var created = stack.submit(body);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    return Json.read(created.body()).get("id").asText();
+  }
+
+  private WebElement find(String id) {
+    return page.findElement(By.id(id));
+  }
+
+  private String jobRowStatus(String id) {
+    return page.findElement(By.cssSelector("tr[data-job-id='" + id + "'] .status")).getText();
+  }
+
+  private int percent(By progress) {
+    String text = page.findElement(progress).getText().trim();
+    if (!text.endsWith("%")) {
+      throw new WebDriverException("progress text is not a percentage: " + text);
+    }
+    return Integer.parseInt(text.substring(0, text.length() - 1));
+  }
+
+  private static int record(List<Integer> seen, int value) {
+    if (seen.isEmpty() || seen.get(seen.size() - 1) != value) {
+      seen.add(value);
+    }
+    return value;
+  }
+
+  private JsonNode task(String jobId, int seq) {
+    for (JsonNode t : Json.read(stack.get("/api/v1/jobs/" + jobId + "/tasks").body()).get("items")) {
+      if (t.get("seq").asInt() == seq) {
+        return t;
+      }
+    }
+    throw new AssertionError("job " + jobId + " has no task " + seq);
+  }
+
+  /** The job's events as {@code KIND:from->to}, oldest first. */
+  private List<String> events(String jobId) throws Exception {
+    List<String> events = new ArrayList<>();
+    try (Connection c = stack.env.connect();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT kind, from_status, to_status FROM job_events WHERE job_id = ? ORDER BY id")) {
+      ps.setObject(1, UUID.fromString(jobId));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          events.add(rs.getString(1) + ":" + rs.getString(2) + "->" + rs.getString(3));
+        }
+      }
+    }
+    return events;
+  }
+}
