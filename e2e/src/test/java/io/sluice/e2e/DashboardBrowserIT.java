@@ -61,11 +61,14 @@ class DashboardBrowserIT {
   @AfterAll
   void stop() {
     FixableJobType.BROKEN.set(true);
-    if (chromium != null) {
-      chromium.close();
-    }
-    if (stack != null) {
-      stack.close();
+    try {
+      if (chromium != null) {
+        chromium.close();
+      }
+    } finally {
+      if (stack != null) {
+        stack.close();
+      }
     }
   }
 

@@ -202,12 +202,15 @@ public final class EmbeddedPostgres implements AutoCloseable {
     try {
       long pid =
           Long.parseLong(
-              java.nio.file.Files.readAllLines(dataDirectory().resolve("postmaster.pid")).get(0).trim());
+              java.nio.file.Files.readAllLines(dataDirectory().resolve("postmaster.pid"))
+                  .get(0)
+                  .trim());
       new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start().waitFor();
       long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
       while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("PostgreSQL (pid " + pid + ") did not stop after SIGQUIT");
+          throw new IllegalStateException(
+              "PostgreSQL (pid " + pid + ") did not stop after SIGQUIT");
         }
         Thread.sleep(50);
       }
@@ -217,7 +220,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while stopping PostgreSQL", e);
     } finally {
-      // Zonky's handle is for a server that no longer runs: closing it releases its lock on the data
+      // Zonky's handle is for a server that no longer runs: closing it releases its lock on the
+      // data
       // directory (its pg_ctl stop fails harmlessly), so start() can make a new one.
       try {
         server.close();

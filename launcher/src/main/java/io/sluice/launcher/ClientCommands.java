@@ -63,7 +63,8 @@ final class ClientCommands {
   private int waitFor(JobView job) {
     // A person watching decides when to give up: no stall limit beyond the overall one.
     JobView last =
-        new JobWatcher(api, new ProgressBar(System.err), POLL, WAIT_LIMIT, WAIT_LIMIT).watch(job, j -> {});
+        new JobWatcher(api, new ProgressBar(System.err), POLL, WAIT_LIMIT, WAIT_LIMIT)
+            .watch(job, j -> {});
     print(last.json());
     return last.succeededJob() ? 0 : LauncherException.FAILED;
   }

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
- * Polls a job until it reaches a terminal state, drawing a progress bar. Gives up when the job is not
- * terminal within the time limit, or when it shows no progress (same status, same finished count) for
- * the stall limit, so a stuck system ends in a message rather than a hang.
+ * Polls a job until it reaches a terminal state, drawing a progress bar. Gives up when the job is
+ * not terminal within the time limit, or when it shows no progress (same status, same finished
+ * count) for the stall limit, so a stuck system ends in a message rather than a hang.
  */
 final class JobWatcher {
   private final ApiClient api;
@@ -20,7 +20,8 @@ final class JobWatcher {
    * @param timeout the longest the job may take
    * @param stallLimit the longest the job may show no progress
    */
-  JobWatcher(ApiClient api, ProgressBar bar, Duration interval, Duration timeout, Duration stallLimit) {
+  JobWatcher(
+      ApiClient api, ProgressBar bar, Duration interval, Duration timeout, Duration stallLimit) {
     this.api = api;
     this.bar = bar;
     this.interval = interval;
@@ -66,7 +67,16 @@ final class JobWatcher {
   private static LauncherException stuck(JobView job, String what) {
     return new LauncherException(
         LauncherException.FAILED,
-        "job " + job.id() + " " + what + " (" + job.status() + ", " + job.finished() + "/"
-            + job.taskCount() + " tasks finished); the coordinator and worker logs say why");
+        "job "
+            + job.id()
+            + " "
+            + what
+            + " ("
+            + job.status()
+            + ", "
+            + job.finished()
+            + "/"
+            + job.taskCount()
+            + " tasks finished); the coordinator and worker logs say why");
   }
 }

@@ -100,15 +100,15 @@ final class FetchLoop implements Runnable {
     List<ClaimedTask> claimed = claimRiding(unique.keySet());
     for (ClaimedTask claim : claimed) {
       Delivery d = unique.remove(claim.ref());
-      RunningTask task = new RunningTask(claim, queue, d.entryId());
+      RunningTask task = new RunningTask(claim, d.queue(), d.entryId());
       inFlight.add(task);
       started.increment();
       handlers.execute(() -> runAndRelease(task));
     }
     surplus.addAll(unique.values());
     if (!surplus.isEmpty()) {
-      Map<String, List<String>> ids =
-          Map.of(queue, surplus.stream().map(Delivery::entryId).toList());
+      Map<String, List<String>> ids = new LinkedHashMap<>();
+      surplus.forEach(d -> ids.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
       redis.acknowledge(ids, Map.of());
       log.debug("Acknowledged {} entries whose tasks are not claimable", surplus.size());
     }

@@ -4,9 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.TaskContext;
 import io.sluice.store.ClaimedTask;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A claimed task while its handler runs: the claim, its stream entry, and its cancellation flag.
+ * A claimed task while its handler runs: the claim, its stream entry, its cancellation flag and its
+ * latest progress report (picked up and written by the {@link ProgressWriter}). {@code queue} names
+ * the stream the entry came from: the queue, or one of its priority bands.
  */
 final class RunningTask implements TaskContext {
   final ClaimedTask claim;
@@ -14,6 +17,12 @@ final class RunningTask implements TaskContext {
   final String entryId;
   private volatile boolean cancelled;
   private volatile double progress;
+  private volatile String stage;
+  private volatile String message;
+  private final AtomicReference<Progress> unwritten = new AtomicReference<>();
+
+  /** One progress report as the handler made it. */
+  record Progress(double fraction, String stage, String message) {}
 
   RunningTask(ClaimedTask claim, String queue, String entryId) {
     this.claim = claim;
@@ -62,7 +71,37 @@ final class RunningTask implements TaskContext {
 
   @Override
   public void reportProgress(double fraction) {
-    progress = Math.max(0, Math.min(1, fraction));
+    reportProgress(null, fraction, message);
+  }
+
+  @Override
+  public void reportProgress(String stage, double fraction, String message) {
+    Progress report;
+    synchronized (this) {
+      if (!Double.isNaN(fraction)) {
+        progress = Math.max(0, Math.min(1, fraction));
+      }
+      if (stage != null) {
+        this.stage = cut(stage, 64);
+      }
+      this.message = message == null ? null : cut(message, 500);
+      report = new Progress(progress, this.stage, this.message);
+    }
+    unwritten.set(report);
+  }
+
+  /** The latest report not yet handed to the writer, or null; each report is handed over once. */
+  Progress takeUnwrittenProgress() {
+    return unwritten.getAndSet(null);
+  }
+
+  /** Puts back a report whose write failed, unless a newer one was made meanwhile. */
+  void restoreUnwrittenProgress(Progress report) {
+    unwritten.compareAndSet(null, report);
+  }
+
+  private static String cut(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
   }
 
   double progress() {

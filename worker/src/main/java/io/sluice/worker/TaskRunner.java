@@ -20,10 +20,16 @@ final class TaskRunner {
 
   private final JobTypeRegistry types;
   private final RetryPolicy retry;
+  private final ConcurrencyGate gate;
 
   TaskRunner(JobTypeRegistry types, RetryPolicy retry) {
+    this(types, retry, ConcurrencyGate.UNLIMITED);
+  }
+
+  TaskRunner(JobTypeRegistry types, RetryPolicy retry, ConcurrencyGate gate) {
     this.types = types;
     this.retry = retry;
+    this.gate = gate;
   }
 
   Completion run(RunningTask task) {
@@ -44,7 +50,14 @@ final class TaskRunner {
         return failed(
             task, "job type '" + task.claim.type() + "' is not on this worker's classpath");
       }
-      TaskResult result = type.handler().handle(task);
+      TaskResult result;
+      try (ConcurrencyGate.Permit permit = gate.acquire(task)) {
+        if (permit == null) {
+          return retryOrFail(
+              task, "told to stop while waiting for a concurrency slot", retry.delayMs(1));
+        }
+        result = type.handler().handle(task);
+      }
       return switch (result) {
         case TaskResult.Success s ->
             new Completion(

@@ -9,6 +9,7 @@ import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresNodeRegistry;
+import io.sluice.worker.redis.JedisConcurrencySlots;
 import io.sluice.worker.redis.JedisTaskQueue;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -35,6 +36,8 @@ public final class Worker implements AutoCloseable {
   private final List<FetchLoop> fetchers = new ArrayList<>();
   private final ScheduledExecutorService scheduler;
   private final Javalin http;
+  private final ProgressWriter progress;
+  private final ConcurrencyGate gate;
   private volatile boolean draining;
 
   private Worker(WorkerConfig config) {
@@ -53,9 +56,14 @@ public final class Worker implements AutoCloseable {
     Semaphore slots = new Semaphore(config.concurrency());
     this.writer = new CompletionWriter(db, redis, inFlight, metrics);
     this.writerThread = Thread.ofPlatform().name("sluice-completion-writer").start(writer);
+    this.progress = new ProgressWriter(db, inFlight, metrics).start();
+    this.gate =
+        config.concurrencyLimits().isEmpty()
+            ? ConcurrencyGate.UNLIMITED
+            : new ConcurrencyGate(config, new JedisConcurrencySlots(config.redis(), 8), metrics);
     TaskRunner runner =
         new TaskRunner(
-            JobTypeRegistry.load(), new RetryPolicy(config.retryBase(), config.retryMax()));
+            JobTypeRegistry.load(), new RetryPolicy(config.retryBase(), config.retryMax()), gate);
     WorkerContext ctx =
         new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
     for (String queue : config.queues()) {
@@ -199,6 +207,8 @@ public final class Worker implements AutoCloseable {
     http.stop();
     scheduler.shutdownNow();
     handlers.shutdownNow();
+    progress.close();
+    gate.close();
     redis.close();
     db.close();
   }

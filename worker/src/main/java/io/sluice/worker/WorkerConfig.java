@@ -1,5 +1,6 @@
 package io.sluice.worker;
 
+import io.sluice.config.ConcurrencyLimits;
 import io.sluice.config.ConfigException;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Env;
@@ -16,6 +17,8 @@ import java.util.UUID;
  * @param lease how long a claim lasts without renewal; renewed every third of it
  * @param retryBase the first retry's delay; doubled per attempt, with jitter, up to retryMax
  * @param drainGrace how long a draining worker waits for running tasks before handing them back
+ * @param concurrencyLimits how many tasks of a queue or job type may run at once across all workers
+ *     ({@link ConcurrencyLimits#fromEnv}); every worker of a queue should carry the same
  */
 public record WorkerConfig(
     DatabaseConfig database,
@@ -27,10 +30,12 @@ public record WorkerConfig(
     Duration retryBase,
     Duration retryMax,
     Duration drainGrace,
-    int httpPort) {
+    int httpPort,
+    ConcurrencyLimits concurrencyLimits) {
 
   public WorkerConfig {
     queues = List.copyOf(queues);
+    concurrencyLimits = concurrencyLimits == null ? ConcurrencyLimits.NONE : concurrencyLimits;
     if (queues.isEmpty() || !queues.stream().allMatch(q -> q.matches("[A-Za-z0-9_.-]{1,64}"))) {
       throw new ConfigException(
           "SLUICE_WORKER_QUEUES", String.join(",", queues), "must list queue names");
@@ -42,6 +47,48 @@ public record WorkerConfig(
     if (lease.compareTo(Duration.ofSeconds(1)) < 0) {
       throw new ConfigException("SLUICE_LEASE_DURATION", lease.toString(), "must be at least 1s");
     }
+  }
+
+  /** A configuration without concurrency limits. */
+  public WorkerConfig(
+      DatabaseConfig database,
+      RedisConfig redis,
+      String workerId,
+      List<String> queues,
+      int concurrency,
+      Duration lease,
+      Duration retryBase,
+      Duration retryMax,
+      Duration drainGrace,
+      int httpPort) {
+    this(
+        database,
+        redis,
+        workerId,
+        queues,
+        concurrency,
+        lease,
+        retryBase,
+        retryMax,
+        drainGrace,
+        httpPort,
+        ConcurrencyLimits.NONE);
+  }
+
+  /** This configuration with other concurrency limits. */
+  public WorkerConfig withConcurrencyLimits(ConcurrencyLimits limits) {
+    return new WorkerConfig(
+        database,
+        redis,
+        workerId,
+        queues,
+        concurrency,
+        lease,
+        retryBase,
+        retryMax,
+        drainGrace,
+        httpPort,
+        limits);
   }
 
   public static WorkerConfig fromEnv(Env env) {
@@ -58,6 +105,7 @@ public record WorkerConfig(
         env.duration("SLUICE_RETRY_BASE", Duration.ofSeconds(1)),
         env.duration("SLUICE_RETRY_MAX", Duration.ofMinutes(5)),
         env.duration("SLUICE_DRAIN_GRACE", Duration.ofSeconds(30)),
-        env.intValue("SLUICE_HTTP_PORT", 8081, 0, 65535));
+        env.intValue("SLUICE_HTTP_PORT", 8081, 0, 65535),
+        ConcurrencyLimits.fromEnv(env));
   }
 }

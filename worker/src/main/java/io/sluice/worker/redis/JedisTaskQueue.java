@@ -3,6 +3,7 @@ package io.sluice.worker.redis;
 import io.sluice.SluiceException;
 import io.sluice.config.RedisConfig;
 import io.sluice.redis.LuaScript;
+import io.sluice.redis.PriorityBand;
 import io.sluice.redis.RedisKeys;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,37 +54,88 @@ public final class JedisTaskQueue implements AutoCloseable {
   public record Delivery(String queue, String entryId, UUID jobId, int seq) {}
 
   /**
-   * Reads up to {@code count} new entries of the queue for this consumer, blocking up to blockMs.
+   * Reads up to {@code count} new entries of the queue for this consumer from its priority bands,
+   * highest first: a lower band is read only when the higher ones hold fewer entries than wanted.
+   * When every band is empty it blocks up to blockMs on all of them at once. Each delivery names the
+   * band's stream it came from ({@link PriorityBand#stream}), which is where it is acknowledged.
    */
   public List<Delivery> fetch(String queue, String consumer, int count, int blockMs) {
-    String stream = keys.readyStream(queue);
+    List<String> bands = PriorityBand.streams(queue);
     try (Jedis jedis = pool.getResource()) {
-      List<Map.Entry<String, List<StreamEntry>>> read;
-      try {
-        read = readGroup(jedis, stream, consumer, count, blockMs);
-      } catch (JedisDataException e) {
-        if (e.getMessage() == null || !e.getMessage().startsWith("NOGROUP")) {
-          throw e;
-        }
-        // Redis lost the group (restart or flush): recreate it and read again.
-        ensureGroup(jedis, stream);
-        read = readGroup(jedis, stream, consumer, count, blockMs);
-      }
       List<Delivery> deliveries = new ArrayList<>();
-      if (read != null) {
-        for (var streamEntries : read) {
-          for (StreamEntry e : streamEntries.getValue()) {
-            deliveries.add(
-                new Delivery(
-                    queue,
-                    e.getID().toString(),
-                    UUID.fromString(e.getFields().get("j")),
-                    Integer.parseInt(e.getFields().get("s"))));
-          }
+      for (String band : bands) {
+        deliveries.addAll(read(jedis, List.of(band), consumer, count - deliveries.size(), null));
+        if (deliveries.size() >= count) {
+          return deliveries;
         }
       }
+      if (!deliveries.isEmpty()) {
+        return deliveries;
+      }
+      return keepHighest(jedis, read(jedis, bands, consumer, count, blockMs), count);
+    }
+  }
+
+  /** One XREADGROUP of the given band streams; recreates missing groups (Redis lost them). */
+  private List<Delivery> read(
+      Jedis jedis, List<String> bands, String consumer, int count, Integer blockMs) {
+    Map<String, StreamEntryID> offsets = new LinkedHashMap<>();
+    Map<String, String> bandOfKey = new LinkedHashMap<>();
+    for (String band : bands) {
+      offsets.put(keys.readyStream(band), StreamEntryID.UNRECEIVED_ENTRY);
+      bandOfKey.put(keys.readyStream(band), band);
+    }
+    XReadGroupParams params = XReadGroupParams.xReadGroupParams().count(count);
+    if (blockMs != null) {
+      params.block(blockMs);
+    }
+    List<Map.Entry<String, List<StreamEntry>>> read;
+    try {
+      read = jedis.xreadGroup(RedisKeys.WORKER_GROUP, consumer, params, offsets);
+    } catch (JedisDataException e) {
+      if (e.getMessage() == null || !e.getMessage().startsWith("NOGROUP")) {
+        throw e;
+      }
+      // A band never used yet, or Redis lost the group (restart or flush): create it, read again.
+      offsets.keySet().forEach(stream -> ensureGroup(jedis, stream));
+      read = jedis.xreadGroup(RedisKeys.WORKER_GROUP, consumer, params, offsets);
+    }
+    List<Delivery> deliveries = new ArrayList<>();
+    if (read != null) {
+      for (var streamEntries : read) {
+        String band = bandOfKey.get(streamEntries.getKey());
+        for (StreamEntry e : streamEntries.getValue()) {
+          deliveries.add(
+              new Delivery(
+                  band,
+                  e.getID().toString(),
+                  UUID.fromString(e.getFields().get("j")),
+                  Integer.parseInt(e.getFields().get("s"))));
+        }
+      }
+    }
+    return deliveries;
+  }
+
+  /**
+   * A blocking read of several bands may return up to {@code count} entries from each; keeps the
+   * {@code count} of the highest bands and hands the rest back to the tail of their band (appended
+   * afresh, the read entries acknowledged), so no more tasks are taken than there are free slots.
+   */
+  private List<Delivery> keepHighest(Jedis jedis, List<Delivery> deliveries, int count) {
+    if (deliveries.size() <= count) {
       return deliveries;
     }
+    List<Delivery> kept = new ArrayList<>(deliveries.subList(0, count));
+    for (Delivery d : deliveries.subList(count, deliveries.size())) {
+      String stream = keys.readyStream(d.queue());
+      jedis.eval(
+          LuaScript.ENQUEUE.source(),
+          List.of(stream),
+          List.of(d.jobId().toString(), String.valueOf(d.seq())));
+      jedis.eval(LuaScript.ACK.source(), List.of(stream), List.of(RedisKeys.WORKER_GROUP, d.entryId()));
+    }
+    return kept;
   }
 
   /** Creates the queue's consumer group if it is missing. */
@@ -190,15 +242,6 @@ public final class JedisTaskQueue implements AutoCloseable {
           result.put(jobId, new FanIn((Long) reply.get(0), ((Long) reply.get(1)) == 1L));
         });
     return result;
-  }
-
-  private static List<Map.Entry<String, List<StreamEntry>>> readGroup(
-      Jedis jedis, String stream, String consumer, int count, int blockMs) {
-    return jedis.xreadGroup(
-        RedisKeys.WORKER_GROUP,
-        consumer,
-        XReadGroupParams.xReadGroupParams().count(count).block(blockMs),
-        Map.of(stream, StreamEntryID.UNRECEIVED_ENTRY));
   }
 
   private static void ensureGroup(Jedis jedis, String stream) {

@@ -1,0 +1,24 @@
+package io.sluice.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BenchCommandTest {
+
+  @Test
+  void percentileIsTheFirstPollThatSawThatShareOfTasksFinished() {
+    List<long[]> samples =
+        List.of(
+            new long[] {20_000_000, 0},
+            new long[] {40_000_000, 500},
+            new long[] {60_000_000, 950},
+            new long[] {80_000_000, 990},
+            new long[] {100_000_000, 1000});
+    assertThat(BenchCommand.percentile(samples, 1000, 0.50)).isEqualTo(40);
+    assertThat(BenchCommand.percentile(samples, 1000, 0.95)).isEqualTo(60);
+    assertThat(BenchCommand.percentile(samples, 1000, 0.99)).isEqualTo(80);
+    assertThat(BenchCommand.percentile(samples, 1000, 1.0)).isEqualTo(100);
+  }
+}

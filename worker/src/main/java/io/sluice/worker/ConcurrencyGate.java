@@ -1,0 +1,181 @@
+package io.sluice.worker;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.config.ConcurrencyLimits;
+import io.sluice.redis.PriorityBand;
+import io.sluice.redis.RedisKeys;
+import io.sluice.worker.redis.JedisConcurrencySlots;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Enforces {@code maxConcurrency} per queue and per job type across all workers. Before a claimed
+ * task's handler runs, its worker takes a slot of every bounded counter the task falls under, all
+ * at once in one Lua script (see {@link JedisConcurrencySlots}); when they are full it waits,
+ * polling with jittered backoff while its lease is renewed, until a slot frees or the task is told
+ * to stop. Slots are renewed with the lease and released when the handler returns; a worker that
+ * dies stops renewing, and its slots expire when its leases do.
+ */
+final class ConcurrencyGate implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ConcurrencyGate.class);
+  private static final long MIN_WAIT_MS = 10;
+  private static final long MAX_WAIT_MS = 250;
+
+  /** A gate that limits nothing and touches no Redis. */
+  static final ConcurrencyGate UNLIMITED = new ConcurrencyGate();
+
+  private final ConcurrencyLimits limits;
+  private final JedisConcurrencySlots slots;
+  private final RedisKeys keys;
+  private final Duration lease;
+  private final Set<Permit> held = ConcurrentHashMap.newKeySet();
+  private final ScheduledExecutorService renewer;
+  private final Counter waits;
+  private final Counter lost;
+
+  private ConcurrencyGate() {
+    this.limits = ConcurrencyLimits.NONE;
+    this.slots = null;
+    this.keys = null;
+    this.lease = null;
+    this.renewer = null;
+    this.waits = null;
+    this.lost = null;
+  }
+
+  ConcurrencyGate(WorkerConfig config, JedisConcurrencySlots slots, MeterRegistry metrics) {
+    this.limits = config.concurrencyLimits();
+    this.slots = slots;
+    this.keys = new RedisKeys(config.redis().prefix());
+    this.lease = config.lease();
+    this.waits = metrics.counter("sluice_concurrency_slot_waits_total");
+    this.lost = metrics.counter("sluice_concurrency_slots_lost_total");
+    Gauge.builder("sluice_concurrency_slots_held", held, Set::size).register(metrics);
+    this.renewer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("sluice-slot-renewer").unstarted(r));
+    long everyMs = Math.max(100, lease.toMillis() / 3);
+    renewer.scheduleWithFixedDelay(this::renewAll, everyMs, everyMs, TimeUnit.MILLISECONDS);
+    log.info("Concurrency limits: queues {}, job types {}", limits.perQueue(), limits.perType());
+  }
+
+  /** The slots one running task holds; closing gives them back. */
+  final class Permit implements AutoCloseable {
+    private final RunningTask task;
+    private final List<String> counters;
+    private final String holder;
+
+    private Permit(RunningTask task, List<String> counters, String holder) {
+      this.task = task;
+      this.counters = counters;
+      this.holder = holder;
+    }
+
+    @Override
+    public void close() {
+      if (!held.remove(this)) {
+        return;
+      }
+      try {
+        slots.release(counters, holder);
+      } catch (RuntimeException e) {
+        log.warn(
+            "Releasing the concurrency slots of task {}/{} failed; they expire with its lease: {}",
+            task.jobId(),
+            task.seq(),
+            e.toString());
+      }
+    }
+  }
+
+  /**
+   * Waits until the task holds a slot of every counter it falls under; returns the permit to close
+   * when the handler returns, or null when the task was told to stop while waiting. A task under no
+   * limit gets a permit at once without a Redis call.
+   */
+  Permit acquire(RunningTask task) throws InterruptedException {
+    List<String> counters = new ArrayList<>(2);
+    List<Integer> bounds = new ArrayList<>(2);
+    String queue = PriorityBand.queueOf(task.queue);
+    limits.forQueue(queue).ifPresent(l -> add(counters, bounds, keys.queueSlots(queue), l));
+    limits
+        .forType(task.claim.type())
+        .ifPresent(l -> add(counters, bounds, keys.typeSlots(task.claim.type()), l));
+    if (counters.isEmpty()) {
+      return new Permit(task, counters, null);
+    }
+    String holder = task.jobId() + ":" + task.seq() + ":" + task.fenceToken();
+    long waitMs = MIN_WAIT_MS;
+    boolean counted = false;
+    while (!task.isCancelled()) {
+      if (slots.tryAcquire(counters, bounds, holder, lease) == 0) {
+        Permit permit = new Permit(task, counters, holder);
+        held.add(permit);
+        return permit;
+      }
+      if (!counted) {
+        waits.increment();
+        counted = true;
+      }
+      Thread.sleep(waitMs / 2 + ThreadLocalRandom.current().nextLong(waitMs / 2 + 1));
+      waitMs = Math.min(waitMs * 2, MAX_WAIT_MS);
+    }
+    return null;
+  }
+
+  private static void add(List<String> counters, List<Integer> bounds, String key, int limit) {
+    counters.add(key);
+    bounds.add(limit);
+  }
+
+  /** Extends every held slot with its lease; a task told to stop is no longer renewed. */
+  private void renewAll() {
+    for (Permit p : List.copyOf(held)) {
+      if (p.task.isCancelled()) {
+        continue;
+      }
+      try {
+        if (slots.renew(p.counters, p.holder, lease) < p.counters.size()
+            && slots.tryAcquire(p.counters, limitsOf(p), p.holder, lease) != 0) {
+          lost.increment();
+          log.warn(
+              "Task {}/{} lost its concurrency slot (Redis lost it or the renewal came late) and"
+                  + " the limit is full; it keeps running, so the limit may be exceeded until it ends",
+              p.task.jobId(),
+              p.task.seq());
+        }
+      } catch (RuntimeException e) {
+        log.warn("Renewing concurrency slots failed; retrying shortly: {}", e.toString());
+      }
+    }
+  }
+
+  private List<Integer> limitsOf(Permit p) {
+    List<Integer> bounds = new ArrayList<>(p.counters.size());
+    String queue = PriorityBand.queueOf(p.task.queue);
+    limits.forQueue(queue).ifPresent(bounds::add);
+    limits.forType(p.task.claim.type()).ifPresent(bounds::add);
+    return bounds;
+  }
+
+  @Override
+  public void close() {
+    if (renewer != null) {
+      renewer.shutdownNow();
+    }
+    if (slots != null) {
+      slots.close();
+    }
+  }
+}
