@@ -41,8 +41,9 @@ public final class PostgresTaskRequeue {
       """
       UPDATE tasks
          SET status = 'QUEUED', attempt = 0, worker_id = NULL, lease_expires_at = NULL,
-             not_before = NULL, output = NULL, error = NULL, progress = 0, started_at = NULL,
-             finished_at = NULL, version = version + 1
+             not_before = NULL, output = NULL, error = NULL, progress = 0, progress_stage = NULL,
+             progress_message = NULL, progress_at = NULL, started_at = NULL, finished_at = NULL,
+             version = version + 1
        WHERE job_id = ? AND seq = ? AND status = 'FAILED'
       """;
 
@@ -145,7 +146,9 @@ public final class PostgresTaskRequeue {
     return switch (current) {
       case RUNNING -> JobStatus.QUEUED;
       case FAILED ->
-          "continue".equals(onTaskFailure) || tasksFailed <= 1 ? JobStatus.QUEUED : JobStatus.FAILED;
+          "continue".equals(onTaskFailure) || tasksFailed <= 1
+              ? JobStatus.QUEUED
+              : JobStatus.FAILED;
       default -> current;
     };
   }
@@ -181,7 +184,9 @@ public final class PostgresTaskRequeue {
           return null;
         }
         return new LockedTask(
-            TaskStatus.valueOf(rs.getString("status")), rs.getInt("attempt"), rs.getString("error"));
+            TaskStatus.valueOf(rs.getString("status")),
+            rs.getInt("attempt"),
+            rs.getString("error"));
       }
     }
   }

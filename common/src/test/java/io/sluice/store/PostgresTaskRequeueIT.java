@@ -57,7 +57,8 @@ class PostgresTaskRequeueIT {
         .isEqualTo(List.of("QUEUED", version + 1, 1L, 0L, 3L, "null", "null"));
     assertThat(tasks(id)).containsExactly("0:SUCCEEDED:2:7", "1:QUEUED:0:7", "2:QUEUED:2:7");
     assertThat(events(id))
-        .containsExactly("STATUS:FAILED->QUEUED@" + (version + 1), "REQUEUE:null->null@" + (version + 1));
+        .containsExactly(
+            "STATUS:FAILED->QUEUED@" + (version + 1), "REQUEUE:null->null@" + (version + 1));
   }
 
   @Test

@@ -6,6 +6,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.RedissonLeaderLock;
 import io.sluice.health.Health;
+import io.sluice.health.LoopSupervisor;
+import java.time.Duration;
 import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
@@ -27,7 +29,7 @@ public final class Coordinator implements AutoCloseable {
   private final Database db;
   private final LettuceCoordination redis;
   private final Dispatcher dispatcher;
-  private final CollectSignalListener listener;
+  private final LoopSupervisor loops;
   private final ScheduledExecutorService scheduler =
       Executors.newScheduledThreadPool(2, Threads.named("coordinator"));
   private final Javalin http;
@@ -54,8 +56,9 @@ public final class Coordinator implements AutoCloseable {
     this.dispatcher = new Dispatcher(db, new PostgresJobStore(), redis, collector);
     JobSubmitter submitter =
         new JobSubmitter(db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher);
-    this.listener = new CollectSignalListener(redis, collector, config.nodeId());
-    Thread.ofPlatform().daemon().name("sluice-collect-listener").start(listener);
+    this.loops = new LoopSupervisor(Clock.systemUTC(), metrics);
+    CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
+    loops.start("collect-listener", Duration.ofSeconds(5), listener, listener::release);
     this.leaderLock = new RedissonLeaderLock(config.redis());
     this.leader = new LeaderElection(config.nodeId(), config.leaderLease(), db, leaderLock, metrics);
     long tickMs = Math.max(100, config.leaderLease().toMillis() / 5);
@@ -63,13 +66,22 @@ public final class Coordinator implements AutoCloseable {
     Sweeper sweeper =
         new Sweeper(new Sweeper.SweeperParts(db, config, redis, dispatcher, collector, leader, metrics));
     long sweepMs = config.sweepInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(
-        guard("sweep", sweeper::sweepOnce), sweepMs, sweepMs, TimeUnit.MILLISECONDS);
-    scheduler.scheduleWithFixedDelay(guard("heartbeat", this::heartbeat), 0, 5, TimeUnit.SECONDS);
+    loops.start(
+        "sweeper",
+        config.sweepInterval().multipliedBy(10).plusSeconds(30),
+        self -> {
+          while (true) {
+            self.beat();
+            guard("sweep", sweeper::sweepOnce).run();
+            Thread.sleep(sweepMs);
+          }
+        },
+        () -> {});
+    scheduler.scheduleWithFixedDelay(guard("heartbeat", this::heartbeat), 0, 2, TimeUnit.SECONDS);
     Health health = new Health(Clock.systemUTC());
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
-    health.register("collect-listener", listener::alive);
+    health.register("loops", loops::allAlive);
     this.http = new HttpApi(config, db, submitter, health, metrics, redis).start();
     log.info(
         "Coordinator {} ready on port {} with job types {}",
@@ -92,7 +104,9 @@ public final class Coordinator implements AutoCloseable {
         Json.write(Json.object().put("port", http == null ? config.httpPort() : http.port()));
     db.inTransaction(
         c -> {
-          new PostgresNodeRegistry().heartbeat(c, config.nodeId(), "coordinator", "UP", info);
+          PostgresNodeRegistry nodes = new PostgresNodeRegistry();
+          nodes.heartbeat(c, config.nodeId(), "coordinator", "UP", info);
+          nodes.heartbeatListeners(c, config.nodeId(), loops.loops());
           return null;
         });
   }
@@ -111,7 +125,7 @@ public final class Coordinator implements AutoCloseable {
   public void close() {
     log.info("Stopping coordinator {}", config.nodeId());
     http.stop();
-    listener.stop();
+    loops.close();
     scheduler.shutdownNow();
     try {
       leaderThread.submit(leader::resign).get(5, TimeUnit.SECONDS);

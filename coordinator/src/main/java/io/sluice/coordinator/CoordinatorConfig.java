@@ -8,7 +8,8 @@ import java.time.Duration;
 import java.util.UUID;
 
 /**
- * Everything a coordinator needs, validated at construction.
+ * Everything a coordinator needs, validated at construction. Build one with {@link #builder} or
+ * {@link #fromEnv}.
  *
  * @param sweepInterval how often the reconciler looks for stalled jobs, due retries and expired
  *     leases
@@ -17,6 +18,7 @@ import java.util.UUID;
  * @param collectingGrace how long a collection may run before another coordinator takes it over
  * @param leaderLease how long a leader stays leader without renewing; failover takes about this long
  * @param reapIdle how long a stream entry may stay read but unacknowledged before it is re-appended
+ * @param nodeDeadAfter how long a node may miss heartbeats before it is marked DEAD
  * @param dashboardAuth whether the dashboard's read-only views need a token ({@code
  *     SLUICE_DASHBOARD_AUTH})
  * @param limits per-token rate limit and quota of active jobs ({@link ApiLimits#fromEnv})
@@ -34,11 +36,16 @@ public record CoordinatorConfig(
     Duration collectingGrace,
     Duration leaderLease,
     Duration reapIdle,
+    Duration nodeDeadAfter,
     DashboardAuth dashboardAuth,
     ApiLimits limits) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
+    dashboardAuth = dashboardAuth == null ? DashboardAuth.NONE : dashboardAuth;
+    if (database == null || redis == null || tokens == null) {
+      throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
+    }
     if (httpPort < 0 || httpPort > 65535) {
       throw new ConfigException("SLUICE_HTTP_PORT", String.valueOf(httpPort), "must be 0-65535");
     }
@@ -48,122 +55,147 @@ public record CoordinatorConfig(
     }
   }
 
-  /** A configuration whose dashboard views are open, like {@code /metrics}. */
-  public CoordinatorConfig(
-      DatabaseConfig database,
-      RedisConfig redis,
-      ApiTokens tokens,
-      int httpPort,
-      long maxBodyBytes,
-      String nodeId,
-      Duration sweepInterval,
-      Duration dispatchGrace,
-      Duration collectGrace,
-      Duration collectingGrace,
-      Duration leaderLease,
-      Duration reapIdle) {
-    this(
-        database,
-        redis,
-        tokens,
-        httpPort,
-        maxBodyBytes,
-        nodeId,
-        sweepInterval,
-        dispatchGrace,
-        collectGrace,
-        collectingGrace,
-        leaderLease,
-        reapIdle,
-        DashboardAuth.NONE);
+  public static Builder builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
+    return new Builder(database, redis, tokens);
   }
 
-  /** A configuration with the default API limits ({@link ApiLimits#DEFAULT}). */
-  public CoordinatorConfig(
-      DatabaseConfig database,
-      RedisConfig redis,
-      ApiTokens tokens,
-      int httpPort,
-      long maxBodyBytes,
-      String nodeId,
-      Duration sweepInterval,
-      Duration dispatchGrace,
-      Duration collectGrace,
-      Duration collectingGrace,
-      Duration leaderLease,
-      Duration reapIdle,
-      DashboardAuth dashboardAuth) {
-    this(
-        database,
-        redis,
-        tokens,
-        httpPort,
-        maxBodyBytes,
-        nodeId,
-        sweepInterval,
-        dispatchGrace,
-        collectGrace,
-        collectingGrace,
-        leaderLease,
-        reapIdle,
-        dashboardAuth,
-        ApiLimits.DEFAULT);
+  public static CoordinatorConfig fromEnv(Env env) {
+    return builder(
+            DatabaseConfig.fromEnv(env, 16),
+            RedisConfig.fromEnv(env),
+            ApiTokens.parse(
+                env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")))
+        .httpPort(env.intValue("SLUICE_HTTP_PORT", 8080, 0, 65535))
+        .maxBodyBytes(env.longValue("SLUICE_MAX_BODY_BYTES", 8L * 1024 * 1024, 1024, 1L << 30))
+        .nodeId(env.get("SLUICE_NODE_ID", "coordinator-" + UUID.randomUUID().toString().substring(0, 8)))
+        .sweepInterval(env.duration("SLUICE_SWEEP_INTERVAL", Duration.ofSeconds(1)))
+        .dispatchGrace(env.duration("SLUICE_DISPATCH_GRACE", Duration.ofSeconds(30)))
+        .collectGrace(env.duration("SLUICE_COLLECT_GRACE", Duration.ofSeconds(2)))
+        .collectingGrace(env.duration("SLUICE_COLLECTING_GRACE", Duration.ofSeconds(60)))
+        .leaderLease(env.duration("SLUICE_LEADER_LEASE", Duration.ofSeconds(5)))
+        .reapIdle(env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)))
+        .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", Duration.ofSeconds(15)))
+        .dashboardAuth(DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")))
+        .limits(ApiLimits.fromEnv(env))
+        .build();
   }
 
   /** This configuration with other API limits. */
   public CoordinatorConfig withLimits(ApiLimits limits) {
-    return new CoordinatorConfig(
-        database,
-        redis,
-        tokens,
-        httpPort,
-        maxBodyBytes,
-        nodeId,
-        sweepInterval,
-        dispatchGrace,
-        collectGrace,
-        collectingGrace,
-        leaderLease,
-        reapIdle,
-        dashboardAuth,
-        limits);
+    return toBuilder().limits(limits).build();
   }
 
   /** This configuration with other API tokens. */
   public CoordinatorConfig withTokens(ApiTokens tokens) {
-    return new CoordinatorConfig(
-        database,
-        redis,
-        tokens,
-        httpPort,
-        maxBodyBytes,
-        nodeId,
-        sweepInterval,
-        dispatchGrace,
-        collectGrace,
-        collectingGrace,
-        leaderLease,
-        reapIdle,
-        dashboardAuth,
-        limits);
+    Builder b = toBuilder();
+    b.tokens = tokens;
+    return b.build();
   }
 
-  public static CoordinatorConfig fromEnv(Env env) {
-    return new CoordinatorConfig(
-        DatabaseConfig.fromEnv(env, 16),
-        RedisConfig.fromEnv(env),
-        ApiTokens.parse(
-            env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")),
-        env.intValue("SLUICE_HTTP_PORT", 8080, 0, 65535),
-        env.longValue("SLUICE_MAX_BODY_BYTES", 8L * 1024 * 1024, 1024, 1L << 30),
-        env.get("SLUICE_NODE_ID", "coordinator-" + UUID.randomUUID().toString().substring(0, 8)),
-        env.duration("SLUICE_SWEEP_INTERVAL", Duration.ofSeconds(1)),
-        env.duration("SLUICE_DISPATCH_GRACE", Duration.ofSeconds(30)),
-        env.duration("SLUICE_COLLECT_GRACE", Duration.ofSeconds(2)),
-        env.duration("SLUICE_COLLECTING_GRACE", Duration.ofSeconds(60)),
-        env.duration("SLUICE_LEADER_LEASE", Duration.ofSeconds(5)),
-        env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)),
-        DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")),
-        ApiLimits.fromEnv(env));
+  private Builder toBuilder() {
+    return builder(database, redis, tokens)
+        .httpPort(httpPort)
+        .maxBodyBytes(maxBodyBytes)
+        .nodeId(nodeId)
+        .sweepInterval(sweepInterval)
+        .dispatchGrace(dispatchGrace)
+        .collectGrace(collectGrace)
+        .collectingGrace(collectingGrace)
+        .leaderLease(leaderLease)
+        .reapIdle(reapIdle)
+        .nodeDeadAfter(nodeDeadAfter)
+        .dashboardAuth(dashboardAuth)
+        .limits(limits);
+  }
+
+  /** Defaults are the production ones documented in the README. */
+  public static final class Builder {
+    private final DatabaseConfig database;
+    private final RedisConfig redis;
+    private ApiTokens tokens;
+    private int httpPort = 8080;
+    private long maxBodyBytes = 8L * 1024 * 1024;
+    private String nodeId = "coordinator-" + UUID.randomUUID().toString().substring(0, 8);
+    private Duration sweepInterval = Duration.ofSeconds(1);
+    private Duration dispatchGrace = Duration.ofSeconds(30);
+    private Duration collectGrace = Duration.ofSeconds(2);
+    private Duration collectingGrace = Duration.ofSeconds(60);
+    private Duration leaderLease = Duration.ofSeconds(5);
+    private Duration reapIdle = Duration.ofSeconds(60);
+    private Duration nodeDeadAfter = Duration.ofSeconds(15);
+    private DashboardAuth dashboardAuth = DashboardAuth.NONE;
+    private ApiLimits limits = ApiLimits.DEFAULT;
+
+    private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
+      this.database = database;
+      this.redis = redis;
+      this.tokens = tokens;
+    }
+
+    public Builder httpPort(int v) {
+      httpPort = v;
+      return this;
+    }
+
+    public Builder maxBodyBytes(long v) {
+      maxBodyBytes = v;
+      return this;
+    }
+
+    public Builder nodeId(String v) {
+      nodeId = v;
+      return this;
+    }
+
+    public Builder sweepInterval(Duration v) {
+      sweepInterval = v;
+      return this;
+    }
+
+    public Builder dispatchGrace(Duration v) {
+      dispatchGrace = v;
+      return this;
+    }
+
+    public Builder collectGrace(Duration v) {
+      collectGrace = v;
+      return this;
+    }
+
+    public Builder collectingGrace(Duration v) {
+      collectingGrace = v;
+      return this;
+    }
+
+    public Builder leaderLease(Duration v) {
+      leaderLease = v;
+      return this;
+    }
+
+    public Builder reapIdle(Duration v) {
+      reapIdle = v;
+      return this;
+    }
+
+    public Builder nodeDeadAfter(Duration v) {
+      nodeDeadAfter = v;
+      return this;
+    }
+
+    public Builder dashboardAuth(DashboardAuth v) {
+      dashboardAuth = v;
+      return this;
+    }
+
+    public Builder limits(ApiLimits v) {
+      limits = v;
+      return this;
+    }
+
+    public CoordinatorConfig build() {
+      return new CoordinatorConfig(
+          database, redis, tokens, httpPort, maxBodyBytes, nodeId, sweepInterval, dispatchGrace,
+          collectGrace, collectingGrace, leaderLease, reapIdle, nodeDeadAfter, dashboardAuth, limits);
+    }
   }
 }

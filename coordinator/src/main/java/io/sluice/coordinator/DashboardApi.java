@@ -35,7 +35,6 @@ import org.slf4j.LoggerFactory;
 final class DashboardApi {
   private static final Logger log = LoggerFactory.getLogger(DashboardApi.class);
   private static final Duration THROUGHPUT_WINDOW = Duration.ofMinutes(1);
-  private static final int MAX_ROWS = 500;
   private static final Map<String, String> ASSETS =
       Map.of(
           "index.html", "text/html; charset=utf-8",
@@ -109,7 +108,7 @@ final class DashboardApi {
   }
 
   private void workers(Context ctx) {
-    List<NodeView> nodes = db.query(c -> store.nodes(c, limit(ctx)));
+    List<NodeView> nodes = db.query(c -> store.nodes(c, HttpApi.limit(ctx)));
     ObjectNode body = Json.object().put("now", Instant.now().toString());
     ArrayNode items = body.putArray("items");
     for (NodeView n : nodes) {
@@ -126,7 +125,8 @@ final class DashboardApi {
   }
 
   private void queues(Context ctx) {
-    List<QueueActivity> activity = db.query(c -> store.queues(c, THROUGHPUT_WINDOW, limit(ctx)));
+    List<QueueActivity> activity =
+        db.query(c -> store.queues(c, THROUGHPUT_WINDOW, HttpApi.limit(ctx)));
     ObjectNode body = Json.object().put("windowSeconds", THROUGHPUT_WINDOW.toSeconds());
     Map<String, QueueDepth> depths = Map.of();
     try {
@@ -156,7 +156,7 @@ final class DashboardApi {
   }
 
   private void deadLetters(Context ctx) {
-    List<DeadLetter> dead = db.query(c -> store.deadLetters(c, limit(ctx)));
+    List<DeadLetter> dead = db.query(c -> store.deadLetters(c, HttpApi.limit(ctx)));
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
     for (DeadLetter d : dead) {
@@ -238,23 +238,6 @@ final class DashboardApi {
     }
     throw new ApiException(400, "seq must be a task's sequence number (0 or more)")
         .with("field", "seq");
-  }
-
-  private static int limit(Context ctx) {
-    String raw = ctx.queryParam("limit");
-    if (raw == null || raw.isEmpty()) {
-      return 100;
-    }
-    try {
-      int limit = Integer.parseInt(raw);
-      if (limit >= 1 && limit <= MAX_ROWS) {
-        return limit;
-      }
-    } catch (NumberFormatException ignored) {
-      // Falls through to the error below.
-    }
-    throw new ApiException(400, "limit must be an integer between 1 and " + MAX_ROWS)
-        .with("field", "limit");
   }
 
   private static Map<String, byte[]> loadAssets() {

@@ -247,7 +247,7 @@ final class HttpApi {
     return tenant;
   }
 
-  private static int limit(Context ctx) {
+  static int limit(Context ctx) {
     String raw = ctx.queryParam("limit");
     if (raw == null || raw.isEmpty()) {
       return 100;

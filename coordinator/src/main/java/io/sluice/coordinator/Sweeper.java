@@ -40,6 +40,7 @@ final class Sweeper {
   private final RedisRebuild rebuild;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
+  private final io.sluice.store.PostgresNodeRegistry nodes = new io.sluice.store.PostgresNodeRegistry();
   private final Counter reclaimed;
   private final Counter retried;
   private final Counter reaped;
@@ -72,6 +73,7 @@ final class Sweeper {
       return;
     }
     rebuild.rebuildIfLost();
+    markDeadNodes();
     repairStalledJobs();
     requeueDueRetries();
     reclaimExpiredLeases();
@@ -93,6 +95,13 @@ final class Sweeper {
       } catch (RuntimeException e) {
         log.warn("Repairing job {} failed; the next sweep tries again: {}", job.id(), e.toString());
       }
+    }
+  }
+
+  private void markDeadNodes() {
+    List<String> dead = leader.fenced(c -> nodes.markDead(c, config.nodeDeadAfter()));
+    if (!dead.isEmpty()) {
+      log.warn("Nodes {} stopped heartbeating for {}: marked DEAD, their tasks are reclaimed now", dead, config.nodeDeadAfter());
     }
   }
 

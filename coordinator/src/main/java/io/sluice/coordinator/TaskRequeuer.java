@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Requeues a dead-lettered task. PostgreSQL first, in one transaction ({@link
  * PostgresTaskRequeue}); then Redis: the task counts as unfinished again in the job's fan-in, the
- * job's tasks go back on their queue, and the job moves QUEUED → RUNNING. A crash or a Redis failure
- * after the commit leaves the job QUEUED, which the sweeper dispatches again after the dispatch
- * grace; a task appended twice is harmless because claims are compare-and-set.
+ * job's tasks go back on their queue, and the job moves QUEUED → RUNNING. A crash or a Redis
+ * failure after the commit leaves the job QUEUED, which the sweeper dispatches again after the
+ * dispatch grace; a task appended twice is harmless because claims are compare-and-set.
  */
 final class TaskRequeuer {
   private static final Logger log = LoggerFactory.getLogger(TaskRequeuer.class);

@@ -28,8 +28,8 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.WebDriverException;
+import org.openqa.selenium.WebElement;
 
 /**
  * The dashboard in headless Chromium against a real coordinator and worker: a running job's
@@ -104,11 +104,9 @@ class DashboardBrowserIT {
   void aDeadLetteredTaskIsRequeuedFromThePageRunsAgainAndItsJobSucceeds() throws Exception {
     FixableJobType.BROKEN.set(true);
     String id =
-        submit(
-            "{\"type\":\"fixable\",\"maxAttempts\":2,\"payload\":{\"tasks\":4,\"failSeq\":2}}");
+        submit("{\"type\":\"fixable\",\"maxAttempts\":2,\"payload\":{\"tasks\":4,\"failSeq\":2}}");
     String other =
-        submit(
-            "{\"type\":\"fixable\",\"maxAttempts\":2,\"payload\":{\"tasks\":3,\"failSeq\":0}}");
+        submit("{\"type\":\"fixable\",\"maxAttempts\":2,\"payload\":{\"tasks\":3,\"failSeq\":0}}");
     assertThat(stack.awaitTerminal(id, PAGE_WAIT).get("status").asText()).isEqualTo("FAILED");
     assertThat(stack.awaitTerminal(other, PAGE_WAIT).get("status").asText()).isEqualTo("FAILED");
     FixableJobType.BROKEN.set(false); // the bug is fixed; the failed task can run again
@@ -129,6 +127,9 @@ class DashboardBrowserIT {
     find("token-save").click();
     await().atMost(PAGE_WAIT).ignoreExceptions().until(() -> page.findElement(requeue).isEnabled());
     page.findElement(requeue).click();
+    await("the click reaches the coordinator")
+        .atMost(PAGE_WAIT)
+        .until(() -> !task(id, 2).get("status").asText().equals("FAILED"));
 
     JsonNode job = stack.awaitTerminal(id, PAGE_WAIT);
     assertThat(job.get("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
@@ -200,7 +201,8 @@ class DashboardBrowserIT {
   }
 
   private JsonNode task(String jobId, int seq) {
-    for (JsonNode t : Json.read(stack.get("/api/v1/jobs/" + jobId + "/tasks").body()).get("items")) {
+    for (JsonNode t :
+        Json.read(stack.get("/api/v1/jobs/" + jobId + "/tasks").body()).get("items")) {
       if (t.get("seq").asInt() == seq) {
         return t;
       }

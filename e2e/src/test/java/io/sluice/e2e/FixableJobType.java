@@ -6,14 +6,15 @@ import io.sluice.api.NonRetryableException;
 import io.sluice.api.Splitter;
 import io.sluice.api.TaskHandler;
 import io.sluice.api.TaskResult;
+import io.sluice.builtin.NoopJobType;
 import io.sluice.json.Json;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Test job type {@code fixable}: {@code {"tasks": N, "failSeq": s, "taskDelayMs": d?}}; each task
- * waits d ms, and task s then fails for good while
- * {@link #BROKEN} is set, as if it hit a bug, and succeeds once a test clears it (the bug is fixed
- * and the dead-lettered task can be requeued). Works with in-process workers only.
+ * waits d ms, and task s then fails for good while {@link #BROKEN} is set, as if it hit a bug, and
+ * succeeds once a test clears it (the bug is fixed and the dead-lettered task can be requeued).
+ * Works with in-process workers only.
  */
 public final class FixableJobType implements JobType {
   /** While true, task {@code failSeq} fails without retry. */
@@ -49,10 +50,6 @@ public final class FixableJobType implements JobType {
 
   @Override
   public Collector collector() {
-    return (payload, outcomes) -> {
-      long[] counts = new long[2];
-      outcomes.forEach(o -> counts[o.succeeded() ? 0 : 1]++);
-      return Json.object().put("succeeded", counts[0]).put("failed", counts[1]);
-    };
+    return new NoopJobType().collector(); // counts succeeded and failed tasks
   }
 }

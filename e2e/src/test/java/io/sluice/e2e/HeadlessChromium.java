@@ -16,8 +16,8 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
- * Debian's headless Chromium driven by its chromedriver, with a fresh profile. Missing or broken, it
- * fails the test with what to install, unless {@code SLUICE_SKIP_BROWSER_TESTS=1} says to skip.
+ * Debian's headless Chromium driven by its chromedriver, with a fresh profile. Missing or broken,
+ * it fails the test with what to install, unless {@code SLUICE_SKIP_BROWSER_TESTS=1} says to skip.
  */
 final class HeadlessChromium implements AutoCloseable {
   static final Path BROWSER = Path.of("/usr/bin/chromium");

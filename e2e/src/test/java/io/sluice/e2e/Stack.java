@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * A coordinator and in-process workers on a test's own database and Redis prefix, over real HTTP.
@@ -31,25 +32,35 @@ final class Stack implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
 
   Stack(TestEnvironment env, int workerCount, int concurrency) {
+    this(env, workerCount, concurrency, UnaryOperator.identity());
+  }
+
+  /** A stack whose coordinator configuration is {@code tweak}ed (tokens, API limits). */
+  Stack(
+      TestEnvironment env,
+      int workerCount,
+      int concurrency,
+      UnaryOperator<CoordinatorConfig> tweak) {
     this.env = env;
-    this.coordinator =
-        Coordinator.start(
-            new CoordinatorConfig(
-                database(env, 8),
-                redis(env),
-                ApiTokens.parse("tenant-a:" + TOKEN),
-                0,
-                1024 * 1024,
-                "coord-" + env.redisPrefix(),
-                Duration.ofMillis(200),
-                Duration.ofSeconds(5),
-                Duration.ofMillis(500),
-                Duration.ofSeconds(10),
-                Duration.ofSeconds(2),
-                Duration.ofSeconds(5)));
+    this.coordinator = Coordinator.start(tweak.apply(coordinatorConfig(env)));
     for (int i = 0; i < workerCount; i++) {
       workers.add(Worker.start(workerConfig(env, "w" + i, concurrency)));
     }
+  }
+
+  static CoordinatorConfig coordinatorConfig(TestEnvironment env) {
+    return CoordinatorConfig.builder(database(env, 8), redis(env), ApiTokens.parse("tenant-a:" + TOKEN))
+        .httpPort(0)
+        .maxBodyBytes(1024 * 1024)
+        .nodeId("coord-" + env.redisPrefix())
+        .sweepInterval(Duration.ofMillis(200))
+        .dispatchGrace(Duration.ofSeconds(5))
+        .collectGrace(Duration.ofMillis(500))
+        .collectingGrace(Duration.ofSeconds(10))
+        .leaderLease(Duration.ofSeconds(2))
+        .reapIdle(Duration.ofSeconds(5))
+        .nodeDeadAfter(Duration.ofSeconds(10))
+        .build();
   }
 
   static WorkerConfig workerConfig(TestEnvironment env, String id, int concurrency) {

@@ -22,12 +22,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ChildJvm implements AutoCloseable {
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(15);
+  private static final Duration REAP_GRACE = Duration.ofSeconds(5);
   private static final Set<ChildJvm> LIVE = ConcurrentHashMap.newKeySet();
 
   static {
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(() -> LIVE.forEach(c -> c.process.destroyForcibly()), "child-jvm-reaper"));
+    Runtime.getRuntime().addShutdownHook(new Thread(ChildJvm::reapAll, "child-jvm-reaper"));
   }
 
   private final String name;
@@ -189,6 +188,25 @@ public final class ChildJvm implements AutoCloseable {
   @Override
   public String toString() {
     return "ChildJvm[" + name + ", pid=" + process.pid() + ", alive=" + process.isAlive() + "]";
+  }
+
+  /**
+   * At JVM exit: SIGTERM to every live child so it can drain (another hook may be stopping them the
+   * same way), then SIGKILL to whatever still runs after a few seconds, e.g. a paused child.
+   */
+  private static void reapAll() {
+    LIVE.forEach(c -> c.process.destroy());
+    long deadline = System.nanoTime() + REAP_GRACE.toNanos();
+    for (ChildJvm c : LIVE) {
+      long left = Math.max(0, deadline - System.nanoTime());
+      try {
+        if (!c.process.waitFor(left, TimeUnit.NANOSECONDS)) {
+          c.process.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        c.process.destroyForcibly();
+      }
+    }
   }
 
   private void signal(String signal) {

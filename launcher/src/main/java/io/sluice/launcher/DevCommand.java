@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code ./sluice dev}: the demo's stack (embedded servers, a coordinator, workers) in the
@@ -40,10 +41,12 @@ final class DevCommand {
     LocalStack stack =
         LocalStack.start(
             new LocalStack.Spec("dev", logs, port, workers, concurrency, token), servers, out);
+    AtomicBoolean stopping = new AtomicBoolean();
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
+                  stopping.set(true);
                   out.println(System.lineSeparator() + "Stopping the dev stack...");
                   stack.close();
                   FileTrees.deleteTree(work.resolve("data"));
@@ -62,12 +65,21 @@ final class DevCommand {
     out.println("  export SLUICE_API_URL=" + api + " SLUICE_API_TOKEN=" + token);
     out.println("  echo '{\"tasks\":1000}' | ./sluice submit --type noop --payload - --wait");
     out.println("Press Ctrl-C to stop.");
-    while (stack.coordinator().isAlive()) {
+    while (stack.coordinator().isAlive() || stopping.get() || stoppingSoon(stopping)) {
+      // When Ctrl-C stops the stack, the hook above reports it; this thread just waits to be ended.
       Thread.sleep(Duration.ofSeconds(1));
     }
     out.println("The coordinator exited; last lines of " + stack.coordinator().logFile() + ":");
     out.println(stack.coordinator().logTail(20));
     return LauncherException.FAILED;
+  }
+
+  /**
+   * A dead coordinator may just be the first sign of Ctrl-C: give the shutdown a moment to say so.
+   */
+  private static boolean stoppingSoon(AtomicBoolean stopping) throws InterruptedException {
+    Thread.sleep(Duration.ofSeconds(2));
+    return stopping.get();
   }
 
   private static void requireFree(int port) {

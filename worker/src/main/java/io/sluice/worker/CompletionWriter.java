@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * redelivers entries whose claims then find the tasks finished, and the fan-in bitmap ignores
  * repeats.
  */
-final class CompletionWriter implements Runnable {
+final class CompletionWriter implements io.sluice.health.LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(CompletionWriter.class);
   private static final int MAX_BATCH = 1000;
 
@@ -72,11 +72,26 @@ final class CompletionWriter implements Runnable {
     return queue.size();
   }
 
+  private volatile io.sluice.health.LoopSupervisor.Loop self;
+
   @Override
-  public void run() {
+  public void run(io.sluice.health.LoopSupervisor.Loop self) {
+    this.self = self;
+    run();
+  }
+
+  private void beat() {
+    lastBeat = System.nanoTime();
+    io.sluice.health.LoopSupervisor.Loop loop = self;
+    if (loop != null) {
+      loop.beat();
+    }
+  }
+
+  void run() {
     List<Done> batch = new ArrayList<>(MAX_BATCH);
     while (running || !queue.isEmpty()) {
-      lastBeat = System.nanoTime();
+      beat();
       try {
         Done first = queue.poll(200, TimeUnit.MILLISECONDS);
         if (first == null) {
@@ -107,7 +122,7 @@ final class CompletionWriter implements Runnable {
             batch.size(),
             backoffMs,
             e.toString());
-        lastBeat = System.nanoTime();
+        beat();
         Thread.sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5_000);
       }

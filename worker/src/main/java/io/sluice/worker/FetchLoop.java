@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * claim a new lease epoch), and hands the claimed ones to handler threads. Entries whose task is
  * finished, running elsewhere or cancelled are acknowledged without running.
  */
-final class FetchLoop implements Runnable {
+final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(FetchLoop.class);
   private static final int MAX_FETCH = 256;
 
@@ -54,11 +54,25 @@ final class FetchLoop implements Runnable {
     this.started = ctx.metrics().counter("sluice_tasks_started_total", "queue", queue);
   }
 
+  private volatile io.sluice.health.LoopSupervisor.Loop self;
+
   @Override
-  public void run() {
-    long backoffMs = 100;
+  public void run(io.sluice.health.LoopSupervisor.Loop self) {
+    this.self = self;
+    run();
+  }
+
+  private void beat() {
+    lastBeat = System.nanoTime();
+    io.sluice.health.LoopSupervisor.Loop loop = self;
+    if (loop != null) {
+      loop.beat();
+    }
+  }
+
+  void run() {
     while (running) {
-      lastBeat = System.nanoTime();
+      beat();
       int taken = 0;
       try {
         if (!slots.tryAcquire(500, TimeUnit.MILLISECONDS)) {
@@ -70,15 +84,14 @@ final class FetchLoop implements Runnable {
         taken = want;
         List<Delivery> deliveries = redis.fetch(queue, config.workerId(), want, 1000);
         taken -= start(deliveries);
-        backoffMs = 100;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       } catch (RuntimeException e) {
-        log.warn(
-            "Fetching from queue {} failed; retrying in {} ms: {}", queue, backoffMs, e.toString());
-        sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
+        // Redis failed us (a killed connection, a restart): end this run; the watchdog restarts the
+        // loop with backoff, on a fresh connection, and counts it.
+        log.warn("Fetching from queue {} failed: {}", queue, e.toString());
+        throw e;
       } finally {
         slots.release(taken);
       }
@@ -130,7 +143,7 @@ final class FetchLoop implements Runnable {
           throw e;
         }
         log.warn("Claiming {} task(s) failed; retrying in {} ms: {}", refs.size(), backoffMs, e.toString());
-        lastBeat = System.nanoTime();
+        beat();
         sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5_000);
       }

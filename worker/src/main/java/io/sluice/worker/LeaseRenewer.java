@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * failing until the lease could have expired, every running task is told to stop, before anyone
  * else can claim it.
  */
-final class LeaseRenewer implements Runnable {
+final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(LeaseRenewer.class);
 
   private final WorkerConfig config;
@@ -35,6 +35,16 @@ final class LeaseRenewer implements Runnable {
     this.inFlight = inFlight;
     this.renewals = metrics.counter("sluice_lease_renewals_total");
     this.failures = metrics.counter("sluice_lease_renewal_failures_total");
+  }
+
+  @Override
+  public void run(io.sluice.health.LoopSupervisor.Loop self) throws InterruptedException {
+    long periodMs = config.lease().toMillis() / 3;
+    while (true) {
+      self.beat();
+      run();
+      Thread.sleep(periodMs);
+    }
   }
 
   @Override
@@ -56,7 +66,8 @@ final class LeaseRenewer implements Runnable {
             && !t.isCancelled()) {
           t.cancel();
           log.warn(
-              "Lost the lease of task {}/{}; its handler is told to stop and its result will be rejected",
+              "Lost the lease of task {}/{} (reclaimed after a pause, or its job was cancelled or"
+                  + " failed); its handler is told to stop and its result will be rejected",
               t.jobId(),
               t.seq());
         }

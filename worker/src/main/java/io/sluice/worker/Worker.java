@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.health.Health;
+import io.sluice.health.LoopSupervisor;
+import java.time.Duration;
 import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
@@ -31,7 +33,7 @@ public final class Worker implements AutoCloseable {
   private final JedisTaskQueue redis;
   private final InFlight inFlight = new InFlight();
   private final CompletionWriter writer;
-  private final Thread writerThread;
+  private final LoopSupervisor loops;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
   private final List<FetchLoop> fetchers = new ArrayList<>();
   private final ScheduledExecutorService scheduler;
@@ -52,10 +54,12 @@ public final class Worker implements AutoCloseable {
         config.lease());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.db = new Database(config.database(), "sluice-worker");
-    this.redis = new JedisTaskQueue(config.redis(), config.queues().size() + 4);
+    this.redis =
+        new JedisTaskQueue(config.redis(), config.queues().size() + 4, "sluice-worker-" + config.workerId());
     Semaphore slots = new Semaphore(config.concurrency());
     this.writer = new CompletionWriter(db, redis, inFlight, metrics);
-    this.writerThread = Thread.ofPlatform().name("sluice-completion-writer").start(writer);
+    this.loops = new LoopSupervisor(Clock.systemUTC(), metrics);
+    loops.start("completion-writer", Duration.ofSeconds(30), writer, () -> {});
     this.progress = new ProgressWriter(db, inFlight, metrics).start();
     this.gate =
         config.concurrencyLimits().isEmpty()
@@ -69,7 +73,7 @@ public final class Worker implements AutoCloseable {
     for (String queue : config.queues()) {
       FetchLoop loop = new FetchLoop(ctx, queue);
       fetchers.add(loop);
-      Thread.ofPlatform().daemon().name("sluice-fetch-" + queue).start(loop);
+      loops.start("fetch-" + queue, Duration.ofSeconds(15), loop, () -> {});
     }
     Gauge.builder(
             "sluice_worker_busy_ratio",
@@ -79,15 +83,13 @@ public final class Worker implements AutoCloseable {
     this.scheduler =
         Executors.newScheduledThreadPool(
             1, r -> Thread.ofPlatform().daemon().name("sluice-worker-timer").unstarted(r));
-    long renewMs = config.lease().toMillis() / 3;
-    scheduler.scheduleWithFixedDelay(renewer, renewMs, renewMs, TimeUnit.MILLISECONDS);
-    scheduler.scheduleWithFixedDelay(this::heartbeat, 0, 5, TimeUnit.SECONDS);
+    loops.start("lease-renewer", config.lease(), renewer, () -> {});
+    scheduler.scheduleWithFixedDelay(this::heartbeat, 0, 2, TimeUnit.SECONDS);
     Health health = new Health(Clock.systemUTC());
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
-    health.register("fetch-loops", () -> fetchers.stream().allMatch(FetchLoop::alive));
-    health.register("completion-writer", writer::alive);
-    health.register("lease-renewer", renewer::healthy);
+    health.register("loops", loops::allAlive);
+    health.register("leases", renewer::healthy);
     this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync);
     log.info("Worker {} ready on port {}", config.workerId(), http.port());
   }
@@ -109,8 +111,9 @@ public final class Worker implements AutoCloseable {
                   .put("inFlight", inFlight.size()));
       db.inTransaction(
           c -> {
-            new PostgresNodeRegistry()
-                .heartbeat(c, config.workerId(), "worker", draining ? "DRAINING" : "UP", info);
+            PostgresNodeRegistry nodes = new PostgresNodeRegistry();
+            nodes.heartbeat(c, config.workerId(), "worker", draining ? "DRAINING" : "UP", info);
+            nodes.heartbeatListeners(c, config.workerId(), loops.loops());
             return null;
           });
     } catch (RuntimeException e) {
@@ -142,6 +145,7 @@ public final class Worker implements AutoCloseable {
         config.workerId(),
         inFlight.size(),
         config.drainGrace());
+    loops.loops().stream().filter(l -> l.name().startsWith("fetch-")).forEach(LoopSupervisor.Loop::retire);
     fetchers.forEach(FetchLoop::stop);
     long deadline = System.nanoTime() + config.drainGrace().toNanos();
     while (inFlight.size() > 0 && System.nanoTime() < deadline) {
@@ -153,9 +157,12 @@ public final class Worker implements AutoCloseable {
       }
     }
     handBackUnfinished();
+    LoopSupervisor.Loop writerLoop =
+        loops.loops().stream().filter(l -> l.name().equals("completion-writer")).findFirst().orElseThrow();
+    writerLoop.retire();
     writer.stop();
     try {
-      writerThread.join(10_000);
+      writerLoop.join(Duration.ofSeconds(10));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -206,6 +213,7 @@ public final class Worker implements AutoCloseable {
     drain();
     http.stop();
     scheduler.shutdownNow();
+    loops.close();
     handlers.shutdownNow();
     progress.close();
     gate.close();

@@ -34,6 +34,7 @@ public final class LettuceCoordination implements AutoCloseable {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   private final RedisClient client;
+  private final RedisClient listenerClient;
   private final StatefulRedisConnection<String, String> connection;
   private final RedisAsyncCommands<String, String> async;
   private final RedisKeys keys;
@@ -54,6 +55,10 @@ public final class LettuceCoordination implements AutoCloseable {
       }
     }
     this.client = RedisClient.create(uri.build());
+    // Listeners must notice a lost connection rather than be silently reconnected mid-command, so
+    // the supervisor sees the failure, counts it, and restarts the loop on a fresh connection.
+    this.listenerClient = RedisClient.create(uri.build());
+    listenerClient.setOptions(io.lettuce.core.ClientOptions.builder().autoReconnect(false).build());
     this.connection = client.connect();
     this.async = connection.async();
     this.keys = new RedisKeys(config.prefix());
@@ -195,7 +200,10 @@ public final class LettuceCoordination implements AutoCloseable {
 
   /** Opens a reader of collect signals on its own connection, so blocking never stalls the rest. */
   public CollectReader collectReader(String consumer) {
-    return new CollectReader(client.connect(), consumer);
+    StatefulRedisConnection<String, String> blocking = listenerClient.connect();
+    // Named, so an operator (or a test) can find it in CLIENT LIST.
+    blocking.sync().clientSetname("sluice-collect-listener-" + consumer);
+    return new CollectReader(blocking, consumer);
   }
 
   /** Reads this coordinator's collect signals with XREADGROUP … BLOCK. */
@@ -253,7 +261,8 @@ public final class LettuceCoordination implements AutoCloseable {
    * or -1 when the job has no counter (the caller creates it from PostgreSQL's counts).
    */
   public long reopenFanIn(UUID jobId, int... seqs) {
-    String[] args = java.util.Arrays.stream(seqs).mapToObj(Integer::toString).toArray(String[]::new);
+    String[] args =
+        java.util.Arrays.stream(seqs).mapToObj(Integer::toString).toArray(String[]::new);
     Object remaining =
         await(
             eval(
@@ -379,5 +388,6 @@ public final class LettuceCoordination implements AutoCloseable {
   public void close() {
     connection.close();
     client.shutdown();
+    listenerClient.shutdown();
   }
 }

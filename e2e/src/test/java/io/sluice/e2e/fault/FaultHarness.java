@@ -55,19 +55,20 @@ final class FaultHarness implements AutoCloseable {
     postgres.createDatabase(DATABASE);
     coordinator =
         Coordinator.start(
-            new CoordinatorConfig(
-                new DatabaseConfig(postgres.jdbcUrl(DATABASE), EmbeddedPostgres.USER, null, 8),
-                RedisConfig.parse(redis.url(), "sluice"),
-                ApiTokens.parse(TOKEN),
-                0,
-                8L * 1024 * 1024,
-                "fault-coordinator",
-                Duration.ofMillis(250),
-                Duration.ofSeconds(5),
-                Duration.ofSeconds(1),
-                Duration.ofSeconds(10),
-                Duration.ofSeconds(2),
-                Duration.ofSeconds(4)));
+            CoordinatorConfig.builder(
+                    new DatabaseConfig(postgres.jdbcUrl(DATABASE), EmbeddedPostgres.USER, null, 8),
+                    RedisConfig.parse(redis.url(), "sluice"),
+                    ApiTokens.parse(TOKEN))
+                .httpPort(0)
+                .nodeId("fault-coordinator")
+                .sweepInterval(Duration.ofMillis(250))
+                .dispatchGrace(Duration.ofSeconds(5))
+                .collectGrace(Duration.ofSeconds(1))
+                .collectingGrace(Duration.ofSeconds(10))
+                .leaderLease(Duration.ofSeconds(2))
+                .reapIdle(Duration.ofSeconds(4))
+                .nodeDeadAfter(Duration.ofSeconds(6))
+                .build());
   }
 
   Map<String, String> workerEnv(String id) {

@@ -33,6 +33,11 @@ public final class JedisTaskQueue implements AutoCloseable {
   private final RedisKeys keys;
 
   public JedisTaskQueue(RedisConfig config, int connections) {
+    this(config, connections, "sluice-worker");
+  }
+
+  /** {@code clientName} names the connections in CLIENT LIST, e.g. after the worker id. */
+  public JedisTaskQueue(RedisConfig config, int connections, String clientName) {
     JedisPoolConfig poolConfig = new JedisPoolConfig();
     poolConfig.setMaxTotal(connections);
     poolConfig.setMaxIdle(connections);
@@ -44,7 +49,7 @@ public final class JedisTaskQueue implements AutoCloseable {
             .ssl(config.tls())
             .database(config.database())
             .timeoutMillis(10_000)
-            .clientName("sluice-worker")
+            .clientName(clientName)
             .build();
     this.pool = new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
     this.keys = new RedisKeys(config.prefix());

@@ -1,0 +1,165 @@
+package io.sluice.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.json.Json;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import redis.clients.jedis.JedisPooled;
+
+/** The job API calls of issue 4 over real HTTP, for the tests of a {@link Stack}. */
+final class JobApi {
+  private final Stack stack;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  JobApi(Stack stack) {
+    this.stack = stack;
+  }
+
+  /** Submits and returns the new job's id; fails the test on anything but 201. */
+  UUID create(String body) {
+    HttpResponse<String> r = stack.submit(body);
+    if (r.statusCode() != 201) {
+      throw new AssertionError("submit answered " + r.statusCode() + ": " + r.body());
+    }
+    return UUID.fromString(Json.read(r.body()).get("id").asText());
+  }
+
+  /** Submits and waits until the job is dispatched (RUNNING), so its version stops moving. */
+  UUID createRunning(String body) {
+    UUID id = create(body);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> job(id).get("status").asText().equals("RUNNING"));
+    return id;
+  }
+
+  /** A POST to another coordinator at {@code base}. */
+  static HttpResponse<String> post(
+      String base, String path, String token, String contentType, String body) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(base + path))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    try {
+      return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException("POST " + base + path + " failed", e);
+    }
+  }
+
+  HttpResponse<String> submit(String token, String body) {
+    return stack.post("/api/v1/jobs", "application/json", token, body);
+  }
+
+  HttpResponse<String> cancel(UUID id) {
+    return cancel(id, Stack.TOKEN);
+  }
+
+  HttpResponse<String> cancel(UUID id, String token) {
+    return stack.post("/api/v1/jobs/" + id + "/cancel", null, token, "");
+  }
+
+  HttpResponse<String> patch(UUID id, String ifMatch, String body) {
+    return patch(id, ifMatch, "application/json", Stack.TOKEN, body);
+  }
+
+  HttpResponse<String> patch(UUID id, String ifMatch, String type, String token, String body) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(stack.api() + "/api/v1/jobs/" + id))
+            .method("PATCH", HttpRequest.BodyPublishers.ofString(body));
+    if (ifMatch != null) {
+      b.header("If-Match", ifMatch);
+    }
+    if (type != null) {
+      b.header("Content-Type", type);
+    }
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> get(UUID id) {
+    return stack.get("/api/v1/jobs/" + id);
+  }
+
+  JsonNode job(UUID id) {
+    return Json.read(get(id).body());
+  }
+
+  /** The job's tasks, all pages. */
+  List<JsonNode> tasks(UUID id) {
+    List<JsonNode> all = new ArrayList<>();
+    Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?limit=1000").body())
+        .get("items")
+        .forEach(all::add);
+    return all;
+  }
+
+  /** Opens the job's event stream; lines arrive as the server writes them. */
+  HttpResponse<java.util.stream.Stream<String>> events(UUID id) {
+    return send(
+        HttpRequest.newBuilder(URI.create(stack.api() + "/api/v1/jobs/" + id + "/events"))
+            .GET()
+            .build(),
+        HttpResponse.BodyHandlers.ofLines());
+  }
+
+  /** One number from the test's database. */
+  long count(String sql, Object... args) {
+    try (Connection c = stack.env.connect();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Rows of jobs, tasks and events, and Redis keys (the collect stream aside): what a rejection must not change. */
+  List<Long> footprint() {
+    try (JedisPooled redis = new JedisPooled(URI.create(stack.env.redisUrl()))) {
+      long keys =
+          redis.keys(stack.env.redisPrefix() + ":*").stream()
+              .filter(k -> !k.contains("{collect}") && !k.contains("{meta}") && !k.contains("{leader}"))
+              .count();
+      return List.of(
+          count("SELECT count(*) FROM jobs"),
+          count("SELECT count(*) FROM tasks"),
+          count("SELECT count(*) FROM job_events"),
+          count("SELECT coalesce(sum(version), 0) FROM jobs"),
+          keys);
+    }
+  }
+
+  /** Live Redis access under the test's prefix. */
+  JedisPooled redis() {
+    return new JedisPooled(URI.create(stack.env.redisUrl()));
+  }
+
+  private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+    try {
+      return http.send(request, handler);
+    } catch (Exception e) {
+      throw new IllegalStateException("HTTP " + request.uri() + " failed", e);
+    }
+  }
+}
