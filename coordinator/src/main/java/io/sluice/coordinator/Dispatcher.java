@@ -90,9 +90,17 @@ final class Dispatcher implements AutoCloseable {
       redis.ensureWorkerGroup(queue);
     }
     redis.enqueue(queue, jobId, seqs);
-    db.inTransaction(
-        c ->
-            jobs.transition(c, Transition.of(jobId, List.of(JobStatus.QUEUED), JobStatus.RUNNING)));
+    boolean moved =
+        db.inTransaction(
+                c ->
+                    jobs.transition(
+                        c, Transition.of(jobId, List.of(JobStatus.QUEUED), JobStatus.RUNNING)))
+            .isPresent();
+    if (!moved && db.query(c -> jobs.find(c, jobId)).map(j -> j.status().isTerminal()).orElse(true)) {
+      // Cancelled while being dispatched: the counter just created would outlive the job.
+      redis.deleteJobKeys(jobId);
+      return;
+    }
     log.debug("Job {}: {} task(s) on queue {}", jobId, seqs.length, queue);
     if (remaining == 0) {
       collector.collect(jobId);

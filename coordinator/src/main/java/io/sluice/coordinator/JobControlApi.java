@@ -19,7 +19,7 @@ import io.sluice.store.PostgresJobControl.Outcome;
 import io.sluice.store.PostgresJobControl.Refused;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.StoreException;
-import java.util.Set;
+import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  */
 final class JobControlApi {
   private static final Logger log = LoggerFactory.getLogger(JobControlApi.class);
-  private static final Set<String> PATCHABLE = Set.of("priority", "maxAttempts", "labels");
+  private static final List<String> PATCHABLE = List.of("priority", "maxAttempts", "labels");
 
   /** What the calls need from the coordinator. */
   record Parts(

@@ -45,7 +45,7 @@ final class Labels {
     return labels;
   }
 
-  /** An ISO-8601 instant with offset, at most a year ahead; null when absent. */
+  /** An ISO-8601 instant with offset, at most a year ahead, to the millisecond; null when absent. */
   static Instant runAt(JsonNode node) {
     if (node == null || node.isNull()) {
       return null;
@@ -65,7 +65,7 @@ final class Labels {
       throw new ApiException(400, "runAt must be at most " + MAX_DELAY_DAYS + " days ahead")
           .with("field", "runAt");
     }
-    return at;
+    return at.truncatedTo(ChronoUnit.MILLIS);
   }
 
   private static String abbreviate(String s) {

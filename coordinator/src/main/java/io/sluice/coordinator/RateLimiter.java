@@ -38,7 +38,7 @@ final class RateLimiter {
       throw new ApiException(
               429,
               "rate limit of "
-                  + limits.requestsPerSecond()
+                  + rate()
                   + " requests per second (bursts of "
                   + limits.burst()
                   + ") exceeded for this token; retry after "
@@ -46,6 +46,11 @@ final class RateLimiter {
                   + " s")
           .retryAfter(wait);
     }
+  }
+
+  private String rate() {
+    double r = limits.requestsPerSecond();
+    return r == Math.rint(r) ? String.valueOf((long) r) : String.valueOf(r);
   }
 
   /** Takes a token: 0 when granted, else the whole seconds (at least 1) until one is available. */

@@ -41,6 +41,16 @@ final class JobApi {
     return id;
   }
 
+  /** A GET of any URL (a worker's own port, another coordinator). */
+  static HttpResponse<String> get(String url) {
+    try {
+      return HttpClient.newHttpClient()
+          .send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException("GET " + url + " failed", e);
+    }
+  }
+
   /** A POST to another coordinator at {@code base}. */
   static HttpResponse<String> post(
       String base, String path, String token, String contentType, String body) {

@@ -3,7 +3,6 @@ package io.sluice.embedded;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ProcessBuilder.Redirect;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -20,24 +19,16 @@ import java.time.Duration;
  * can take PostgreSQL away and bring it back on the same port with its data, as a database restart
  * would; {@link #close()} stops the server and deletes the directory.
  */
-public final class EmbeddedPostgres implements AutoCloseable {
+public final class EmbeddedPostgres extends ServerProcess {
   /** The superuser; connections need no password. */
   public static final String USER = "postgres";
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
-  private final int port;
-  private final Path baseDir;
-  private final boolean ownsBaseDir;
-  private final Thread shutdownHook;
   private io.zonky.test.db.postgres.embedded.EmbeddedPostgres server;
-  private boolean closed;
 
   private EmbeddedPostgres(int port, Path baseDir, boolean ownsBaseDir) {
-    this.port = port;
-    this.baseDir = baseDir;
-    this.ownsBaseDir = ownsBaseDir;
-    this.shutdownHook = new Thread(this::close, "embedded-postgres-" + port + "-stopper");
+    super("embedded-postgres", port, baseDir, ownsBaseDir);
   }
 
   /**
@@ -46,11 +37,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
    * @return the running server
    */
   public static EmbeddedPostgres launch() {
-    try {
-      return launch(FreePort.find(), Files.createTempDirectory("sluice-pg-"), true);
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not create a folder for PostgreSQL", e);
-    }
+    return launched(new EmbeddedPostgres(FreePort.find(), tempDir("sluice-pg-"), true));
   }
 
   /**
@@ -58,30 +45,11 @@ public final class EmbeddedPostgres implements AutoCloseable {
    * the data directory but leaves {@code baseDir} and the log.
    *
    * @param port the TCP port on 127.0.0.1; 0 picks a free one
-   * @param baseDir an existing folder
+   * @param baseDir the folder, created if missing
    * @return the running server
    */
   public static EmbeddedPostgres launch(int port, Path baseDir) {
-    return launch(port == 0 ? FreePort.find() : port, baseDir, false);
-  }
-
-  private static EmbeddedPostgres launch(int port, Path baseDir, boolean ownsBaseDir) {
-    EmbeddedPostgres postgres = new EmbeddedPostgres(port, baseDir, ownsBaseDir);
-    Runtime.getRuntime().addShutdownHook(postgres.shutdownHook);
-    try {
-      postgres.start();
-    } catch (RuntimeException e) {
-      postgres.close();
-      throw e;
-    }
-    return postgres;
-  }
-
-  /**
-   * @return the TCP port, the same across restarts
-   */
-  public int port() {
-    return port;
+    return launched(new EmbeddedPostgres(port == 0 ? FreePort.find() : port, baseDir, false));
   }
 
   /**
@@ -95,14 +63,14 @@ public final class EmbeddedPostgres implements AutoCloseable {
    * @return the data directory
    */
   public Path dataDirectory() {
-    return baseDir.resolve("data");
+    return dir().resolve("data");
   }
 
   /**
    * @return the file that receives the server's log
    */
   public Path logFile() {
-    return baseDir.resolve("postgres-" + port + ".log");
+    return dir().resolve("postgres-" + port() + ".log");
   }
 
   /**
@@ -110,7 +78,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
    * @return {@code jdbc:postgresql://127.0.0.1:PORT/DATABASE?user=postgres}
    */
   public String jdbcUrl(String database) {
-    return "jdbc:postgresql://127.0.0.1:" + port + "/" + database + "?user=" + USER;
+    return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database + "?user=" + USER;
   }
 
   /**
@@ -133,29 +101,62 @@ public final class EmbeddedPostgres implements AutoCloseable {
     ScratchDatabases.create(() -> connect("postgres"), name);
   }
 
-  /**
-   * @return whether the server is running
-   */
+  @Override
   public synchronized boolean isRunning() {
     return server != null;
   }
 
+  @Override
+  public String toString() {
+    return "EmbeddedPostgres[" + jdbcUrl("postgres") + ", running=" + isRunning() + "]";
+  }
+
   /**
-   * Starts the server on the same port and data directory after {@link #stop()}; does nothing if it
-   * runs. The first start runs initdb.
+   * Stops the server as {@code pg_ctl stop -m immediate} does (SIGQUIT to the postmaster: no
+   * checkpoint, clients cut off, crash recovery at the next start) and keeps its data; {@link
+   * #start()} brings it back. Used by fault tests.
    */
-  public synchronized void start() {
-    if (closed) {
-      throw new IllegalStateException("PostgreSQL on port " + port + " was closed");
-    }
-    if (server != null) {
+  public synchronized void stopImmediately() {
+    if (server == null) {
       return;
     }
+    try {
+      long pid =
+          Long.parseLong(
+              java.nio.file.Files.readAllLines(dataDirectory().resolve("postmaster.pid")).get(0).trim());
+      new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start().waitFor();
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("PostgreSQL (pid " + pid + ") did not stop after SIGQUIT");
+        }
+        Thread.sleep(50);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not stop PostgreSQL on port " + port(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while stopping PostgreSQL", e);
+    } finally {
+      // Zonky's handle is for a server that no longer runs: closing it releases its lock on the data
+      // directory (its pg_ctl stop fails harmlessly), so start() can make a new one.
+      try {
+        server.close();
+      } catch (IOException | RuntimeException ignored) {
+        // Nothing is running to stop.
+      }
+      server = null;
+    }
+  }
+
+  /** The first start runs initdb; later ones reuse the data directory. */
+  @Override
+  void startProcess() {
     Redirect log = Redirect.appendTo(logFile().toFile());
     try {
       server =
           io.zonky.test.db.postgres.embedded.EmbeddedPostgres.builder()
-              .setPort(port)
+              .setPort(port())
               .setDataDirectory(dataDirectory())
               // Keep the data across stop/start; close() deletes it.
               .setCleanDataDirectory(false)
@@ -167,7 +168,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException(
           "PostgreSQL did not start on port "
-              + port
+              + port()
               + ": "
               + e.getMessage()
               + "; log:\n"
@@ -176,95 +177,20 @@ public final class EmbeddedPostgres implements AutoCloseable {
     }
   }
 
-  /** Stops the server ({@code pg_ctl stop -m fast}) and keeps its data. */
-  public synchronized void stop() {
-    if (server == null) {
-      return;
-    }
+  /** {@code pg_ctl stop -m fast}; the data stays. */
+  @Override
+  void stopProcess() {
     try {
       server.close();
     } catch (IOException e) {
-      throw new UncheckedIOException("could not stop PostgreSQL on port " + port, e);
+      throw new UncheckedIOException("could not stop PostgreSQL on port " + port(), e);
     } finally {
       server = null;
     }
   }
 
-  /** Stops the server and starts it again on the same port with the same data. */
-  /**
-   * Stops the server as {@code pg_ctl stop -m immediate} does (SIGQUIT to the postmaster: no
-   * checkpoint, clients cut off, crash recovery at the next start) and keeps its data.
-   */
-  public synchronized void stopImmediately() {
-    if (server == null) {
-      return;
-    }
-    try {
-      long pid =
-          Long.parseLong(
-              java.nio.file.Files.readAllLines(dataDirectory().resolve("postmaster.pid"))
-                  .get(0)
-                  .trim());
-      new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start().waitFor();
-      long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
-      while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "PostgreSQL (pid " + pid + ") did not stop after SIGQUIT");
-        }
-        Thread.sleep(50);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not stop PostgreSQL on port " + port, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while stopping PostgreSQL", e);
-    } finally {
-      // Zonky's handle is for a server that no longer runs: closing it releases its lock on the
-      // data
-      // directory (its pg_ctl stop fails harmlessly), so start() can make a new one.
-      try {
-        server.close();
-      } catch (IOException | RuntimeException ignored) {
-        // Nothing is running to stop.
-      }
-      server = null;
-    }
-  }
-
-  public synchronized void restart() {
-    stop();
-    start();
-  }
-
-  /** Stops the server and deletes its data directory (and its folder, if this object made it). */
   @Override
-  public synchronized void close() {
-    if (closed) {
-      return;
-    }
-    try {
-      stop();
-    } finally {
-      closed = true;
-      removeShutdownHook();
-      FileTrees.deleteTree(ownsBaseDir ? baseDir : dataDirectory());
-    }
-  }
-
-  @Override
-  public String toString() {
-    return "EmbeddedPostgres[" + jdbcUrl("postgres") + ", running=" + isRunning() + "]";
-  }
-
-  private void removeShutdownHook() {
-    if (Thread.currentThread() == shutdownHook) {
-      return;
-    }
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException e) {
-      // Already shutting down: the hook is running or has run.
-    }
+  Path ownedInsideDir() {
+    return dataDirectory();
   }
 }

@@ -30,22 +30,14 @@ import redis.embedded.core.ExecutableProvider;
  * shutdown hook on every start. Here the output goes to a log file and readiness is a real {@code
  * PING}.
  */
-public final class EmbeddedRedis implements AutoCloseable {
+public final class EmbeddedRedis extends ServerProcess {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
 
-  private final int port;
-  private final Path workDir;
-  private final boolean ownsWorkDir;
-  private final Thread shutdownHook;
   private Process process;
-  private boolean closed;
 
   private EmbeddedRedis(int port, Path workDir, boolean ownsWorkDir) {
-    this.port = port;
-    this.workDir = workDir;
-    this.ownsWorkDir = ownsWorkDir;
-    this.shutdownHook = new Thread(this::destroyNow, "embedded-redis-" + port + "-stopper");
+    super("embedded-redis", port, workDir, ownsWorkDir);
   }
 
   /**
@@ -55,97 +47,37 @@ public final class EmbeddedRedis implements AutoCloseable {
    * @return the running server
    */
   public static EmbeddedRedis launch() {
-    try {
-      return launch(FreePort.find(), Files.createTempDirectory("sluice-redis-"), true);
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not create a working directory for Redis", e);
-    }
+    return launched(new EmbeddedRedis(FreePort.find(), tempDir("sluice-redis-"), true));
   }
 
   /**
    * Starts a server on the given port, keeping its log in {@code workDir} (which is left in place).
    *
    * @param port the TCP port on 127.0.0.1; 0 picks a free one
-   * @param workDir an existing directory for the log and any file Redis writes
+   * @param workDir the directory for the log and any file Redis writes, created if missing
    * @return the running server
    */
   public static EmbeddedRedis launch(int port, Path workDir) {
-    return launch(port == 0 ? FreePort.find() : port, workDir, false);
-  }
-
-  private static EmbeddedRedis launch(int port, Path workDir, boolean ownsWorkDir) {
-    EmbeddedRedis redis = new EmbeddedRedis(port, workDir, ownsWorkDir);
-    Runtime.getRuntime().addShutdownHook(redis.shutdownHook);
-    redis.start();
-    return redis;
+    return launched(new EmbeddedRedis(port == 0 ? FreePort.find() : port, workDir, false));
   }
 
   /**
    * @return {@code redis://127.0.0.1:PORT}
    */
   public String url() {
-    return "redis://127.0.0.1:" + port;
-  }
-
-  /**
-   * @return the TCP port, the same across restarts
-   */
-  public int port() {
-    return port;
+    return "redis://127.0.0.1:" + port();
   }
 
   /**
    * @return the file that receives the server's log
    */
   public Path logFile() {
-    return workDir.resolve("redis-" + port + ".log");
+    return dir().resolve("redis-" + port() + ".log");
   }
 
-  /**
-   * @return whether the server process is running
-   */
+  @Override
   public synchronized boolean isRunning() {
     return process != null && process.isAlive();
-  }
-
-  /**
-   * Starts the server again after {@link #stop()}, empty, on the same port. Does nothing if it
-   * runs.
-   *
-   * @throws IllegalStateException if it does not answer {@code PING} in time
-   */
-  public synchronized void start() {
-    if (closed) {
-      throw new IllegalStateException("Redis on port " + port + " was closed");
-    }
-    if (isRunning()) {
-      return;
-    }
-    try {
-      // A dump left by an earlier run would bring keys back; the contract is "empty after restart".
-      Files.deleteIfExists(workDir.resolve("dump.rdb"));
-      process = command().redirectErrorStream(true).redirectOutput(logFile().toFile()).start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not start redis-server on port " + port, e);
-    }
-    awaitPong();
-  }
-
-  /** Stops the server (SIGTERM, then SIGKILL after 10 s); its data is gone. */
-  public synchronized void stop() {
-    if (process == null) {
-      return;
-    }
-    process.destroy();
-    try {
-      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.destroyForcibly().waitFor();
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
-    process = null;
   }
 
   /**
@@ -154,36 +86,8 @@ public final class EmbeddedRedis implements AutoCloseable {
   public synchronized void kill() {
     if (process != null) {
       process.destroyForcibly();
-      try {
-        process.waitFor();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      await(process);
       process = null;
-    }
-  }
-
-  /** Stops the server and starts it again, empty, on the same port. */
-  public synchronized void restart() {
-    stop();
-    start();
-  }
-
-  /** Stops the server and deletes the working directory if this object created it. */
-  @Override
-  public synchronized void close() {
-    if (closed) {
-      return;
-    }
-    stop();
-    closed = true;
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException e) {
-      // Already shutting down: the hook is running or has run.
-    }
-    if (ownsWorkDir) {
-      FileTrees.deleteTree(workDir);
     }
   }
 
@@ -192,12 +96,45 @@ public final class EmbeddedRedis implements AutoCloseable {
     return "EmbeddedRedis[" + url() + ", running=" + isRunning() + "]";
   }
 
+  @Override
+  void startProcess() {
+    try {
+      // A dump left by an earlier run would bring keys back; the contract is "empty after restart".
+      Files.deleteIfExists(dir().resolve("dump.rdb"));
+      process = command().redirectErrorStream(true).redirectOutput(logFile().toFile()).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not start redis-server on port " + port(), e);
+    }
+    awaitPong();
+  }
+
+  /** SIGTERM, then SIGKILL after 10 s; nothing is saved. */
+  @Override
+  void stopProcess() {
+    process.destroy();
+    try {
+      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly();
+        await(process);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+    process = null;
+  }
+
+  @Override
+  Path ownedInsideDir() {
+    return null;
+  }
+
   private ProcessBuilder command() throws IOException {
     return new ProcessBuilder(
             List.of(
                 RedisBinary.get().getAbsolutePath(),
                 "--port",
-                Integer.toString(port),
+                Integer.toString(port()),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -205,10 +142,10 @@ public final class EmbeddedRedis implements AutoCloseable {
                 "--appendonly",
                 "no",
                 "--dir",
-                workDir.toAbsolutePath().toString(),
+                dir().toAbsolutePath().toString(),
                 "--daemonize",
                 "no"))
-        .directory(workDir.toFile());
+        .directory(dir().toFile());
   }
 
   private void awaitPong() {
@@ -217,7 +154,7 @@ public final class EmbeddedRedis implements AutoCloseable {
       if (!process.isAlive()) {
         throw new IllegalStateException(
             "redis-server on port "
-                + port
+                + port()
                 + " exited with "
                 + process.exitValue()
                 + "; log:\n"
@@ -231,7 +168,7 @@ public final class EmbeddedRedis implements AutoCloseable {
     process.destroyForcibly();
     throw new IllegalStateException(
         "redis-server on port "
-            + port
+            + port()
             + " did not answer PING within "
             + START_TIMEOUT
             + "; log:\n"
@@ -240,31 +177,23 @@ public final class EmbeddedRedis implements AutoCloseable {
 
   private boolean answersPing() {
     try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+      socket.connect(new InetSocketAddress("127.0.0.1", port()), 200);
       socket.setSoTimeout(500);
       OutputStream out = socket.getOutputStream();
       out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = socket.getInputStream();
-      byte[] reply = in.readNBytes(7);
-      return new String(reply, StandardCharsets.US_ASCII).startsWith("+PONG");
+      return new String(in.readNBytes(5), StandardCharsets.US_ASCII).equals("+PONG");
     } catch (IOException e) {
       return false;
     }
   }
 
-  private void destroyNow() {
-    Process p = process;
-    if (p != null) {
-      p.destroyForcibly();
-      try {
-        p.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    if (ownsWorkDir) {
-      FileTrees.deleteTree(workDir);
+  private static void await(Process p) {
+    try {
+      p.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

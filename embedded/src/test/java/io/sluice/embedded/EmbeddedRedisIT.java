@@ -38,6 +38,14 @@ class EmbeddedRedisIT {
       redis.restart();
       try (Jedis jedis = new Jedis(URI.create(redis.url()))) {
         assertThat(jedis.exists("k")).isFalse();
+        jedis.set("k", "v");
+      }
+
+      redis.kill();
+      assertThat(redis.isRunning()).isFalse();
+      redis.start();
+      try (Jedis jedis = new Jedis(URI.create(redis.url()))) {
+        assertThat(jedis.exists("k")).as("key after a crash and start").isFalse();
       }
     }
     assertThat(Files.exists(workDir)).as("working directory deleted by close()").isFalse();

@@ -138,7 +138,11 @@ final class ApiClient {
         "cannot reach the coordinator at "
             + base
             + " ("
-            + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+            + (e.getMessage() != null
+                ? e.getMessage()
+                : e instanceof ConnectException || e.getCause() instanceof ConnectException
+                    ? "connection refused"
+                    : e.getClass().getSimpleName())
             + "). Is it running? Point SLUICE_API_URL at it.",
         e);
   }

@@ -1,7 +1,6 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sluice.embedded.FileTrees;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +33,7 @@ final class BenchCommand {
   }
 
   int run(List<String> arguments) {
-    Args args = Args.parse(arguments, VALUED, Set.of());
+    Args args = Args.parse(arguments, VALUED, Set.of("keep-logs"));
     int n = args.intValue("tasks", 50_000, 1, 1_000_000);
     int workers = args.intValue("workers", 2, 1, 64);
     Integer concurrency =
@@ -52,12 +51,7 @@ final class BenchCommand {
       }
       return ok ? 0 : LauncherException.FAILED;
     } finally {
-      if (ok) {
-        FileTrees.deleteTree(work);
-      } else {
-        FileTrees.deleteTree(work.resolve("data"));
-        err.println("bench: logs kept in " + work.resolve("logs"));
-      }
+      LocalStack.cleanUp(work, !ok || args.flag("keep-logs"), err);
     }
   }
 

@@ -1,7 +1,6 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.embedded.FileTrees;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,12 +48,7 @@ final class DemoCommand {
       out.println(ok ? "Demo finished: the distributed count matches." : "Demo FAILED.");
       return ok ? 0 : LauncherException.FAILED;
     } finally {
-      if (ok && !args.flag("keep-logs")) {
-        FileTrees.deleteTree(work);
-      } else {
-        FileTrees.deleteTree(work.resolve("data"));
-        out.println("Logs kept in " + logs);
-      }
+      LocalStack.cleanUp(work, !ok || args.flag("keep-logs"), out);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import io.sluice.embedded.ChildJvm;
+import io.sluice.embedded.FileTrees;
 import io.sluice.embedded.FreePort;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -212,6 +213,20 @@ final class LocalStack implements AutoCloseable {
       return Files.createTempDirectory(prefix);
     } catch (IOException e) {
       throw new UncheckedIOException("could not create a temporary folder", e);
+    }
+  }
+
+  /**
+   * Deletes a stack's temporary folder once it has stopped: all of it, or all but {@code logs/}
+   * when the logs are worth keeping (a failure, or asked for) and there are any.
+   */
+  static void cleanUp(Path work, boolean keepLogs, PrintStream out) {
+    Path logs = work.resolve("logs");
+    if (keepLogs && Files.isDirectory(logs)) {
+      FileTrees.deleteTree(work.resolve("data"));
+      out.println("Logs kept in " + logs);
+    } else {
+      FileTrees.deleteTree(work);
     }
   }
 

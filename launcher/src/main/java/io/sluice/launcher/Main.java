@@ -33,7 +33,7 @@ public final class Main {
             Prints a job; --watch follows it to the end.
         cancel ID
             Cancels a job.
-        bench [--tasks N] [--workers W] [--concurrency C]
+        bench [--tasks N] [--workers W] [--concurrency C] [--keep-logs]
             One noop job of N (50000) tasks on W (2) workers; prints one JSON line with tasks_per_s
             and latency percentiles. Uses SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both are set
             (in a fresh database and key prefix, removed afterwards), else embedded servers.

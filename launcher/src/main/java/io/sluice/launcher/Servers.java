@@ -5,9 +5,6 @@ import io.sluice.embedded.EmbeddedRedis;
 import io.sluice.embedded.JdbcUrls;
 import io.sluice.embedded.ScratchDatabases;
 import io.sluice.embedded.ScratchKeys;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -50,8 +47,8 @@ final class Servers implements AutoCloseable {
     EmbeddedRedis redis = null;
     EmbeddedPostgres postgres = null;
     try {
-      redis = EmbeddedRedis.launch(0, Files.createDirectories(dir.resolve("redis")));
-      postgres = EmbeddedPostgres.launch(0, Files.createDirectories(dir.resolve("postgres")));
+      redis = EmbeddedRedis.launch(0, dir.resolve("redis"));
+      postgres = EmbeddedPostgres.launch(0, dir.resolve("postgres"));
       postgres.createDatabase("sluice");
       Map<String, String> env = new LinkedHashMap<>();
       env.put("SLUICE_REDIS_URL", redis.url());
@@ -61,14 +58,14 @@ final class Servers implements AutoCloseable {
       String description =
           "embedded Redis " + redis.url() + ", embedded PostgreSQL " + postgres.jdbcUrl("sluice");
       return new Servers(redis, postgres, env, () -> {}, description);
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       if (postgres != null) {
         postgres.close();
       }
       if (redis != null) {
         redis.close();
       }
-      throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+      throw e;
     }
   }
 

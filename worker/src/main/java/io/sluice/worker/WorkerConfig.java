@@ -75,22 +75,6 @@ public record WorkerConfig(
         ConcurrencyLimits.NONE);
   }
 
-  /** This configuration with other concurrency limits. */
-  public WorkerConfig withConcurrencyLimits(ConcurrencyLimits limits) {
-    return new WorkerConfig(
-        database,
-        redis,
-        workerId,
-        queues,
-        concurrency,
-        lease,
-        retryBase,
-        retryMax,
-        drainGrace,
-        httpPort,
-        limits);
-  }
-
   public static WorkerConfig fromEnv(Env env) {
     return new WorkerConfig(
         DatabaseConfig.fromEnv(env, 6),

@@ -133,6 +133,39 @@ final class FaultHarness implements AutoCloseable {
   /** Waits until the job is terminal; the coordinator must answer throughout (it may say 503). */
   JsonNode awaitTerminal(String id, Duration timeout) {
     JsonNode[] last = new JsonNode[1];
+    try {
+      awaitTerminal(id, timeout, last);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("job " + id + " not terminal after " + timeout + ": " + last[0] + "; " + diagnose(id), e);
+    }
+    return last[0];
+  }
+
+  /** Where a stuck job's tasks are, for the failure message. */
+  String diagnose(String id) {
+    StringBuilder sb = new StringBuilder("tasks by status:");
+    try (Connection c = postgres.connect(DATABASE);
+        ResultSet rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT status, count(*), min(seq), max(lease_expires_at) FROM tasks WHERE job_id = '" + id + "' GROUP BY status")) {
+      while (rs.next()) {
+        sb.append(' ').append(rs.getString(1)).append('=').append(rs.getLong(2))
+            .append("(first ").append(rs.getInt(3)).append(", lease ").append(rs.getString(4)).append(')');
+      }
+    } catch (Exception e) {
+      sb.append(" unavailable: ").append(e);
+    }
+    try (redis.clients.jedis.Jedis jedis = new redis.clients.jedis.Jedis(URI.create(redis.url()))) {
+      sb.append("; ready stream length ").append(jedis.xlen("sluice:{q:default}:ready"));
+      sb.append(", pending ").append(jedis.xpending("sluice:{q:default}:ready", "workers").getTotal());
+    } catch (Exception e) {
+      sb.append("; redis unavailable: ").append(e);
+    }
+    return sb.toString();
+  }
+
+  private void awaitTerminal(String id, Duration timeout, JsonNode[] last) {
     Awaitility.await()
         .atMost(timeout)
         .pollInterval(Duration.ofMillis(200))
@@ -142,7 +175,6 @@ final class FaultHarness implements AutoCloseable {
               last[0] = job(id);
               return Set.of("SUCCEEDED", "FAILED", "CANCELLED").contains(last[0].path("status").asText());
             });
-    return last[0];
   }
 
   int tasksFinished(String id) {

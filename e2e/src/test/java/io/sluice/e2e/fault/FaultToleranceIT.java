@@ -218,6 +218,28 @@ class FaultToleranceIT {
         .isEqualTo(4);
   }
 
+  @Test
+  void aWorkerThatStopsHeartbeatingIsMarkedDeadAndItsTasksAreReclaimedBeforeItsLeaseEnds()
+      throws Exception {
+    Map<String, String> env = harness.workerEnv("silent");
+    env.put("SLUICE_LEASE_DURATION", "120s");
+    ChildJvm silent = harness.startWorker(env);
+    String id = harness.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":1000}}");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> harness.scalar("SELECT count(*) FROM tasks WHERE status = 'RUNNING' AND worker_id = 'silent'") == 4);
+    silent.pause();
+    long pausedAt = System.nanoTime();
+    harness.startWorker();
+
+    JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(60));
+
+    assertThat(Duration.ofNanos(System.nanoTime() - pausedAt)).as("long before the 120 s lease").isLessThan(Duration.ofSeconds(40));
+    assertThat(harness.scalar("SELECT count(*) FROM nodes WHERE id = 'silent' AND status = 'DEAD'")).isEqualTo(1);
+    harness.assertExactlyOnce(id, job);
+    silent.resume();
+  }
+
   private void assertSurvivesRedisLoss(Runnable loseRedis) throws Exception {
     for (int i = 0; i < 2; i++) {
       harness.startWorker();

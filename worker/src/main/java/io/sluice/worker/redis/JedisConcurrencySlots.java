@@ -6,11 +6,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
-import redis.clients.jedis.DefaultJedisClientConfig;
-import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
-import redis.clients.jedis.JedisPoolConfig;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
@@ -24,20 +21,7 @@ public final class JedisConcurrencySlots implements AutoCloseable {
   private final JedisPool pool;
 
   public JedisConcurrencySlots(RedisConfig config, int connections) {
-    JedisPoolConfig poolConfig = new JedisPoolConfig();
-    poolConfig.setMaxTotal(connections);
-    poolConfig.setMaxIdle(connections);
-    poolConfig.setTestWhileIdle(true);
-    var client =
-        DefaultJedisClientConfig.builder()
-            .user(config.user())
-            .password(config.password())
-            .ssl(config.tls())
-            .database(config.database())
-            .timeoutMillis(10_000)
-            .clientName("sluice-worker-slots")
-            .build();
-    this.pool = new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
+    this.pool = JedisPools.create(config, connections, "sluice-worker-slots");
   }
 
   /**

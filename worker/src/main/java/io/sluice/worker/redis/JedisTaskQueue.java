@@ -10,11 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import redis.clients.jedis.DefaultJedisClientConfig;
-import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
-import redis.clients.jedis.JedisPoolConfig;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.StreamEntryID;
@@ -38,20 +35,7 @@ public final class JedisTaskQueue implements AutoCloseable {
 
   /** {@code clientName} names the connections in CLIENT LIST, e.g. after the worker id. */
   public JedisTaskQueue(RedisConfig config, int connections, String clientName) {
-    JedisPoolConfig poolConfig = new JedisPoolConfig();
-    poolConfig.setMaxTotal(connections);
-    poolConfig.setMaxIdle(connections);
-    poolConfig.setTestWhileIdle(true);
-    var client =
-        DefaultJedisClientConfig.builder()
-            .user(config.user())
-            .password(config.password())
-            .ssl(config.tls())
-            .database(config.database())
-            .timeoutMillis(10_000)
-            .clientName(clientName)
-            .build();
-    this.pool = new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
+    this.pool = JedisPools.create(config, connections, clientName);
     this.keys = new RedisKeys(config.prefix());
   }
 

@@ -1,0 +1,30 @@
+package io.sluice.worker.redis;
+
+import io.sluice.config.RedisConfig;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.JedisPoolConfig;
+
+/** The worker's Jedis pools, all configured alike from a {@link RedisConfig}. */
+final class JedisPools {
+  private JedisPools() {}
+
+  /** {@code clientName} names the connections in CLIENT LIST. */
+  static JedisPool create(RedisConfig config, int connections, String clientName) {
+    JedisPoolConfig poolConfig = new JedisPoolConfig();
+    poolConfig.setMaxTotal(connections);
+    poolConfig.setMaxIdle(connections);
+    poolConfig.setTestWhileIdle(true);
+    var client =
+        DefaultJedisClientConfig.builder()
+            .user(config.user())
+            .password(config.password())
+            .ssl(config.tls())
+            .database(config.database())
+            .timeoutMillis(10_000)
+            .clientName(clientName)
+            .build();
+    return new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
+  }
+}
