@@ -33,8 +33,8 @@ public interface TaskContext {
 
   /**
    * Reports progress in [0, 1] with a short human-readable message ({@code null} for none). Cheap,
-   * may be called often: the worker keeps only the latest report of each task and writes it with the
-   * other tasks' in one batched, fenced update.
+   * may be called often: the worker keeps only the latest report of each task and writes it with
+   * the other tasks' in one batched, fenced update.
    */
   default void reportProgress(double fraction, String message) {
     reportProgress(null, fraction, message);

@@ -27,7 +27,9 @@ public record JobSnapshot(JsonNode json, long version) {
   /** The job's labels; empty when it has none. */
   public Map<String, String> labels() {
     Map<String, String> labels = new LinkedHashMap<>();
-    json.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    json.path("labels")
+        .fields()
+        .forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
     return labels;
   }
 }

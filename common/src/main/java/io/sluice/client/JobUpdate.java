@@ -5,8 +5,8 @@ import io.sluice.json.Json;
 import java.util.Map;
 
 /**
- * The body of {@code PATCH /api/v1/jobs/{id}}: the fields to change, null for those to keep.
- * {@code labels} replaces the job's labels as a whole.
+ * The body of {@code PATCH /api/v1/jobs/{id}}: the fields to change, null for those to keep. {@code
+ * labels} replaces the job's labels as a whole.
  */
 public record JobUpdate(Integer priority, Integer maxAttempts, Map<String, String> labels) {
 

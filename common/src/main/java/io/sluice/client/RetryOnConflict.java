@@ -5,8 +5,8 @@ import java.util.random.RandomGenerator;
 
 /**
  * How {@link SluiceClient#update} retries: at most {@code maxAttempts} tries, waiting between them
- * an exponentially growing delay ({@code initialBackoff} × 2^(n-1), at most {@code maxBackoff}) with
- * full jitter, so clients that collided do not collide again in step; never less than a {@code
+ * an exponentially growing delay ({@code initialBackoff} × 2^(n-1), at most {@code maxBackoff})
+ * with full jitter, so clients that collided do not collide again in step; never less than a {@code
  * Retry-After} the server asked for.
  */
 public record RetryOnConflict(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {

@@ -7,9 +7,9 @@ import java.util.OptionalLong;
 
 /**
  * The API refused a request: its status and its JSON error body. {@link #isRetryable()} says
- * whether the same request may succeed later (a version conflict after a refetch, a busy or
- * briefly unavailable server, a rate limit); a validation error, a missing token or an unknown job
- * never is.
+ * whether the same request may succeed later (a version conflict after a refetch, a busy or briefly
+ * unavailable server, a rate limit); a validation error, a missing token or an unknown job never
+ * is.
  */
 public class SluiceApiException extends SluiceException {
   private final int status;

@@ -170,7 +170,8 @@ public final class SluiceClient {
   private void pause(int attempt, String reason, Duration retryAfter, RuntimeException cause) {
     Duration wait = retry.backoff(attempt, retryAfter, ThreadLocalRandom.current());
     metrics.counter("sluice_client_retries_total", "reason", reason).increment();
-    log.debug("Retrying after {} ({}), try {} of {}", reason, wait, attempt + 1, retry.maxAttempts());
+    log.debug(
+        "Retrying after {} ({}), try {} of {}", reason, wait, attempt + 1, retry.maxAttempts());
     try {
       sleeper.sleep(wait);
     } catch (InterruptedException e) {
@@ -229,7 +230,9 @@ public final class SluiceClient {
   private static JsonNode errorBody(String body) {
     try {
       JsonNode node = body == null || body.isBlank() ? null : Json.read(body);
-      return node != null && node.isObject() ? node : Json.object().put("error", String.valueOf(body));
+      return node != null && node.isObject()
+          ? node
+          : Json.object().put("error", String.valueOf(body));
     } catch (RuntimeException e) {
       return Json.object().put("error", body);
     }

@@ -7,8 +7,8 @@ import java.util.OptionalInt;
 /**
  * How many tasks of a queue, or of a job type, may run at once across all workers ({@code
  * maxConcurrency}). Configured on workers as {@code SLUICE_QUEUE_MAX_CONCURRENCY=images=4,mail=2}
- * and {@code SLUICE_TYPE_MAX_CONCURRENCY=wordcount=8}; every worker serving a queue should carry the
- * same limits. A queue or type not named is not limited.
+ * and {@code SLUICE_TYPE_MAX_CONCURRENCY=wordcount=8}; every worker serving a queue should carry
+ * the same limits. A queue or type not named is not limited.
  */
 public record ConcurrencyLimits(Map<String, Integer> perQueue, Map<String, Integer> perType) {
   /** No limits. */

@@ -2,14 +2,21 @@ package io.sluice.config;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
  * Reads settings from a map of environment variables, parsing and checking each one. Every failure
- * names the variable, its value and what was expected.
+ * names the variable, its value and what was expected. It remembers which names were asked for, so
+ * a deployment's environment (the compose file, a Kubernetes manifest) can be checked against what a
+ * configuration really reads.
  */
 public final class Env {
   private final Map<String, String> vars;
+  private final Set<String> read = ConcurrentHashMap.newKeySet();
+  private final Set<String> required = ConcurrentHashMap.newKeySet();
 
   public Env(Map<String, String> vars) {
     this.vars = Map.copyOf(vars);
@@ -20,6 +27,7 @@ public final class Env {
   }
 
   public String get(String name) {
+    read.add(name);
     String value = vars.get(name);
     return value == null || value.isBlank() ? null : value.trim();
   }
@@ -30,11 +38,35 @@ public final class Env {
   }
 
   public String require(String name, String what) {
+    required.add(name);
     String value = get(name);
     if (value == null) {
       throw new ConfigException(name, null, "is not set; it must give " + what);
     }
     return value;
+  }
+
+  /** The names asked for so far, required or not, sorted. */
+  public Set<String> namesRead() {
+    return new TreeSet<>(read);
+  }
+
+  /** The names asked for so far as required ({@link #require}), sorted. */
+  public Set<String> namesRequired() {
+    return new TreeSet<>(required);
+  }
+
+  /** {@code true}/{@code false} (also {@code yes}/{@code no}, {@code 1}/{@code 0}). */
+  public boolean bool(String name, boolean fallback) {
+    String value = get(name);
+    if (value == null) {
+      return fallback;
+    }
+    return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+      case "true", "yes", "1" -> true;
+      case "false", "no", "0" -> false;
+      default -> throw new ConfigException(name, value, "must be true or false");
+    };
   }
 
   public int intValue(String name, int fallback, int min, int max) {

@@ -16,9 +16,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs each long-running loop of a process on its own thread and watches it: a loop that throws,
- * whose thread dies, or that stops reporting progress for longer than its stall limit is stopped and
- * started again with exponential backoff, behind a circuit breaker that stops restarting a loop that
- * keeps failing until a probe succeeds. Health and metrics read the loops' state here.
+ * whose thread dies, or that stops reporting progress for longer than its stall limit is stopped
+ * and started again with exponential backoff, behind a circuit breaker that stops restarting a loop
+ * that keeps failing until a probe succeeds. Health and metrics read the loops' state here.
  */
 public final class LoopSupervisor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LoopSupervisor.class);
@@ -43,11 +43,17 @@ public final class LoopSupervisor implements AutoCloseable {
     void run(Loop self) throws Exception;
   }
 
-  /** Starts a supervised loop. {@code onStall} releases what a stuck body blocks on (a connection). */
+  /**
+   * Starts a supervised loop. {@code onStall} releases what a stuck body blocks on (a connection).
+   */
   public Loop start(String name, Duration stallAfter, Body body, Runnable onStall) {
     Loop loop = new Loop(name, stallAfter, body, onStall);
     loops.add(loop);
-    metrics.gauge("sluice_listener_up", io.micrometer.core.instrument.Tags.of("listener", name), loop, l -> l.alive() ? 1 : 0);
+    metrics.gauge(
+        "sluice_listener_up",
+        io.micrometer.core.instrument.Tags.of("listener", name),
+        loop,
+        l -> l.alive() ? 1 : 0);
     loop.launch();
     return loop;
   }
@@ -128,7 +134,10 @@ public final class LoopSupervisor implements AutoCloseable {
         return true;
       }
       Thread t = thread;
-      return up && t != null && t.isAlive() && System.nanoTime() - lastBeatNanos < stallAfter.toNanos();
+      return up
+          && t != null
+          && t.isAlive()
+          && System.nanoTime() - lastBeatNanos < stallAfter.toNanos();
     }
 
     public Instant since() {
@@ -193,11 +202,15 @@ public final class LoopSupervisor implements AutoCloseable {
       if (up) {
         up = false;
         since = clock.instant();
-        log.warn("Loop {} {}; restarting it", name, dead ? "died" : "stalled for more than " + stallAfter);
+        log.warn(
+            "Loop {} {}; restarting it",
+            name,
+            dead ? "died" : "stalled for more than " + stallAfter);
       }
       if (!failureRecorded) {
         // One failure per run of the loop, so a loop that keeps dying opens the breaker.
-        breaker.onError(0, TimeUnit.NANOSECONDS, new IllegalStateException(dead ? "died" : "stalled"));
+        breaker.onError(
+            0, TimeUnit.NANOSECONDS, new IllegalStateException(dead ? "died" : "stalled"));
         failureRecorded = true;
       }
       if (System.nanoTime() < notBeforeNanos || !breaker.tryAcquirePermission()) {

@@ -2,15 +2,15 @@ package io.sluice.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.sluice.SluiceException;
 import io.sluice.config.DatabaseConfig;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.concurrent.ThreadLocalRandom;
-import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
@@ -58,7 +58,8 @@ public final class Database implements AutoCloseable {
 
   /**
    * Opens after half of the last ten calls failed to reach PostgreSQL; probes again after two
-   * seconds. Only connection-level failures count: a constraint violation is an answer, not an outage.
+   * seconds. Only connection-level failures count: a constraint violation is an answer, not an
+   * outage.
    */
   private static CircuitBreakerConfig breakerConfig() {
     return CircuitBreakerConfig.custom()
@@ -106,6 +107,42 @@ public final class Database implements AutoCloseable {
         "Database schema at version {} ({} migrations applied now)",
         result.targetSchemaVersion,
         result.migrationsExecuted);
+  }
+
+  /**
+   * Checks, without changing anything, that every migration this build carries has been applied;
+   * for a coordinator whose role has no DDL rights ({@code SLUICE_MIGRATE=false}). Reading the
+   * schema history needs only SELECT.
+   *
+   * @return the schema's version
+   * @throws SchemaNotCurrentException when the schema is missing or older than this build expects
+   */
+  public String requireSchemaCurrent() {
+    var info = Flyway.configure().dataSource(dataSource).load().info();
+    var pending = info.pending();
+    var all = info.all();
+    String expected = all.length == 0 ? "none" : all[all.length - 1].getVersion().getVersion();
+    if (info.current() == null) {
+      throw new SchemaNotCurrentException(
+          "the database has no Sluice schema (no applied migrations; expected version "
+              + expected
+              + "): run the migrations first with './sluice migrate' (or io.sluice.coordinator"
+              + ".MigrateMain) as a role that may create tables, or set SLUICE_MIGRATE=true");
+    }
+    String current = info.current().getVersion().getVersion();
+    if (pending.length > 0) {
+      throw new SchemaNotCurrentException(
+          "the database schema is at version "
+              + current
+              + " but this build expects "
+              + expected
+              + " ("
+              + pending.length
+              + " migration(s) pending): run './sluice migrate' (or io.sluice.coordinator"
+              + ".MigrateMain) first, or set SLUICE_MIGRATE=true");
+    }
+    log.info("Database schema at version {}, as expected (migrations left to others)", current);
+    return current;
   }
 
   /** Work done inside one transaction. */

@@ -5,8 +5,8 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * A job row as stored. {@code labels} is a JSON object of strings the client attached; {@code runAt}
- * is the earliest time its tasks may start, or null.
+ * A job row as stored. {@code labels} is a JSON object of strings the client attached; {@code
+ * runAt} is the earliest time its tasks may start, or null.
  */
 public record Job(
     UUID id,

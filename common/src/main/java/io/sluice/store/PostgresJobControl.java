@@ -58,8 +58,7 @@ public final class PostgresJobControl {
    * Changes priority, max attempts or labels of a QUEUED or RUNNING job at {@code expectedVersion}
    * and records a PATCH event, in the caller's transaction.
    */
-  public Outcome patch(
-      Connection c, String tenant, UUID id, long expectedVersion, JobPatch patch)
+  public Outcome patch(Connection c, String tenant, UUID id, long expectedVersion, JobPatch patch)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(PATCH)) {
       ps.setObject(1, patch.priority());
@@ -133,9 +132,7 @@ public final class PostgresJobControl {
       ps.setObject(1, id);
       ps.setString(2, tenant);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next()
-            ? new State(JobStatus.valueOf(rs.getString(1)), rs.getLong(2))
-            : null;
+        return rs.next() ? new State(JobStatus.valueOf(rs.getString(1)), rs.getLong(2)) : null;
       }
     }
   }

@@ -89,17 +89,21 @@ public final class PostgresJobStore {
       RETURNING version
       """;
 
+  // The last clause is the safety net: a RUNNING job that made no progress for the dispatch grace
+  // while tasks of it wait QUEUED gets those tasks appended again, whatever lost their entries.
   private static final String NEEDING_ATTENTION =
       """
       SELECT id, status FROM jobs
        WHERE (status IN ('QUEUED', 'RUNNING') AND tasks_succeeded + tasks_failed = task_count
               AND updated_at < now() - ? * interval '1 millisecond')
-          OR (status = 'QUEUED' AND updated_at < now() - ? * interval '1 millisecond'
-              AND (run_at IS NULL OR run_at <= now()))
-          OR (status = 'QUEUED' AND run_at <= now())
+          OR (status = 'QUEUED' AND updated_at < now() - ? * interval '1 millisecond')
           OR (status = 'COLLECTING' AND updated_at < now() - ? * interval '1 millisecond')
+          OR (status = 'RUNNING' AND updated_at < now() - ? * interval '1 millisecond'
+              AND EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = jobs.id AND t.status = 'QUEUED'))
        LIMIT ?
       """;
+
+  private static final String TOUCH = "UPDATE jobs SET updated_at = now() WHERE id = ?";
 
   private static final String EVENT =
       """
@@ -289,7 +293,8 @@ public final class PostgresJobStore {
       ps.setLong(1, collectGrace.toMillis());
       ps.setLong(2, dispatchGrace.toMillis());
       ps.setLong(3, collectingGrace.toMillis());
-      ps.setInt(4, limit);
+      ps.setLong(4, dispatchGrace.toMillis());
+      ps.setInt(5, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           stalled.add(
@@ -299,6 +304,14 @@ public final class PostgresJobStore {
       }
     }
     return stalled;
+  }
+
+  /** Marks a job as looked at, so the sweeper does not repeat a repair before the grace passes. */
+  public void touch(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(TOUCH)) {
+      ps.setObject(1, id);
+      ps.executeUpdate();
+    }
   }
 
   /** Appends to the job's event log. */

@@ -8,8 +8,8 @@ import java.time.Duration;
 import java.util.OptionalLong;
 
 /**
- * The {@code coordinator_leader} row: the epoch that fences leader-only writes. Taking over needs the
- * previous leader's lease to have run out in PostgreSQL's clock, whatever Redis says.
+ * The {@code coordinator_leader} row: the epoch that fences leader-only writes. Taking over needs
+ * the previous leader's lease to have run out in PostgreSQL's clock, whatever Redis says.
  */
 public final class PostgresLeaderStore {
   private static final String TAKE_OVER =

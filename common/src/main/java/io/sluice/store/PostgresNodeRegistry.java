@@ -10,9 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The {@code nodes} and {@code listeners} tables: every coordinator and worker heartbeats its row and
- * the state of each of its loops (versioned rows, one statement each); the leader marks nodes that
- * stopped heartbeating DEAD and cuts their leases short so their tasks are reclaimed at once.
+ * The {@code nodes} and {@code listeners} tables: every coordinator and worker heartbeats its row
+ * and the state of each of its loops (versioned rows, one statement each); the leader marks nodes
+ * that stopped heartbeating DEAD and cuts their leases short so their tasks are reclaimed at once.
  */
 public final class PostgresNodeRegistry {
   private static final String HEARTBEAT =
@@ -66,10 +66,14 @@ public final class PostgresNodeRegistry {
     }
     try (PreparedStatement ps = c.prepareStatement(LISTENERS)) {
       ps.setString(1, nodeId);
-      ps.setArray(2, c.createArrayOf("text", loops.stream().map(LoopSupervisor.Loop::name).toArray()));
-      ps.setArray(3, c.createArrayOf("text", loops.stream().map(l -> l.alive() ? "UP" : "DOWN").toArray()));
-      ps.setArray(4, c.createArrayOf("int4", loops.stream().map(LoopSupervisor.Loop::restarts).toArray()));
-      ps.setArray(5, c.createArrayOf("text", loops.stream().map(LoopSupervisor.Loop::lastError).toArray()));
+      ps.setArray(
+          2, c.createArrayOf("text", loops.stream().map(LoopSupervisor.Loop::name).toArray()));
+      ps.setArray(
+          3, c.createArrayOf("text", loops.stream().map(l -> l.alive() ? "UP" : "DOWN").toArray()));
+      ps.setArray(
+          4, c.createArrayOf("int4", loops.stream().map(LoopSupervisor.Loop::restarts).toArray()));
+      ps.setArray(
+          5, c.createArrayOf("text", loops.stream().map(LoopSupervisor.Loop::lastError).toArray()));
       ps.executeUpdate();
     }
   }

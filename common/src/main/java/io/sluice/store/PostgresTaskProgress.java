@@ -61,7 +61,8 @@ public final class PostgresTaskProgress {
       ps.setArray(1, uuids(c, reports, Report::jobId));
       ps.setArray(2, ints(c, reports, Report::seq));
       ps.setArray(3, longs(c, reports, Report::leaseEpoch));
-      ps.setArray(4, c.createArrayOf("float4", reports.stream().map(r -> (float) r.fraction()).toArray()));
+      ps.setArray(
+          4, c.createArrayOf("float4", reports.stream().map(r -> (float) r.fraction()).toArray()));
       ps.setArray(5, texts(c, reports, Report::stage));
       ps.setArray(6, texts(c, reports, Report::message));
       return ps.executeUpdate();
@@ -90,5 +91,4 @@ public final class PostgresTaskProgress {
     }
     return new Live(running, sum, stages);
   }
-
 }

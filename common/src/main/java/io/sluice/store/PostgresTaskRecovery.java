@@ -60,7 +60,8 @@ public final class PostgresTaskRecovery {
         FROM reclaimed r JOIN jobs j ON j.id = r.job_id
       """;
 
-  // A draining worker gives back the tasks it will not finish: at once, not after their lease runs out.
+  // A draining worker gives back the tasks it will not finish: at once, not after their lease runs
+  // out.
   private static final String HAND_BACK =
       """
       WITH released AS (
@@ -126,8 +127,9 @@ public final class PostgresTaskRecovery {
   }
 
   /**
-   * Marks the found retries QUEUED unless they were claimed meanwhile: the epoch check keeps a retry
-   * that was claimed, failed again and is waiting anew from being marked QUEUED with no entry.
+   * Marks the found retries QUEUED unless they were claimed meanwhile: the epoch check keeps a
+   * retry that was claimed, failed again and is waiting anew from being marked QUEUED with no
+   * entry.
    */
   public int markRetriesQueued(Connection c, Collection<Stranded> tasks) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(MARK_RETRIES_QUEUED)) {
@@ -154,7 +156,8 @@ public final class PostgresTaskRecovery {
 
   /** Returns a draining worker's unfinished tasks to QUEUED; returns those released. */
   public List<io.sluice.store.TaskRef> handBack(
-      Connection c, String workerId, Collection<io.sluice.store.ClaimedTask> held) throws SQLException {
+      Connection c, String workerId, Collection<io.sluice.store.ClaimedTask> held)
+      throws SQLException {
     List<io.sluice.store.TaskRef> released = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(HAND_BACK)) {
       ps.setArray(1, uuids(c, held, io.sluice.store.ClaimedTask::jobId));

@@ -26,19 +26,32 @@ import java.util.function.Consumer;
  * lease_epoch}, so a worker that lost its lease changes nothing.
  */
 public final class PostgresTaskStore {
+  // Taking over a lease that expired is a reclaim too, and is logged as one in the same statement.
   private static final String CLAIM =
       """
-      UPDATE tasks t
-         SET status = 'RUNNING', attempt = t.attempt + 1, lease_epoch = t.lease_epoch + 1,
-             worker_id = ?, lease_expires_at = now() + ? * interval '1 millisecond',
-             started_at = now(), not_before = NULL, version = t.version + 1
-        FROM unnest(?::uuid[], ?::int[]) AS c(job_id, seq), jobs j
-       WHERE t.job_id = c.job_id AND t.seq = c.seq AND j.id = t.job_id
-         AND j.status IN ('QUEUED', 'RUNNING')
-         AND (t.status = 'QUEUED'
-              OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
-              OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))
-      RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, j.type, j.max_attempts
+      WITH claimed AS (
+        UPDATE tasks t
+           SET status = 'RUNNING', attempt = t.attempt + 1, lease_epoch = t.lease_epoch + 1,
+               worker_id = ?, lease_expires_at = now() + ? * interval '1 millisecond',
+               started_at = now(), not_before = NULL, version = t.version + 1
+          FROM unnest(?::uuid[], ?::int[]) AS c(job_id, seq), jobs j, tasks o
+         WHERE t.job_id = c.job_id AND t.seq = c.seq AND j.id = t.job_id
+           AND o.job_id = t.job_id AND o.seq = t.seq
+           AND j.status IN ('QUEUED', 'RUNNING')
+           AND (t.status = 'QUEUED'
+                OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
+                OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))
+        RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, j.type,
+                  j.max_attempts, j.version AS job_version, o.status AS previous_status,
+                  o.worker_id AS previous_worker
+      ), reclaimed AS (
+        INSERT INTO job_events (job_id, job_version, kind, detail)
+        SELECT job_id, job_version, 'RECLAIM',
+               jsonb_build_object('seq', seq, 'leaseEpoch', lease_epoch - 1,
+                                  'workerId', previous_worker, 'claimedBy', ?::text)
+          FROM claimed WHERE previous_status = 'RUNNING'
+      )
+      SELECT job_id, seq, attempt, lease_epoch, input, type, max_attempts FROM claimed
       """;
 
   private static final String COMPLETE =
@@ -106,6 +119,7 @@ public final class PostgresTaskStore {
       ps.setLong(2, lease.toMillis());
       ps.setArray(3, uuids(c, refs, TaskRef::jobId));
       ps.setArray(4, ints(c, refs, TaskRef::seq));
+      ps.setString(5, workerId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           claimed.add(
@@ -144,7 +158,9 @@ public final class PostgresTaskStore {
           applied.add(
               byKey.get(
                   new Key(
-                      rs.getObject("job_id", UUID.class), rs.getInt("seq"), rs.getLong("lease_epoch"))));
+                      rs.getObject("job_id", UUID.class),
+                      rs.getInt("seq"),
+                      rs.getLong("lease_epoch"))));
         }
       }
     }
@@ -153,8 +169,8 @@ public final class PostgresTaskStore {
 
   /**
    * Extends the leases still held; returns the tasks whose lease was extended. A task whose job is
-   * no longer QUEUED or RUNNING (cancelled, or failed by another task) is not renewed, so its worker
-   * tells the handler to stop.
+   * no longer QUEUED or RUNNING (cancelled, or failed by another task) is not renewed, so its
+   * worker tells the handler to stop.
    */
   public List<TaskRef> renew(Connection c, Duration lease, Collection<ClaimedTask> held)
       throws SQLException {

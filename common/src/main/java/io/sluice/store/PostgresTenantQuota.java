@@ -23,9 +23,9 @@ public final class PostgresTenantQuota {
   private static final String ACTIVE = "SELECT active_jobs FROM tenant_usage WHERE tenant = ?";
 
   /**
-   * Counts one more active job for the tenant unless it has {@code quota} already (null: no
-   * quota, but the job is still counted). Run it last in the submission's transaction: it holds
-   * the tenant's row until the commit.
+   * Counts one more active job for the tenant unless it has {@code quota} already (null: no quota,
+   * but the job is still counted). Run it last in the submission's transaction: it holds the
+   * tenant's row until the commit.
    */
   public boolean tryTake(Connection c, String tenant, Integer quota) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(TAKE)) {

@@ -103,8 +103,7 @@ class SluiceClientTest {
 
     assertThatThrownBy(() -> client.update(ID, j -> JobUpdate.priority(2)))
         .isInstanceOfSatisfying(
-            SluiceApiException.class,
-            e -> assertThat(e.currentVersion()).hasValue(7));
+            SluiceApiException.class, e -> assertThat(e.currentVersion()).hasValue(7));
     assertThat(waits).hasSize(3);
     assertThat(metrics.counter("sluice_client_conflicts_total").count()).isEqualTo(4);
   }
@@ -123,7 +122,11 @@ class SluiceClientTest {
   }
 
   private SluiceClient.Reply answer(HttpRequest request) throws IOException {
-    sent.add(request.method() + " " + request.headers().firstValue("If-Match").orElse(null) + body(request));
+    sent.add(
+        request.method()
+            + " "
+            + request.headers().firstValue("If-Match").orElse(null)
+            + body(request));
     assertThat(request.headers().firstValue("Authorization")).hasValue("Bearer token-123456");
     assertThat(request.uri().toString()).startsWith("http://coordinator:8080/api/v1/jobs/" + ID);
     Object next = answers.removeFirst();
@@ -175,7 +178,13 @@ class SluiceClientTest {
   private static SluiceClient.Reply job(long version, int priority) {
     return new SluiceClient.Reply(
         200,
-        "{\"id\":\"" + ID + "\",\"status\":\"RUNNING\",\"version\":" + version + ",\"priority\":" + priority + "}",
+        "{\"id\":\""
+            + ID
+            + "\",\"status\":\"RUNNING\",\"version\":"
+            + version
+            + ",\"priority\":"
+            + priority
+            + "}",
         "\"" + version + "\"",
         null);
   }

@@ -28,7 +28,9 @@ class PriorityBandTest {
         .containsExactly("images~high", "images", "images~low");
     assertThat(PriorityBand.streams("images").stream().map(keys::readyStream))
         .containsExactly(
-            "sluice:{q:images}:ready:high", "sluice:{q:images}:ready", "sluice:{q:images}:ready:low");
+            "sluice:{q:images}:ready:high",
+            "sluice:{q:images}:ready",
+            "sluice:{q:images}:ready:low");
     assertThat(PriorityBand.queueOf("images~low")).isEqualTo("images");
     assertThat(PriorityBand.queueOf("images")).isEqualTo("images");
   }

@@ -33,7 +33,8 @@ public record ApiLimits(
           "SLUICE_API_RATE_LIMIT", String.valueOf(requestsPerSecond), "must be 0-1000000");
     }
     if (burst < 1 || burst > 10_000_000) {
-      throw new ConfigException("SLUICE_API_RATE_BURST", String.valueOf(burst), "must be 1-10000000");
+      throw new ConfigException(
+          "SLUICE_API_RATE_BURST", String.valueOf(burst), "must be 1-10000000");
     }
     if (maxActiveJobs < 0) {
       throw new ConfigException(

@@ -10,9 +10,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads "all tasks finished" signals from the collect stream and collects those jobs. A signal is
- * acknowledged only after its collection was attempted; a lost signal is repaired by the sweeper. Runs
- * under the {@link LoopSupervisor}: a lost connection ends the body, and the watchdog starts it again
- * on a fresh connection.
+ * acknowledged only after its collection was attempted; a lost signal is repaired by the sweeper.
+ * Runs under the {@link LoopSupervisor}: a lost connection ends the body, and the watchdog starts
+ * it again on a fresh connection.
  */
 final class CollectSignalListener implements LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(CollectSignalListener.class);
@@ -40,7 +40,10 @@ final class CollectSignalListener implements LoopSupervisor.Body {
           try {
             collector.collect(signal.jobId());
           } catch (RuntimeException e) {
-            log.warn("Collecting job {} failed; the sweeper retries it: {}", signal.jobId(), e.toString());
+            log.warn(
+                "Collecting job {} failed; the sweeper retries it: {}",
+                signal.jobId(),
+                e.toString());
           }
         }
         redis.ackCollect(signals);

@@ -7,7 +7,6 @@ import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.RedissonLeaderLock;
 import io.sluice.health.Health;
 import io.sluice.health.LoopSupervisor;
-import java.time.Duration;
 import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
@@ -15,6 +14,7 @@ import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresNodeRegistry;
 import io.sluice.store.PostgresTaskStore;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -50,7 +50,7 @@ public final class Coordinator implements AutoCloseable {
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JobTypeRegistry types = JobTypeRegistry.load();
     this.db = new Database(config.database(), "sluice-coordinator");
-    db.migrate();
+    prepareSchema(config, db);
     this.redis = new LettuceCoordination(config.redis());
     JobCollector collector = new JobCollector(db, types, redis, config.collectingGrace(), metrics);
     this.dispatcher = new Dispatcher(db, new PostgresJobStore(), redis, collector);
@@ -60,11 +60,13 @@ public final class Coordinator implements AutoCloseable {
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
     loops.start("collect-listener", Duration.ofSeconds(5), listener, listener::release);
     this.leaderLock = new RedissonLeaderLock(config.redis());
-    this.leader = new LeaderElection(config.nodeId(), config.leaderLease(), db, leaderLock, metrics);
+    this.leader =
+        new LeaderElection(config.nodeId(), config.leaderLease(), db, leaderLock, metrics);
     long tickMs = Math.max(100, config.leaderLease().toMillis() / 5);
     leaderThread.scheduleWithFixedDelay(leader, 0, tickMs, TimeUnit.MILLISECONDS);
     Sweeper sweeper =
-        new Sweeper(new Sweeper.SweeperParts(db, config, redis, dispatcher, collector, leader, metrics));
+        new Sweeper(
+            new Sweeper.SweeperParts(db, config, redis, dispatcher, collector, leader, metrics));
     long sweepMs = config.sweepInterval().toMillis();
     loops.start(
         "sweeper",
@@ -88,6 +90,23 @@ public final class Coordinator implements AutoCloseable {
         config.nodeId(),
         http.port(),
         types.names());
+  }
+
+  /**
+   * Applies the migrations, or with {@code SLUICE_MIGRATE=false} only checks that they were applied
+   * (the role then needs no DDL rights); a schema that is not current stops the start.
+   */
+  private static void prepareSchema(CoordinatorConfig config, Database db) {
+    try {
+      if (config.migrate()) {
+        db.migrate();
+      } else {
+        db.requireSchemaCurrent();
+      }
+    } catch (RuntimeException e) {
+      db.close();
+      throw e;
+    }
   }
 
   public static Coordinator start(CoordinatorConfig config) {

@@ -16,12 +16,16 @@ import java.util.UUID;
  * @param dispatchGrace how long a job may stay QUEUED before its dispatch is repeated
  * @param collectGrace how long a job whose tasks are all finished may wait for its collect signal
  * @param collectingGrace how long a collection may run before another coordinator takes it over
- * @param leaderLease how long a leader stays leader without renewing; failover takes about this long
+ * @param leaderLease how long a leader stays leader without renewing; failover takes about this
+ *     long
  * @param reapIdle how long a stream entry may stay read but unacknowledged before it is re-appended
  * @param nodeDeadAfter how long a node may miss heartbeats before it is marked DEAD
  * @param dashboardAuth whether the dashboard's read-only views need a token ({@code
  *     SLUICE_DASHBOARD_AUTH})
  * @param limits per-token rate limit and quota of active jobs ({@link ApiLimits#fromEnv})
+ * @param migrate whether the coordinator applies the Flyway migrations at start ({@code
+ *     SLUICE_MIGRATE}, default true); when false it only checks that the schema is current, so its
+ *     database role needs no DDL rights and {@link MigrateMain} runs the migrations
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -38,7 +42,8 @@ public record CoordinatorConfig(
     Duration reapIdle,
     Duration nodeDeadAfter,
     DashboardAuth dashboardAuth,
-    ApiLimits limits) {
+    ApiLimits limits,
+    boolean migrate) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
@@ -67,7 +72,9 @@ public record CoordinatorConfig(
                 env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")))
         .httpPort(env.intValue("SLUICE_HTTP_PORT", 8080, 0, 65535))
         .maxBodyBytes(env.longValue("SLUICE_MAX_BODY_BYTES", 8L * 1024 * 1024, 1024, 1L << 30))
-        .nodeId(env.get("SLUICE_NODE_ID", "coordinator-" + UUID.randomUUID().toString().substring(0, 8)))
+        .nodeId(
+            env.get(
+                "SLUICE_NODE_ID", "coordinator-" + UUID.randomUUID().toString().substring(0, 8)))
         .sweepInterval(env.duration("SLUICE_SWEEP_INTERVAL", Duration.ofSeconds(1)))
         .dispatchGrace(env.duration("SLUICE_DISPATCH_GRACE", Duration.ofSeconds(30)))
         .collectGrace(env.duration("SLUICE_COLLECT_GRACE", Duration.ofSeconds(2)))
@@ -77,6 +84,7 @@ public record CoordinatorConfig(
         .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", Duration.ofSeconds(15)))
         .dashboardAuth(DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")))
         .limits(ApiLimits.fromEnv(env))
+        .migrate(env.bool("SLUICE_MIGRATE", true))
         .build();
   }
 
@@ -105,7 +113,8 @@ public record CoordinatorConfig(
         .reapIdle(reapIdle)
         .nodeDeadAfter(nodeDeadAfter)
         .dashboardAuth(dashboardAuth)
-        .limits(limits);
+        .limits(limits)
+        .migrate(migrate);
   }
 
   /** Defaults are the production ones documented in the README. */
@@ -125,6 +134,7 @@ public record CoordinatorConfig(
     private Duration nodeDeadAfter = Duration.ofSeconds(15);
     private DashboardAuth dashboardAuth = DashboardAuth.NONE;
     private ApiLimits limits = ApiLimits.DEFAULT;
+    private boolean migrate = true;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -192,10 +202,29 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder migrate(boolean v) {
+      migrate = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
-          database, redis, tokens, httpPort, maxBodyBytes, nodeId, sweepInterval, dispatchGrace,
-          collectGrace, collectingGrace, leaderLease, reapIdle, nodeDeadAfter, dashboardAuth, limits);
+          database,
+          redis,
+          tokens,
+          httpPort,
+          maxBodyBytes,
+          nodeId,
+          sweepInterval,
+          dispatchGrace,
+          collectGrace,
+          collectingGrace,
+          leaderLease,
+          reapIdle,
+          nodeDeadAfter,
+          dashboardAuth,
+          limits,
+          migrate);
     }
   }
 }

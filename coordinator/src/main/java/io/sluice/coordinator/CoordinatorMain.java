@@ -2,6 +2,7 @@ package io.sluice.coordinator;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
+import io.sluice.store.SchemaNotCurrentException;
 
 /** {@code ./sluice coordinator}: a coordinator configured by environment variables. */
 public final class CoordinatorMain {
@@ -16,7 +17,14 @@ public final class CoordinatorMain {
       System.exit(2);
       return;
     }
-    Coordinator coordinator = Coordinator.start(config);
+    Coordinator coordinator;
+    try {
+      coordinator = Coordinator.start(config);
+    } catch (SchemaNotCurrentException e) {
+      System.err.println("sluice coordinator: not started: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close, "sluice-shutdown"));
   }
 }

@@ -1,10 +1,10 @@
 package io.sluice.coordinator;
 
 import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
-import io.sluice.redis.PriorityBand;
 import io.sluice.store.PostgresJobControl;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobStore.Transition;
@@ -96,7 +96,8 @@ final class Dispatcher implements AutoCloseable {
                     jobs.transition(
                         c, Transition.of(jobId, List.of(JobStatus.QUEUED), JobStatus.RUNNING)))
             .isPresent();
-    if (!moved && db.query(c -> jobs.find(c, jobId)).map(j -> j.status().isTerminal()).orElse(true)) {
+    if (!moved
+        && db.query(c -> jobs.find(c, jobId)).map(j -> j.status().isTerminal()).orElse(true)) {
       // Cancelled while being dispatched: the counter just created would outlive the job.
       redis.deleteJobKeys(jobId);
       return;

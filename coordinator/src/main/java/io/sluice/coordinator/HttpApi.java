@@ -93,7 +93,8 @@ final class HttpApi {
           if (e instanceof io.sluice.store.DatabaseUnavailableException
               || io.sluice.store.Database.isOutage(e)) {
             ctx.header("Retry-After", "2");
-            ctx.status(503).json(Json.object().put("error", "PostgreSQL is unavailable; retry shortly"));
+            ctx.status(503)
+                .json(Json.object().put("error", "PostgreSQL is unavailable; retry shortly"));
           } else {
             log.error("Request {} {} failed", ctx.method(), ctx.path(), e);
             ctx.status(500).json(Json.object().put("error", "internal error: " + e.getMessage()));
@@ -137,8 +138,7 @@ final class HttpApi {
           .with("limit", config.maxBodyBytes());
     }
     JobSubmitter.Outcome outcome =
-        submitter.submit(
-            tenant, config.limits().quotaOf(tenant), SubmitRequestParser.parse(body));
+        submitter.submit(tenant, config.limits().quotaOf(tenant), SubmitRequestParser.parse(body));
     ctx.header("ETag", "\"" + outcome.job().version() + "\"");
     ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
     ctx.status(outcome.created() ? 201 : 200).json(JobJson.job(outcome.job()));

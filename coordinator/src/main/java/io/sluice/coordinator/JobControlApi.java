@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The job-changing calls: {@code PATCH /api/v1/jobs/{id}} (optimistic, {@code If-Match} required),
  * {@code POST /api/v1/jobs/{id}/cancel} and {@code GET /api/v1/jobs/{id}/events}. Each write is one
- * compare-and-set in PostgreSQL; a refusal says why and names the current version when a retry
- * with a fresh read can succeed.
+ * compare-and-set in PostgreSQL; a refusal says why and names the current version when a retry with
+ * a fresh read can succeed.
  */
 final class JobControlApi {
   private static final Logger log = LoggerFactory.getLogger(JobControlApi.class);
@@ -102,7 +102,8 @@ final class JobControlApi {
     Outcome outcome;
     try {
       outcome =
-          parts.db()
+          parts
+              .db()
               .inTransaction(
                   c -> {
                     Outcome o = control.cancel(c, tenant, id, expected);
@@ -173,7 +174,10 @@ final class JobControlApi {
     try {
       parts.redis().deleteJobKeys(id);
     } catch (RuntimeException e) {
-      log.warn("Deleting the Redis keys of cancelled job {} failed; they stay until a rebuild: {}", id, e.toString());
+      log.warn(
+          "Deleting the Redis keys of cancelled job {} failed; they stay until a rebuild: {}",
+          id,
+          e.toString());
     }
   }
 
@@ -221,7 +225,8 @@ final class JobControlApi {
             name -> {
               if (!PATCHABLE.contains(name)) {
                 throw new ApiException(
-                        400, "unknown or unchangeable field '" + name + "'; changeable: " + PATCHABLE)
+                        400,
+                        "unknown or unchangeable field '" + name + "'; changeable: " + PATCHABLE)
                     .with("field", name);
               }
             });

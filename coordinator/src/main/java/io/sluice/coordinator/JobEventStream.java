@@ -95,8 +95,16 @@ final class JobEventStream {
     ObjectNode s = Json.object();
     for (String field :
         new String[] {
-          "id", "status", "version", "taskCount", "tasksSucceeded", "tasksFailed", "progress",
-          "running", "stages", "error"
+          "id",
+          "status",
+          "version",
+          "taskCount",
+          "tasksSucceeded",
+          "tasksFailed",
+          "progress",
+          "running",
+          "stages",
+          "error"
         }) {
       s.set(field, full.get(field));
     }

@@ -23,7 +23,8 @@ final class Labels {
       return null;
     }
     if (!node.isObject() || node.size() > MAX_LABELS) {
-      throw new ApiException(400, "labels must be a JSON object of at most " + MAX_LABELS + " strings")
+      throw new ApiException(
+              400, "labels must be a JSON object of at most " + MAX_LABELS + " strings")
           .with("field", "labels");
     }
     ObjectNode labels = Json.object();
@@ -45,7 +46,9 @@ final class Labels {
     return labels;
   }
 
-  /** An ISO-8601 instant with offset, at most a year ahead, to the millisecond; null when absent. */
+  /**
+   * An ISO-8601 instant with offset, at most a year ahead, to the millisecond; null when absent.
+   */
   static Instant runAt(JsonNode node) {
     if (node == null || node.isNull()) {
       return null;

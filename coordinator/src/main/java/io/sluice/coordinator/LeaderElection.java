@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One leader among the coordinators runs the sweeps. A candidate first takes the Redisson lock, then
- * the epoch in PostgreSQL (only once the last leader's lease ran out there); the leader renews both
- * every tick and steps down the moment either fails. Leader-only writes run in {@link #fenced}
+ * One leader among the coordinators runs the sweeps. A candidate first takes the Redisson lock,
+ * then the epoch in PostgreSQL (only once the last leader's lease ran out there); the leader renews
+ * both every tick and steps down the moment either fails. Leader-only writes run in {@link #fenced}
  * transactions that check the epoch, so a deposed leader that wakes up late changes nothing.
  */
 final class LeaderElection implements Runnable {
@@ -29,7 +29,8 @@ final class LeaderElection implements Runnable {
   private final PostgresLeaderStore store = new PostgresLeaderStore();
   private final AtomicLong epoch = new AtomicLong(NOT_LEADER);
 
-  LeaderElection(String nodeId, Duration lease, Database db, RedissonLeaderLock lock, MeterRegistry metrics) {
+  LeaderElection(
+      String nodeId, Duration lease, Database db, RedissonLeaderLock lock, MeterRegistry metrics) {
     this.nodeId = nodeId;
     this.lease = lease;
     this.db = db;
@@ -91,12 +92,14 @@ final class LeaderElection implements Runnable {
     }
     OptionalLong won = db.inTransaction(c -> store.takeOver(c, nodeId, token, lease));
     if (won.isEmpty()) {
-      // The previous leader's lease has not run out in PostgreSQL yet (Redis may have lost the lock).
+      // The previous leader's lease has not run out in PostgreSQL yet (Redis may have lost the
+      // lock).
       lock.release();
       return;
     }
     epoch.set(won.getAsLong());
-    log.info("Coordinator {} is the leader (epoch {}, lock token {})", nodeId, won.getAsLong(), token);
+    log.info(
+        "Coordinator {} is the leader (epoch {}, lock token {})", nodeId, won.getAsLong(), token);
   }
 
   private void renew() {

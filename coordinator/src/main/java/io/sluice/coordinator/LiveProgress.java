@@ -8,8 +8,8 @@ import io.sluice.store.PostgresTaskProgress.Live;
 
 /**
  * A job's progress as the API shows it: finished tasks count whole, running tasks by what their
- * handlers last reported, and {@code stages} counts the running tasks in each named stage with their
- * mean progress. Reads only the job's running tasks (a partial index), never all of them.
+ * handlers last reported, and {@code stages} counts the running tasks in each named stage with
+ * their mean progress. Reads only the job's running tasks (a partial index), never all of them.
  */
 final class LiveProgress {
   private final Database db;
@@ -22,11 +22,15 @@ final class LiveProgress {
   /** Sets {@code progress}, {@code running} and {@code stages} of a job's JSON. */
   ObjectNode decorate(ObjectNode json, Job job) {
     Live live =
-        job.status().isTerminal() ? new Live(0, 0, java.util.Map.of()) : db.query(c -> progress.live(c, job.id()));
+        job.status().isTerminal()
+            ? new Live(0, 0, java.util.Map.of())
+            : db.query(c -> progress.live(c, job.id()));
     double fraction =
         job.status().isTerminal() || job.taskCount() == 0
             ? job.progress()
-            : Math.min(1, (job.tasksSucceeded() + job.tasksFailed() + live.progressSum()) / job.taskCount());
+            : Math.min(
+                1,
+                (job.tasksSucceeded() + job.tasksFailed() + live.progressSum()) / job.taskCount());
     json.put("progress", Math.round(fraction * 10_000) / 10_000.0);
     json.put("running", live.running());
     ObjectNode stages = json.putObject("stages");

@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Notices that Redis lost its data (the marker key is gone: a restart without persistence, a
  * FLUSHALL, a failover to an empty replica) and rebuilds what Sluice keeps there from PostgreSQL:
- * consumer groups, every active job's fan-in counter and bitmap, and its queued tasks. The marker is
- * set only after the rebuild, so a rebuild cut short is repeated.
+ * consumer groups, every active job's fan-in counter and bitmap, and its queued tasks. The marker
+ * is set only after the rebuild, so a rebuild cut short is repeated.
  */
 final class RedisRebuild {
   private static final Logger log = LoggerFactory.getLogger(RedisRebuild.class);
@@ -26,7 +26,8 @@ final class RedisRebuild {
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final Counter rebuilds;
 
-  RedisRebuild(Database db, LettuceCoordination redis, Dispatcher dispatcher, MeterRegistry metrics) {
+  RedisRebuild(
+      Database db, LettuceCoordination redis, Dispatcher dispatcher, MeterRegistry metrics) {
     this.db = db;
     this.redis = redis;
     this.dispatcher = dispatcher;
@@ -39,7 +40,9 @@ final class RedisRebuild {
       return false;
     }
     List<ActiveJob> jobs = db.query(recovery::activeJobs);
-    log.warn("Redis has no Sluice marker (restarted empty or flushed): rebuilding {} active job(s) from PostgreSQL", jobs.size());
+    log.warn(
+        "Redis has no Sluice marker (restarted empty or flushed): rebuilding {} active job(s) from PostgreSQL",
+        jobs.size());
     dispatcher.forgetQueues();
     redis.ensureCollectGroup();
     for (ActiveJob job : jobs) {

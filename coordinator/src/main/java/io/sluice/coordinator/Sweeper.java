@@ -23,9 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The leader's reconciler step: every non-terminal job has a path to a terminal state that does not
- * depend on one message arriving. It rebuilds Redis after a data loss, collects jobs whose trigger was
- * lost, repeats dispatches that did not finish, re-queues due retries, reclaims expired leases and
- * re-appends stream entries that a dead worker read but never acknowledged.
+ * depend on one message arriving. It rebuilds Redis after a data loss, collects jobs whose trigger
+ * was lost, repeats dispatches that did not finish, re-queues due retries, reclaims expired leases
+ * and re-appends stream entries that a dead worker read but never acknowledged.
  */
 final class Sweeper {
   private static final Logger log = LoggerFactory.getLogger(Sweeper.class);
@@ -40,7 +40,8 @@ final class Sweeper {
   private final RedisRebuild rebuild;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
-  private final io.sluice.store.PostgresNodeRegistry nodes = new io.sluice.store.PostgresNodeRegistry();
+  private final io.sluice.store.PostgresNodeRegistry nodes =
+      new io.sluice.store.PostgresNodeRegistry();
   private final Counter reclaimed;
   private final Counter retried;
   private final Counter reaped;
@@ -85,11 +86,22 @@ final class Sweeper {
         db.query(
             c ->
                 jobs.findStalled(
-                    c, config.collectGrace(), config.dispatchGrace(), config.collectingGrace(), 100));
+                    c,
+                    config.collectGrace(),
+                    config.dispatchGrace(),
+                    config.collectingGrace(),
+                    100));
     for (Stalled job : stalled) {
       try {
-        if (job.status() == JobStatus.QUEUED) {
+        if (job.status() == JobStatus.QUEUED || job.status() == JobStatus.RUNNING) {
+          // Appending a queued task again is harmless (claims are compare-and-set), so a job that
+          // stopped moving gets its queued tasks appended again rather than trusting Redis.
           dispatcher.redispatch(job.id());
+          db.inTransaction(
+              c -> {
+                jobs.touch(c, job.id());
+                return null;
+              });
         }
         collector.collect(job.id());
       } catch (RuntimeException e) {
@@ -101,7 +113,10 @@ final class Sweeper {
   private void markDeadNodes() {
     List<String> dead = leader.fenced(c -> nodes.markDead(c, config.nodeDeadAfter()));
     if (!dead.isEmpty()) {
-      log.warn("Nodes {} stopped heartbeating for {}: marked DEAD, their tasks are reclaimed now", dead, config.nodeDeadAfter());
+      log.warn(
+          "Nodes {} stopped heartbeating for {}: marked DEAD, their tasks are reclaimed now",
+          dead,
+          config.nodeDeadAfter());
     }
   }
 
@@ -119,7 +134,8 @@ final class Sweeper {
     if (expired.isEmpty()) {
       return;
     }
-    // Appended first, marked QUEUED second: a claim accepts an expired lease too, so either order of
+    // Appended first, marked QUEUED second: a claim accepts an expired lease too, so either order
+    // of
     // claim and mark is safe, and a crash in between leaves the lease expired and found again.
     enqueue(expired);
     int count = leader.fenced(c -> recovery.reclaim(c, expired));
@@ -139,10 +155,16 @@ final class Sweeper {
       }
       Map<UUID, List<Integer>> byJob = new LinkedHashMap<>();
       stale.forEach(s -> byJob.computeIfAbsent(s.jobId(), j -> new ArrayList<>()).add(s.seq()));
-      byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray()));
+      byJob.forEach(
+          (jobId, seqs) ->
+              redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray()));
       redis.ackEntries(queue, stale.stream().map(Stale::entryId).toList());
       reaped.increment(stale.size());
-      log.info("Re-appended {} entr(ies) of queue {} that no worker acknowledged for {}", stale.size(), queue, config.reapIdle());
+      log.info(
+          "Re-appended {} entr(ies) of queue {} that no worker acknowledged for {}",
+          stale.size(),
+          queue,
+          config.reapIdle());
     }
   }
 
@@ -159,6 +181,7 @@ final class Sweeper {
         (queue, byJob) ->
             byJob.forEach(
                 (jobId, seqs) ->
-                    redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
+                    redis.enqueue(
+                        queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
   }
 }

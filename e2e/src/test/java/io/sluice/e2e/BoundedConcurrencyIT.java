@@ -163,13 +163,16 @@ class BoundedConcurrencyIT {
     assertThat(slots.release(List.of(key), "dead-worker-task")).isZero();
     assertThat(slots.holders(key)).isEqualTo(1);
     assertThat(slots.release(List.of(key), "other-task")).isEqualTo(1);
-    assertThat(slots.release(List.of(key), "other-task")).as("releasing twice frees nothing more").isZero();
+    assertThat(slots.release(List.of(key), "other-task"))
+        .as("releasing twice frees nothing more")
+        .isZero();
   }
 
   @Test
   void queueAndJobTypeLimitsHoldAcrossThreeWorkersAndEveryTaskFinishes() {
     UUID limitedQueue =
-        api.create("{\"type\":\"probe\",\"queue\":\"limited\",\"payload\":{\"tasks\":30,\"holdMs\":40}}");
+        api.create(
+            "{\"type\":\"probe\",\"queue\":\"limited\",\"payload\":{\"tasks\":30,\"holdMs\":40}}");
     UUID limitedType =
         api.create("{\"type\":\"probe-limited\",\"payload\":{\"tasks\":20,\"holdMs\":40}}");
 
@@ -178,20 +181,28 @@ class BoundedConcurrencyIT {
       assertThat(job.get("status").asText()).isEqualTo("SUCCEEDED");
       assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(job.get("taskCount").asInt());
     }
-    assertThat(ProbeJobType.maxRunning(limitedQueue)).as("queue 'limited' maxConcurrency 3").isBetween(2, 3);
-    assertThat(ProbeJobType.maxRunning("probe-limited")).as("type maxConcurrency 2").isBetween(1, 2);
+    assertThat(ProbeJobType.maxRunning(limitedQueue))
+        .as("queue 'limited' maxConcurrency 3")
+        .isBetween(2, 3);
+    assertThat(ProbeJobType.maxRunning("probe-limited"))
+        .as("type maxConcurrency 2")
+        .isBetween(1, 2);
     assertThat(slots.holders(keys.queueSlots("limited"))).as("every slot released").isZero();
     assertThat(slots.holders(keys.typeSlots("probe-limited"))).isZero();
 
     UUID unlimited = api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":40,\"holdMs\":40}}");
     stack.awaitTerminal(unlimited.toString(), Duration.ofSeconds(30));
-    assertThat(ProbeJobType.maxRunning(unlimited)).as("other queues are not limited").isGreaterThan(3);
+    assertThat(ProbeJobType.maxRunning(unlimited))
+        .as("other queues are not limited")
+        .isGreaterThan(3);
   }
 
   @Test
   void aTokensQuotaOfActiveJobsHoldsUnderHundredsOfConcurrentSubmissions() throws Exception {
     String delayed =
-        "{\"type\":\"probe\",\"runAt\":\"" + Instant.now().plusSeconds(3600) + "\",\"payload\":{\"tasks\":1}}";
+        "{\"type\":\"probe\",\"runAt\":\""
+            + Instant.now().plusSeconds(3600)
+            + "\",\"payload\":{\"tasks\":1}}";
     for (int round = 0; round < 3; round++) {
       List<HttpResponse<String>> answers =
           JobApiSemanticsIT.concurrently(200, () -> api.submit(QUOTA_TOKEN, delayed));
@@ -199,11 +210,16 @@ class BoundedConcurrencyIT {
       List<HttpResponse<String>> accepted =
           answers.stream().filter(a -> a.statusCode() == 201).toList();
       assertThat(accepted).as("round %d: exactly the quota is admitted", round).hasSize(7);
-      assertThat(answers).filteredOn(a -> a.statusCode() == 429).hasSize(193)
+      assertThat(answers)
+          .filteredOn(a -> a.statusCode() == 429)
+          .hasSize(193)
           .allSatisfy(a -> assertThat(a.headers().firstValue("Retry-After")).isPresent());
       assertThat(activeJobs("tenant-q")).isEqualTo(7);
-      assertThat(api.count("SELECT active_jobs FROM tenant_usage WHERE tenant = 'tenant-q'")).isEqualTo(7);
-      assertThat(api.submit(Stack.TOKEN, delayed).statusCode()).as("other tokens are not held back").isEqualTo(201);
+      assertThat(api.count("SELECT active_jobs FROM tenant_usage WHERE tenant = 'tenant-q'"))
+          .isEqualTo(7);
+      assertThat(api.submit(Stack.TOKEN, delayed).statusCode())
+          .as("other tokens are not held back")
+          .isEqualTo(201);
 
       for (HttpResponse<String> a : accepted) {
         UUID id = UUID.fromString(Json.read(a.body()).get("id").asText());

@@ -46,7 +46,9 @@ class CancellationRaceIT {
             env,
             2,
             16,
-            c -> c.withTokens(ApiTokens.parse("tenant-a:" + Stack.TOKEN + ",tenant-b:" + OTHER_TOKEN)));
+            c ->
+                c.withTokens(
+                    ApiTokens.parse("tenant-a:" + Stack.TOKEN + ",tenant-b:" + OTHER_TOKEN)));
     api = new JobApi(stack);
   }
 
@@ -73,7 +75,8 @@ class CancellationRaceIT {
         .atMost(WAIT)
         .until(() -> readyEntries() == 0);
     assertThat(ProbeJobType.started(id)).as("no queued task started").hasSize(32);
-    assertThat(api.count("SELECT count(*) FROM tasks WHERE job_id = ? AND status = 'CANCELLED'", id))
+    assertThat(
+            api.count("SELECT count(*) FROM tasks WHERE job_id = ? AND status = 'CANCELLED'", id))
         .isEqualTo(80);
     assertThat(api.count("SELECT count(*) FROM tasks WHERE job_id = ? AND attempt = 0", id))
         .isEqualTo(48);
@@ -102,7 +105,9 @@ class CancellationRaceIT {
     assertThat(finished.statusCode()).as(finished.body()).isEqualTo(409);
     assertThat(Json.read(finished.body()).get("status").asText()).isEqualTo("SUCCEEDED");
     assertThat(api.cancel(live, null).statusCode()).isEqualTo(401);
-    assertThat(api.cancel(live, OTHER_TOKEN).statusCode()).as("another tenant's job").isEqualTo(404);
+    assertThat(api.cancel(live, OTHER_TOKEN).statusCode())
+        .as("another tenant's job")
+        .isEqualTo(404);
     assertThat(api.cancel(UUID.randomUUID()).statusCode()).isEqualTo(404);
     assertThat(stack.post("/api/v1/jobs/nope/cancel", null, Stack.TOKEN, "").statusCode())
         .isEqualTo(400);
@@ -123,7 +128,9 @@ class CancellationRaceIT {
       for (int i = 0; i < 16; i++) {
         jobs.add(api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":1,\"hold\":true}}"));
       }
-      await().atMost(WAIT).until(() -> jobs.stream().allMatch(j -> ProbeJobType.started(j).size() == 1));
+      await()
+          .atMost(WAIT)
+          .until(() -> jobs.stream().allMatch(j -> ProbeJobType.started(j).size() == 1));
       Map<UUID, Integer> cancelStatus = race(jobs);
       for (UUID id : jobs) {
         String status = stack.awaitTerminal(id.toString(), WAIT).get("status").asText();
@@ -132,7 +139,9 @@ class CancellationRaceIT {
       }
     }
     System.out.println("Race outcomes over 64 jobs: " + outcomes);
-    assertThat(outcomes.keySet()).as("both orders happened").containsExactlyInAnyOrder("SUCCEEDED", "CANCELLED");
+    assertThat(outcomes.keySet())
+        .as("both orders happened")
+        .containsExactlyInAnyOrder("SUCCEEDED", "CANCELLED");
     assertThat(outcomes.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(64);
   }
 
@@ -155,7 +164,7 @@ class CancellationRaceIT {
             pool.submit(
                 () -> {
                   barrier.await();
-                  jitter(80);
+                  jitter(150);
                   cancelStatus.put(id, api.cancel(id).statusCode());
                   return null;
                 }));
@@ -170,7 +179,10 @@ class CancellationRaceIT {
   private void assertOneOutcome(UUID id, String status, int cancelAnswer) {
     assertThat(status).as("job %s", id).isIn("SUCCEEDED", "CANCELLED");
     assertThat(terminalEvents(id)).as("terminal transitions of %s", id).isEqualTo(1);
-    assertThat(api.count("SELECT count(*) FROM tasks WHERE job_id = ? AND status IN ('QUEUED', 'RUNNING')", id))
+    assertThat(
+            api.count(
+                "SELECT count(*) FROM tasks WHERE job_id = ? AND status IN ('QUEUED', 'RUNNING')",
+                id))
         .isZero();
     JsonNode job = api.job(id);
     if (status.equals("SUCCEEDED")) {
@@ -201,7 +213,7 @@ class CancellationRaceIT {
 
   /**
    * The task's completion needs a few tens of milliseconds to reach the collector; a cancel delayed
-   * by 0-80 ms lands before, during and after that, so both orders are exercised.
+   * by 0-150 ms lands before, during and after that, so both orders are exercised.
    */
   private static void jitter(int maxMs) throws InterruptedException {
     Thread.sleep(ThreadLocalRandom.current().nextInt(0, maxMs + 1));

@@ -2,11 +2,31 @@ package io.sluice.e2e;
 
 import java.util.Random;
 
-/** Deterministic text for wordcount tests: a skewed vocabulary, punctuation, mixed case, accents. */
+/**
+ * Deterministic text for wordcount tests: a skewed vocabulary, punctuation, mixed case, accents.
+ */
 public final class Corpus {
   private static final String[] WORDS = {
-    "Sluice", "job", "task", "redis", "postgres", "worker", "fan", "in", "exactly", "once", "lease",
-    "fence", "Zürich", "naïve", "queue", "durable", "collector", "the", "a", "of"
+    "Sluice",
+    "job",
+    "task",
+    "redis",
+    "postgres",
+    "worker",
+    "fan",
+    "in",
+    "exactly",
+    "once",
+    "lease",
+    "fence",
+    "Zürich",
+    "naïve",
+    "queue",
+    "durable",
+    "collector",
+    "the",
+    "a",
+    "of"
   };
 
   private Corpus() {}

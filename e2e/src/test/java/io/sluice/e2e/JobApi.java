@@ -45,7 +45,9 @@ final class JobApi {
   static HttpResponse<String> get(String url) {
     try {
       return HttpClient.newHttpClient()
-          .send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+          .send(
+              HttpRequest.newBuilder(URI.create(url)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
     } catch (Exception e) {
       throw new IllegalStateException("GET " + url + " failed", e);
     }
@@ -144,12 +146,16 @@ final class JobApi {
     }
   }
 
-  /** Rows of jobs, tasks and events, and Redis keys (the collect stream aside): what a rejection must not change. */
+  /**
+   * Rows of jobs, tasks and events, and Redis keys (the collect stream aside): what a rejection
+   * must not change.
+   */
   List<Long> footprint() {
     try (JedisPooled redis = new JedisPooled(URI.create(stack.env.redisUrl()))) {
       long keys =
           redis.keys(stack.env.redisPrefix() + ":*").stream()
-              .filter(k -> !k.contains("{collect}") && !k.contains("{meta}") && !k.contains("{leader}"))
+              .filter(
+                  k -> !k.contains("{collect}") && !k.contains("{meta}") && !k.contains("{leader}"))
               .count();
       return List.of(
           count("SELECT count(*) FROM jobs"),

@@ -34,8 +34,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Idempotent submission under concurrency, optimistic versioning with {@code If-Match}, the client's
- * retry on conflict, and that every rejection changes nothing. No workers run, so jobs stay live.
+ * Idempotent submission under concurrency, optimistic versioning with {@code If-Match}, the
+ * client's retry on conflict, and that every rejection changes nothing. No workers run, so jobs
+ * stay live.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -53,8 +54,7 @@ class JobApiSemanticsIT {
             env,
             0,
             1,
-            c ->
-                c.withTokens(tokens()).withLimits(new ApiLimits(100_000, 100_000, 0, Map.of())));
+            c -> c.withTokens(tokens()).withLimits(new ApiLimits(100_000, 100_000, 0, Map.of())));
     api = new JobApi(stack);
   }
 
@@ -77,12 +77,16 @@ class JobApiSemanticsIT {
       List<HttpResponse<String>> answers = concurrently(50, () -> api.submit(Stack.TOKEN, body));
 
       assertThat(answers).extracting(HttpResponse::statusCode).filteredOn(s -> s == 201).hasSize(1);
-      assertThat(answers).extracting(HttpResponse::statusCode).filteredOn(s -> s == 200).hasSize(49);
+      assertThat(answers)
+          .extracting(HttpResponse::statusCode)
+          .filteredOn(s -> s == 200)
+          .hasSize(49);
       Set<String> ids = new java.util.HashSet<>();
       answers.forEach(a -> ids.add(Json.read(a.body()).get("id").asText()));
       assertThat(ids).as("every answer names the one job").hasSize(1);
       UUID id = UUID.fromString(ids.iterator().next());
-      assertThat(api.count("SELECT count(*) FROM jobs WHERE idempotency_key = ?", key)).isEqualTo(1);
+      assertThat(api.count("SELECT count(*) FROM jobs WHERE idempotency_key = ?", key))
+          .isEqualTo(1);
       assertThat(api.count("SELECT count(*) FROM tasks WHERE job_id = ?", id)).isEqualTo(3);
 
       HttpResponse<String> otherTenant = api.submit(OTHER_TOKEN, body);
@@ -113,7 +117,9 @@ class JobApiSemanticsIT {
     assertThat(job.get("labels").get("team").asText()).isEqualTo("blue");
     assertThat(stale.statusCode()).isEqualTo(409);
     assertThat(Json.read(stale.body()).get("currentVersion").asLong()).isEqualTo(version + 1);
-    assertThat(api.job(id).get("priority").asInt()).as("the stale write changed nothing").isEqualTo(7);
+    assertThat(api.job(id).get("priority").asInt())
+        .as("the stale write changed nothing")
+        .isEqualTo(7);
     assertThat(api.count("SELECT count(*) FROM job_events WHERE job_id = ? AND kind = 'PATCH'", id))
         .isEqualTo(1);
     assertThat(api.footprint().subList(0, 3))
@@ -179,9 +185,11 @@ class JobApiSemanticsIT {
     assertThat(metrics.counter("sluice_client_conflicts_total").count()).isPositive();
     assertThat(metrics.counter("sluice_client_retries_total", "reason", "conflict").count())
         .isPositive();
-    assertThat(stack.get("/metrics").body()).containsPattern("sluice_api_version_conflicts_total [1-9]");
+    assertThat(stack.get("/metrics").body())
+        .containsPattern("sluice_api_version_conflicts_total [1-9]");
 
-    double retriesBefore = metrics.counter("sluice_client_retries_total", "reason", "conflict").count();
+    double retriesBefore =
+        metrics.counter("sluice_client_retries_total", "reason", "conflict").count();
     assertThatThrownBy(() -> client.update(id, job -> JobUpdate.priority(5000)))
         .isInstanceOfSatisfying(
             SluiceApiException.class,
@@ -190,10 +198,14 @@ class JobApiSemanticsIT {
               assertThat(e.isRetryable()).isFalse();
             });
     assertThatThrownBy(() -> client.update(UUID.randomUUID(), job -> JobUpdate.priority(1)))
-        .isInstanceOfSatisfying(SluiceApiException.class, e -> assertThat(e.status()).isEqualTo(404));
+        .isInstanceOfSatisfying(
+            SluiceApiException.class, e -> assertThat(e.status()).isEqualTo(404));
     assertThat(metrics.get("sluice_client_retries_total").counters())
         .as("a validation error or unknown job is never retried")
-        .allSatisfy(c -> assertThat(c.count()).isEqualTo(c.getId().getTag("reason").equals("conflict") ? retriesBefore : 0));
+        .allSatisfy(
+            c ->
+                assertThat(c.count())
+                    .isEqualTo(c.getId().getTag("reason").equals("conflict") ? retriesBefore : 0));
   }
 
   @Test
@@ -208,24 +220,40 @@ class JobApiSemanticsIT {
     try (var limited = io.sluice.coordinator.Coordinator.start(config)) {
       String base = "http://127.0.0.1:" + limited.port();
       for (int i = 0; i < 3; i++) {
-        assertThat(JobApi.post(base, "/api/v1/jobs/" + UUID.randomUUID() + "/cancel", Stack.TOKEN, null, "").statusCode())
+        assertThat(
+                JobApi.post(
+                        base,
+                        "/api/v1/jobs/" + UUID.randomUUID() + "/cancel",
+                        Stack.TOKEN,
+                        null,
+                        "")
+                    .statusCode())
             .isEqualTo(404);
       }
       List<Long> before = api.footprint();
 
-      HttpResponse<String> limitedAnswer = JobApi.post(base, "/api/v1/jobs", Stack.TOKEN, "application/json", JOB);
+      HttpResponse<String> limitedAnswer =
+          JobApi.post(base, "/api/v1/jobs", Stack.TOKEN, "application/json", JOB);
 
       expect(limitedAnswer, 429, "rate limit");
-      long retryAfter = Long.parseLong(limitedAnswer.headers().firstValue("Retry-After").orElseThrow());
+      long retryAfter =
+          Long.parseLong(limitedAnswer.headers().firstValue("Retry-After").orElseThrow());
       assertThat(retryAfter).isBetween(1L, 2L);
       assertThat(api.footprint()).isEqualTo(before);
-      assertThat(JobApi.post(base, "/api/v1/jobs/" + UUID.randomUUID() + "/cancel", OTHER_TOKEN, null, "").statusCode())
+      assertThat(
+              JobApi.post(
+                      base, "/api/v1/jobs/" + UUID.randomUUID() + "/cancel", OTHER_TOKEN, null, "")
+                  .statusCode())
           .as("another token has its own budget")
           .isEqualTo(404);
       await()
           .pollDelay(Duration.ofSeconds(retryAfter))
           .atMost(Duration.ofSeconds(retryAfter + 3))
-          .until(() -> JobApi.post(base, "/api/v1/jobs", Stack.TOKEN, "application/json", JOB).statusCode() == 201);
+          .until(
+              () ->
+                  JobApi.post(base, "/api/v1/jobs", Stack.TOKEN, "application/json", JOB)
+                          .statusCode()
+                      == 201);
     }
   }
 

@@ -18,7 +18,8 @@ import redis.clients.jedis.Jedis;
 
 /**
  * G7: a listener whose Redis connection is killed (CLIENT KILL) is noticed and restarted within
- * seconds, its restart shows in PostgreSQL's listener registry and in metrics, and work flows again.
+ * seconds, its restart shows in PostgreSQL's listener registry and in metrics, and work flows
+ * again.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -44,13 +45,18 @@ class ListenerRecoveryIT {
     Awaitility.await()
         .atMost(Duration.ofSeconds(15))
         .until(() -> restarts(node, "collect-listener") >= 1 && metric("collect-listener") >= 1);
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> stack.get("/health/ready").statusCode() == 200);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> stack.get("/health/ready").statusCode() == 200);
     assertThat(killClients("sluice-collect-listener-" + node)).as("a new connection").isEqualTo(1);
-    Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> restarts(node, "collect-listener") >= 2);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> restarts(node, "collect-listener") >= 2);
 
     var created = stack.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":50}}");
     String id = Json.read(created.body()).get("id").asText();
-    assertThat(stack.awaitTerminal(id, Duration.ofSeconds(30)).get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(stack.awaitTerminal(id, Duration.ofSeconds(30)).get("status").asText())
+        .isEqualTo("SUCCEEDED");
   }
 
   @Test
@@ -58,10 +64,13 @@ class ListenerRecoveryIT {
     String worker = "w0-" + stack.env.redisPrefix();
     assertThat(killClients("sluice-worker-" + worker)).as(clientNames()).isPositive();
 
-    Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> restarts(worker, "fetch-default") >= 1);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> restarts(worker, "fetch-default") >= 1);
     var created = stack.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":50}}");
     String id = Json.read(created.body()).get("id").asText();
-    assertThat(stack.awaitTerminal(id, Duration.ofSeconds(30)).get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(stack.awaitTerminal(id, Duration.ofSeconds(30)).get("status").asText())
+        .isEqualTo("SUCCEEDED");
   }
 
   /** Kills this test's clients with the given name; returns how many. */
@@ -70,7 +79,8 @@ class ListenerRecoveryIT {
       int killed = 0;
       for (String line : jedis.clientList().split("\n")) {
         if (line.contains(" name=" + name + " ")) {
-          String id = line.substring(line.indexOf("id=") + 3, line.indexOf(' ', line.indexOf("id=")));
+          String id =
+              line.substring(line.indexOf("id=") + 3, line.indexOf(' ', line.indexOf("id=")));
           jedis.clientKill(redis.clients.jedis.params.ClientKillParams.clientKillParams().id(id));
           killed++;
         }
@@ -90,15 +100,25 @@ class ListenerRecoveryIT {
         ResultSet rs =
             c.createStatement()
                 .executeQuery(
-                    "SELECT coalesce(max(restarts), 0) FROM listeners WHERE node_id = '" + node + "' AND name = '" + listener + "'")) {
+                    "SELECT coalesce(max(restarts), 0) FROM listeners WHERE node_id = '"
+                        + node
+                        + "' AND name = '"
+                        + listener
+                        + "'")) {
       rs.next();
       return rs.getLong(1);
     }
   }
 
   private double metric(String listener) {
-    return stack.get("/metrics").body().lines()
-        .filter(l -> l.startsWith("sluice_listener_restarts_total") && l.contains("listener=\"" + listener + "\""))
+    return stack
+        .get("/metrics")
+        .body()
+        .lines()
+        .filter(
+            l ->
+                l.startsWith("sluice_listener_restarts_total")
+                    && l.contains("listener=\"" + listener + "\""))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
         .sum();
   }

@@ -8,8 +8,8 @@ import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
 
 /**
- * Test job type {@code poison}: {@code {"tasks": N, "poisonSeq": s}}; running task s halts the worker
- * JVM, every time. The others wait 50 ms and succeed.
+ * Test job type {@code poison}: {@code {"tasks": N, "poisonSeq": s}}; running task s halts the
+ * worker JVM, every time. The others wait 50 ms and succeed.
  */
 public final class PoisonJobType implements JobType {
   @Override

@@ -46,7 +46,8 @@ class ProgressEventsIT {
   @Test
   void everyTasksLatestReportLandsOnItsOwnRowAndTheJobAggregatesThemByStage() {
     double writtenBefore = workerCounter("sluice_progress_reports_written_total");
-    UUID id = api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":12,\"hold\":true,\"reports\":300}}");
+    UUID id =
+        api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":12,\"hold\":true,\"reports\":300}}");
 
     await("every task's last report is stored")
         .atMost(WAIT)
@@ -81,7 +82,8 @@ class ProgressEventsIT {
         api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":48,\"holdMs\":100,\"reports\":5}}");
     HttpResponse<Stream<String>> stream = api.events(id);
     assertThat(stream.statusCode()).isEqualTo(200);
-    assertThat(stream.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+    assertThat(stream.headers().firstValue("Content-Type").orElse(""))
+        .startsWith("text/event-stream");
     List<String[]> events = new CopyOnWriteArrayList<>();
 
     CompletableFuture.runAsync(() -> collect(stream.body(), events))
@@ -93,7 +95,9 @@ class ProgressEventsIT {
     List<String> states =
         events.stream().filter(e -> e[0].equals("state")).map(e -> status(e[1])).toList();
     assertThat(states).last().isEqualTo("SUCCEEDED");
-    assertThat(states).isSubsetOf("QUEUED", "RUNNING", "COLLECTING", "SUCCEEDED").doesNotHaveDuplicates();
+    assertThat(states)
+        .isSubsetOf("QUEUED", "RUNNING", "COLLECTING", "SUCCEEDED")
+        .doesNotHaveDuplicates();
     assertThat(events)
         .as("48 tasks in three waves of 16 show progress while the job runs")
         .anyMatch(e -> e[0].equals("progress") && status(e[1]).equals("RUNNING"));
@@ -108,7 +112,8 @@ class ProgressEventsIT {
   }
 
   private static boolean showsItsLastReport(JsonNode task) {
-    return ("task " + task.get("seq").asInt() + " report 300").equals(task.path("message").asText());
+    return ("task " + task.get("seq").asInt() + " report 300")
+        .equals(task.path("message").asText());
   }
 
   /** Reads {@code event:}/{@code data:} frames until the {@code end} event. */

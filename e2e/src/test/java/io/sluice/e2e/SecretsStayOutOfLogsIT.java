@@ -52,19 +52,35 @@ class SecretsStayOutOfLogsIT {
       assertThat(stack.get("/health/live").statusCode()).as("health needs no token").isEqualTo(200);
       assertThat(stack.get("/health/ready").statusCode()).isIn(200, 503);
       String job =
-          "{\"type\":\"noop\",\"payload\":{\"tasks\":4,\"apiKey\":\"" + SECRET + "\"},"
-              + "\"labels\":{\"note\":\"" + SECRET + "\"}}";
+          "{\"type\":\"noop\",\"payload\":{\"tasks\":4,\"apiKey\":\""
+              + SECRET
+              + "\"},"
+              + "\"labels\":{\"note\":\""
+              + SECRET
+              + "\"}}";
       var created = api.submit(TOKEN, job);
       assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
       String id = io.sluice.json.Json.read(created.body()).get("id").asText();
       assertThat(api.submit(WRONG_TOKEN, job).statusCode()).isEqualTo(401);
-      assertThat(api.submit(TOKEN, "{\"type\":\"noop\",\"payload\":{\"tasks\":\"" + SECRET + "\"}}").statusCode())
+      assertThat(
+              api.submit(TOKEN, "{\"type\":\"noop\",\"payload\":{\"tasks\":\"" + SECRET + "\"}}")
+                  .statusCode())
           .isEqualTo(400);
-      assertThat(api.submit(TOKEN, "{\"type\":\"noop\",\"payload\":{\"tasks\":1,\"x\":\"" + SECRET + "\"},\"" + SECRET + "\":1}").statusCode())
+      assertThat(
+              api.submit(
+                      TOKEN,
+                      "{\"type\":\"noop\",\"payload\":{\"tasks\":1,\"x\":\""
+                          + SECRET
+                          + "\"},\""
+                          + SECRET
+                          + "\":1}")
+                  .statusCode())
           .isEqualTo(400);
       assertThat(stack.awaitTerminal(id, Duration.ofSeconds(20)).get("status").asText())
           .isEqualTo("SUCCEEDED");
-      assertThat(api.patch(UUID.fromString(id), "\"1\"", "application/json", WRONG_TOKEN, "{}").statusCode())
+      assertThat(
+              api.patch(UUID.fromString(id), "\"1\"", "application/json", WRONG_TOKEN, "{}")
+                  .statusCode())
           .isEqualTo(401);
       assertThat(api.cancel(UUID.fromString(id), TOKEN).statusCode()).isEqualTo(409);
     }

@@ -49,7 +49,8 @@ final class Stack implements AutoCloseable {
   }
 
   static CoordinatorConfig coordinatorConfig(TestEnvironment env) {
-    return CoordinatorConfig.builder(database(env, 8), redis(env), ApiTokens.parse("tenant-a:" + TOKEN))
+    return CoordinatorConfig.builder(
+            database(env, 8), redis(env), ApiTokens.parse("tenant-a:" + TOKEN))
         .httpPort(0)
         .maxBodyBytes(1024 * 1024)
         .nodeId("coord-" + env.redisPrefix())

@@ -3,6 +3,7 @@ package io.sluice.embedded;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -101,20 +102,9 @@ public final class EmbeddedPostgres extends ServerProcess {
     ScratchDatabases.create(() -> connect("postgres"), name);
   }
 
-  @Override
-  public synchronized boolean isRunning() {
-    return server != null;
-  }
-
-  @Override
-  public String toString() {
-    return "EmbeddedPostgres[" + jdbcUrl("postgres") + ", running=" + isRunning() + "]";
-  }
-
   /**
-   * Stops the server as {@code pg_ctl stop -m immediate} does (SIGQUIT to the postmaster: no
-   * checkpoint, clients cut off, crash recovery at the next start) and keeps its data; {@link
-   * #start()} brings it back. Used by fault tests.
+   * Stops the server as {@code pg_ctl stop -m immediate} does: SIGQUIT to the postmaster, no
+   * checkpoint, clients cut off, crash recovery at the next {@link #start()}. The data stays.
    */
   public synchronized void stopImmediately() {
     if (server == null) {
@@ -123,12 +113,13 @@ public final class EmbeddedPostgres extends ServerProcess {
     try {
       long pid =
           Long.parseLong(
-              java.nio.file.Files.readAllLines(dataDirectory().resolve("postmaster.pid")).get(0).trim());
-      new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).inheritIO().start().waitFor();
+              Files.readAllLines(dataDirectory().resolve("postmaster.pid")).get(0).trim());
+      new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).start().waitFor();
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("PostgreSQL (pid " + pid + ") did not stop after SIGQUIT");
+          throw new IllegalStateException(
+              "PostgreSQL (pid " + pid + ") did not stop after SIGQUIT");
         }
         Thread.sleep(50);
       }
@@ -138,8 +129,8 @@ public final class EmbeddedPostgres extends ServerProcess {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while stopping PostgreSQL", e);
     } finally {
-      // Zonky's handle is for a server that no longer runs: closing it releases its lock on the data
-      // directory (its pg_ctl stop fails harmlessly), so start() can make a new one.
+      // Zonky's handle is for a server that no longer runs: closing it releases its lock on the
+      // data directory (its pg_ctl stop fails harmlessly), so start() can make a new one.
       try {
         server.close();
       } catch (IOException | RuntimeException ignored) {
@@ -147,6 +138,16 @@ public final class EmbeddedPostgres extends ServerProcess {
       }
       server = null;
     }
+  }
+
+  @Override
+  public synchronized boolean isRunning() {
+    return server != null;
+  }
+
+  @Override
+  public String toString() {
+    return "EmbeddedPostgres[" + jdbcUrl("postgres") + ", running=" + isRunning() + "]";
   }
 
   /** The first start runs initdb; later ones reuse the data directory. */
@@ -161,6 +162,11 @@ public final class EmbeddedPostgres extends ServerProcess {
               // Keep the data across stop/start; close() deletes it.
               .setCleanDataDirectory(false)
               .setRegisterShutdownHook(false)
+              // Zonky turns this off; then a commit acknowledged just before stopImmediately()
+              // could
+              // be lost, and fault tests would blame Sluice. fsync stays off: the OS does not
+              // crash.
+              .setServerConfig("synchronous_commit", "on")
               .setPGStartupWait(START_TIMEOUT)
               .setOutputRedirector(log)
               .setErrorRedirector(log)

@@ -48,6 +48,32 @@ class EmbeddedPostgresIT {
   }
 
   @Test
+  void committedDataSurvivesAnImmediateStop() throws SQLException {
+    try (EmbeddedPostgres postgres = EmbeddedPostgres.launch()) {
+      postgres.createDatabase("sluice_crash");
+      try (Connection c = postgres.connect("sluice_crash");
+          Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE t (v int)");
+        s.execute("INSERT INTO t VALUES (7)");
+      }
+      Connection open = postgres.connect("sluice_crash");
+
+      postgres.stopImmediately();
+      assertThat(postgres.isRunning()).isFalse();
+      assertThatThrownBy(() -> open.createStatement().execute("SELECT 1"))
+          .isInstanceOf(SQLException.class);
+
+      postgres.start();
+      try (Connection c = postgres.connect("sluice_crash");
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT v FROM t")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getInt(1)).isEqualTo(7);
+      }
+    }
+  }
+
+  @Test
   void rejectsDatabaseNamesThatWouldNeedQuoting() {
     try (EmbeddedPostgres postgres = EmbeddedPostgres.launch()) {
       assertThatThrownBy(() -> postgres.createDatabase("x\"; DROP DATABASE postgres; --"))

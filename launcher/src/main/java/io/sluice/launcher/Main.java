@@ -26,6 +26,10 @@ public final class Main {
             SLUICE_REDIS_PREFIX, SLUICE_DATABASE_URL, SLUICE_DATABASE_USER, SLUICE_DATABASE_PASSWORD,
             SLUICE_API_TOKENS, SLUICE_HTTP_PORT, SLUICE_WORKER_CONCURRENCY, SLUICE_WORKER_ID,
             SLUICE_LEASE_DURATION.
+        migrate
+            Applies the database migrations and exits, as SLUICE_MIGRATE_DATABASE_URL/_USER/_PASSWORD
+            (each defaulting to its SLUICE_DATABASE_* counterpart); then coordinators can run with
+            SLUICE_MIGRATE=false as a role without DDL rights.
         submit --type T --payload FILE|- [--wait]
             Submits a job (payload JSON from a file or standard input); --wait shows progress until
             the job ends and exits 0 only if it SUCCEEDED.
@@ -54,6 +58,10 @@ public final class Main {
   public static void main(String[] args) {
     String command = args.length == 0 ? "help" : args[0];
     List<String> rest = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
+    if (command.equals("migrate")) {
+      delegate("io.sluice.coordinator.MigrateMain", rest);
+      return;
+    }
     if (command.equals("coordinator") || command.equals("worker")) {
       // The production processes keep their own logging configuration and exit behaviour.
       delegate(

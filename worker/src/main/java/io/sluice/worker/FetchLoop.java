@@ -130,8 +130,8 @@ final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
 
   /**
    * Claims, riding out a PostgreSQL outage: the entries are read but not acknowledged, so giving up
-   * would strand them until the reaper re-appends them; retrying keeps them moving once PostgreSQL is
-   * back.
+   * would strand them until the reaper re-appends them; retrying keeps them moving once PostgreSQL
+   * is back.
    */
   private List<ClaimedTask> claimRiding(java.util.Set<TaskRef> refs) {
     long backoffMs = 100;
@@ -142,7 +142,11 @@ final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
         if (!running) {
           throw e;
         }
-        log.warn("Claiming {} task(s) failed; retrying in {} ms: {}", refs.size(), backoffMs, e.toString());
+        log.warn(
+            "Claiming {} task(s) failed; retrying in {} ms: {}",
+            refs.size(),
+            backoffMs,
+            e.toString());
         beat();
         sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5_000);
@@ -161,6 +165,10 @@ final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
 
   boolean alive() {
     return System.nanoTime() - lastBeat < TimeUnit.SECONDS.toNanos(15);
+  }
+
+  String queue() {
+    return queue;
   }
 
   void stop() {

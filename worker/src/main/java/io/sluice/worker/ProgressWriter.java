@@ -64,7 +64,10 @@ final class ProgressWriter implements AutoCloseable {
       for (int i = 0; i < tasks.size(); i++) {
         tasks.get(i).restoreUnwrittenProgress(taken.get(i));
       }
-      log.warn("Writing {} progress report(s) failed; retrying next tick: {}", batch.size(), e.toString());
+      log.warn(
+          "Writing {} progress report(s) failed; retrying next tick: {}",
+          batch.size(),
+          e.toString());
     }
   }
 

@@ -6,7 +6,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.health.Health;
 import io.sluice.health.LoopSupervisor;
-import java.time.Duration;
 import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
@@ -14,6 +13,7 @@ import io.sluice.store.PostgresNodeRegistry;
 import io.sluice.worker.redis.JedisConcurrencySlots;
 import io.sluice.worker.redis.JedisTaskQueue;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -55,7 +55,8 @@ public final class Worker implements AutoCloseable {
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.db = new Database(config.database(), "sluice-worker");
     this.redis =
-        new JedisTaskQueue(config.redis(), config.queues().size() + 4, "sluice-worker-" + config.workerId());
+        new JedisTaskQueue(
+            config.redis(), config.queues().size() + 4, "sluice-worker-" + config.workerId());
     Semaphore slots = new Semaphore(config.concurrency());
     this.writer = new CompletionWriter(db, redis, inFlight, metrics);
     this.loops = new LoopSupervisor(Clock.systemUTC(), metrics);
@@ -71,9 +72,7 @@ public final class Worker implements AutoCloseable {
     WorkerContext ctx =
         new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
     for (String queue : config.queues()) {
-      FetchLoop loop = new FetchLoop(ctx, queue);
-      fetchers.add(loop);
-      loops.start("fetch-" + queue, Duration.ofSeconds(15), loop, () -> {});
+      fetchers.add(new FetchLoop(ctx, queue));
     }
     Gauge.builder(
             "sluice_worker_busy_ratio",
@@ -91,6 +90,10 @@ public final class Worker implements AutoCloseable {
     health.register("loops", loops::allAlive);
     health.register("leases", renewer::healthy);
     this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync);
+    // Fetch last: a worker takes work only once it can report on it and be drained.
+    for (FetchLoop loop : fetchers) {
+      loops.start("fetch-" + loop.queue(), Duration.ofSeconds(15), loop, () -> {});
+    }
     log.info("Worker {} ready on port {}", config.workerId(), http.port());
   }
 
@@ -145,7 +148,9 @@ public final class Worker implements AutoCloseable {
         config.workerId(),
         inFlight.size(),
         config.drainGrace());
-    loops.loops().stream().filter(l -> l.name().startsWith("fetch-")).forEach(LoopSupervisor.Loop::retire);
+    loops.loops().stream()
+        .filter(l -> l.name().startsWith("fetch-"))
+        .forEach(LoopSupervisor.Loop::retire);
     fetchers.forEach(FetchLoop::stop);
     long deadline = System.nanoTime() + config.drainGrace().toNanos();
     while (inFlight.size() > 0 && System.nanoTime() < deadline) {
@@ -158,7 +163,10 @@ public final class Worker implements AutoCloseable {
     }
     handBackUnfinished();
     LoopSupervisor.Loop writerLoop =
-        loops.loops().stream().filter(l -> l.name().equals("completion-writer")).findFirst().orElseThrow();
+        loops.loops().stream()
+            .filter(l -> l.name().equals("completion-writer"))
+            .findFirst()
+            .orElseThrow();
     writerLoop.retire();
     writer.stop();
     try {
@@ -172,9 +180,9 @@ public final class Worker implements AutoCloseable {
 
   /**
    * Tells the handlers still running to stop and gives their tasks back at once: QUEUED in
-   * PostgreSQL first (fenced by each claim's epoch), then appended to the queue, then the old entries
-   * acknowledged. A late completion from a stopped handler finds the task no longer RUNNING and is
-   * rejected.
+   * PostgreSQL first (fenced by each claim's epoch), then appended to the queue, then the old
+   * entries acknowledged. A late completion from a stopped handler finds the task no longer RUNNING
+   * and is rejected.
    */
   private void handBackUnfinished() {
     List<RunningTask> left = List.copyOf(inFlight.all());
@@ -188,23 +196,30 @@ public final class Worker implements AutoCloseable {
               db.inTransaction(
                   c ->
                       new io.sluice.store.PostgresTaskRecovery()
-                          .handBack(c, config.workerId(), left.stream().map(t -> t.claim).toList())));
-      java.util.Map<String, java.util.Map<java.util.UUID, List<Integer>>> groups = new java.util.TreeMap<>();
+                          .handBack(
+                              c, config.workerId(), left.stream().map(t -> t.claim).toList())));
+      java.util.Map<String, java.util.Map<java.util.UUID, List<Integer>>> groups =
+          new java.util.TreeMap<>();
       java.util.Map<String, List<String>> entries = new java.util.TreeMap<>();
       for (RunningTask t : left) {
         if (released.contains(t.claim.ref())) {
-          groups.computeIfAbsent(t.queue, q -> new java.util.LinkedHashMap<>())
+          groups
+              .computeIfAbsent(t.queue, q -> new java.util.LinkedHashMap<>())
               .computeIfAbsent(t.jobId(), j -> new ArrayList<>())
               .add(t.seq());
           entries.computeIfAbsent(t.queue, q -> new ArrayList<>()).add(t.entryId);
           inFlight.remove(t.jobId(), t.seq());
         }
       }
-      groups.forEach((queue, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs)));
+      groups.forEach(
+          (queue, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs)));
       redis.acknowledge(entries, java.util.Map.of());
       log.info("Worker {} handed back {} unfinished task(s)", config.workerId(), released.size());
     } catch (RuntimeException e) {
-      log.warn("Handing back {} task(s) failed; their leases will expire and they are reclaimed: {}", left.size(), e.toString());
+      log.warn(
+          "Handing back {} task(s) failed; their leases will expire and they are reclaimed: {}",
+          left.size(),
+          e.toString());
     }
   }
 

@@ -16,16 +16,23 @@ public final class WorkerMain {
       System.exit(2);
       return;
     }
-    Worker worker = Worker.start(config);
+    var started = new java.util.concurrent.atomic.AtomicReference<Worker>();
     // SIGTERM is how an orchestrator scales a worker in: drain, then exit 0 (not 143), since
     // nothing went wrong.
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
-                  worker.close();
-                  Runtime.getRuntime().halt(0);
+                  Worker worker = started.get();
+                  if (worker != null) {
+                    try {
+                      worker.close();
+                    } finally {
+                      Runtime.getRuntime().halt(0);
+                    }
+                  }
                 },
                 "sluice-shutdown"));
+    started.set(Worker.start(config));
   }
 }

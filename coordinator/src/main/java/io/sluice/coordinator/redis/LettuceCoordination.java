@@ -46,7 +46,11 @@ public final class LettuceCoordination implements AutoCloseable {
             .withPort(config.port())
             .withSsl(config.tls())
             .withDatabase(config.database())
-            .withTimeout(TIMEOUT);
+            .withTimeout(TIMEOUT)
+            // No CLIENT SETINFO: it is telemetry, exists only from Redis 7.2 on, and cannot be
+            // granted to an ACL user (compose/redis/sluice.acl) on older servers.
+            .withLibraryName("")
+            .withLibraryVersion("");
     if (config.password() != null) {
       if (config.user() != null) {
         uri.withAuthentication(config.user(), config.password().toCharArray());
@@ -146,7 +150,11 @@ public final class LettuceCoordination implements AutoCloseable {
     List<Stale> stale = new ArrayList<>();
     for (StreamMessage<String, String> m : claimed.getMessages()) {
       if (m.getBody() != null && m.getBody().containsKey("j")) {
-        stale.add(new Stale(m.getId(), UUID.fromString(m.getBody().get("j")), Integer.parseInt(m.getBody().get("s"))));
+        stale.add(
+            new Stale(
+                m.getId(),
+                UUID.fromString(m.getBody().get("j")),
+                Integer.parseInt(m.getBody().get("s"))));
       }
     }
     return stale;

@@ -25,7 +25,8 @@ public final class RedissonLeaderLock implements AutoCloseable {
     c.setCodec(StringCodec.INSTANCE);
     var server =
         c.useSingleServer()
-            .setAddress((config.tls() ? "rediss://" : "redis://") + config.host() + ":" + config.port())
+            .setAddress(
+                (config.tls() ? "rediss://" : "redis://") + config.host() + ":" + config.port())
             .setDatabase(config.database())
             .setConnectionMinimumIdleSize(1)
             .setConnectionPoolSize(2)

@@ -43,7 +43,8 @@ final class FaultHarness implements AutoCloseable {
   final EmbeddedPostgres postgres;
   final Coordinator coordinator;
   final List<ChildJvm> workers = new ArrayList<>();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private int spawned;
 
   FaultHarness() throws Exception {
@@ -119,7 +120,8 @@ final class FaultHarness implements AutoCloseable {
   }
 
   JsonNode job(String id) {
-    return Json.read(send(HttpRequest.newBuilder(URI.create(api() + "/api/v1/jobs/" + id)).build()).body());
+    return Json.read(
+        send(HttpRequest.newBuilder(URI.create(api() + "/api/v1/jobs/" + id)).build()).body());
   }
 
   int readyStatus() {
@@ -127,7 +129,8 @@ final class FaultHarness implements AutoCloseable {
   }
 
   String workerMetrics(int port) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build()).body();
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build())
+        .body();
   }
 
   /** Waits until the job is terminal; the coordinator must answer throughout (it may say 503). */
@@ -136,7 +139,8 @@ final class FaultHarness implements AutoCloseable {
     try {
       awaitTerminal(id, timeout, last);
     } catch (org.awaitility.core.ConditionTimeoutException e) {
-      throw new AssertionError("job " + id + " not terminal after " + timeout + ": " + last[0] + "; " + diagnose(id), e);
+      throw new AssertionError(
+          "job " + id + " not terminal after " + timeout + ": " + last[0] + "; " + diagnose(id), e);
     }
     return last[0];
   }
@@ -148,17 +152,27 @@ final class FaultHarness implements AutoCloseable {
         ResultSet rs =
             c.createStatement()
                 .executeQuery(
-                    "SELECT status, count(*), min(seq), max(lease_expires_at) FROM tasks WHERE job_id = '" + id + "' GROUP BY status")) {
+                    "SELECT status, count(*), min(seq), max(lease_expires_at) FROM tasks WHERE job_id = '"
+                        + id
+                        + "' GROUP BY status")) {
       while (rs.next()) {
-        sb.append(' ').append(rs.getString(1)).append('=').append(rs.getLong(2))
-            .append("(first ").append(rs.getInt(3)).append(", lease ").append(rs.getString(4)).append(')');
+        sb.append(' ')
+            .append(rs.getString(1))
+            .append('=')
+            .append(rs.getLong(2))
+            .append("(first ")
+            .append(rs.getInt(3))
+            .append(", lease ")
+            .append(rs.getString(4))
+            .append(')');
       }
     } catch (Exception e) {
       sb.append(" unavailable: ").append(e);
     }
     try (redis.clients.jedis.Jedis jedis = new redis.clients.jedis.Jedis(URI.create(redis.url()))) {
       sb.append("; ready stream length ").append(jedis.xlen("sluice:{q:default}:ready"));
-      sb.append(", pending ").append(jedis.xpending("sluice:{q:default}:ready", "workers").getTotal());
+      sb.append(", pending ")
+          .append(jedis.xpending("sluice:{q:default}:ready", "workers").getTotal());
     } catch (Exception e) {
       sb.append("; redis unavailable: ").append(e);
     }
@@ -173,7 +187,8 @@ final class FaultHarness implements AutoCloseable {
         .until(
             () -> {
               last[0] = job(id);
-              return Set.of("SUCCEEDED", "FAILED", "CANCELLED").contains(last[0].path("status").asText());
+              return Set.of("SUCCEEDED", "FAILED", "CANCELLED")
+                  .contains(last[0].path("status").asText());
             });
   }
 
@@ -195,18 +210,28 @@ final class FaultHarness implements AutoCloseable {
   void assertExactlyOnce(String id, JsonNode job) throws Exception {
     assertThat(job.get("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
     int taskCount = job.get("taskCount").asInt();
-    assertThat(job.get("tasksSucceeded").asInt() + job.get("tasksFailed").asInt()).isEqualTo(taskCount);
-    assertThat(scalar("SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'SUCCEEDED'"))
+    assertThat(job.get("tasksSucceeded").asInt() + job.get("tasksFailed").asInt())
+        .isEqualTo(taskCount);
+    assertThat(
+            scalar(
+                "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'SUCCEEDED'"))
         .as("each task has exactly one committed result")
         .isEqualTo(job.get("tasksSucceeded").asLong());
-    assertThat(scalar("SELECT count(*) FROM job_events WHERE job_id = '" + id + "' AND to_status = 'SUCCEEDED'"))
+    assertThat(
+            scalar(
+                "SELECT count(*) FROM job_events WHERE job_id = '"
+                    + id
+                    + "' AND to_status = 'SUCCEEDED'"))
         .as("collected exactly once")
         .isEqualTo(1);
   }
 
   static String wordcountBody(String text, int linesPerTask, int delayMs) {
     var body = Json.object().put("type", "wordcount").put("maxAttempts", 10);
-    body.putObject("payload").put("text", text).put("linesPerTask", linesPerTask).put("taskDelayMs", delayMs);
+    body.putObject("payload")
+        .put("text", text)
+        .put("linesPerTask", linesPerTask)
+        .put("taskDelayMs", delayMs);
     return Json.write(body);
   }
 

@@ -97,21 +97,34 @@ class FaultToleranceIT {
     int port = Integer.parseInt(env.get("SLUICE_HTTP_PORT"));
     ChildJvm sleeper = harness.startWorker(env);
     awaitReady(port);
-    String id = harness.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":2500}}");
+    String id =
+        harness.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":2500}}");
     Awaitility.await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> harness.scalar("SELECT count(*) FROM tasks WHERE status = 'RUNNING' AND worker_id = 'sleeper'") == 4);
+        .until(
+            () ->
+                harness.scalar(
+                        "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'RUNNING' AND worker_id = 'sleeper'")
+                    == 4);
     sleeper.pause();
     harness.startWorker();
     Awaitility.await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> harness.scalar("SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND lease_epoch >= 2") == 4);
+        .until(
+            () ->
+                harness.scalar(
+                        "SELECT count(*) FROM tasks WHERE job_id = '"
+                            + id
+                            + "' AND lease_epoch >= 2")
+                    == 4);
     sleeper.resume();
 
     JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(60));
 
     harness.assertExactlyOnce(id, job);
-    assertThat(harness.scalar("SELECT count(*) FROM job_events WHERE job_id = '" + id + "' AND kind = 'RECLAIM'"))
+    assertThat(
+            harness.scalar(
+                "SELECT count(*) FROM job_events WHERE job_id = '" + id + "' AND kind = 'RECLAIM'"))
         .isGreaterThanOrEqualTo(4);
     Awaitility.await()
         .atMost(Duration.ofSeconds(20))
@@ -141,11 +154,20 @@ class FaultToleranceIT {
     String id = harness.submit(FaultHarness.wordcountBody(TEXT, 10, 60));
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> harness.tasksFinished(id) > 30);
     harness.postgres.stopImmediately();
-    Awaitility.await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> harness.readyStatus() == 503);
-    Awaitility.await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ofSeconds(10)).until(() -> true);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> harness.readyStatus() == 503);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(15))
+        .pollDelay(Duration.ofSeconds(10))
+        .until(() -> true);
     assertThat(harness.workers).allMatch(ChildJvm::isAlive);
     harness.postgres.start();
-    Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> harness.readyStatus() == 200);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> harness.readyStatus() == 200);
 
     JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
 
@@ -171,15 +193,19 @@ class FaultToleranceIT {
   @Test
   void aPoisonTaskIsDeadLetteredAfterMaxAttemptsWithoutHoldingUpOthers() throws Exception {
     // One task at a time per worker: a crash then takes down only the task that caused it (with
-    // more, its neighbours' deliveries count too, which is correct but makes the test unpredictable).
+    // more, its neighbours' deliveries count too, which is correct but makes the test
+    // unpredictable).
     for (int i = 0; i < 2; i++) {
       startSingleSlotWorker();
     }
-    String poison = harness.submit("{\"type\":\"poison\",\"maxAttempts\":2,\"payload\":{\"tasks\":20,\"poisonSeq\":7}}");
+    String poison =
+        harness.submit(
+            "{\"type\":\"poison\",\"maxAttempts\":2,\"payload\":{\"tasks\":20,\"poisonSeq\":7}}");
     String healthy = harness.submit(FaultHarness.wordcountBody(TEXT, 20, 10));
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (!isTerminal(poison) && System.nanoTime() < deadline) {
-      // Every delivery of the poison task kills its worker; keep two alive, as an orchestrator would.
+      // Every delivery of the poison task kills its worker; keep two alive, as an orchestrator
+      // would.
       harness.workers.removeIf(w -> !w.isAlive());
       while (harness.workers.size() < 2) {
         startSingleSlotWorker();
@@ -190,7 +216,9 @@ class FaultToleranceIT {
     JsonNode failed = harness.awaitTerminal(poison, Duration.ofSeconds(5));
     assertThat(failed.get("status").asText()).isEqualTo("FAILED");
     assertThat(failed.get("error").asText()).contains("task 7").contains("deliveries");
-    assertThat(harness.scalar("SELECT attempt FROM tasks WHERE job_id = '" + poison + "' AND seq = 7")).isEqualTo(3);
+    assertThat(
+            harness.scalar("SELECT attempt FROM tasks WHERE job_id = '" + poison + "' AND seq = 7"))
+        .isEqualTo(3);
     JsonNode ok = harness.awaitTerminal(healthy, Duration.ofSeconds(90));
     harness.assertExactlyOnce(healthy, ok);
     assertThat(ok.get("result").get("totalWords").asLong()).isEqualTo(WORDS);
@@ -201,10 +229,16 @@ class FaultToleranceIT {
     Map<String, String> env = harness.workerEnv("drained");
     env.put("SLUICE_LEASE_DURATION", "60s");
     ChildJvm drained = harness.startWorker(env);
-    String id = harness.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":8,\"taskDelayMs\":4000}}");
+    awaitReady(Integer.parseInt(env.get("SLUICE_HTTP_PORT")));
+    String id =
+        harness.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":8,\"taskDelayMs\":4000}}");
     Awaitility.await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> harness.scalar("SELECT count(*) FROM tasks WHERE status = 'RUNNING' AND worker_id = 'drained'") == 4);
+        .until(
+            () ->
+                harness.scalar(
+                        "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'RUNNING' AND worker_id = 'drained'")
+                    == 4);
     long start = System.nanoTime();
 
     assertThat(drained.stop()).isZero();
@@ -212,9 +246,15 @@ class FaultToleranceIT {
     harness.startWorker();
     JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(40));
 
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).as("well before the 60 s lease").isLessThan(Duration.ofSeconds(40));
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("well before the 60 s lease")
+        .isLessThan(Duration.ofSeconds(40));
     harness.assertExactlyOnce(id, job);
-    assertThat(harness.scalar("SELECT count(*) FROM job_events WHERE job_id = '" + id + "' AND kind = 'HANDED_BACK'"))
+    assertThat(
+            harness.scalar(
+                "SELECT count(*) FROM job_events WHERE job_id = '"
+                    + id
+                    + "' AND kind = 'HANDED_BACK'"))
         .isEqualTo(4);
   }
 
@@ -224,18 +264,26 @@ class FaultToleranceIT {
     Map<String, String> env = harness.workerEnv("silent");
     env.put("SLUICE_LEASE_DURATION", "120s");
     ChildJvm silent = harness.startWorker(env);
-    String id = harness.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":1000}}");
+    String id =
+        harness.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":1000}}");
     Awaitility.await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> harness.scalar("SELECT count(*) FROM tasks WHERE status = 'RUNNING' AND worker_id = 'silent'") == 4);
+        .until(
+            () ->
+                harness.scalar(
+                        "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'RUNNING' AND worker_id = 'silent'")
+                    == 4);
     silent.pause();
     long pausedAt = System.nanoTime();
     harness.startWorker();
 
     JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(60));
 
-    assertThat(Duration.ofNanos(System.nanoTime() - pausedAt)).as("long before the 120 s lease").isLessThan(Duration.ofSeconds(40));
-    assertThat(harness.scalar("SELECT count(*) FROM nodes WHERE id = 'silent' AND status = 'DEAD'")).isEqualTo(1);
+    assertThat(Duration.ofNanos(System.nanoTime() - pausedAt))
+        .as("long before the 120 s lease")
+        .isLessThan(Duration.ofSeconds(40));
+    assertThat(harness.scalar("SELECT count(*) FROM nodes WHERE id = 'silent' AND status = 'DEAD'"))
+        .isEqualTo(1);
     harness.assertExactlyOnce(id, job);
     silent.resume();
   }

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Several coordinators, one leader: kill or pause it and another takes over; the old one is fenced. */
+/**
+ * Several coordinators, one leader: kill or pause it and another takes over; the old one is fenced.
+ */
 @ExtendWith(SluiceTestExtension.class)
 class LeaderFailoverIT {
   private final List<ChildJvm> coordinators = new ArrayList<>();
@@ -35,7 +37,11 @@ class LeaderFailoverIT {
     startCoordinators(env, 3);
     Leader first = awaitLeader(env, -1);
 
-    coordinators.stream().filter(c -> c.name().equals(first.node())).findFirst().orElseThrow().kill();
+    coordinators.stream()
+        .filter(c -> c.name().equals(first.node()))
+        .findFirst()
+        .orElseThrow()
+        .kill();
     long killedAt = System.nanoTime();
     Leader second = awaitLeader(env, first.epoch());
 
@@ -45,10 +51,12 @@ class LeaderFailoverIT {
   }
 
   @Test
-  void aLeaderPausedPastItsLeaseIsDeposedAndStepsDownWhenItWakes(TestEnvironment env) throws Exception {
+  void aLeaderPausedPastItsLeaseIsDeposedAndStepsDownWhenItWakes(TestEnvironment env)
+      throws Exception {
     startCoordinators(env, 2);
     Leader first = awaitLeader(env, -1);
-    ChildJvm paused = coordinators.stream().filter(c -> c.name().equals(first.node())).findFirst().orElseThrow();
+    ChildJvm paused =
+        coordinators.stream().filter(c -> c.name().equals(first.node())).findFirst().orElseThrow();
 
     paused.pause();
     Leader second = awaitLeader(env, first.epoch());
@@ -63,7 +71,10 @@ class LeaderFailoverIT {
 
   @Test
   void aDeposedLeadersFencedWriteChangesNothing(TestEnvironment env) throws Exception {
-    try (Database db = new Database(new io.sluice.config.DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 2), "fence-test")) {
+    try (Database db =
+        new Database(
+            new io.sluice.config.DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 2),
+            "fence-test")) {
       db.migrate();
       PostgresLeaderStore store = new PostgresLeaderStore();
       // Earlier tests' coordinators were killed; their lease runs out within two seconds.
@@ -72,25 +83,29 @@ class LeaderFailoverIT {
           .atMost(Duration.ofSeconds(10))
           .until(
               () -> {
-                java.util.OptionalLong won = db.inTransaction(c -> store.takeOver(c, "a", 1, Duration.ofMillis(500)));
+                java.util.OptionalLong won =
+                    db.inTransaction(c -> store.takeOver(c, "a", 1, Duration.ofMillis(500)));
                 won.ifPresent(e -> epochOfA[0] = e);
                 return won.isPresent();
               });
       long a = epochOfA[0];
-      java.util.OptionalLong early = db.inTransaction(c -> store.takeOver(c, "b", 1, Duration.ofSeconds(30)));
+      java.util.OptionalLong early =
+          db.inTransaction(c -> store.takeOver(c, "b", 1, Duration.ofSeconds(30)));
       assertThat(early).as("a's lease still runs").isEmpty();
       long[] epochOfB = new long[1];
       Awaitility.await()
           .atMost(Duration.ofSeconds(5))
           .until(
               () -> {
-                java.util.OptionalLong won = db.inTransaction(c -> store.takeOver(c, "b", 1, Duration.ofSeconds(30)));
+                java.util.OptionalLong won =
+                    db.inTransaction(c -> store.takeOver(c, "b", 1, Duration.ofSeconds(30)));
                 won.ifPresent(e -> epochOfB[0] = e);
                 return won.isPresent();
               });
 
       boolean fenceHeld = db.inTransaction(c -> store.holdFence(c, "a", a));
-      java.util.OptionalLong renewed = db.inTransaction(c -> store.renew(c, "a", a, Duration.ofSeconds(5)));
+      java.util.OptionalLong renewed =
+          db.inTransaction(c -> store.renew(c, "a", a, Duration.ofSeconds(5)));
       assertThat(fenceHeld).isFalse();
       assertThat(renewed).isEmpty();
       assertThat(epochOfB[0]).isGreaterThan(a);
@@ -144,7 +159,8 @@ class LeaderFailoverIT {
     try (Connection c = env.connect();
         ResultSet rs =
             c.createStatement()
-                .executeQuery("SELECT node_id, epoch FROM coordinator_leader WHERE lease_until > now()")) {
+                .executeQuery(
+                    "SELECT node_id, epoch FROM coordinator_leader WHERE lease_until > now()")) {
       return rs.next() ? new Leader(rs.getString(1), rs.getLong(2)) : null;
     }
   }

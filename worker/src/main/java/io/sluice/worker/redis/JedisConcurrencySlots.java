@@ -11,8 +11,8 @@ import redis.clients.jedis.JedisPool;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
- * Bounded counters in Redis: {@code slots_acquire.lua} checks every counter and takes a slot of each
- * in one atomic step, {@code slots_renew.lua} extends held slots with their lease and {@code
+ * Bounded counters in Redis: {@code slots_acquire.lua} checks every counter and takes a slot of
+ * each in one atomic step, {@code slots_renew.lua} extends held slots with their lease and {@code
  * slots_release.lua} gives them back. A slot is bound to a holder (a task's claim) and expires with
  * the lease unless renewed, so a dead worker's slots come back on their own. No Jedis type leaves
  * this package.

@@ -1,6 +1,7 @@
 package io.sluice.worker.redis;
 
 import io.sluice.config.RedisConfig;
+import redis.clients.jedis.ClientSetInfoConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisPool;
@@ -24,6 +25,9 @@ final class JedisPools {
             .database(config.database())
             .timeoutMillis(10_000)
             .clientName(clientName)
+            // No CLIENT SETINFO: it is telemetry, exists only from Redis 7.2 on, and cannot be
+            // granted to an ACL user (compose/redis/sluice.acl) on older servers.
+            .clientSetInfoConfig(ClientSetInfoConfig.DISABLED)
             .build();
     return new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
   }

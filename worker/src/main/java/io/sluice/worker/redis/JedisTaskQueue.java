@@ -45,8 +45,9 @@ public final class JedisTaskQueue implements AutoCloseable {
   /**
    * Reads up to {@code count} new entries of the queue for this consumer from its priority bands,
    * highest first: a lower band is read only when the higher ones hold fewer entries than wanted.
-   * When every band is empty it blocks up to blockMs on all of them at once. Each delivery names the
-   * band's stream it came from ({@link PriorityBand#stream}), which is where it is acknowledged.
+   * When every band is empty it blocks up to blockMs on all of them at once. Each delivery names
+   * the band's stream it came from ({@link PriorityBand#stream}), which is where it is
+   * acknowledged.
    */
   public List<Delivery> fetch(String queue, String consumer, int count, int blockMs) {
     List<String> bands = PriorityBand.streams(queue);
@@ -122,7 +123,8 @@ public final class JedisTaskQueue implements AutoCloseable {
           LuaScript.ENQUEUE.source(),
           List.of(stream),
           List.of(d.jobId().toString(), String.valueOf(d.seq())));
-      jedis.eval(LuaScript.ACK.source(), List.of(stream), List.of(RedisKeys.WORKER_GROUP, d.entryId()));
+      jedis.eval(
+          LuaScript.ACK.source(), List.of(stream), List.of(RedisKeys.WORKER_GROUP, d.entryId()));
     }
     return kept;
   }

@@ -1,0 +1,40 @@
+package io.sluice.coordinator;
+
+import io.sluice.config.ConfigException;
+import io.sluice.config.Env;
+import io.sluice.store.Database;
+
+/**
+ * {@code ./sluice migrate}: applies the Flyway migrations and exits, so that coordinators can run
+ * as a role without DDL rights ({@code SLUICE_MIGRATE=false}). Configured by {@link
+ * MigrateConfig#fromEnv}. Exit codes: 0 the schema is current, 1 a migration failed, 2 a setting is
+ * missing or wrong.
+ */
+public final class MigrateMain {
+  private MigrateMain() {}
+
+  public static void main(String[] args) {
+    System.exit(run(Env.system()));
+  }
+
+  /** Migrates the database {@code env} names; returns the exit code. */
+  static int run(Env env) {
+    MigrateConfig config;
+    try {
+      config = MigrateConfig.fromEnv(env);
+    } catch (ConfigException e) {
+      System.err.println("sluice migrate: configuration error: " + e.getMessage());
+      return 2;
+    }
+    try (Database db = new Database(config.database(), "sluice-migrate")) {
+      db.migrate();
+      String version = db.requireSchemaCurrent();
+      System.out.println(
+          "sluice migrate: " + config.database().maskedUrl() + " is at schema version " + version);
+      return 0;
+    } catch (RuntimeException e) {
+      System.err.println("sluice migrate: failed: " + e.getMessage());
+      return 1;
+    }
+  }
+}
