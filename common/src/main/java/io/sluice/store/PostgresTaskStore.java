@@ -27,15 +27,20 @@ import java.util.function.Consumer;
  */
 public final class PostgresTaskStore {
   // Taking over a lease that expired is a reclaim too, and is logged as one in the same statement.
+  // Taking over a lease that expired is a reclaim too, and is logged as one in the same statement.
   private static final String CLAIM =
       """
-      WITH claimed AS (
+      WITH locked AS (
+        SELECT t.job_id, t.seq FROM tasks t
+          JOIN unnest(?::uuid[], ?::int[]) AS c(job_id, seq) ON t.job_id = c.job_id AND t.seq = c.seq
+         ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      ), claimed AS (
         UPDATE tasks t
            SET status = 'RUNNING', attempt = t.attempt + 1, lease_epoch = t.lease_epoch + 1,
                worker_id = ?, lease_expires_at = now() + ? * interval '1 millisecond',
                started_at = now(), not_before = NULL, version = t.version + 1
-          FROM unnest(?::uuid[], ?::int[]) AS c(job_id, seq), jobs j, tasks o
-         WHERE t.job_id = c.job_id AND t.seq = c.seq AND j.id = t.job_id
+          FROM locked l, jobs j, tasks o
+         WHERE t.job_id = l.job_id AND t.seq = l.seq AND j.id = t.job_id
            AND o.job_id = t.job_id AND o.seq = t.seq
            AND j.status IN ('QUEUED', 'RUNNING')
            AND (t.status = 'QUEUED'
@@ -54,8 +59,17 @@ public final class PostgresTaskStore {
       SELECT job_id, seq, attempt, lease_epoch, input, type, max_attempts FROM claimed
       """;
 
+  // Rows are locked in (job_id, seq) order first, as in CLAIM and RENEW: a renewal, a completion
+  // batch and a claim that touch the same rows then queue up instead of deadlocking.
   private static final String COMPLETE =
       """
+      WITH c AS (
+        SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::int8[])
+                 AS c(job_id, seq, epoch, status, output, error, delay_ms)
+      ), locked AS (
+        SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
+         ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      )
       UPDATE tasks t
          SET status = c.status, output = c.output::jsonb, error = c.error,
              not_before = CASE WHEN c.status = 'RETRY_WAIT'
@@ -63,17 +77,24 @@ public final class PostgresTaskStore {
              finished_at = CASE WHEN c.status IN ('SUCCEEDED', 'FAILED') THEN now() END,
              progress = CASE WHEN c.status = 'SUCCEEDED' THEN 1 ELSE t.progress END,
              lease_expires_at = NULL, version = t.version + 1
-        FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::int8[])
-             AS c(job_id, seq, epoch, status, output, error, delay_ms)
-       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+        FROM c, locked l
+       WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
+         AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
       RETURNING t.job_id, t.seq, t.lease_epoch
       """;
 
   private static final String RENEW =
       """
+      WITH c AS (
+        SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
+      ), locked AS (
+        SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
+         ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      )
       UPDATE tasks t SET lease_expires_at = now() + ? * interval '1 millisecond'
-        FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
-       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+        FROM c, locked l
+       WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
+         AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
          AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.status IN ('QUEUED', 'RUNNING'))
       RETURNING t.job_id, t.seq
       """;
@@ -115,10 +136,10 @@ public final class PostgresTaskStore {
       Connection c, String workerId, Duration lease, Collection<TaskRef> refs) throws SQLException {
     List<ClaimedTask> claimed = new ArrayList<>(refs.size());
     try (PreparedStatement ps = c.prepareStatement(CLAIM)) {
-      ps.setString(1, workerId);
-      ps.setLong(2, lease.toMillis());
-      ps.setArray(3, uuids(c, refs, TaskRef::jobId));
-      ps.setArray(4, ints(c, refs, TaskRef::seq));
+      ps.setArray(1, uuids(c, refs, TaskRef::jobId));
+      ps.setArray(2, ints(c, refs, TaskRef::seq));
+      ps.setString(3, workerId);
+      ps.setLong(4, lease.toMillis());
       ps.setString(5, workerId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -176,10 +197,10 @@ public final class PostgresTaskStore {
       throws SQLException {
     List<TaskRef> renewed = new ArrayList<>(held.size());
     try (PreparedStatement ps = c.prepareStatement(RENEW)) {
-      ps.setLong(1, lease.toMillis());
-      ps.setArray(2, uuids(c, held, ClaimedTask::jobId));
-      ps.setArray(3, ints(c, held, ClaimedTask::seq));
-      ps.setArray(4, longs(c, held, ClaimedTask::leaseEpoch));
+      ps.setArray(1, uuids(c, held, ClaimedTask::jobId));
+      ps.setArray(2, ints(c, held, ClaimedTask::seq));
+      ps.setArray(3, longs(c, held, ClaimedTask::leaseEpoch));
+      ps.setLong(4, lease.toMillis());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           renewed.add(new TaskRef(rs.getObject("job_id", UUID.class), rs.getInt("seq")));
