@@ -10,8 +10,8 @@ import java.util.function.Function;
 /**
  * Reads settings from a map of environment variables, parsing and checking each one. Every failure
  * names the variable, its value and what was expected. It remembers which names were asked for, so
- * a deployment's environment (the compose file, a Kubernetes manifest) can be checked against what a
- * configuration really reads.
+ * a deployment's environment (the compose file, a Kubernetes manifest) can be checked against what
+ * a configuration really reads.
  */
 public final class Env {
   private final Map<String, String> vars;

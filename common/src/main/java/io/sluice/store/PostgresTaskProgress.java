@@ -23,12 +23,19 @@ import java.util.UUID;
 public final class PostgresTaskProgress {
   private static final String WRITE =
       """
+      WITH c AS (
+        SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::real[], ?::text[], ?::text[])
+                 AS c(job_id, seq, epoch, fraction, stage, message)
+      ), locked AS (
+        SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
+         ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      )
       UPDATE tasks t
          SET progress = c.fraction, progress_stage = c.stage, progress_message = c.message,
              progress_at = now(), version = t.version + 1
-        FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::real[], ?::text[], ?::text[])
-             AS c(job_id, seq, epoch, fraction, stage, message)
-       WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+        FROM c, locked l
+       WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
+         AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
       """;
 
   private static final String LIVE =

@@ -3,7 +3,9 @@ package io.sluice.e2e;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Files of the project outside this module (the compose folder, docs), found from the working dir. */
+/**
+ * Files of the project outside this module (the compose folder, docs), found from the working dir.
+ */
 final class ProjectFiles {
   private ProjectFiles() {}
 

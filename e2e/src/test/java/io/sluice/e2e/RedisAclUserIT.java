@@ -12,7 +12,6 @@ import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import io.sluice.worker.Worker;
 import io.sluice.worker.WorkerConfig;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Protocol;
 
 /**
  * A coordinator and a worker connect as a Redis ACL user holding only the rules of {@code
@@ -87,15 +85,22 @@ class RedisAclUserIT {
                   Duration.ofSeconds(5),
                   0,
                   new ConcurrencyLimits(Map.of("default", 3), Map.of("flaky", 2)))));
-      String words = submit(stack, "{\"type\":\"wordcount\",\"payload\":{\"text\":\"a b\\nc d e\\nf\",\"linesPerTask\":1}}");
-      String flaky = submit(stack, "{\"type\":\"flaky\",\"payload\":{\"tasks\":6,\"failSeq\":2,\"failTimes\":1}}");
+      String words =
+          submit(
+              stack,
+              "{\"type\":\"wordcount\",\"payload\":{\"text\":\"a b\\nc d e\\nf\",\"linesPerTask\":1}}");
+      String flaky =
+          submit(
+              stack,
+              "{\"type\":\"flaky\",\"payload\":{\"tasks\":6,\"failSeq\":2,\"failTimes\":1}}");
 
       JsonNode counted = stack.awaitTerminal(words, Duration.ofSeconds(20));
       JsonNode retried;
       try {
         retried = stack.awaitTerminal(flaky, Duration.ofSeconds(20));
       } catch (AssertionError e) {
-        throw new AssertionError(e.getMessage() + "; ACL log: " + denials(), e);
+        throw new AssertionError(
+            e.getMessage() + "; ACL log: " + RedisAclRules.denials(admin()), e);
       }
 
       assertThat(counted.path("status").asText()).as(counted.toString()).isEqualTo("SUCCEEDED");
@@ -108,8 +113,7 @@ class RedisAclUserIT {
       assertThat(queues.body()).contains("default");
     }
     try (Jedis admin = admin()) {
-      System.out.println("commandstats of the ACL run:\n" + admin.info("commandstats"));
-      assertThat(denials()).as("ACL denials while Sluice ran").isEmpty();
+      assertThat(RedisAclRules.denials(admin())).as("ACL denials while Sluice ran").isEmpty();
     }
   }
 
@@ -140,27 +144,6 @@ class RedisAclUserIT {
     var created = stack.submit(body);
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
     return Json.read(created.body()).get("id").asText();
-  }
-
-  /**
-   * What the server refused since the last reset, one line per entry (reason, context, object,
-   * username); read raw because Jedis' parser expects Redis 7's fields.
-   */
-  private List<String> denials() {
-    try (Jedis admin = admin()) {
-      List<?> entries = (List<?>) admin.sendCommand(Protocol.Command.ACL, "LOG");
-      return entries.stream().map(RedisAclUserIT::text).toList();
-    }
-  }
-
-  private static String text(Object reply) {
-    if (reply instanceof byte[] bytes) {
-      return new String(bytes, StandardCharsets.UTF_8);
-    }
-    if (reply instanceof List<?> list) {
-      return list.stream().map(RedisAclUserIT::text).toList().toString();
-    }
-    return String.valueOf(reply);
   }
 
   private Jedis admin() {

@@ -104,7 +104,9 @@ class FaultToleranceIT {
         .until(
             () ->
                 harness.scalar(
-                        "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'RUNNING' AND worker_id = 'sleeper'")
+                        "SELECT count(*) FROM tasks WHERE job_id = '"
+                            + id
+                            + "' AND status = 'RUNNING' AND worker_id = 'sleeper'")
                     == 4);
     sleeper.pause();
     harness.startWorker();
@@ -237,7 +239,9 @@ class FaultToleranceIT {
         .until(
             () ->
                 harness.scalar(
-                        "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'RUNNING' AND worker_id = 'drained'")
+                        "SELECT count(*) FROM tasks WHERE job_id = '"
+                            + id
+                            + "' AND status = 'RUNNING' AND worker_id = 'drained'")
                     == 4);
     long start = System.nanoTime();
 
@@ -271,7 +275,9 @@ class FaultToleranceIT {
         .until(
             () ->
                 harness.scalar(
-                        "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'RUNNING' AND worker_id = 'silent'")
+                        "SELECT count(*) FROM tasks WHERE job_id = '"
+                            + id
+                            + "' AND status = 'RUNNING' AND worker_id = 'silent'")
                     == 4);
     silent.pause();
     long pausedAt = System.nanoTime();

@@ -1,6 +1,7 @@
 package io.sluice.worker.redis;
 
 import io.sluice.config.RedisConfig;
+import javax.net.ssl.SSLParameters;
 import redis.clients.jedis.ClientSetInfoConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
@@ -22,6 +23,7 @@ final class JedisPools {
             .user(config.user())
             .password(config.password())
             .ssl(config.tls())
+            .sslParameters(config.tls() ? verifyHostName() : null)
             .database(config.database())
             .timeoutMillis(10_000)
             .clientName(clientName)
@@ -30,5 +32,16 @@ final class JedisPools {
             .clientSetInfoConfig(ClientSetInfoConfig.DISABLED)
             .build();
     return new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
+  }
+
+  /**
+   * Jedis checks the server certificate's chain but not its host name unless told to, which would
+   * let any certificate from a trusted CA stand in for the Redis server; Lettuce and Redisson check
+   * both by default.
+   */
+  private static SSLParameters verifyHostName() {
+    SSLParameters parameters = new SSLParameters();
+    parameters.setEndpointIdentificationAlgorithm("HTTPS");
+    return parameters;
   }
 }
