@@ -100,6 +100,11 @@ public record CoordinatorConfig(
     return b.build();
   }
 
+  /** This configuration, applying the migrations at start ({@code true}) or only checking them. */
+  public CoordinatorConfig withMigrate(boolean migrate) {
+    return toBuilder().migrate(migrate).build();
+  }
+
   private Builder toBuilder() {
     return builder(database, redis, tokens)
         .httpPort(httpPort)

@@ -9,7 +9,7 @@ import io.sluice.config.Env;
  * _USER} and {@code _PASSWORD}, each defaulting to its {@code SLUICE_DATABASE_*} counterpart, so
  * the schema's owner can differ from the role coordinators and workers run as.
  *
- * @param database the connection, with a pool of one
+ * @param database the connection; Flyway holds two at once (its lock and the migration)
  */
 public record MigrateConfig(DatabaseConfig database) {
 
@@ -35,6 +35,6 @@ public record MigrateConfig(DatabaseConfig database) {
             url,
             env.get("SLUICE_MIGRATE_DATABASE_USER", env.get("SLUICE_DATABASE_USER")),
             env.get("SLUICE_MIGRATE_DATABASE_PASSWORD", env.get("SLUICE_DATABASE_PASSWORD")),
-            1));
+            2));
   }
 }

@@ -3,6 +3,7 @@ package io.sluice.coordinator;
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
 import io.sluice.store.Database;
+import java.io.PrintStream;
 
 /**
  * {@code ./sluice migrate}: applies the Flyway migrations and exits, so that coordinators can run
@@ -14,26 +15,33 @@ public final class MigrateMain {
   private MigrateMain() {}
 
   public static void main(String[] args) {
-    System.exit(run(Env.system()));
+    System.exit(run(Env.system(), System.out, System.err));
   }
 
-  /** Migrates the database {@code env} names; returns the exit code. */
-  static int run(Env env) {
+  /**
+   * Migrates the database that {@code env} names.
+   *
+   * @param env the variables to read
+   * @param out where the outcome is printed
+   * @param err where failures are printed
+   * @return the exit code: 0 current, 1 a migration failed, 2 a setting is missing or wrong
+   */
+  public static int run(Env env, PrintStream out, PrintStream err) {
     MigrateConfig config;
     try {
       config = MigrateConfig.fromEnv(env);
     } catch (ConfigException e) {
-      System.err.println("sluice migrate: configuration error: " + e.getMessage());
+      err.println("sluice migrate: configuration error: " + e.getMessage());
       return 2;
     }
     try (Database db = new Database(config.database(), "sluice-migrate")) {
       db.migrate();
       String version = db.requireSchemaCurrent();
-      System.out.println(
+      out.println(
           "sluice migrate: " + config.database().maskedUrl() + " is at schema version " + version);
       return 0;
     } catch (RuntimeException e) {
-      System.err.println("sluice migrate: failed: " + e.getMessage());
+      err.println("sluice migrate: failed: " + e.getMessage());
       return 1;
     }
   }

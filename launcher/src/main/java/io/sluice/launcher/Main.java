@@ -30,13 +30,22 @@ public final class Main {
             Applies the database migrations and exits, as SLUICE_MIGRATE_DATABASE_URL/_USER/_PASSWORD
             (each defaulting to its SLUICE_DATABASE_* counterpart); then coordinators can run with
             SLUICE_MIGRATE=false as a role without DDL rights.
-        submit --type T --payload FILE|- [--wait]
-            Submits a job (payload JSON from a file or standard input); --wait shows progress until
-            the job ends and exits 0 only if it SUCCEEDED.
-        status ID [--watch]
-            Prints a job; --watch follows it to the end.
-        cancel ID
+        submit --type T --payload FILE|- [--wait] [--json]
+            Submits a job (payload JSON from a file or standard input); --wait shows progress on
+            standard error until the job ends, and its exit code says how it ended.
+        status ID [--watch] [--json]
+            Prints a job; --watch follows it to the end like submit --wait.
+        cancel ID [--json]
             Cancels a job.
+        jobs [--status S] [--limit N] [--cursor C] [--json]
+            Lists jobs, newest first: N (50) of them, following the API's pages; --cursor C
+            continues after an earlier listing (its nextCursor).
+        workers [--limit N] [--json]
+            Lists workers and coordinators with status, heartbeat age, running tasks and port.
+        drain WORKER_URL | drain WORKER_ID [--host H] [--json]
+            Asks a worker to drain (POST /admin/drain on its port): it stops fetching, lets running
+            tasks finish, hands the rest back and exits. By id, the port comes from the workers
+            listing and the host is H (default: SLUICE_API_URL's host).
         bench [--tasks N] [--workers W] [--concurrency C] [--keep-logs]
             One noop job of N (50000) tasks on W (2) workers; prints one JSON line with tasks_per_s
             and latency percentiles. Uses SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both are set
@@ -45,7 +54,11 @@ public final class Main {
             This text.
 
       The client commands talk to SLUICE_API_URL (default http://127.0.0.1:8080) with the bearer
-      token SLUICE_API_TOKEN. Exit codes: 0 success, 1 failure, 2 bad usage, 3 coordinator unreachable.
+      token SLUICE_API_TOKEN. With --json they print one JSON document on standard output and
+      nothing else there; messages and progress go to standard error.
+      Exit codes: 0 success (with --wait/--watch: the job SUCCEEDED); 1 failure (the server
+      rejected the request, or the job FAILED); 2 bad usage; 3 the coordinator (for drain, the
+      worker) cannot be reached; 4 the job was CANCELLED.
       """;
 
   private Main() {}
@@ -79,9 +92,8 @@ public final class Main {
         case "demo" -> new DemoCommand(out).run(rest);
         case "dev" -> new DevCommand(out).run(rest);
         case "bench" -> new BenchCommand(out, err).run(rest);
-        case "submit" -> client(out).submit(rest);
-        case "status" -> client(out).status(rest);
-        case "cancel" -> client(out).cancel(rest);
+        case "submit", "status", "cancel", "jobs", "workers", "drain" ->
+            client(out, err).run(command, rest);
         case "help", "--help", "-h" -> {
           out.print(HELP);
           yield 0;
@@ -101,8 +113,8 @@ public final class Main {
     }
   }
 
-  private static ClientCommands client(PrintStream out) {
-    return new ClientCommands(ApiClient.fromEnv(), out, System.in);
+  private static ClientCommands client(PrintStream out, PrintStream err) {
+    return new ClientCommands(ApiClient.fromEnv(), out, err, System.in);
   }
 
   private static void delegate(String mainClass, List<String> args) {
