@@ -1,6 +1,9 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.store.JobStatus;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -8,72 +11,230 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code submit}, {@code status} and {@code cancel}: the client side, against {@code
- * SLUICE_API_URL} with {@code SLUICE_API_TOKEN}. Exit codes: 0 done (for {@code --wait}/{@code
- * --watch}: the job SUCCEEDED), 1 the server refused or the job did not succeed, 2 bad usage, 3
- * coordinator unreachable.
+ * The client side of {@code ./sluice}: {@code submit}, {@code status}, {@code cancel}, {@code
+ * jobs}, {@code workers} and {@code drain}, against {@code SLUICE_API_URL} with {@code
+ * SLUICE_API_TOKEN}. People get text; {@code --json} prints one JSON document on standard output
+ * and nothing else there (progress and messages go to standard error). The exit codes are {@link
+ * LauncherException}'s: 0 done (for {@code --wait}/{@code --watch}: the job SUCCEEDED), 1 the
+ * server refused or the job FAILED, 2 bad usage, 3 no answer from the server, 4 the job was
+ * CANCELLED.
  */
 final class ClientCommands {
+  static final int PAGE_SIZE = 500;
+  private static final int MAX_NODES = 1000;
   private static final Duration POLL = Duration.ofMillis(500);
   private static final Duration WAIT_LIMIT = Duration.ofDays(7);
 
   private final ApiClient api;
   private final PrintStream out;
+  private final PrintStream err;
   private final InputStream stdin;
 
-  ClientCommands(ApiClient api, PrintStream out, InputStream stdin) {
+  ClientCommands(ApiClient api, PrintStream out, PrintStream err, InputStream stdin) {
     this.api = api;
     this.out = out;
+    this.err = err;
     this.stdin = stdin;
   }
 
+  /**
+   * Runs one client command; a failure is one line on standard error.
+   *
+   * @return the exit code
+   */
+  int run(String command, List<String> args) {
+    try {
+      return switch (command) {
+        case "submit" -> submit(args);
+        case "status" -> status(args);
+        case "cancel" -> cancel(args);
+        case "jobs" -> jobs(args);
+        case "workers" -> workers(args);
+        case "drain" -> drain(args);
+        default -> throw LauncherException.usage("unknown command '" + command + "'");
+      };
+    } catch (LauncherException e) {
+      err.println("sluice " + command + ": " + e.getMessage());
+      return e.exitCode();
+    }
+  }
+
   int submit(List<String> arguments) {
-    Args args = Args.parse(arguments, Set.of("type", "payload"), Set.of("wait"));
+    Args args = Args.parse(arguments, Set.of("type", "payload"), Set.of("wait", "json"));
     String type = args.require("type");
+    none(args);
     JsonNode payload = readPayload(args.require("payload"));
     JobView job = api.submit(type, payload);
     if (!args.flag("wait")) {
-      print(job.json());
+      printJob(job, args);
       return 0;
     }
-    System.err.println("job " + job.id() + " submitted");
-    return waitFor(job);
+    err.println("job " + job.id() + " submitted");
+    return waitFor(job, args);
   }
 
   int status(List<String> arguments) {
-    Args args = Args.parse(arguments, Set.of(), Set.of("watch"));
+    Args args = Args.parse(arguments, Set.of(), Set.of("watch", "json"));
     JobView job = api.job(args.single("job id"));
     if (!args.flag("watch")) {
-      print(job.json());
+      printJob(job, args);
       return 0;
     }
-    return waitFor(job);
+    return waitFor(job, args);
   }
 
   int cancel(List<String> arguments) {
-    Args args = Args.parse(arguments, Set.of(), Set.of());
-    print(api.cancel(args.single("job id")));
+    Args args = Args.parse(arguments, Set.of(), Set.of("json"));
+    printJob(new JobView(api.cancel(args.single("job id"))), args);
     return 0;
   }
 
-  private int waitFor(JobView job) {
+  /** Newest first, following the API's {@code nextCursor} until {@code --limit} jobs are shown. */
+  int jobs(List<String> arguments) {
+    Args args = Args.parse(arguments, Set.of("status", "limit", "cursor"), Set.of("json"));
+    none(args);
+    String status = jobStatus(args.value("status"));
+    int limit = args.intValue("limit", 50, 1, 100_000);
+    ObjectNode listing =
+        collect((cursor, n) -> api.jobs(status, cursor, n), args.value("cursor"), limit, PAGE_SIZE);
+    if (args.flag("json")) {
+      out.println(ClientOutput.json(listing));
+      return 0;
+    }
+    out.print(ClientOutput.jobs(listing.path("items")));
+    if (listing.path("nextCursor").isTextual()) {
+      err.println(
+          "More jobs may follow: ./sluice jobs --cursor "
+              + listing.path("nextCursor").asText()
+              + (status == null ? "" : " --status " + status));
+    }
+    return 0;
+  }
+
+  int workers(List<String> arguments) {
+    Args args = Args.parse(arguments, Set.of("limit"), Set.of("json"));
+    none(args);
+    JsonNode listing = api.workers(args.intValue("limit", 100, 1, MAX_NODES));
+    out.print(
+        args.flag("json")
+            ? ClientOutput.json(listing) + "\n"
+            : ClientOutput.workers(listing.path("items")));
+    return 0;
+  }
+
+  /** {@code drain URL} or {@code drain WORKER_ID [--host H]}; see {@link DrainTarget}. */
+  int drain(List<String> arguments) {
+    Args args = Args.parse(arguments, Set.of("host"), Set.of("json"));
+    String target = args.single("worker URL or id");
+    DrainTarget drain;
+    if (DrainTarget.isUrl(target)) {
+      if (args.value("host") != null) {
+        throw LauncherException.usage("--host goes with a worker id, not a URL");
+      }
+      drain = DrainTarget.ofUrl(target);
+    } else {
+      String host = args.value("host") == null ? api.base().getHost() : args.value("host");
+      drain = DrainTarget.ofWorker(target, api.workers(MAX_NODES), host);
+    }
+    JsonNode answer = api.drain(drain.url());
+    ObjectNode result = ApiClient.JSON.createObjectNode().put("worker", drain.workerId());
+    result.put("url", drain.url().toString());
+    if (answer.isObject()) {
+      result.setAll((ObjectNode) answer);
+    }
+    if (args.flag("json")) {
+      out.println(ClientOutput.json(result));
+    } else {
+      out.println(
+          (drain.workerId() == null ? "the worker" : "worker " + drain.workerId())
+              + " at "
+              + drain.url()
+              + " is "
+              + result.path("status").asText("draining")
+              + ": it stops fetching, lets running tasks finish, hands back the rest and exits");
+    }
+    return 0;
+  }
+
+  /** A source of job pages: {@code cursor} (null for the first page) and a page size. */
+  interface Pages {
+    JsonNode page(String cursor, int limit);
+  }
+
+  /**
+   * Reads pages until {@code limit} items or the last page; the result's {@code nextCursor}
+   * continues after the last item returned (null when the API said there is no more).
+   */
+  static ObjectNode collect(Pages pages, String cursor, int limit, int pageSize) {
+    ObjectNode listing = ApiClient.JSON.createObjectNode();
+    ArrayNode items = listing.putArray("items");
+    String next = cursor;
+    do {
+      JsonNode page = pages.page(next, Math.min(pageSize, limit - items.size()));
+      JsonNode pageItems = page.path("items");
+      pageItems.forEach(items::add);
+      JsonNode nextCursor = page.path("nextCursor");
+      next = nextCursor.isTextual() && !pageItems.isEmpty() ? nextCursor.asText() : null;
+    } while (next != null && items.size() < limit);
+    listing.put("nextCursor", next);
+    return listing;
+  }
+
+  /** A job status in any case, as the API spells it; null stays null. */
+  static String jobStatus(String raw) {
+    if (raw == null) {
+      return null;
+    }
+    String upper = raw.trim().toUpperCase(Locale.ROOT);
+    if (Arrays.stream(JobStatus.values()).noneMatch(s -> s.name().equals(upper))) {
+      throw LauncherException.usage(
+          "--status " + raw + " is not one of " + Arrays.toString(JobStatus.values()));
+    }
+    return upper;
+  }
+
+  /** The exit code of a followed job: 0 SUCCEEDED, 4 CANCELLED, 1 anything else. */
+  static int exitCode(JobView job) {
+    return switch (job.status()) {
+      case "SUCCEEDED" -> 0;
+      case "CANCELLED" -> LauncherException.CANCELLED;
+      default -> LauncherException.FAILED;
+    };
+  }
+
+  private int waitFor(JobView job, Args args) {
     // A person watching decides when to give up: no stall limit beyond the overall one.
     JobView last =
-        new JobWatcher(api, new ProgressBar(System.err), POLL, WAIT_LIMIT, WAIT_LIMIT)
-            .watch(job, j -> {});
-    print(last.json());
-    return last.succeededJob() ? 0 : LauncherException.FAILED;
+        new JobWatcher(api, new ProgressBar(err), POLL, WAIT_LIMIT, WAIT_LIMIT).watch(job, j -> {});
+    printJob(last, args);
+    return exitCode(last);
+  }
+
+  private void printJob(JobView job, Args args) {
+    out.print(args.flag("json") ? ClientOutput.json(job.json()) + "\n" : ClientOutput.job(job));
+  }
+
+  private static void none(Args args) {
+    if (!args.positional().isEmpty()) {
+      throw LauncherException.usage("unexpected " + args.positional());
+    }
   }
 
   private JsonNode readPayload(String source) {
     try {
       byte[] bytes =
           "-".equals(source) ? stdin.readAllBytes() : Files.readAllBytes(Path.of(source));
-      return ApiClient.JSON.readTree(bytes);
+      JsonNode payload = ApiClient.JSON.readTree(bytes);
+      if (payload == null || payload.isMissingNode()) {
+        throw new IOException("it is empty");
+      }
+      return payload;
     } catch (NoSuchFileException e) {
       throw LauncherException.usage("payload file " + source + " does not exist");
     } catch (IOException e) {
@@ -82,14 +243,6 @@ final class ClientCommands {
               + ("-".equals(source) ? "from standard input" : source)
               + " is not JSON: "
               + e.getMessage());
-    }
-  }
-
-  private void print(JsonNode json) {
-    try {
-      out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
-    } catch (IOException e) {
-      out.println(json);
     }
   }
 }

@@ -197,7 +197,7 @@ final class LocalStack implements AutoCloseable {
    * Children run on this JVM's java. Netty (Lettuce, Redisson) uses {@code sun.misc.Unsafe}, which
    * JDK 24+ warns about at every start; the flag that allows it does not exist before 24.
    */
-  private static String[] childJvmArgs() {
+  static String[] childJvmArgs() {
     List<String> args =
         new ArrayList<>(
             List.of("-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED"));

@@ -57,7 +57,7 @@ class LauncherIT {
     String url = "http://127.0.0.1:" + FreePort.find();
     ClientCommands client =
         new ClientCommands(
-            new ApiClient(url, "t"), System.out, new ByteArrayInputStream(new byte[0]));
+            new ApiClient(url, "t"), System.out, System.err, new ByteArrayInputStream(new byte[0]));
     assertThatThrownBy(() -> client.status(List.of("some-job")))
         .isInstanceOf(LauncherException.class)
         .hasMessageContaining("cannot reach the coordinator at " + url)
@@ -71,6 +71,7 @@ class LauncherIT {
         new ClientCommands(
             new ApiClient("http://127.0.0.1:" + FreePort.find(), "t"),
             System.out,
+            System.err,
             new ByteArrayInputStream("{not json".getBytes(StandardCharsets.UTF_8)));
     assertThatThrownBy(() -> client.submit(List.of("--type", "noop", "--payload", "-")))
         .hasMessageContaining("payload from standard input is not JSON")

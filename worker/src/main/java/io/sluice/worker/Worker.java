@@ -83,14 +83,15 @@ public final class Worker implements AutoCloseable {
         Executors.newScheduledThreadPool(
             1, r -> Thread.ofPlatform().daemon().name("sluice-worker-timer").unstarted(r));
     loops.start("lease-renewer", config.lease(), renewer, () -> {});
-    scheduler.scheduleWithFixedDelay(this::heartbeat, 0, 2, TimeUnit.SECONDS);
     Health health = new Health(Clock.systemUTC());
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
     health.register("loops", loops::allAlive);
     health.register("leases", renewer::healthy);
     this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync);
-    // Fetch last: a worker takes work only once it can report on it and be drained.
+    // Heartbeat and fetch last: the node row names a port that answers, and work is taken only once
+    // the worker can report on it and be drained.
+    scheduler.scheduleWithFixedDelay(this::heartbeat, 0, 2, TimeUnit.SECONDS);
     for (FetchLoop loop : fetchers) {
       loops.start("fetch-" + loop.queue(), Duration.ofSeconds(15), loop, () -> {});
     }

@@ -1,0 +1,67 @@
+package io.sluice.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.UnresolvedAddressException;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ApiClientTest {
+
+  @Test
+  void theUrlComesFromTheEnvironmentWithALocalDefault() {
+    assertThat(ApiClient.fromEnv(Map.<String, String>of()::get).base())
+        .hasToString("http://127.0.0.1:8080");
+    assertThat(ApiClient.fromEnv(Map.of("SLUICE_API_URL", " https://sluice.example/ ")::get).base())
+        .hasToString("https://sluice.example");
+  }
+
+  @Test
+  void aUrlThatIsNotHttpIsAUsageErrorNamingTheVariable() {
+    assertThatThrownBy(() -> ApiClient.fromEnv(Map.of("SLUICE_API_URL", "localhost:8080")::get))
+        .hasMessageStartingWith(
+            "SLUICE_API_URL 'localhost:8080' is not a URL of the form http://host:port")
+        .satisfies(e -> assertThat(((LauncherException) e).exitCode()).isEqualTo(2));
+  }
+
+  @Test
+  void transportFailuresAreDescribedInWords() {
+    // The JDK client's shape: ConnectException(null) <- ConnectException(null) <- the reason.
+    ConnectException refused = connect(new ClosedChannelException());
+    assertThat(ApiClient.cause(refused)).isEqualTo("connection refused");
+    assertThat(ApiClient.cause(connect(new UnresolvedAddressException())))
+        .isEqualTo("unknown host");
+    assertThat(ApiClient.cause(new HttpConnectTimeoutException("HTTP connect timed out")))
+        .isEqualTo("no connection within 5 s");
+    assertThat(ApiClient.cause(new HttpTimeoutException("request timed out")))
+        .isEqualTo("no answer within the request timeout");
+  }
+
+  @Test
+  void unreachableNamesTheUrlTheCauseAndWhatToDo() {
+    LauncherException e =
+        ApiClient.unreachable(
+            "coordinator",
+            URI.create("http://10.0.0.5:8080"),
+            connect(new ClosedChannelException()));
+    assertThat(e.exitCode()).isEqualTo(3);
+    assertThat(e.getMessage())
+        .isEqualTo(
+            "cannot reach the coordinator at http://10.0.0.5:8080 (connection refused)."
+                + " Is it running? Point SLUICE_API_URL at it.");
+  }
+
+  private static ConnectException connect(Throwable reason) {
+    ConnectException inner = new ConnectException();
+    inner.initCause(reason);
+    ConnectException outer = new ConnectException();
+    outer.initCause(inner);
+    return outer;
+  }
+}
