@@ -34,7 +34,9 @@ final class ComposeFile {
     }
   }
 
-  /** {@code NAME=value} lines, as docker compose reads {@code .env}; comments and blanks skipped. */
+  /**
+   * {@code NAME=value} lines, as docker compose reads {@code .env}; comments and blanks skipped.
+   */
   static Map<String, String> dotEnv(Path file) throws IOException {
     Map<String, String> vars = new LinkedHashMap<>();
     for (String line : Files.readAllLines(file)) {
@@ -72,8 +74,7 @@ final class ComposeFile {
     Object env = service(service).get("environment");
     Map<String, String> resolved = new LinkedHashMap<>();
     if (env instanceof Map<?, ?> map) {
-      map.forEach(
-          (k, v) -> resolved.put(k.toString(), v == null ? "" : resolve(v.toString())));
+      map.forEach((k, v) -> resolved.put(k.toString(), v == null ? "" : resolve(v.toString())));
     } else if (env instanceof List<?> list) {
       for (Object item : list) {
         String[] parts = item.toString().split("=", 2);
@@ -91,7 +92,8 @@ final class ComposeFile {
       return null;
     }
     Object test = check.get("test");
-    return resolve(test instanceof List<?> list ? String.join(" ", (List<String>) list) : test.toString());
+    return resolve(
+        test instanceof List<?> list ? String.join(" ", (List<String>) list) : test.toString());
   }
 
   /** A list setting ({@code ports}, {@code volumes}, {@code expose}, …), interpolated. */
@@ -113,7 +115,8 @@ final class ComposeFile {
           (k, v) ->
               conditions.put(
                   k.toString(),
-                  String.valueOf(((Map<String, Object>) v).getOrDefault("condition", "service_started"))));
+                  String.valueOf(
+                      ((Map<String, Object>) v).getOrDefault("condition", "service_started"))));
     } else if (deps instanceof List<?> list) {
       list.forEach(d -> conditions.put(d.toString(), "service_started"));
     }

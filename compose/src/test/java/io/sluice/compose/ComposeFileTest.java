@@ -50,7 +50,8 @@ class ComposeFileTest {
     assertThat(compose.setting("coordinator", "image"))
         .isEqualTo("sluice/coordinator:" + projectVersion());
     assertThat(compose.setting("worker", "image")).isEqualTo("sluice/worker:" + projectVersion());
-    assertThat(compose.setting("migrate", "image")).isEqualTo(compose.setting("coordinator", "image"));
+    assertThat(compose.setting("migrate", "image"))
+        .isEqualTo(compose.setting("coordinator", "image"));
   }
 
   @Test
@@ -58,28 +59,41 @@ class ComposeFileTest {
     assertThat(compose.healthcheck("redis")).contains("ping").contains("--user sluice");
     assertThat(compose.healthcheck("postgres")).contains("pg_isready");
     assertThat(compose.healthcheck("coordinator"))
-        .contains("http://127.0.0.1:" + compose.environment("coordinator").get("SLUICE_HTTP_PORT") + "/health/ready");
+        .contains(
+            "http://127.0.0.1:"
+                + compose.environment("coordinator").get("SLUICE_HTTP_PORT")
+                + "/health/ready");
     assertThat(compose.healthcheck("worker"))
-        .contains("http://127.0.0.1:" + compose.environment("worker").get("SLUICE_HTTP_PORT") + "/health/ready");
+        .contains(
+            "http://127.0.0.1:"
+                + compose.environment("worker").get("SLUICE_HTTP_PORT")
+                + "/health/ready");
     assertThat(compose.healthcheck("migrate")).as("a one-shot job has none").isNull();
   }
 
   @Test
   void redisKeepsAnAppendOnlyFileAndPostgresItsDataOnVolumes() throws IOException {
     String start = Files.readString(ComposeFile.dir().resolve("redis/redis-start.sh"));
-    assertThat(String.join(" ", compose.list("redis", "command"))).contains("/etc/sluice/redis-start.sh");
+    assertThat(String.join(" ", compose.list("redis", "command")))
+        .contains("/etc/sluice/redis-start.sh");
     assertThat(start).contains("--appendonly yes").contains("--aclfile");
-    assertThat(compose.list("redis", "volumes")).contains("redis-data:/data", "./redis:/etc/sluice:ro");
-    assertThat(compose.list("postgres", "volumes")).contains("postgres-data:/var/lib/postgresql/data");
+    assertThat(compose.list("redis", "volumes"))
+        .contains("redis-data:/data", "./redis:/etc/sluice:ro");
+    assertThat(compose.list("postgres", "volumes"))
+        .contains("postgres-data:/var/lib/postgresql/data");
   }
 
   @Test
   void workersHaveNoFixedHostPortAndMoreStopGraceThanDrainGrace() {
-    assertThat(compose.service("worker")).doesNotContainKey("ports").doesNotContainKey("container_name");
+    assertThat(compose.service("worker"))
+        .doesNotContainKey("ports")
+        .doesNotContainKey("container_name");
     Duration drain =
         Env.parseDuration(compose.environment("worker").getOrDefault("SLUICE_DRAIN_GRACE", "30s"));
     Duration stop = composeDuration(compose.setting("worker", "stop_grace_period"));
-    assertThat(stop).as("stop_grace_period vs SLUICE_DRAIN_GRACE").isGreaterThan(drain.plusSeconds(5));
+    assertThat(stop)
+        .as("stop_grace_period vs SLUICE_DRAIN_GRACE")
+        .isGreaterThan(drain.plusSeconds(5));
     assertThat(compose.list("coordinator", "ports"))
         .containsExactly("8080:" + compose.environment("coordinator").get("SLUICE_HTTP_PORT"));
   }
@@ -187,7 +201,8 @@ class ComposeFileTest {
   private static Set<String> loggingNames() {
     Set<String> names = new TreeSet<>();
     try {
-      for (URL url : Collections.list(ComposeFileTest.class.getClassLoader().getResources("logback.xml"))) {
+      for (URL url :
+          Collections.list(ComposeFileTest.class.getClassLoader().getResources("logback.xml"))) {
         try (InputStream in = url.openStream()) {
           Matcher m =
               Pattern.compile("\\$\\{(SLUICE_[A-Z0-9_]+)")

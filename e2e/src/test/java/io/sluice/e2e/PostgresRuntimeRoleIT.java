@@ -37,8 +37,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Coordinators and workers run as a PostgreSQL role made by {@code docs/postgres-roles.sql}: rows
  * only, no DDL. The schema's owner (the test's database user) migrates. The role is cluster-wide,
  * so its name is random and it is dropped at the end. The tests run in order: the schema is first
- * left at version 3, which also checks that the file's default privileges cover tables the
- * owner's later migrations create.
+ * left at version 3, which also checks that the file's default privileges cover tables the owner's
+ * later migrations create.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -60,8 +60,7 @@ class PostgresRuntimeRoleIT {
         .migrate();
     try (Connection c = env.connect()) {
       PostgresRoles.apply(
-          c,
-          Map.of("app_role", role, "app_password", password, "owner_role", currentUser(c)));
+          c, Map.of("app_role", role, "app_password", password, "owner_role", currentUser(c)));
     }
     app =
         new TestEnvironment(
@@ -184,8 +183,6 @@ class PostgresRuntimeRoleIT {
 
   /** The URL without user or password parameters, which would override the role's. */
   private static String withoutCredentials(String jdbcUrl) {
-    return jdbcUrl
-        .replaceAll("([?&])(user|password)=[^&]*&?", "$1")
-        .replaceAll("[?&]$", "");
+    return jdbcUrl.replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", "");
   }
 }

@@ -36,9 +36,9 @@ import redis.clients.jedis.Jedis;
 
 /**
  * A coordinator and a worker, as production JVMs configured by environment, reach Redis over TLS
- * ({@code rediss://}) as the ACL user of {@code compose/redis/sluice.acl}, trusting the server's
- * CA through the JVM trust store ({@code -Djavax.net.ssl.trustStore}). The server is Debian's
- * Redis 7 (the embedded 6.2 has no TLS), so this also checks the ACL rules on 7.x.
+ * ({@code rediss://}) as the ACL user of {@code compose/redis/sluice.acl}, trusting the server's CA
+ * through the JVM trust store ({@code -Djavax.net.ssl.trustStore}). The server is Debian's Redis 7
+ * (the embedded 6.2 has no TLS), so this also checks the ACL rules on 7.x.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -90,7 +90,8 @@ class RedisTlsIT {
     worker.put("SLUICE_HTTP_PORT", Integer.toString(FreePort.find()));
     worker.put("SLUICE_WORKER_ID", "tls-worker-" + env.redisPrefix());
     worker.put("SLUICE_WORKER_CONCURRENCY", "4");
-    ChildJvm coordinatorJvm = start("io.sluice.coordinator.CoordinatorMain", "coordinator", coordinator);
+    ChildJvm coordinatorJvm =
+        start("io.sluice.coordinator.CoordinatorMain", "coordinator", coordinator);
     start("io.sluice.worker.WorkerMain", "worker", worker);
     String api = "http://127.0.0.1:" + apiPort;
 
@@ -114,10 +115,19 @@ class RedisTlsIT {
     awaitOrExplain(
         Duration.ofSeconds(30),
         () -> {
-          job[0] = Json.read(send(HttpRequest.newBuilder(URI.create(api + "/api/v1/jobs/" + id))).body());
-          return Set.of("SUCCEEDED", "FAILED", "CANCELLED").contains(job[0].path("status").asText());
+          job[0] =
+              Json.read(
+                  send(HttpRequest.newBuilder(URI.create(api + "/api/v1/jobs/" + id))).body());
+          return Set.of("SUCCEEDED", "FAILED", "CANCELLED")
+              .contains(job[0].path("status").asText());
         },
-        () -> "job " + id + " did not end: " + job[0] + "; ACL log: " + RedisAclRules.denials(redis.admin()));
+        () ->
+            "job "
+                + id
+                + " did not end: "
+                + job[0]
+                + "; ACL log: "
+                + RedisAclRules.denials(redis.admin()));
 
     assertThat(job[0].path("status").asText()).as(job[0].toString()).isEqualTo("SUCCEEDED");
     assertThat(job[0].path("result").path("totalWords").asInt()).isEqualTo(6);

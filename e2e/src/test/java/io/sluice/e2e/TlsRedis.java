@@ -42,16 +42,26 @@ final class TlsRedis implements AutoCloseable {
     this.process =
         new ProcessBuilder(
                 SERVER.toString(),
-                "--port", "0",
-                "--tls-port", Integer.toString(port),
-                "--bind", "127.0.0.1",
-                "--tls-cert-file", file("redis.crt"),
-                "--tls-key-file", file("redis.key"),
-                "--tls-ca-cert-file", file("ca.crt"),
-                "--tls-auth-clients", "no",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", dir.toString())
+                "--port",
+                "0",
+                "--tls-port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--tls-cert-file",
+                file("redis.crt"),
+                "--tls-key-file",
+                file("redis.key"),
+                "--tls-ca-cert-file",
+                file("ca.crt"),
+                "--tls-auth-clients",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                dir.toString())
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve("redis.log").toFile())
             .start();
@@ -149,16 +159,50 @@ final class TlsRedis implements AutoCloseable {
             + "keyUsage=digitalSignature,keyEncipherment\n"
             + "extendedKeyUsage=serverAuth\n");
     openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sluice-test-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        "-keyout", file("ca.key"), "-out", file("ca.crt"));
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=sluice-test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        file("ca.key"),
+        "-out",
+        file("ca.crt"));
     openssl(
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-        "-keyout", file("redis.key"), "-out", file("redis.csr"));
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        file("redis.key"),
+        "-out",
+        file("redis.csr"));
     openssl(
-        "x509", "-req", "-in", file("redis.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"),
-        "-CAcreateserial", "-days", "2", "-extfile", file("server.ext"), "-out", file("redis.crt"));
+        "x509",
+        "-req",
+        "-in",
+        file("redis.csr"),
+        "-CA",
+        file("ca.crt"),
+        "-CAkey",
+        file("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        file("server.ext"),
+        "-out",
+        file("redis.crt"));
   }
 
   private SSLContext trustContext() throws IOException {
@@ -193,7 +237,10 @@ final class TlsRedis implements AutoCloseable {
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
       p.destroyForcibly();
       throw new IllegalStateException(
-          "openssl " + String.join(" ", args) + " failed:\n" + FileTrees.tail(dir.resolve("openssl.log"), 10));
+          "openssl "
+              + String.join(" ", args)
+              + " failed:\n"
+              + FileTrees.tail(dir.resolve("openssl.log"), 10));
     }
   }
 

@@ -198,11 +198,21 @@ final class LocalStack implements AutoCloseable {
    * JDK 24+ warns about at every start; the flag that allows it does not exist before 24.
    */
   static String[] childJvmArgs() {
+    // Local stacks share a small machine and live for seconds to minutes: the serial collector and
+    // C1-only compilation spend far less CPU on warming up than the server defaults (measured in
+    // BENCHMARKS.md). SLUICE_CHILD_JAVA_OPTS replaces them.
     List<String> args =
         new ArrayList<>(
             List.of("-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED"));
     if (Runtime.version().feature() >= 24) {
       args.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    String tuning = System.getenv("SLUICE_CHILD_JAVA_OPTS");
+    if (tuning == null) {
+      tuning = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1";
+    }
+    if (!tuning.isBlank()) {
+      args.addAll(List.of(tuning.trim().split("\\s+")));
     }
     return args.toArray(String[]::new);
   }
