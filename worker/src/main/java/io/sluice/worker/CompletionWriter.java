@@ -51,7 +51,6 @@ final class CompletionWriter implements io.sluice.health.LoopSupervisor.Body {
   private final Counter failed;
   private final Counter retried;
   private volatile boolean running = true;
-  private volatile long lastBeat = System.nanoTime();
 
   CompletionWriter(Database db, JedisTaskQueue redis, InFlight inFlight, MeterRegistry metrics) {
     this.db = db;
@@ -81,7 +80,6 @@ final class CompletionWriter implements io.sluice.health.LoopSupervisor.Body {
   }
 
   private void beat() {
-    lastBeat = System.nanoTime();
     io.sluice.health.LoopSupervisor.Loop loop = self;
     if (loop != null) {
       loop.beat();
@@ -223,10 +221,6 @@ final class CompletionWriter implements io.sluice.health.LoopSupervisor.Body {
           error,
           cancelled);
     }
-  }
-
-  boolean alive() {
-    return System.nanoTime() - lastBeat < TimeUnit.SECONDS.toNanos(30);
   }
 
   /** Stops after writing what is queued. */

@@ -39,7 +39,6 @@ final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final Counter started;
   private volatile boolean running = true;
-  private volatile long lastBeat = System.nanoTime();
 
   FetchLoop(WorkerContext ctx, String queue) {
     this.config = ctx.config();
@@ -63,7 +62,6 @@ final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
   }
 
   private void beat() {
-    lastBeat = System.nanoTime();
     io.sluice.health.LoopSupervisor.Loop loop = self;
     if (loop != null) {
       loop.beat();
@@ -162,10 +160,6 @@ final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
     } finally {
       slots.release();
     }
-  }
-
-  boolean alive() {
-    return System.nanoTime() - lastBeat < TimeUnit.SECONDS.toNanos(15);
   }
 
   String queue() {

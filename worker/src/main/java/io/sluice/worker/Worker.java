@@ -91,7 +91,8 @@ public final class Worker implements AutoCloseable {
     this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync);
     // Heartbeat and fetch last: the node row names a port that answers, and work is taken only once
     // the worker can report on it and be drained.
-    scheduler.scheduleWithFixedDelay(this::heartbeat, 0, 2, TimeUnit.SECONDS);
+    heartbeat();
+    scheduler.scheduleWithFixedDelay(this::heartbeat, 2, 2, TimeUnit.SECONDS);
     for (FetchLoop loop : fetchers) {
       loops.start("fetch-" + loop.queue(), Duration.ofSeconds(15), loop, () -> {});
     }
@@ -190,8 +191,9 @@ public final class Worker implements AutoCloseable {
     if (left.isEmpty()) {
       return;
     }
-    left.forEach(RunningTask::cancel);
     try {
+      // PostgreSQL first: once the tasks are QUEUED again, whatever a stopping handler returns is
+      // fenced out; cancelling first would let a handler that gives up early commit as a success.
       var released =
           new java.util.HashSet<>(
               db.inTransaction(
@@ -215,6 +217,7 @@ public final class Worker implements AutoCloseable {
       groups.forEach(
           (queue, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs)));
       redis.acknowledge(entries, java.util.Map.of());
+      left.forEach(RunningTask::cancel);
       log.info("Worker {} handed back {} unfinished task(s)", config.workerId(), released.size());
     } catch (RuntimeException e) {
       log.warn(
