@@ -80,6 +80,8 @@ public final class Coordinator implements AutoCloseable {
         },
         () -> {});
     scheduler.scheduleWithFixedDelay(guard("heartbeat", this::heartbeat), 0, 2, TimeUnit.SECONDS);
+    scheduler.scheduleWithFixedDelay(
+        guard("queue metrics", new QueueMetrics(db, redis, metrics)), 1, 5, TimeUnit.SECONDS);
     Health health = new Health(Clock.systemUTC());
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);

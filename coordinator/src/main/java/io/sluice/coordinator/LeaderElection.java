@@ -28,6 +28,7 @@ final class LeaderElection implements Runnable {
   private final RedissonLeaderLock lock;
   private final PostgresLeaderStore store = new PostgresLeaderStore();
   private final AtomicLong epoch = new AtomicLong(NOT_LEADER);
+  private final io.micrometer.core.instrument.Counter lockWaits;
 
   LeaderElection(
       String nodeId, Duration lease, Database db, RedissonLeaderLock lock, MeterRegistry metrics) {
@@ -36,6 +37,7 @@ final class LeaderElection implements Runnable {
     this.db = db;
     this.lock = lock;
     metrics.gauge("sluice_coordinator_leader", epoch, e -> e.get() == NOT_LEADER ? 0 : 1);
+    this.lockWaits = metrics.counter("sluice_lock_waits_total", "lock", "leader");
   }
 
   /** One tick; must always run on the same thread (Redisson locks belong to a thread). */
@@ -88,6 +90,7 @@ final class LeaderElection implements Runnable {
   private void campaign() {
     Long token = lock.tryAcquire(lease);
     if (token == null) {
+      lockWaits.increment();
       return;
     }
     OptionalLong won = db.inTransaction(c -> store.takeOver(c, nodeId, token, lease));

@@ -79,7 +79,7 @@ class ProgressEventsIT {
   @Test
   void aWatcherGetsStateAndProgressEventsInOrderUntilTheJobEnds() {
     UUID id =
-        api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":48,\"holdMs\":100,\"reports\":5}}");
+        api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":48,\"holdMs\":400,\"reports\":5}}");
     HttpResponse<Stream<String>> stream = api.events(id);
     assertThat(stream.statusCode()).isEqualTo(200);
     assertThat(stream.headers().firstValue("Content-Type").orElse(""))

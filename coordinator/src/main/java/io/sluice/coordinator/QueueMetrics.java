@@ -1,0 +1,85 @@
+package io.sluice.coordinator;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.coordinator.redis.LettuceCoordination.QueueDepth;
+import io.sluice.redis.PriorityBand;
+import io.sluice.store.Database;
+import io.sluice.store.PostgresTaskRecovery;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The gauges an autoscaler scales workers on, refreshed every few seconds: per queue the ready
+ * depth, the entries read but not yet acknowledged, and the age of the oldest waiting entry; and
+ * the dispatch lag, how long the oldest due job has waited to be put on its queue.
+ */
+final class QueueMetrics implements Runnable {
+  private static final String DISPATCH_LAG =
+      """
+      SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM jobs
+       WHERE status = 'QUEUED' AND (run_at IS NULL OR run_at <= now())
+      """;
+
+  private final Database db;
+  private final LettuceCoordination redis;
+  private final MeterRegistry metrics;
+  private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
+  private final Map<String, double[]> byQueue = new ConcurrentHashMap<>();
+  private volatile double dispatchLagSeconds;
+
+  QueueMetrics(Database db, LettuceCoordination redis, MeterRegistry metrics) {
+    this.db = db;
+    this.redis = redis;
+    this.metrics = metrics;
+    Gauge.builder("sluice_dispatch_lag_seconds", this, m -> m.dispatchLagSeconds)
+        .description("How long the oldest due QUEUED job has waited for dispatch")
+        .register(metrics);
+  }
+
+  @Override
+  public void run() {
+    Set<String> queues = new TreeSet<>();
+    db.query(recovery::activeJobs).forEach(j -> queues.add(j.queue()));
+    queues.addAll(byQueue.keySet());
+    for (String queue : queues) {
+      Map<String, QueueDepth> bands = redis.queueDepths(PriorityBand.streams(queue));
+      double[] values = byQueue.computeIfAbsent(queue, this::register);
+      values[0] =
+          bands.values().stream().mapToLong(d -> Math.max(0, d.length() - d.pending())).sum();
+      values[1] = bands.values().stream().mapToLong(QueueDepth::pending).sum();
+      values[2] =
+          bands.values().stream().mapToLong(QueueDepth::oldestAgeMs).max().orElse(0) / 1000.0;
+    }
+    dispatchLagSeconds =
+        db.query(
+            c -> {
+              try (PreparedStatement ps = c.prepareStatement(DISPATCH_LAG);
+                  ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getDouble(1) : 0.0;
+              }
+            });
+  }
+
+  private double[] register(String queue) {
+    double[] values = new double[3];
+    Gauge.builder("sluice_queue_depth", values, v -> v[0])
+        .description("Tasks waiting in the queue's ready streams, not yet read by a worker")
+        .tag("queue", queue)
+        .register(metrics);
+    Gauge.builder("sluice_queue_pending", values, v -> v[1])
+        .description("Entries read by workers and not yet acknowledged")
+        .tag("queue", queue)
+        .register(metrics);
+    Gauge.builder("sluice_queue_oldest_age_seconds", values, v -> v[2])
+        .description("Age of the oldest entry in the queue's ready streams")
+        .tag("queue", queue)
+        .register(metrics);
+    return values;
+  }
+}
