@@ -86,6 +86,14 @@ public final class Coordinator implements AutoCloseable {
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
     health.register("loops", loops::allAlive);
+    try {
+      // Before the API opens: a job accepted now must not be re-appended by a rebuild that only
+      // notices a fresh Redis on the first sweep.
+      sweeper.rebuildIfLost();
+    } catch (RuntimeException e) {
+      log.warn(
+          "Checking Redis for lost data at start failed; the sweeper repeats it: {}", e.toString());
+    }
     this.http = new HttpApi(config, db, submitter, health, metrics, redis).start();
     log.info(
         "Coordinator {} ready on port {} with job types {}",

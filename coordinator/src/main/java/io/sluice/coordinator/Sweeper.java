@@ -93,9 +93,11 @@ final class Sweeper {
                     100));
     for (Stalled job : stalled) {
       try {
-        if (job.status() == JobStatus.QUEUED || job.status() == JobStatus.RUNNING) {
+        if (job.status() == JobStatus.QUEUED
+            || job.status() == JobStatus.RUNNING && queueDrained(job.id())) {
           // Appending a queued task again is harmless (claims are compare-and-set), so a job that
-          // stopped moving gets its queued tasks appended again rather than trusting Redis.
+          // stopped moving while its queue has nothing left to hand out gets its queued tasks
+          // appended again rather than trusting Redis.
           dispatcher.redispatch(job.id());
           db.inTransaction(
               c -> {
@@ -108,6 +110,22 @@ final class Sweeper {
         log.warn("Repairing job {} failed; the next sweep tries again: {}", job.id(), e.toString());
       }
     }
+  }
+
+  /** True when no worker has anything left to read from the job's queue (every band). */
+  private boolean queueDrained(java.util.UUID jobId) {
+    var job = db.query(c -> jobs.find(c, jobId));
+    return job.isPresent()
+        && redis
+            .queueDepths(io.sluice.redis.PriorityBand.streams(job.get().queue()))
+            .values()
+            .stream()
+            .allMatch(d -> d.length() - d.pending() <= 0);
+  }
+
+  /** Rebuilds Redis from PostgreSQL if it lost its data; run once at start, then every sweep. */
+  void rebuildIfLost() {
+    rebuild.rebuildIfLost();
   }
 
   private void markDeadNodes() {

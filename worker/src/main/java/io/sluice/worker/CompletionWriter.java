@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * redelivers entries whose claims then find the tasks finished, and the fan-in bitmap ignores
  * repeats.
  */
-final class CompletionWriter implements io.sluice.health.LoopSupervisor.Body {
+final class CompletionWriter extends SupervisedBody {
   private static final Logger log = LoggerFactory.getLogger(CompletionWriter.class);
   private static final int MAX_BATCH = 1000;
 
@@ -71,22 +71,8 @@ final class CompletionWriter implements io.sluice.health.LoopSupervisor.Body {
     return queue.size();
   }
 
-  private volatile io.sluice.health.LoopSupervisor.Loop self;
-
   @Override
-  public void run(io.sluice.health.LoopSupervisor.Loop self) {
-    this.self = self;
-    run();
-  }
-
-  private void beat() {
-    io.sluice.health.LoopSupervisor.Loop loop = self;
-    if (loop != null) {
-      loop.beat();
-    }
-  }
-
-  void run() {
+  void loop() {
     List<Done> batch = new ArrayList<>(MAX_BATCH);
     while (running || !queue.isEmpty()) {
       beat();

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * claim a new lease epoch), and hands the claimed ones to handler threads. Entries whose task is
  * finished, running elsewhere or cancelled are acknowledged without running.
  */
-final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
+final class FetchLoop extends SupervisedBody {
   private static final Logger log = LoggerFactory.getLogger(FetchLoop.class);
   private static final int MAX_FETCH = 256;
 
@@ -53,22 +53,8 @@ final class FetchLoop implements io.sluice.health.LoopSupervisor.Body {
     this.started = ctx.metrics().counter("sluice_tasks_started_total", "queue", queue);
   }
 
-  private volatile io.sluice.health.LoopSupervisor.Loop self;
-
   @Override
-  public void run(io.sluice.health.LoopSupervisor.Loop self) {
-    this.self = self;
-    run();
-  }
-
-  private void beat() {
-    io.sluice.health.LoopSupervisor.Loop loop = self;
-    if (loop != null) {
-      loop.beat();
-    }
-  }
-
-  void run() {
+  void loop() {
     while (running) {
       beat();
       int taken = 0;

@@ -103,6 +103,12 @@ final class FaultHarness implements AutoCloseable {
     return startWorker(workerEnv("worker-" + (++spawned)));
   }
 
+  void startWorkers(int count) {
+    for (int i = 0; i < count; i++) {
+      startWorker();
+    }
+  }
+
   String api() {
     return "http://127.0.0.1:" + coordinator.port();
   }

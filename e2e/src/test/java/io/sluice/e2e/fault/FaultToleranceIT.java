@@ -52,9 +52,7 @@ class FaultToleranceIT {
 
   @Test
   void killingARandomWorkerEveryFewSecondsLosesNothing() throws Exception {
-    for (int i = 0; i < 3; i++) {
-      harness.startWorker();
-    }
+    harness.startWorkers(3);
     String id = harness.submit(FaultHarness.wordcountBody(TEXT, 10, 80));
     Random random = new Random(1);
     for (int kills = 0; kills < 4 && !isTerminal(id); kills++) {
@@ -73,17 +71,13 @@ class FaultToleranceIT {
 
   @Test
   void afterAllWorkersAreKilledNewOnesDrainTheBacklog() throws Exception {
-    for (int i = 0; i < 2; i++) {
-      harness.startWorker();
-    }
+    harness.startWorkers(2);
     String id = harness.submit(FaultHarness.wordcountBody(TEXT, 10, 50));
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> harness.tasksFinished(id) > 20);
     harness.stopWorkers();
     int stranded = 240 - harness.tasksFinished(id);
     assertThat(stranded).isPositive();
-    for (int i = 0; i < 2; i++) {
-      harness.startWorker();
-    }
+    harness.startWorkers(2);
 
     JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
 
@@ -150,9 +144,7 @@ class FaultToleranceIT {
 
   @Test
   void postgresStoppedForTenSecondsInTheMiddleOfAJobLosesNothing() throws Exception {
-    for (int i = 0; i < 2; i++) {
-      harness.startWorker();
-    }
+    harness.startWorkers(2);
     String id = harness.submit(FaultHarness.wordcountBody(TEXT, 10, 60));
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> harness.tasksFinished(id) > 30);
     harness.postgres.stopImmediately();
@@ -295,9 +287,7 @@ class FaultToleranceIT {
   }
 
   private void assertSurvivesRedisLoss(Runnable loseRedis) throws Exception {
-    for (int i = 0; i < 2; i++) {
-      harness.startWorker();
-    }
+    harness.startWorkers(2);
     String id = harness.submit(FaultHarness.wordcountBody(TEXT, 10, 60));
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> harness.tasksFinished(id) > 30);
     loseRedis.run();
