@@ -1,5 +1,6 @@
 package io.sluice.coordinator;
 
+import io.sluice.config.ApiTokens;
 import io.sluice.config.ConfigException;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Env;

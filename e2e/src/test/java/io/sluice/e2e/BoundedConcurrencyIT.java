@@ -3,9 +3,9 @@ package io.sluice.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.sluice.config.ApiTokens;
 import io.sluice.config.ConcurrencyLimits;
 import io.sluice.coordinator.ApiLimits;
-import io.sluice.coordinator.ApiTokens;
 import io.sluice.json.Json;
 import io.sluice.redis.RedisKeys;
 import io.sluice.testkit.SluiceTestExtension;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.coordinator.ApiTokens;
+import io.sluice.config.ApiTokens;
 import io.sluice.json.Json;
 import io.sluice.redis.PriorityBand;
 import io.sluice.redis.RedisKeys;

@@ -1,9 +1,9 @@
 package io.sluice.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.config.ApiTokens;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
-import io.sluice.coordinator.ApiTokens;
 import io.sluice.coordinator.Coordinator;
 import io.sluice.coordinator.CoordinatorConfig;
 import io.sluice.json.Json;

@@ -42,7 +42,7 @@ public final class Worker implements AutoCloseable {
   private final ConcurrencyGate gate;
   private volatile boolean draining;
 
-  private Worker(WorkerConfig config) {
+  private Worker(WorkerConfig config, io.sluice.config.ApiTokens adminTokens) {
     this.config = config;
     log.info(
         "Starting worker {}: {}, {}, queues {}, concurrency {}, lease {}",
@@ -88,7 +88,7 @@ public final class Worker implements AutoCloseable {
     health.register("redis", redis::ping);
     health.register("loops", loops::allAlive);
     health.register("leases", renewer::healthy);
-    this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync);
+    this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync, adminTokens);
     // Heartbeat and fetch last: the node row names a port that answers, and work is taken only once
     // the worker can report on it and be drained.
     heartbeat();
@@ -99,8 +99,14 @@ public final class Worker implements AutoCloseable {
     log.info("Worker {} ready on port {}", config.workerId(), http.port());
   }
 
+  /** A worker whose drain action is open (tests, private networks). */
   public static Worker start(WorkerConfig config) {
-    return new Worker(config);
+    return new Worker(config, null);
+  }
+
+  /** A worker whose {@code POST /admin/drain} needs one of {@code adminTokens}. */
+  public static Worker start(WorkerConfig config, io.sluice.config.ApiTokens adminTokens) {
+    return new Worker(config, adminTokens);
   }
 
   public int port() {

@@ -9,8 +9,12 @@ public final class WorkerMain {
 
   public static void main(String[] args) {
     WorkerConfig config;
+    io.sluice.config.ApiTokens adminTokens;
     try {
       config = WorkerConfig.fromEnv(Env.system());
+      // Optional on workers: when set, POST /admin/drain needs one of these tokens.
+      String tokens = Env.system().get("SLUICE_API_TOKENS");
+      adminTokens = tokens == null ? null : io.sluice.config.ApiTokens.parse(tokens);
     } catch (ConfigException e) {
       System.err.println("sluice worker: configuration error: " + e.getMessage());
       System.exit(2);
@@ -33,6 +37,6 @@ public final class WorkerMain {
                   }
                 },
                 "sluice-shutdown"));
-    started.set(Worker.start(config));
+    started.set(Worker.start(config, adminTokens));
   }
 }

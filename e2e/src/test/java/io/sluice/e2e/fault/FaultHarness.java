@@ -3,9 +3,9 @@ package io.sluice.e2e.fault;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.config.ApiTokens;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
-import io.sluice.coordinator.ApiTokens;
 import io.sluice.coordinator.Coordinator;
 import io.sluice.coordinator.CoordinatorConfig;
 import io.sluice.embedded.ChildJvm;

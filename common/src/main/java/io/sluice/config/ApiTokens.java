@@ -1,6 +1,5 @@
-package io.sluice.coordinator;
+package io.sluice.config;
 
-import io.sluice.config.ConfigException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
