@@ -47,6 +47,9 @@ class PipelineIT {
     assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(10_000);
     assertThat(job.get("tasksFailed").asInt()).isZero();
     assertThat(job.get("result").get("succeeded").asLong()).isEqualTo(10_000);
+    org.awaitility.Awaitility.await("a finished job leaves no keys in Redis")
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> jobKeys(id).isEmpty());
     try (Connection c = stack.env.connect();
         ResultSet rs =
             c.createStatement()
@@ -122,6 +125,9 @@ class PipelineIT {
 
     assertThat(job.get("status").asText()).isEqualTo("FAILED");
     assertThat(job.get("error").asText()).contains("task 2 failed");
+    org.awaitility.Awaitility.await("a finished job leaves no keys in Redis")
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> jobKeys(id).isEmpty());
     JsonNode task =
         Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?status=FAILED").body())
             .get("items")
@@ -159,5 +165,12 @@ class PipelineIT {
     assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(3);
     assertThat(job.get("tasksFailed").asInt()).isEqualTo(1);
     assertThat(job.get("result").get("failed").get(0).asInt()).isEqualTo(3);
+  }
+
+  private java.util.Set<String> jobKeys(String jobId) {
+    try (var redis =
+        new redis.clients.jedis.JedisPooled(java.net.URI.create(stack.env.redisUrl()))) {
+      return redis.keys(stack.env.redisPrefix() + ":{j:" + jobId + "}:*");
+    }
   }
 }

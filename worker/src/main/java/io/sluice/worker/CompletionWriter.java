@@ -140,6 +140,10 @@ final class CompletionWriter extends SupervisedBody {
           .increment();
     }
     Map<UUID, FanIn> fanIns = redis.acknowledge(entries, finished);
+    if (!committed.failedJobs().isEmpty()) {
+      // A failed job is finished: its fan-in keys go at once; its history is in PostgreSQL.
+      redis.deleteJobKeys(committed.failedJobs());
+    }
     List<UUID> ready = new ArrayList<>();
     for (Counts counts : committed.counts()) {
       FanIn fanIn = fanIns.get(counts.id());
@@ -155,7 +159,7 @@ final class CompletionWriter extends SupervisedBody {
     batch.forEach(d -> inFlight.remove(d.completion().jobId(), d.completion().seq()));
   }
 
-  private record Committed(List<Completion> applied, List<Counts> counts) {}
+  private record Committed(List<Completion> applied, List<Counts> counts, List<UUID> failedJobs) {}
 
   private Committed commit(Connection c, List<Completion> completions) throws SQLException {
     List<Completion> applied = tasks.complete(c, completions);
@@ -168,20 +172,24 @@ final class CompletionWriter extends SupervisedBody {
       }
     }
     if (perJob.isEmpty()) {
-      return new Committed(applied, List.of());
+      return new Committed(applied, List.of(), List.of());
     }
     List<CountDelta> deltas = new ArrayList<>();
     perJob.forEach((id, n) -> deltas.add(new CountDelta(id, n[0], n[1])));
     List<Counts> counts = jobs.addCounts(c, deltas);
+    List<UUID> failedJobs = new ArrayList<>();
     for (Counts job : counts) {
-      if (perJob.get(job.id())[1] > 0 && "fail".equals(job.onTaskFailure())) {
-        failJob(c, job.id(), applied);
+      if (perJob.get(job.id())[1] > 0
+          && "fail".equals(job.onTaskFailure())
+          && failJob(c, job.id(), applied)) {
+        failedJobs.add(job.id());
       }
     }
-    return new Committed(applied, counts);
+    return new Committed(applied, counts, failedJobs);
   }
 
-  private void failJob(Connection c, UUID jobId, List<Completion> applied) throws SQLException {
+  /** Fails the job if it is still active; returns whether this call failed it. */
+  private boolean failJob(Connection c, UUID jobId, List<Completion> applied) throws SQLException {
     String error =
         applied.stream()
             .filter(x -> x.jobId().equals(jobId) && x.status() == TaskStatus.FAILED)
@@ -207,6 +215,7 @@ final class CompletionWriter extends SupervisedBody {
           error,
           cancelled);
     }
+    return moved.isPresent();
   }
 
   /** Stops after writing what is queued. */

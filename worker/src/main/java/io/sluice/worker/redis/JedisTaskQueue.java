@@ -176,6 +176,17 @@ public final class JedisTaskQueue implements AutoCloseable {
     }
   }
 
+  /** Deletes finished jobs' fan-in keys. */
+  public void deleteJobKeys(List<UUID> jobIds) {
+    try (Jedis jedis = pool.getResource();
+        Pipeline p = jedis.pipelined()) {
+      for (UUID id : jobIds) {
+        p.unlink(keys.remaining(id), keys.counted(id));
+      }
+      p.sync();
+    }
+  }
+
   /** Tells the coordinators that these jobs have all their tasks finished. */
   public void signalCollect(List<UUID> jobIds) {
     try (Jedis jedis = pool.getResource();
