@@ -82,6 +82,7 @@ class SluiceTestExtensionIT {
           .doesNotContain(env.databaseName())
           .containsAll(databasesBefore);
       assertThat(jedis.keys(env.redisPrefix() + ":*")).isEmpty();
+      assertThat(jedis.keys("redisson_*:" + env.redisPrefix() + ":*")).isEmpty();
       assertThat(jedis.get(outsideKey)).isEqualTo("must survive");
       assertThat(jedis.get(env.redisPrefix() + "x:lookalike")).isEqualTo("must survive");
       jedis.del(outsideKey, env.redisPrefix() + "x:lookalike");
@@ -138,6 +139,8 @@ class SluiceTestExtensionIT {
           p.set(env.redisPrefix() + ":k" + i, "v");
         }
         p.hset(env.redisPrefix() + ":{j:1}:counted", "1", "1");
+        // What Redisson keeps beside the leader lock named under the prefix.
+        p.set("redisson_lock_token:" + env.redisPrefix() + ":{leader}", "7");
         p.set(env.redisPrefix() + "x:lookalike", "must survive");
         p.sync();
       }
