@@ -82,6 +82,9 @@ public final class PostgresTaskRecovery {
   private static final String ACTIVE_JOBS =
       "SELECT id, queue, task_count FROM jobs WHERE status IN ('QUEUED', 'RUNNING') ORDER BY created_at";
 
+  private static final String ACTIVE_QUEUES =
+      "SELECT DISTINCT queue FROM jobs WHERE status IN ('QUEUED', 'RUNNING') ORDER BY queue";
+
   private static final String FINISHED_SEQS =
       "SELECT seq FROM tasks WHERE job_id = ? AND status IN ('SUCCEEDED', 'FAILED') ORDER BY seq";
 
@@ -97,6 +100,18 @@ public final class PostgresTaskRecovery {
       }
     }
     return jobs;
+  }
+
+  /** The queues that have a job not yet finished: what the reaper and the queue gauges look at. */
+  public List<String> activeQueues(Connection c) throws SQLException {
+    List<String> queues = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(ACTIVE_QUEUES);
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        queues.add(rs.getString(1));
+      }
+    }
+    return queues;
   }
 
   /**

@@ -45,7 +45,7 @@ final class QueueMetrics implements Runnable {
   @Override
   public void run() {
     Set<String> queues = new TreeSet<>();
-    db.query(recovery::activeJobs).forEach(j -> queues.add(j.queue()));
+    queues.addAll(db.query(recovery::activeQueues));
     queues.addAll(byQueue.keySet());
     for (String queue : queues) {
       Map<String, QueueDepth> bands = redis.queueDepths(PriorityBand.streams(queue));

@@ -165,7 +165,7 @@ final class Sweeper {
 
   private void reapUnacknowledgedEntries() {
     Set<String> queues = new TreeSet<>();
-    db.query(recovery::activeJobs).forEach(j -> queues.addAll(PriorityBand.streams(j.queue())));
+    db.query(recovery::activeQueues).forEach(q -> queues.addAll(PriorityBand.streams(q)));
     for (String queue : queues) {
       List<Stale> stale = redis.takeOverIdleEntries(queue, config.reapIdle(), BATCH);
       if (stale.isEmpty()) {

@@ -63,10 +63,7 @@ class FaultToleranceIT {
       harness.startWorker();
     }
 
-    JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
-
-    harness.assertExactlyOnce(id, job);
-    assertThat(job.get("result").get("totalWords").asLong()).isEqualTo(WORDS);
+    assertWordcountExact(id);
   }
 
   @Test
@@ -79,10 +76,7 @@ class FaultToleranceIT {
     assertThat(stranded).isPositive();
     harness.startWorkers(2);
 
-    JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
-
-    harness.assertExactlyOnce(id, job);
-    assertThat(job.get("result").get("totalWords").asLong()).isEqualTo(WORDS);
+    assertWordcountExact(id);
   }
 
   @Test
@@ -163,10 +157,7 @@ class FaultToleranceIT {
         .ignoreExceptions()
         .until(() -> harness.readyStatus() == 200);
 
-    JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
-
-    harness.assertExactlyOnce(id, job);
-    assertThat(job.get("result").get("totalWords").asLong()).isEqualTo(WORDS);
+    assertWordcountExact(id);
   }
 
   @Test
@@ -178,10 +169,7 @@ class FaultToleranceIT {
     assertThat(doomed.waitFor(Duration.ofSeconds(60))).hasValue(137);
     harness.startWorker();
 
-    JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
-
-    harness.assertExactlyOnce(id, job);
-    assertThat(job.get("result").get("totalWords").asLong()).isEqualTo(WORDS);
+    assertWordcountExact(id);
   }
 
   @Test
@@ -292,16 +280,20 @@ class FaultToleranceIT {
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> harness.tasksFinished(id) > 30);
     loseRedis.run();
 
-    JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
-
-    harness.assertExactlyOnce(id, job);
-    assertThat(job.get("result").get("totalWords").asLong()).isEqualTo(WORDS);
+    assertWordcountExact(id);
   }
 
   private void startSingleSlotWorker() {
     Map<String, String> env = harness.workerEnv("single-" + System.nanoTime());
     env.put("SLUICE_WORKER_CONCURRENCY", "1");
     harness.startWorker(env);
+  }
+
+  /** The job finished, every task counted once, and the word total equals the independent count. */
+  private void assertWordcountExact(String id) throws Exception {
+    JsonNode job = harness.awaitTerminal(id, Duration.ofSeconds(120));
+    harness.assertExactlyOnce(id, job);
+    assertThat(job.get("result").get("totalWords").asLong()).isEqualTo(WORDS);
   }
 
   private boolean isTerminal(String id) {
