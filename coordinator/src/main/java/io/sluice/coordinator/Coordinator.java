@@ -8,6 +8,7 @@ import io.sluice.coordinator.redis.RedissonLeaderLock;
 import io.sluice.health.Health;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.json.Json;
+import io.sluice.redis.PriorityBand;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresJobStore;
@@ -41,21 +42,27 @@ public final class Coordinator implements AutoCloseable {
   private Coordinator(CoordinatorConfig config) {
     this.config = config;
     log.info(
-        "Starting coordinator {}: {}, {}, {}, port {}",
+        "Starting coordinator {}: {}, {}, {}, port {}, {}",
         config.nodeId(),
         config.database(),
         config.redis(),
         config.tokens(),
-        config.httpPort());
+        config.httpPort(),
+        config.admission());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JobTypeRegistry types = JobTypeRegistry.load();
     this.db = new Database(config.database(), "sluice-coordinator");
     prepareSchema(config, db);
     this.redis = new LettuceCoordination(config.redis());
     JobCollector collector = new JobCollector(db, types, redis, config.collectingGrace(), metrics);
-    this.dispatcher = new Dispatcher(db, new PostgresJobStore(), redis, collector);
+    AdmissionControl admission =
+        new AdmissionControl(config.admission(), metrics, redisBacklogs(redis));
+    this.dispatcher =
+        new Dispatcher(
+            db, new PostgresJobStore(), redis, collector, config.admission().maxDispatchBacklog());
     JobSubmitter submitter =
-        new JobSubmitter(db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher);
+        new JobSubmitter(
+            db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher, admission);
     this.loops = new LoopSupervisor(Clock.systemUTC(), metrics);
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
     loops.start("collect-listener", Duration.ofSeconds(5), listener, listener::release);
@@ -80,6 +87,8 @@ public final class Coordinator implements AutoCloseable {
         },
         () -> {});
     scheduler.scheduleWithFixedDelay(guard("heartbeat", this::heartbeat), 0, 2, TimeUnit.SECONDS);
+    scheduler.scheduleWithFixedDelay(
+        admission, 0, AdmissionControl.SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(
         guard("queue metrics", new QueueMetrics(db, redis, metrics)), 1, 5, TimeUnit.SECONDS);
     Health health = new Health(Clock.systemUTC());
@@ -117,6 +126,22 @@ public final class Coordinator implements AutoCloseable {
       db.close();
       throw e;
     }
+  }
+
+  private static AdmissionControl.Backlogs redisBacklogs(LettuceCoordination redis) {
+    return new AdmissionControl.Backlogs() {
+      @Override
+      public long collectBacklog() {
+        return redis.collectBacklog();
+      }
+
+      @Override
+      public long queuedTasks(String queue) {
+        return redis.queueDepths(PriorityBand.streams(queue)).values().stream()
+            .mapToLong(d -> Math.max(0, d.length() - d.pending()))
+            .sum();
+      }
+    };
   }
 
   public static Coordinator start(CoordinatorConfig config) {

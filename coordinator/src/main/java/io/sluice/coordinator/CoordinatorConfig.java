@@ -24,6 +24,8 @@ import java.util.UUID;
  * @param dashboardAuth whether the dashboard's read-only views need a token ({@code
  *     SLUICE_DASHBOARD_AUTH})
  * @param limits per-token rate limit and quota of active jobs ({@link ApiLimits#fromEnv})
+ * @param admission the backlog bounds past which submissions are shed with 503 ({@link
+ *     AdmissionLimits#fromEnv})
  * @param migrate whether the coordinator applies the Flyway migrations at start ({@code
  *     SLUICE_MIGRATE}, default true); when false it only checks that the schema is current, so its
  *     database role needs no DDL rights and {@link MigrateMain} runs the migrations
@@ -44,6 +46,7 @@ public record CoordinatorConfig(
     Duration nodeDeadAfter,
     DashboardAuth dashboardAuth,
     ApiLimits limits,
+    AdmissionLimits admission,
     boolean migrate) {
 
   public CoordinatorConfig {
@@ -52,6 +55,7 @@ public record CoordinatorConfig(
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
     }
+    admission = admission == null ? AdmissionLimits.forPool(database.poolSize()) : admission;
     if (httpPort < 0 || httpPort > 65535) {
       throw new ConfigException("SLUICE_HTTP_PORT", String.valueOf(httpPort), "must be 0-65535");
     }
@@ -66,8 +70,9 @@ public record CoordinatorConfig(
   }
 
   public static CoordinatorConfig fromEnv(Env env) {
+    DatabaseConfig database = DatabaseConfig.fromEnv(env, 16);
     return builder(
-            DatabaseConfig.fromEnv(env, 16),
+            database,
             RedisConfig.fromEnv(env),
             ApiTokens.parse(
                 env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")))
@@ -85,6 +90,7 @@ public record CoordinatorConfig(
         .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", Duration.ofSeconds(15)))
         .dashboardAuth(DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")))
         .limits(ApiLimits.fromEnv(env))
+        .admission(AdmissionLimits.fromEnv(env, database.poolSize()))
         .migrate(env.bool("SLUICE_MIGRATE", true))
         .build();
   }
@@ -92,6 +98,11 @@ public record CoordinatorConfig(
   /** This configuration with other API limits. */
   public CoordinatorConfig withLimits(ApiLimits limits) {
     return toBuilder().limits(limits).build();
+  }
+
+  /** This configuration with other admission bounds. */
+  public CoordinatorConfig withAdmission(AdmissionLimits admission) {
+    return toBuilder().admission(admission).build();
   }
 
   /** This configuration with other API tokens. */
@@ -120,6 +131,7 @@ public record CoordinatorConfig(
         .nodeDeadAfter(nodeDeadAfter)
         .dashboardAuth(dashboardAuth)
         .limits(limits)
+        .admission(admission)
         .migrate(migrate);
   }
 
@@ -140,6 +152,7 @@ public record CoordinatorConfig(
     private Duration nodeDeadAfter = Duration.ofSeconds(15);
     private DashboardAuth dashboardAuth = DashboardAuth.NONE;
     private ApiLimits limits = ApiLimits.DEFAULT;
+    private AdmissionLimits admission;
     private boolean migrate = true;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
@@ -208,6 +221,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder admission(AdmissionLimits v) {
+      admission = v;
+      return this;
+    }
+
     public Builder migrate(boolean v) {
       migrate = v;
       return this;
@@ -230,6 +248,7 @@ public record CoordinatorConfig(
           nodeDeadAfter,
           dashboardAuth,
           limits,
+          admission,
           migrate);
     }
   }

@@ -11,9 +11,11 @@ import io.sluice.store.PostgresJobStore.Transition;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,34 +35,61 @@ final class Dispatcher implements AutoCloseable {
   private final LettuceCoordination redis;
   private final JobCollector collector;
   private final Set<String> knownQueues = ConcurrentHashMap.newKeySet();
-  private final ExecutorService executor =
-      Executors.newFixedThreadPool(2, Threads.named("dispatch"));
+  private final ThreadPoolExecutor executor;
 
+  /**
+   * @param capacity how many dispatches may wait; admission control never admits more jobs than
+   *     this, so the queue is bounded and never overflows
+   */
   Dispatcher(
-      Database db, PostgresJobStore jobs, LettuceCoordination redis, JobCollector collector) {
+      Database db,
+      PostgresJobStore jobs,
+      LettuceCoordination redis,
+      JobCollector collector,
+      int capacity) {
     this.db = db;
     this.jobs = jobs;
     this.redis = redis;
     this.collector = collector;
+    this.executor =
+        new ThreadPoolExecutor(
+            2,
+            2,
+            0,
+            TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(capacity),
+            Threads.named("dispatch"));
   }
 
-  /** Dispatches a freshly stored job in the background; every task is QUEUED, seqs 0…n-1. */
-  void dispatchAsync(Job job) {
-    executor.execute(
-        () -> {
-          try {
-            dispatch(
-                job.id(),
-                PriorityBand.stream(job.queue(), job.priority()),
-                job.taskCount(),
-                IntStream.range(0, job.taskCount()).toArray());
-          } catch (RuntimeException e) {
-            log.warn(
-                "Dispatch of job {} failed; the sweeper will repeat it: {}",
-                job.id(),
-                e.getMessage());
-          }
-        });
+  /**
+   * Dispatches a freshly stored job in the background; every task is QUEUED, seqs 0…n-1. {@code
+   * done} runs once the dispatch ended, or was left to the sweeper.
+   */
+  void dispatchAsync(Job job, Runnable done) {
+    try {
+      executor.execute(
+          () -> {
+            try {
+              dispatch(
+                  job.id(),
+                  PriorityBand.stream(job.queue(), job.priority()),
+                  job.taskCount(),
+                  IntStream.range(0, job.taskCount()).toArray());
+            } catch (RuntimeException e) {
+              log.warn(
+                  "Dispatch of job {} failed; the sweeper will repeat it: {}",
+                  job.id(),
+                  e.getMessage());
+            } finally {
+              done.run();
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      // Only when shutting down, or when more jobs were admitted than the queue holds (a bug):
+      // the job is stored QUEUED, so the sweeper dispatches it after the dispatch grace.
+      done.run();
+      log.warn("Dispatch queue refused job {}; the sweeper will dispatch it", job.id());
+    }
   }
 
   /** Dispatches a job again after a crash or a Redis loss: only the tasks still QUEUED. */

@@ -32,6 +32,7 @@ final class JobSubmitter {
   private final PostgresTaskStore tasks;
   private final JobTypeRegistry types;
   private final Dispatcher dispatcher;
+  private final AdmissionControl admission;
   private final PostgresTenantQuota quotas = new PostgresTenantQuota();
 
   JobSubmitter(
@@ -39,12 +40,14 @@ final class JobSubmitter {
       PostgresJobStore jobs,
       PostgresTaskStore tasks,
       JobTypeRegistry types,
-      Dispatcher dispatcher) {
+      Dispatcher dispatcher,
+      AdmissionControl admission) {
     this.db = db;
     this.jobs = jobs;
     this.tasks = tasks;
     this.types = types;
     this.dispatcher = dispatcher;
+    this.admission = admission;
   }
 
   Outcome submit(String tenant, SubmitRequest request) {
@@ -52,8 +55,9 @@ final class JobSubmitter {
   }
 
   /**
-   * Stores the job unless the tenant already has {@code quota} active jobs (null: no quota); a
-   * delayed job ({@code runAt} ahead) is left to the sweeper, which dispatches it once due.
+   * Stores the job unless the tenant already has {@code quota} active jobs (null: no quota) or the
+   * coordinator is too far behind ({@link AdmissionControl}: 503, nothing stored); a delayed job
+   * ({@code runAt} ahead) is left to the sweeper, which dispatches it once due.
    */
   Outcome submit(String tenant, Integer quota, SubmitRequest request) {
     JobType type =
@@ -80,6 +84,18 @@ final class JobSubmitter {
             request.onTaskFailure(),
             request.labels(),
             request.runAt());
+    try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
+      return store(tenant, quota, type, payload, job, ticket);
+    }
+  }
+
+  private Outcome store(
+      String tenant,
+      Integer quota,
+      JobType type,
+      Payload payload,
+      NewJob job,
+      AdmissionControl.Ticket ticket) {
     Optional<Job> created =
         db.inTransaction(
             c -> {
@@ -97,7 +113,7 @@ final class JobSubmitter {
           created.get().taskCount(),
           job.queue());
       if (job.runAt() == null) {
-        dispatcher.dispatchAsync(created.get());
+        dispatcher.dispatchAsync(created.get(), ticket.handOffDispatch());
       }
       return new Outcome(created.get(), true);
     }

@@ -203,6 +203,11 @@ public final class LettuceCoordination implements AutoCloseable {
             .toCompletableFuture());
   }
 
+  /** Collect signals not yet acknowledged (acknowledged ones are deleted): one XLEN. */
+  public long collectBacklog() {
+    return await(async.xlen(keys.collectStream()).toCompletableFuture());
+  }
+
   /** A collect signal read from the stream. */
   public record CollectSignal(String entryId, UUID jobId) {}
 
