@@ -150,10 +150,21 @@ class OverloadSheddingIT {
             / sustainable;
     long boundMs = Math.round(2_000 * backlogSeconds) + 10_000;
     long burstEnd = System.currentTimeMillis();
-    Awaitility.await("accepted jobs finished within " + boundMs + " ms of the burst's end")
-        .atMost(Duration.ofMillis(boundMs))
-        .pollInterval(Duration.ofMillis(250))
-        .until(() -> count("SELECT count(*) FROM jobs WHERE finished_at IS NULL") == 0);
+    try {
+      Awaitility.await()
+          .atMost(Duration.ofMillis(boundMs))
+          .pollInterval(Duration.ofMillis(250))
+          .until(() -> count("SELECT count(*) FROM jobs WHERE finished_at IS NULL") == 0);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(
+          count("SELECT count(*) FROM jobs WHERE finished_at IS NULL")
+              + " accepted jobs still unfinished "
+              + boundMs
+              + " ms after the burst ("
+              + count("SELECT count(*) FROM jobs WHERE status = 'QUEUED'")
+              + " not yet dispatched)",
+          e);
+    }
     System.out.printf(
         "overload: all finished %d ms after the burst%n", System.currentTimeMillis() - burstEnd);
     List<UUID> ids = accepted.stream().map(a -> id(a.body())).toList();
