@@ -14,8 +14,8 @@ import java.time.Duration;
  *     for a database connection ({@code SLUICE_ADMIT_MAX_SUBMITTING}; default half the pool, so
  *     dispatch and collection keep connections however many clients submit)
  * @param submitWait how long a submission may wait for one of those places before it is shed
- *     ({@code SLUICE_ADMIT_SUBMIT_WAIT}, default 200ms): short bursts queue, sustained excess does
- *     not
+ *     ({@code SLUICE_ADMIT_SUBMIT_WAIT}, default 5s, the pool's own connection timeout): a burst
+ *     queues for a bounded time; the other bounds shed sustained excess at once
  * @param maxDispatchBacklog jobs accepted by this coordinator and not yet on their Redis queue
  *     ({@code SLUICE_ADMIT_MAX_DISPATCH_BACKLOG}, default 1000); also the capacity of the dispatch
  *     queue, which therefore never overflows
@@ -34,7 +34,7 @@ public record AdmissionLimits(
 
   /** The defaults for the default pool of 16 connections. */
   public static final AdmissionLimits DEFAULT =
-      new AdmissionLimits(8, Duration.ofMillis(200), 1000, 1000, 1_000_000);
+      new AdmissionLimits(8, Duration.ofSeconds(5), 1000, 1000, 1_000_000);
 
   public AdmissionLimits {
     if (maxSubmitting < 1 || maxSubmitting > 100_000) {

@@ -74,6 +74,7 @@ class OverloadSheddingIT {
     // Only the backlog bounds shed here: the per-token rate limit would hide what they do.
     vars.put("SLUICE_API_RATE_LIMIT", "0");
     vars.put("SLUICE_ADMIT_MAX_SUBMITTING", String.valueOf(MAX_SUBMITTING));
+    vars.put("SLUICE_ADMIT_SUBMIT_WAIT", "1s");
     vars.put("SLUICE_ADMIT_MAX_DISPATCH_BACKLOG", String.valueOf(MAX_DISPATCH_BACKLOG));
     vars.put("SLUICE_ADMIT_MAX_COLLECT_BACKLOG", String.valueOf(MAX_COLLECT_BACKLOG));
     vars.put("SLUICE_ADMIT_MAX_QUEUED_TASKS", String.valueOf(MAX_QUEUED_TASKS));
