@@ -81,7 +81,8 @@ class OverloadSheddingIT {
   @Test
   void threeTimesTheSustainableRateIsShedAndEveryAcceptedJobSucceedsWithBoundedLatency()
       throws Exception {
-    awaitProbes(1, Duration.ofSeconds(60), new long[] {60_000, 60_000}); // the workers are up
+    stack.awaitWorkersUp(Duration.ofSeconds(120));
+    awaitProbes(1, Duration.ofSeconds(60), new long[] {60_000, 60_000});
     double sustainable = measureSustainableRate();
     long[] normal = normalLatency();
     System.out.printf(

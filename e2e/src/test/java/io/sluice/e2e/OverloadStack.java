@@ -75,9 +75,20 @@ final class OverloadStack implements AutoCloseable {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** Waits until every worker JVM heartbeats UP (a loaded machine starts JVMs slowly). */
+  void awaitWorkersUp(Duration atMost) {
+    Awaitility.await()
+        .atMost(atMost)
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () ->
+                count("SELECT count(*) FROM nodes WHERE kind = 'worker' AND status = 'UP'")
+                    == workers.size());
+  }
+
   /**
    * One probe job's milliseconds from submit to its task's start and to SUCCEEDED; null when it was
-   * shed.
+   * shed or took longer than 30 s.
    */
   long[] probe(String body) throws Exception {
     long sent = System.currentTimeMillis();
@@ -86,12 +97,17 @@ final class OverloadStack implements AutoCloseable {
       return null;
     }
     UUID id = id(r.body());
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(30))
-        .pollInterval(Duration.ofMillis(20))
-        .until(
-            () ->
-                count("SELECT count(*) FROM jobs WHERE id = ? AND status = 'SUCCEEDED'", id) == 1);
+    try {
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(20))
+          .until(
+              () ->
+                  count("SELECT count(*) FROM jobs WHERE id = ? AND status = 'SUCCEEDED'", id)
+                      == 1);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      return null;
+    }
     long started =
         count(
             "SELECT (extract(epoch FROM min(started_at)) * 1000)::bigint FROM tasks"
