@@ -27,6 +27,7 @@ import java.util.UUID;
  * @param migrate whether the coordinator applies the Flyway migrations at start ({@code
  *     SLUICE_MIGRATE}, default true); when false it only checks that the schema is current, so its
  *     database role needs no DDL rights and {@link MigrateMain} runs the migrations
+ * @param collect collector timeout, attempts and threads ({@link CollectLimits#fromEnv})
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -44,10 +45,12 @@ public record CoordinatorConfig(
     Duration nodeDeadAfter,
     DashboardAuth dashboardAuth,
     ApiLimits limits,
-    boolean migrate) {
+    boolean migrate,
+    CollectLimits collect) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
+    collect = collect == null ? CollectLimits.DEFAULT : collect;
     dashboardAuth = dashboardAuth == null ? DashboardAuth.NONE : dashboardAuth;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
@@ -86,6 +89,7 @@ public record CoordinatorConfig(
         .dashboardAuth(DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")))
         .limits(ApiLimits.fromEnv(env))
         .migrate(env.bool("SLUICE_MIGRATE", true))
+        .collect(CollectLimits.fromEnv(env))
         .build();
   }
 
@@ -120,7 +124,8 @@ public record CoordinatorConfig(
         .nodeDeadAfter(nodeDeadAfter)
         .dashboardAuth(dashboardAuth)
         .limits(limits)
-        .migrate(migrate);
+        .migrate(migrate)
+        .collect(collect);
   }
 
   /** Defaults are the production ones documented in the README. */
@@ -141,6 +146,7 @@ public record CoordinatorConfig(
     private DashboardAuth dashboardAuth = DashboardAuth.NONE;
     private ApiLimits limits = ApiLimits.DEFAULT;
     private boolean migrate = true;
+    private CollectLimits collect = CollectLimits.DEFAULT;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -213,6 +219,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder collect(CollectLimits v) {
+      collect = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
           database,
@@ -230,7 +241,8 @@ public record CoordinatorConfig(
           nodeDeadAfter,
           dashboardAuth,
           limits,
-          migrate);
+          migrate,
+          collect);
     }
   }
 }
