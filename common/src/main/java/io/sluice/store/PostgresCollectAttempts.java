@@ -12,8 +12,8 @@ import java.util.UUID;
  * The collection bookkeeping columns of {@code jobs} ({@code collect_attempts}, {@code
  * collect_error}): how often a job's collector was started, durably, so the bound holds across
  * coordinator restarts, and what its last failure was. Every write is fenced by the version the
- * collection gate returned; none of them bumps the version, so the gate's fence still holds for
- * the final commit.
+ * collection gate returned; none of them bumps the version, so the gate's fence still holds for the
+ * final commit.
  */
 public final class PostgresCollectAttempts {
   // Run right after the RUNNING → COLLECTING compare-and-set, in its transaction: a fresh gate

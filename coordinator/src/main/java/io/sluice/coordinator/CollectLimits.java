@@ -5,11 +5,11 @@ import io.sluice.config.Env;
 import java.time.Duration;
 
 /**
- * How collectors run: on their own bounded pool, each attempt limited in time, each job's
- * attempts limited in number (counted in PostgreSQL, so a restart does not reset the count).
+ * How collectors run: on their own bounded pool, each attempt limited in time, each job's attempts
+ * limited in number (counted in PostgreSQL, so a restart does not reset the count).
  *
- * @param timeout how long one run of a collector may take before it is interrupted and counted as
- *     a failed attempt ({@code SLUICE_COLLECT_TIMEOUT}, default 5m)
+ * @param timeout how long one run of a collector may take before it is interrupted and counted as a
+ *     failed attempt ({@code SLUICE_COLLECT_TIMEOUT}, default 5m)
  * @param attempts how many times a job's collector is started before the job fails with the last
  *     error ({@code SLUICE_COLLECT_ATTEMPTS}, default 3)
  * @param threads how many collectors run at once on one coordinator ({@code
@@ -25,7 +25,8 @@ public record CollectLimits(Duration timeout, int attempts, int threads) {
       throw new ConfigException("SLUICE_COLLECT_TIMEOUT", String.valueOf(timeout), "must be > 0");
     }
     if (attempts < 1 || attempts > 100) {
-      throw new ConfigException("SLUICE_COLLECT_ATTEMPTS", String.valueOf(attempts), "must be 1-100");
+      throw new ConfigException(
+          "SLUICE_COLLECT_ATTEMPTS", String.valueOf(attempts), "must be 1-100");
     }
     if (threads < 1 || threads > 256) {
       throw new ConfigException("SLUICE_COLLECT_THREADS", String.valueOf(threads), "must be 1-256");

@@ -29,6 +29,7 @@ public final class Coordinator implements AutoCloseable {
   private final Database db;
   private final LettuceCoordination redis;
   private final Dispatcher dispatcher;
+  private final JobCollector collector;
   private final LoopSupervisor loops;
   private final ScheduledExecutorService scheduler =
       Executors.newScheduledThreadPool(2, Threads.named("coordinator"));
@@ -41,18 +42,20 @@ public final class Coordinator implements AutoCloseable {
   private Coordinator(CoordinatorConfig config) {
     this.config = config;
     log.info(
-        "Starting coordinator {}: {}, {}, {}, port {}",
+        "Starting coordinator {}: {}, {}, {}, port {}, {}",
         config.nodeId(),
         config.database(),
         config.redis(),
         config.tokens(),
-        config.httpPort());
+        config.httpPort(),
+        config.collect());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JobTypeRegistry types = JobTypeRegistry.load();
     this.db = new Database(config.database(), "sluice-coordinator");
     prepareSchema(config, db);
     this.redis = new LettuceCoordination(config.redis());
-    JobCollector collector = new JobCollector(db, types, redis, config.collectingGrace(), metrics);
+    this.collector =
+        new JobCollector(db, types, redis, config.collectingGrace(), config.collect(), metrics);
     this.dispatcher = new Dispatcher(db, new PostgresJobStore(), redis, collector);
     JobSubmitter submitter =
         new JobSubmitter(db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher);
@@ -164,6 +167,7 @@ public final class Coordinator implements AutoCloseable {
     leaderThread.shutdownNow();
     leaderLock.close();
     dispatcher.close();
+    collector.close();
     redis.close();
     db.close();
   }

@@ -41,13 +41,13 @@ import org.slf4j.MDC;
  * a collection repeated after a crash commits its result once.
  *
  * <p>Collections run on this class's own bounded pool ({@link #submit}), never on the thread of the
- * listener or sweeper that asked for them, so a long collection does not stall their heartbeat. Each
- * run of a collector has its own thread, limited by {@link CollectLimits#timeout()}; anything it
- * throws, {@link Error}s included, is caught there and counts as a failed attempt. While it runs,
- * the collection heartbeats its row, so no other coordinator takes it over; a collection whose
- * coordinator died stops heartbeating and is taken over after the collecting grace. Every start is
- * counted in PostgreSQL, and after {@link CollectLimits#attempts()} of them the job fails with the
- * last error.
+ * listener or sweeper that asked for them, so a long collection does not stall their heartbeat.
+ * Each run of a collector has its own thread, limited by {@link CollectLimits#timeout()}; anything
+ * it throws, {@link Error}s included, is caught there and counts as a failed attempt. While it
+ * runs, the collection heartbeats its row, so no other coordinator takes it over; a collection
+ * whose coordinator died stops heartbeating and is taken over after the collecting grace. Every
+ * start is counted in PostgreSQL, and after {@link CollectLimits#attempts()} of them the job fails
+ * with the last error.
  */
 final class JobCollector implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JobCollector.class);
@@ -103,8 +103,8 @@ final class JobCollector implements AutoCloseable {
   }
 
   /**
-   * Collects the job on the collector pool and returns at once; false when the pool's queue is
-   * full (the sweeper asks again later). A job already waiting or running here is not queued twice.
+   * Collects the job on the collector pool and returns at once; false when the pool's queue is full
+   * (the sweeper asks again later). A job already waiting or running here is not queued twice.
    */
   boolean submit(UUID jobId) {
     if (!queued.add(jobId)) {
@@ -241,7 +241,13 @@ final class JobCollector implements AutoCloseable {
 
   private static Transition success(JsonNode result) {
     return new Transition(
-        null, List.of(JobStatus.COLLECTING), JobStatus.SUCCEEDED, null, false, null, Json.write(result));
+        null,
+        List.of(JobStatus.COLLECTING),
+        JobStatus.SUCCEEDED,
+        null,
+        false,
+        null,
+        Json.write(result));
   }
 
   private static Transition failure(int attemptsMade, String error) {
@@ -255,8 +261,7 @@ final class JobCollector implements AutoCloseable {
 
   private void commit(UUID jobId, long version, Transition end) {
     Transition commit =
-        new Transition(
-            jobId, end.from(), end.to(), version, false, end.error(), end.resultJson());
+        new Transition(jobId, end.from(), end.to(), version, false, end.error(), end.resultJson());
     OptionalLong done = db.inTransaction(c -> jobs.transition(c, commit));
     if (done.isPresent()) {
       collected.increment();
