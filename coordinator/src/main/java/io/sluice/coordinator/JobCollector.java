@@ -192,34 +192,39 @@ final class JobCollector implements AutoCloseable {
           return;
         }
         case CollectRun.Failed failed -> {
-          failedAttempts.increment();
-          if (gate.attempt() >= limits.attempts()) {
-            log.warn(
-                "Collector of job {} failed (attempt {} of {}); the job fails: {}",
-                jobId,
-                gate.attempt(),
-                limits.attempts(),
-                failed.error());
-            commit(jobId, gate.version(), failure(gate.attempt(), failed.error()));
-            return;
-          }
-          log.warn(
-              "Collector of job {} failed (attempt {} of {}); it runs again: {}",
-              jobId,
-              gate.attempt(),
-              limits.attempts(),
-              failed.error());
-          long version = gate.version();
-          Optional<Gate> next =
-              db.inTransaction(c -> attempts.retry(c, jobId, version, failed.error()));
+          Optional<Gate> next = afterFailure(jobId, gate, failed.error());
           if (next.isEmpty()) {
-            log.info("Collection of job {} was taken over meanwhile; this run stops", jobId);
             return;
           }
           gate = next.get();
         }
       }
     }
+  }
+
+  /**
+   * Fails the job if that was its last attempt; otherwise records the error and counts the next
+   * attempt, whose gate it returns (empty when the job was failed or the collection taken over).
+   */
+  private Optional<Gate> afterFailure(UUID jobId, Gate gate, String error) {
+    failedAttempts.increment();
+    boolean last = gate.attempt() >= limits.attempts();
+    log.warn(
+        "Collector of job {} failed (attempt {} of {}); {}: {}",
+        jobId,
+        gate.attempt(),
+        limits.attempts(),
+        last ? "the job fails" : "it runs again",
+        error);
+    if (last) {
+      commit(jobId, gate.version(), failure(gate.attempt(), error));
+      return Optional.empty();
+    }
+    Optional<Gate> next = db.inTransaction(c -> attempts.retry(c, jobId, gate.version(), error));
+    if (next.isEmpty()) {
+      log.info("Collection of job {} was taken over meanwhile; this run stops", jobId);
+    }
+    return next;
   }
 
   /** How often a running collection refreshes its row: well inside the collecting grace. */
@@ -239,29 +244,32 @@ final class JobCollector implements AutoCloseable {
     return run(c, jobId, jobType.collector());
   }
 
-  private static Transition success(JsonNode result) {
-    return new Transition(
-        null,
-        List.of(JobStatus.COLLECTING),
-        JobStatus.SUCCEEDED,
-        null,
-        false,
-        null,
-        Json.write(result));
+  /** How a collection ends: the status to commit, with its result or error. */
+  private record End(JobStatus to, String error, String resultJson) {}
+
+  private static End success(JsonNode result) {
+    return new End(JobStatus.SUCCEEDED, null, Json.write(result));
   }
 
-  private static Transition failure(int attemptsMade, String error) {
-    String error1 =
+  private static End failure(int attemptsMade, String error) {
+    return new End(
+        JobStatus.FAILED,
         attemptsMade == 1
             ? "collector failed: " + error
-            : "collector failed after " + attemptsMade + " attempts: " + error;
-    return new Transition(
-        null, List.of(JobStatus.COLLECTING), JobStatus.FAILED, null, false, error1, null);
+            : "collector failed after " + attemptsMade + " attempts: " + error,
+        null);
   }
 
-  private void commit(UUID jobId, long version, Transition end) {
+  private void commit(UUID jobId, long version, End end) {
     Transition commit =
-        new Transition(jobId, end.from(), end.to(), version, false, end.error(), end.resultJson());
+        new Transition(
+            jobId,
+            List.of(JobStatus.COLLECTING),
+            end.to(),
+            version,
+            false,
+            end.error(),
+            end.resultJson());
     OptionalLong done = db.inTransaction(c -> jobs.transition(c, commit));
     if (done.isPresent()) {
       collected.increment();
