@@ -5,18 +5,15 @@ import io.sluice.coordinator.redis.LettuceCoordination.CollectSignal;
 import io.sluice.health.LoopSupervisor;
 import java.time.Duration;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Reads "all tasks finished" signals from the collect stream and collects those jobs. A signal is
- * acknowledged only after its collection was attempted; a lost signal is repaired by the sweeper.
- * Runs under the {@link LoopSupervisor}: a lost connection ends the body, and the watchdog starts
- * it again on a fresh connection.
+ * Reads "all tasks finished" signals from the collect stream and hands those jobs to the
+ * collector's pool. A signal is acknowledged once its collection is queued; a lost signal, or one
+ * whose collection could not be queued, is repaired by the sweeper. Runs under the {@link
+ * LoopSupervisor}: a lost connection ends the body, and the watchdog starts it again on a fresh
+ * connection.
  */
 final class CollectSignalListener implements LoopSupervisor.Body {
-  private static final Logger log = LoggerFactory.getLogger(CollectSignalListener.class);
-
   private final LettuceCoordination redis;
   private final JobCollector collector;
   private final String consumer;
@@ -36,15 +33,11 @@ final class CollectSignalListener implements LoopSupervisor.Body {
       while (!Thread.currentThread().isInterrupted()) {
         self.beat();
         List<CollectSignal> signals = r.read(50, Duration.ofSeconds(1));
+        // Handed to the collector pool, not run here: a long collection must not stop this loop
+        // from beating (its watchdog would interrupt it), and whatever a collector throws stays
+        // on that pool's side of the boundary.
         for (CollectSignal signal : signals) {
-          try {
-            collector.collect(signal.jobId());
-          } catch (RuntimeException e) {
-            log.warn(
-                "Collecting job {} failed; the sweeper retries it: {}",
-                signal.jobId(),
-                e.toString());
-          }
+          collector.submit(signal.jobId());
         }
         redis.ackCollect(signals);
       }

@@ -30,6 +30,7 @@ public final class Coordinator implements AutoCloseable {
   private final Database db;
   private final LettuceCoordination redis;
   private final Dispatcher dispatcher;
+  private final JobCollector collector;
   private final LoopSupervisor loops;
   private final ScheduledExecutorService scheduler =
       Executors.newScheduledThreadPool(2, Threads.named("coordinator"));
@@ -42,19 +43,21 @@ public final class Coordinator implements AutoCloseable {
   private Coordinator(CoordinatorConfig config) {
     this.config = config;
     log.info(
-        "Starting coordinator {}: {}, {}, {}, port {}, {}",
+        "Starting coordinator {}: {}, {}, {}, port {}, {}, {}",
         config.nodeId(),
         config.database(),
         config.redis(),
         config.tokens(),
         config.httpPort(),
-        config.admission());
+        config.admission(),
+        config.collect());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JobTypeRegistry types = JobTypeRegistry.load();
     this.db = new Database(config.database(), "sluice-coordinator");
     prepareSchema(config, db);
     this.redis = new LettuceCoordination(config.redis());
-    JobCollector collector = new JobCollector(db, types, redis, config.collectingGrace(), metrics);
+    this.collector =
+        new JobCollector(db, types, redis, config.collectingGrace(), config.collect(), metrics);
     AdmissionControl admission =
         new AdmissionControl(config.admission(), metrics, redisBacklogs(redis));
     this.dispatcher =
@@ -189,6 +192,7 @@ public final class Coordinator implements AutoCloseable {
     leaderThread.shutdownNow();
     leaderLock.close();
     dispatcher.close();
+    collector.close();
     redis.close();
     db.close();
   }

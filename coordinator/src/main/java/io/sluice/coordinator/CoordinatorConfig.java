@@ -29,6 +29,7 @@ import java.util.UUID;
  * @param migrate whether the coordinator applies the Flyway migrations at start ({@code
  *     SLUICE_MIGRATE}, default true); when false it only checks that the schema is current, so its
  *     database role needs no DDL rights and {@link MigrateMain} runs the migrations
+ * @param collect collector timeout, attempts and threads ({@link CollectLimits#fromEnv})
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -47,10 +48,12 @@ public record CoordinatorConfig(
     DashboardAuth dashboardAuth,
     ApiLimits limits,
     AdmissionLimits admission,
-    boolean migrate) {
+    boolean migrate,
+    CollectLimits collect) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
+    collect = collect == null ? CollectLimits.DEFAULT : collect;
     dashboardAuth = dashboardAuth == null ? DashboardAuth.NONE : dashboardAuth;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
@@ -92,6 +95,7 @@ public record CoordinatorConfig(
         .limits(ApiLimits.fromEnv(env))
         .admission(AdmissionLimits.fromEnv(env, database.poolSize()))
         .migrate(env.bool("SLUICE_MIGRATE", true))
+        .collect(CollectLimits.fromEnv(env))
         .build();
   }
 
@@ -132,7 +136,8 @@ public record CoordinatorConfig(
         .dashboardAuth(dashboardAuth)
         .limits(limits)
         .admission(admission)
-        .migrate(migrate);
+        .migrate(migrate)
+        .collect(collect);
   }
 
   /** Defaults are the production ones documented in the README. */
@@ -154,6 +159,7 @@ public record CoordinatorConfig(
     private ApiLimits limits = ApiLimits.DEFAULT;
     private AdmissionLimits admission;
     private boolean migrate = true;
+    private CollectLimits collect = CollectLimits.DEFAULT;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -231,6 +237,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder collect(CollectLimits v) {
+      collect = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
           database,
@@ -249,7 +260,8 @@ public record CoordinatorConfig(
           dashboardAuth,
           limits,
           admission,
-          migrate);
+          migrate,
+          collect);
     }
   }
 }

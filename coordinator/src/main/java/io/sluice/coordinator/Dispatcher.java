@@ -133,7 +133,7 @@ final class Dispatcher implements AutoCloseable {
     }
     log.debug("Job {}: {} task(s) on queue {}", jobId, seqs.length, queue);
     if (remaining == 0) {
-      collector.collect(jobId);
+      collector.submit(jobId);
     }
   }
 

@@ -11,6 +11,8 @@ import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
+import io.sluice.store.PostgresCollectAttempts;
+import io.sluice.store.PostgresCollectAttempts.Gate;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobStore.Transition;
 import io.sluice.store.PostgresTaskStore;
@@ -19,8 +21,15 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -30,18 +39,33 @@ import org.slf4j.MDC;
  * COLLECTING, that also checks PostgreSQL's counts: a duplicate or early trigger changes nothing.
  * The result and SUCCEEDED are committed together, fenced by the version the gate returned, so even
  * a collection repeated after a crash commits its result once.
+ *
+ * <p>Collections run on this class's own bounded pool ({@link #submit}), never on the thread of the
+ * listener or sweeper that asked for them, so a long collection does not stall their heartbeat.
+ * Each run of a collector has its own thread, limited by {@link CollectLimits#timeout()}; anything
+ * it throws, {@link Error}s included, is caught there and counts as a failed attempt. While it
+ * runs, the collection heartbeats its row, so no other coordinator takes it over; a collection
+ * whose coordinator died stops heartbeating and is taken over after the collecting grace. Every
+ * start is counted in PostgreSQL, and after {@link CollectLimits#attempts()} of them the job fails
+ * with the last error.
  */
-final class JobCollector {
+final class JobCollector implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JobCollector.class);
+  private static final int QUEUE = 1024;
 
   private final Database db;
-  private final PostgresJobStore jobs;
-  private final PostgresTaskStore tasks;
+  private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresTaskStore tasks = new PostgresTaskStore();
+  private final PostgresCollectAttempts attempts = new PostgresCollectAttempts();
   private final JobTypeRegistry types;
   private final LettuceCoordination redis;
   private final Duration collectingGrace;
+  private final CollectLimits limits;
   private final Counter collected;
   private final Counter duplicateTriggers;
+  private final Counter failedAttempts;
+  private final Set<UUID> queued = ConcurrentHashMap.newKeySet();
+  private final ThreadPoolExecutor pool;
 
   JobCollector(
       Database db,
@@ -49,78 +73,203 @@ final class JobCollector {
       LettuceCoordination redis,
       Duration collectingGrace,
       MeterRegistry metrics) {
+    this(db, types, redis, collectingGrace, CollectLimits.DEFAULT, metrics);
+  }
+
+  JobCollector(
+      Database db,
+      JobTypeRegistry types,
+      LettuceCoordination redis,
+      Duration collectingGrace,
+      CollectLimits limits,
+      MeterRegistry metrics) {
     this.db = db;
-    this.jobs = new PostgresJobStore();
-    this.tasks = new PostgresTaskStore();
     this.types = types;
     this.redis = redis;
     this.collectingGrace = collectingGrace;
+    this.limits = limits;
     this.collected = metrics.counter("sluice_jobs_collected_total");
     this.duplicateTriggers = metrics.counter("sluice_collect_triggers_ignored_total");
+    this.failedAttempts = metrics.counter("sluice_collect_attempts_failed_total");
+    this.pool =
+        new ThreadPoolExecutor(
+            limits.threads(),
+            limits.threads(),
+            0,
+            TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(QUEUE),
+            Threads.named("collect"));
+    metrics.gauge("sluice_collections_waiting", pool, p -> p.getQueue().size());
   }
 
-  /** Collects the job if it is ready and nobody else is collecting it; otherwise does nothing. */
-  void collect(UUID jobId) {
-    OptionalLong gate =
-        db.inTransaction(
-            c ->
-                jobs.transition(
-                    c,
-                    new Transition(
-                        jobId,
-                        List.of(JobStatus.QUEUED, JobStatus.RUNNING),
-                        JobStatus.COLLECTING,
-                        null,
-                        true,
-                        null,
-                        null)));
-    if (gate.isEmpty()) {
-      gate = db.inTransaction(c -> jobs.takeOverStaleCollecting(c, jobId, collectingGrace));
+  /**
+   * Collects the job on the collector pool and returns at once; false when the pool's queue is full
+   * (the sweeper asks again later). A job already waiting or running here is not queued twice.
+   */
+  boolean submit(UUID jobId) {
+    if (!queued.add(jobId)) {
+      return true;
     }
+    try {
+      pool.execute(
+          () -> {
+            try {
+              collect(jobId);
+            } catch (Throwable t) {
+              log.warn("Collecting job {} failed; the sweeper retries it: {}", jobId, t.toString());
+            } finally {
+              queued.remove(jobId);
+            }
+          });
+      return true;
+    } catch (RejectedExecutionException e) {
+      queued.remove(jobId);
+      log.warn(
+          "Collection of job {} not queued ({} waiting, {} running); the sweeper asks again",
+          jobId,
+          pool.getQueue().size(),
+          pool.getActiveCount());
+      return false;
+    }
+  }
+
+  /**
+   * Collects the job if it is ready and nobody else is collecting it, on the calling thread;
+   * otherwise does nothing.
+   */
+  void collect(UUID jobId) {
+    Optional<Gate> gate =
+        db.inTransaction(
+            c -> {
+              OptionalLong moved =
+                  jobs.transition(
+                      c,
+                      new Transition(
+                          jobId,
+                          List.of(JobStatus.QUEUED, JobStatus.RUNNING),
+                          JobStatus.COLLECTING,
+                          null,
+                          true,
+                          null,
+                          null));
+              return moved.isPresent()
+                  ? attempts.first(c, jobId, moved.getAsLong())
+                  : attempts.takeOver(c, jobId, collectingGrace);
+            });
     if (gate.isEmpty()) {
       duplicateTriggers.increment();
       return;
     }
     MDC.put("jobId", jobId.toString());
     try {
-      finish(jobId, gate.getAsLong());
+      finish(jobId, gate.get());
     } finally {
       MDC.remove("jobId");
     }
   }
 
-  private void finish(UUID jobId, long version) {
-    String type = db.query(c -> jobs.find(c, jobId)).orElseThrow().type();
-    JobType jobType = types.find(type).orElse(null);
-    Transition end;
-    try {
-      if (jobType == null) {
-        throw new IllegalStateException(
-            "job type '" + type + "' is not on this coordinator's classpath");
+  private void finish(UUID jobId, Gate first) {
+    Gate gate = first;
+    while (true) {
+      if (gate.attempt() > limits.attempts()) {
+        String why =
+            gate.lastError() != null
+                ? gate.lastError()
+                : "it never finished (its coordinator stopped or was cut off)";
+        commit(jobId, gate.version(), failure(limits.attempts(), why));
+        return;
       }
-      JsonNode result = db.query(c -> run(c, jobId, jobType.collector()));
-      end =
-          new Transition(
-              jobId,
-              List.of(JobStatus.COLLECTING),
-              JobStatus.SUCCEEDED,
-              version,
-              false,
-              null,
-              Json.write(result));
-    } catch (RuntimeException e) {
-      log.warn("Collector of job {} failed; the job fails: {}", jobId, e.toString());
-      end =
-          new Transition(
-              jobId,
-              List.of(JobStatus.COLLECTING),
-              JobStatus.FAILED,
-              version,
-              false,
-              "collector failed: " + e.getMessage(),
-              null);
+      CollectRun.Outcome outcome =
+          new CollectRun(db, attempts, limits.timeout(), heartbeatEvery())
+              .run(jobId, gate.version(), c -> collectWith(c, jobId));
+      switch (outcome) {
+        case CollectRun.Done done -> {
+          commit(jobId, gate.version(), success(done.result()));
+          return;
+        }
+        case CollectRun.Lost lost -> {
+          log.info("Collection of job {} stopped here: {}", jobId, lost.why());
+          return;
+        }
+        case CollectRun.Failed failed -> {
+          Optional<Gate> next = afterFailure(jobId, gate, failed.error());
+          if (next.isEmpty()) {
+            return;
+          }
+          gate = next.get();
+        }
+      }
     }
-    Transition commit = end;
+  }
+
+  /**
+   * Fails the job if that was its last attempt; otherwise records the error and counts the next
+   * attempt, whose gate it returns (empty when the job was failed or the collection taken over).
+   */
+  private Optional<Gate> afterFailure(UUID jobId, Gate gate, String error) {
+    failedAttempts.increment();
+    boolean last = gate.attempt() >= limits.attempts();
+    log.warn(
+        "Collector of job {} failed (attempt {} of {}); {}: {}",
+        jobId,
+        gate.attempt(),
+        limits.attempts(),
+        last ? "the job fails" : "it runs again",
+        error);
+    if (last) {
+      commit(jobId, gate.version(), failure(gate.attempt(), error));
+      return Optional.empty();
+    }
+    Optional<Gate> next = db.inTransaction(c -> attempts.retry(c, jobId, gate.version(), error));
+    if (next.isEmpty()) {
+      log.info("Collection of job {} was taken over meanwhile; this run stops", jobId);
+    }
+    return next;
+  }
+
+  /** How often a running collection refreshes its row: well inside the collecting grace. */
+  private Duration heartbeatEvery() {
+    return Duration.ofMillis(Math.max(50, collectingGrace.toMillis() / 4));
+  }
+
+  private JsonNode collectWith(Connection c, UUID jobId) throws Exception {
+    String type = jobs.find(c, jobId).orElseThrow().type();
+    JobType jobType =
+        types
+            .find(type)
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        "job type '" + type + "' is not on this coordinator's classpath"));
+    return run(c, jobId, jobType.collector());
+  }
+
+  /** How a collection ends: the status to commit, with its result or error. */
+  private record End(JobStatus to, String error, String resultJson) {}
+
+  private static End success(JsonNode result) {
+    return new End(JobStatus.SUCCEEDED, null, Json.write(result));
+  }
+
+  private static End failure(int attemptsMade, String error) {
+    return new End(
+        JobStatus.FAILED,
+        attemptsMade == 1
+            ? "collector failed: " + error
+            : "collector failed after " + attemptsMade + " attempts: " + error,
+        null);
+  }
+
+  private void commit(UUID jobId, long version, End end) {
+    Transition commit =
+        new Transition(
+            jobId,
+            List.of(JobStatus.COLLECTING),
+            end.to(),
+            version,
+            false,
+            end.error(),
+            end.resultJson());
     OptionalLong done = db.inTransaction(c -> jobs.transition(c, commit));
     if (done.isPresent()) {
       collected.increment();
@@ -132,7 +281,7 @@ final class JobCollector {
     }
   }
 
-  private JsonNode run(Connection c, UUID jobId, Collector collector) throws SQLException {
+  private JsonNode run(Connection c, UUID jobId, Collector collector) throws Exception {
     JsonNode payload = jobs.payload(c, jobId);
     // A cursor needs a transaction; it only reads, so nothing is held that a writer waits for.
     c.setAutoCommit(false);
@@ -146,13 +295,14 @@ final class JobCollector {
               throw new StoreException("reading task outcomes of job " + jobId + " failed", e);
             }
           });
-    } catch (SQLException | RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e.getMessage(), e);
     } finally {
       c.rollback();
       c.setAutoCommit(true);
     }
+  }
+
+  @Override
+  public void close() {
+    pool.shutdownNow();
   }
 }

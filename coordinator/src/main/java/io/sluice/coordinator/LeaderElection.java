@@ -28,6 +28,9 @@ final class LeaderElection implements Runnable {
   private final RedissonLeaderLock lock;
   private final PostgresLeaderStore store = new PostgresLeaderStore();
   private final AtomicLong epoch = new AtomicLong(NOT_LEADER);
+  // Since when this leader has reached PostgreSQL without a break, and when it last did (nanoTime).
+  private volatile long contactSince;
+  private volatile long lastContact;
   private final io.micrometer.core.instrument.Counter lockWaits;
 
   LeaderElection(
@@ -66,6 +69,18 @@ final class LeaderElection implements Runnable {
     return epoch.get();
   }
 
+  /**
+   * How long this coordinator has been leader and reached PostgreSQL at every renewal, without a
+   * gap longer than the lease; zero when it is not the leader. Nobody could write a heartbeat while
+   * PostgreSQL was unreachable, so silence is judged only over this span.
+   */
+  Duration unbrokenContact() {
+    if (!isLeader()) {
+      return Duration.ZERO;
+    }
+    return Duration.ofNanos(System.nanoTime() - contactSince);
+  }
+
   /** Work that only the leader may commit. */
   @FunctionalInterface
   interface FencedWork<T> {
@@ -100,6 +115,7 @@ final class LeaderElection implements Runnable {
       lock.release();
       return;
     }
+    contactSince = lastContact = System.nanoTime();
     epoch.set(won.getAsLong());
     log.info(
         "Coordinator {} is the leader (epoch {}, lock token {})", nodeId, won.getAsLong(), token);
@@ -114,7 +130,14 @@ final class LeaderElection implements Runnable {
     }
     if (db.inTransaction(c -> store.renew(c, nodeId, current, lease)).isEmpty()) {
       stepDown("epoch " + current + " was superseded in PostgreSQL");
+      return;
     }
+    long now = System.nanoTime();
+    if (now - lastContact > lease.toNanos()) {
+      // The renewal hung past the lease: PostgreSQL was out of reach meanwhile.
+      contactSince = now;
+    }
+    lastContact = now;
   }
 
   private void stepDown(String why) {

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  */
 final class RedisRebuild {
   private static final Logger log = LoggerFactory.getLogger(RedisRebuild.class);
-  private static final String MARKER = "sluice-v1";
+  static final String MARKER = "sluice-v1";
 
   private final Database db;
   private final LettuceCoordination redis;

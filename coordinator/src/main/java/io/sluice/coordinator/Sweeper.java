@@ -6,12 +6,16 @@ import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.LettuceCoordination.Stale;
 import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
-import io.sluice.store.JobStatus;
+import io.sluice.store.PostgresJobRepair;
+import io.sluice.store.PostgresJobRepair.Cursor;
+import io.sluice.store.PostgresJobRepair.Found;
+import io.sluice.store.PostgresJobRepair.Kind;
 import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresJobStore.Stalled;
 import io.sluice.store.PostgresTaskRecovery;
 import io.sluice.store.PostgresTaskRecovery.Stranded;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +34,7 @@ import org.slf4j.LoggerFactory;
 final class Sweeper {
   private static final Logger log = LoggerFactory.getLogger(Sweeper.class);
   private static final int BATCH = 1000;
+  private static final int PAGE = 100;
 
   private final Database db;
   private final CoordinatorConfig config;
@@ -40,6 +45,8 @@ final class Sweeper {
   private final RedisRebuild rebuild;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
+  private final PostgresJobRepair repair = new PostgresJobRepair();
+  private final Map<Kind, Cursor> cursors = new EnumMap<>(Kind.class);
   private final io.sluice.store.PostgresNodeRegistry nodes =
       new io.sluice.store.PostgresNodeRegistry();
   private final Counter reclaimed;
@@ -81,35 +88,62 @@ final class Sweeper {
     reapUnacknowledgedEntries();
   }
 
+  /**
+   * One page of each kind of repair, oldest first, continuing where the last sweep's page of that
+   * kind ended: a job it cannot act on now is passed over, so it cannot keep others from repair.
+   */
   private void repairStalledJobs() {
-    List<Stalled> stalled =
-        db.query(
-            c ->
-                jobs.findStalled(
-                    c,
-                    config.collectGrace(),
-                    config.dispatchGrace(),
-                    config.collectingGrace(),
-                    100));
-    for (Stalled job : stalled) {
-      try {
-        if (job.status() == JobStatus.QUEUED
-            || job.status() == JobStatus.RUNNING && queueDrained(job.id())) {
-          // Appending a queued task again is harmless (claims are compare-and-set), so a job that
-          // stopped moving while its queue has nothing left to hand out gets its queued tasks
-          // appended again rather than trusting Redis.
-          dispatcher.redispatch(job.id());
-          db.inTransaction(
-              c -> {
-                jobs.touch(c, job.id());
-                return null;
-              });
+    for (Kind kind : Kind.values()) {
+      Cursor after = cursors.getOrDefault(kind, Cursor.START);
+      List<Found> page = db.query(c -> repair.page(c, kind, grace(kind), after, PAGE));
+      cursors.put(kind, page.size() < PAGE ? Cursor.START : page.getLast().position());
+      for (Found job : page) {
+        try {
+          repair(kind, job.id());
+        } catch (RuntimeException e) {
+          log.warn(
+              "Repairing job {} ({}) failed; a later sweep tries again: {}",
+              job.id(),
+              kind,
+              e.toString());
         }
-        collector.collect(job.id());
-      } catch (RuntimeException e) {
-        log.warn("Repairing job {} failed; the next sweep tries again: {}", job.id(), e.toString());
       }
     }
+  }
+
+  private Duration grace(Kind kind) {
+    return switch (kind) {
+      case UNCOLLECTED -> config.collectGrace();
+      case STALE_COLLECTING -> config.collectingGrace();
+      case DUE -> Duration.ZERO;
+      case UNDISPATCHED, NOT_PROGRESSING -> config.dispatchGrace();
+    };
+  }
+
+  private void repair(Kind kind, UUID jobId) {
+    switch (kind) {
+      case UNCOLLECTED, STALE_COLLECTING -> collector.submit(jobId);
+      case DUE -> dispatcher.redispatch(jobId);
+      case UNDISPATCHED -> redispatchAndTouch(jobId);
+      case NOT_PROGRESSING -> {
+        // Appending a queued task again is harmless (claims are compare-and-set), so a job that
+        // stopped moving while its queue has nothing left to hand out gets its queued tasks
+        // appended again rather than trusting Redis. One whose queue still has entries waits for
+        // a worker: nothing to do, and the cursor moves past it.
+        if (queueDrained(jobId)) {
+          redispatchAndTouch(jobId);
+        }
+      }
+    }
+  }
+
+  private void redispatchAndTouch(UUID jobId) {
+    dispatcher.redispatch(jobId);
+    db.inTransaction(
+        c -> {
+          jobs.touch(c, jobId);
+          return null;
+        });
   }
 
   /** True when no worker has anything left to read from the job's queue (every band). */
@@ -128,7 +162,15 @@ final class Sweeper {
     rebuild.rebuildIfLost();
   }
 
+  /**
+   * Marks nodes DEAD that stayed silent for the dead-after time while this leader could reach
+   * PostgreSQL: after an outage, nobody's heartbeat could be written, so silence counts only from
+   * the outage's end (the start of this leader's unbroken contact).
+   */
   private void markDeadNodes() {
+    if (leader.unbrokenContact().compareTo(config.nodeDeadAfter()) < 0) {
+      return;
+    }
     List<String> dead = leader.fenced(c -> nodes.markDead(c, config.nodeDeadAfter()));
     if (!dead.isEmpty()) {
       log.warn(

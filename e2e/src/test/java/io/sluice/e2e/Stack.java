@@ -56,7 +56,11 @@ final class Stack implements AutoCloseable {
         .nodeId("coord-" + env.redisPrefix())
         .sweepInterval(Duration.ofMillis(200))
         .dispatchGrace(Duration.ofSeconds(5))
-        .collectGrace(Duration.ofMillis(500))
+        // The sweeper's collect repair is off for the length of any test: every job here is
+        // collected through the fan-in trigger and the collect listener, so a broken trigger fails
+        // these tests instead of being repaired behind their back. The repair path has its own
+        // tests (coordinator SweeperStarvationIT, the fault tests).
+        .collectGrace(Duration.ofHours(1))
         .collectingGrace(Duration.ofSeconds(10))
         .leaderLease(Duration.ofSeconds(2))
         .reapIdle(Duration.ofSeconds(5))

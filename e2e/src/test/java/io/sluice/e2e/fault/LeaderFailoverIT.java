@@ -2,19 +2,31 @@ package io.sluice.e2e.fault;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.e2e.Corpus;
 import io.sluice.embedded.ChildJvm;
+import io.sluice.json.Json;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresLeaderStore;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -22,14 +34,109 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Several coordinators, one leader: kill or pause it and another takes over; the old one is fenced.
+ * With jobs in flight: a leader killed between accepting jobs and dispatching them, and a
+ * coordinator killed in the middle of a collection, lose no job and count every task once.
  */
 @ExtendWith(SluiceTestExtension.class)
 class LeaderFailoverIT {
+  private static final String TOKEN = "leader-test-token-123";
+
   private final List<ChildJvm> coordinators = new ArrayList<>();
+  private final List<ChildJvm> workers = new ArrayList<>();
+  private final Map<String, Integer> ports = new HashMap<>();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   @AfterEach
   void stopAll() {
+    workers.forEach(ChildJvm::kill);
     coordinators.forEach(ChildJvm::kill);
+  }
+
+  @Test
+  void aLeaderKilledBetweenSubmitAndDispatchLosesNoJob(TestEnvironment env) throws Exception {
+    startCoordinators(env, 2);
+    startWorkers(env, 2);
+    Leader leader = awaitLeader(env, -1);
+    awaitReady(leader.node());
+
+    Map<String, String> jobs = new LinkedHashMap<>();
+    // Running when the leader dies: tasks in flight on the workers.
+    for (int i = 0; i < 3; i++) {
+      String text = Corpus.text(400, 100 + i);
+      jobs.put(submit(leader.node(), FaultHarness.wordcountBody(text, 20, 40)), text);
+    }
+    // Accepted but not dispatched when it dies: delayed past the kill, so only a leader that
+    // takes over can start them.
+    Instant runAt = Instant.now().plusSeconds(3);
+    for (int i = 0; i < 3; i++) {
+      String text = Corpus.text(200, 200 + i);
+      var body =
+          (com.fasterxml.jackson.databind.node.ObjectNode)
+              Json.read(FaultHarness.wordcountBody(text, 20, 0));
+      body.put("runAt", runAt.toString());
+      jobs.put(submit(leader.node(), Json.write(body)), text);
+    }
+    // Answered 201 an instant before the kill: their dispatch may not have happened.
+    for (int i = 0; i < 5; i++) {
+      String text = Corpus.text(100, 300 + i);
+      jobs.put(submit(leader.node(), FaultHarness.wordcountBody(text, 10, 0)), text);
+    }
+    coordinator(leader.node()).kill();
+
+    Leader next = awaitLeader(env, leader.epoch());
+    assertThat(next.node()).isNotEqualTo(leader.node());
+    assertEveryJobCountedExactlyOnce(env, next.node(), jobs);
+  }
+
+  @Test
+  void aCoordinatorKilledDuringACollectionIsTakenOverAndTheJobCollectedOnce(TestEnvironment env)
+      throws Exception {
+    startCoordinators(env, 2);
+    startWorkers(env, 2);
+    Leader leader = awaitLeader(env, -1);
+    coordinators.forEach(c -> awaitReady(c.name()));
+
+    Map<String, String> jobs = new LinkedHashMap<>();
+    String key = "slow-" + UUID.randomUUID();
+    String slowText = Corpus.text(300, 400);
+    var slow =
+        (com.fasterxml.jackson.databind.node.ObjectNode)
+            Json.read(FaultHarness.wordcountBody(slowText, 30, 0));
+    slow.put("type", "slowcollect");
+    ((com.fasterxml.jackson.databind.node.ObjectNode) slow.get("payload"))
+        .put("key", key)
+        .put("collectDelayMs", 4000);
+    String slowId = submit(leader.node(), Json.write(slow));
+    jobs.put(slowId, slowText);
+    for (int i = 0; i < 3; i++) {
+      String text = Corpus.text(600, 500 + i);
+      jobs.put(submit(leader.node(), FaultHarness.wordcountBody(text, 20, 60)), text);
+    }
+
+    String[] collecting = new String[1];
+    Awaitility.await("a coordinator starts the slow collection")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> (collecting[0] = collectingNode(key)) != null);
+    coordinator(collecting[0]).kill();
+    String survivor =
+        coordinators.stream()
+            .map(ChildJvm::name)
+            .filter(n -> !n.equals(collecting[0]))
+            .findFirst()
+            .orElseThrow();
+
+    assertEveryJobCountedExactlyOnce(env, survivor, jobs);
+    try (Connection c = env.connect();
+        ResultSet rs =
+            c.createStatement()
+                .executeQuery("SELECT collect_attempts FROM jobs WHERE id = '" + slowId + "'")) {
+      rs.next();
+      assertThat(rs.getInt(1)).as("collected again after the takeover").isEqualTo(2);
+    }
+    assertThat(Files.readString(coordinator(survivor).logFile()))
+        .as("the survivor took the collection over")
+        .contains("slowcollect: collecting " + key + " on " + survivor);
   }
 
   @Test
@@ -122,10 +229,15 @@ class LeaderFailoverIT {
     for (int i = 0; i < n; i++) {
       String node = "coordinator-" + System.nanoTime() + "-" + (char) ('a' + i);
       Map<String, String> vars = env.sluiceEnv();
-      vars.put("SLUICE_API_TOKENS", "leader-test-token-123");
-      vars.put("SLUICE_HTTP_PORT", String.valueOf(FaultHarness.freePort()));
+      int port = FaultHarness.freePort();
+      ports.put(node, port);
+      vars.put("SLUICE_API_TOKENS", TOKEN);
+      vars.put("SLUICE_HTTP_PORT", String.valueOf(port));
       vars.put("SLUICE_NODE_ID", node);
       vars.put("SLUICE_LEADER_LEASE", "2s");
+      vars.put("SLUICE_SWEEP_INTERVAL", "250ms");
+      vars.put("SLUICE_DISPATCH_GRACE", "3s");
+      vars.put("SLUICE_COLLECTING_GRACE", "3s");
       coordinators.add(
           ChildJvm.builder("io.sluice.coordinator.CoordinatorMain")
               .name(node)
@@ -137,13 +249,125 @@ class LeaderFailoverIT {
     }
   }
 
+  private void startWorkers(TestEnvironment env, int n) throws Exception {
+    Path logs = Files.createTempDirectory("sluice-leader-workers");
+    for (int i = 0; i < n; i++) {
+      String id = "worker-" + System.nanoTime() + "-" + i;
+      Map<String, String> vars = env.sluiceEnv();
+      vars.put("SLUICE_WORKER_ID", id);
+      vars.put("SLUICE_HTTP_PORT", String.valueOf(FaultHarness.freePort()));
+      vars.put("SLUICE_WORKER_CONCURRENCY", "4");
+      vars.put("SLUICE_LEASE_DURATION", "3s");
+      vars.put("SLUICE_RETRY_BASE", "100ms");
+      workers.add(
+          ChildJvm.builder("io.sluice.worker.WorkerMain")
+              .name(id)
+              .classpath(ChildJvm.currentClasspath())
+              .jvmArgs("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+              .env(vars)
+              .logFile(logs.resolve(id + ".log"))
+              .start());
+    }
+  }
+
+  private ChildJvm coordinator(String node) {
+    return coordinators.stream().filter(c -> c.name().equals(node)).findFirst().orElseThrow();
+  }
+
+  private void awaitReady(String node) {
+    Awaitility.await(node + " ready")
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptions()
+        .until(
+            () ->
+                send(node, HttpRequest.newBuilder(uri(node, "/health/ready"))).statusCode() == 200);
+  }
+
+  private String submit(String node, String body) {
+    HttpResponse<String> r =
+        send(
+            node,
+            HttpRequest.newBuilder(uri(node, "/api/v1/jobs"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    return Json.read(r.body()).get("id").asText();
+  }
+
+  /** Every job SUCCEEDED, its word count exact, each task and the job committed once. */
+  private void assertEveryJobCountedExactlyOnce(
+      TestEnvironment env, String node, Map<String, String> jobs) throws Exception {
+    for (Map.Entry<String, String> e : jobs.entrySet()) {
+      JsonNode[] job = new JsonNode[1];
+      Awaitility.await("job " + e.getKey() + " terminal")
+          .atMost(Duration.ofSeconds(120))
+          .pollInterval(Duration.ofMillis(200))
+          .ignoreExceptions()
+          .until(
+              () -> {
+                job[0] =
+                    Json.read(
+                        send(
+                                node,
+                                HttpRequest.newBuilder(uri(node, "/api/v1/jobs/" + e.getKey()))
+                                    .header("Authorization", "Bearer " + TOKEN))
+                            .body());
+                return Set.of("SUCCEEDED", "FAILED", "CANCELLED")
+                    .contains(job[0].path("status").asText());
+              });
+      assertThat(job[0].path("status").asText()).as(job[0].toString()).isEqualTo("SUCCEEDED");
+      assertThat(job[0].path("result").path("totalWords").asLong())
+          .as("job %s counted every task exactly once", e.getKey())
+          .isEqualTo(FaultHarness.countWords(e.getValue()));
+      assertThat(job[0].path("tasksSucceeded").asInt()).isEqualTo(job[0].path("taskCount").asInt());
+      try (Connection c = env.connect();
+          ResultSet rs =
+              c.createStatement()
+                  .executeQuery(
+                      "SELECT (SELECT count(*) FROM tasks WHERE job_id = '"
+                          + e.getKey()
+                          + "' AND status = 'SUCCEEDED'),"
+                          + " (SELECT count(*) FROM job_events WHERE job_id = '"
+                          + e.getKey()
+                          + "' AND to_status = 'SUCCEEDED')")) {
+        rs.next();
+        assertThat(rs.getInt(1)).isEqualTo(job[0].path("taskCount").asInt());
+        assertThat(rs.getInt(2)).as("collected exactly once").isEqualTo(1);
+      }
+    }
+  }
+
+  /** The coordinator whose log says it started the slow collection of {@code key}, if any. */
+  private String collectingNode(String key) throws Exception {
+    for (ChildJvm c : coordinators) {
+      if (c.isAlive() && Files.readString(c.logFile()).contains("slowcollect: collecting " + key)) {
+        return c.name();
+      }
+    }
+    return null;
+  }
+
+  private URI uri(String node, String path) {
+    return URI.create("http://127.0.0.1:" + ports.get(node) + path);
+  }
+
+  private HttpResponse<String> send(String node, HttpRequest.Builder request) {
+    try {
+      return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException("HTTP to " + node + " failed", e);
+    }
+  }
+
   private record Leader(String node, long epoch) {}
 
   /** The leader among this test's coordinators (an earlier test's may still hold a lease). */
   private Leader awaitLeader(TestEnvironment env, long afterEpoch) {
     Leader[] found = new Leader[1];
+    // Generous: child JVMs start slowly on a loaded machine; the failover time is asserted apart.
     Awaitility.await()
-        .atMost(Duration.ofSeconds(30))
+        .atMost(Duration.ofSeconds(120))
         .ignoreExceptions()
         .until(
             () -> {
