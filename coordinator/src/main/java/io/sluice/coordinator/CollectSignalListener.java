@@ -5,6 +5,8 @@ import io.sluice.coordinator.redis.LettuceCoordination.CollectSignal;
 import io.sluice.health.LoopSupervisor;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Reads "all tasks finished" signals from the collect stream and hands those jobs to the
@@ -32,7 +34,14 @@ final class CollectSignalListener implements LoopSupervisor.Body {
       redis.ensureCollectGroup();
       while (!Thread.currentThread().isInterrupted()) {
         self.beat();
-        List<CollectSignal> signals = r.read(50, Duration.ofSeconds(1));
+        // A full collector pool slows this reader: signals stay in the stream (where admission
+        // control counts them) rather than being acknowledged into a queue that cannot take them.
+        int room = Math.min(50, collector.room());
+        if (room == 0) {
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+          continue;
+        }
+        List<CollectSignal> signals = r.read(room, Duration.ofSeconds(1));
         // Handed to the collector pool, not run here: a long collection must not stop this loop
         // from beating (its watchdog would interrupt it), and whatever a collector throws stays
         // on that pool's side of the boundary.

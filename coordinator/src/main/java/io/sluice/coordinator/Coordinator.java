@@ -59,7 +59,7 @@ public final class Coordinator implements AutoCloseable {
     this.collector =
         new JobCollector(db, types, redis, config.collectingGrace(), config.collect(), metrics);
     AdmissionControl admission =
-        new AdmissionControl(config.admission(), metrics, redisBacklogs(redis));
+        new AdmissionControl(config.admission(), metrics, redisBacklogs(redis, collector));
     this.dispatcher =
         new Dispatcher(
             db, new PostgresJobStore(), redis, collector, config.admission().maxDispatchBacklog());
@@ -131,11 +131,13 @@ public final class Coordinator implements AutoCloseable {
     }
   }
 
-  private static AdmissionControl.Backlogs redisBacklogs(LettuceCoordination redis) {
+  private static AdmissionControl.Backlogs redisBacklogs(
+      LettuceCoordination redis, JobCollector collector) {
     return new AdmissionControl.Backlogs() {
       @Override
       public long collectBacklog() {
-        return redis.collectBacklog();
+        // Signals not yet read, and those read into this coordinator's collector pool.
+        return redis.collectBacklog() + collector.waiting();
       }
 
       @Override

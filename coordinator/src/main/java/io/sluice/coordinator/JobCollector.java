@@ -102,6 +102,16 @@ final class JobCollector implements AutoCloseable {
     metrics.gauge("sluice_collections_waiting", pool, p -> p.getQueue().size());
   }
 
+  /** Collections the pool's queue can still take. */
+  int room() {
+    return pool.getQueue().remainingCapacity();
+  }
+
+  /** Collections queued or running on this coordinator. */
+  int waiting() {
+    return queued.size();
+  }
+
   /**
    * Collects the job on the collector pool and returns at once; false when the pool's queue is full
    * (the sweeper asks again later). A job already waiting or running here is not queued twice.
