@@ -187,18 +187,6 @@ class FaultToleranceIT {
   }
 
   @Test
-  void aWorkerKilledAfterCommittingAndBeforeAcknowledgingCountsItsTasksOnce() throws Exception {
-    Map<String, String> env = harness.workerEnv("dies-after-commit");
-    env.put("SLUICE_FAULT_HALT_AFTER_COMMITS", "3");
-    ChildJvm doomed = harness.startWorker(env);
-    String id = harness.submit(FaultHarness.wordcountBody(TEXT, 10, 20));
-    assertThat(doomed.waitFor(Duration.ofSeconds(60))).hasValue(137);
-    harness.startWorker();
-
-    assertWordcountExact(id);
-  }
-
-  @Test
   void aPoisonTaskIsDeadLetteredAfterMaxAttemptsWithoutHoldingUpOthers() throws Exception {
     // One task at a time per worker: a crash then takes down only the task that caused it (with
     // more, its neighbours' deliveries count too, which is correct but makes the test
