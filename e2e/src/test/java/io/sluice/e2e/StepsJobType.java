@@ -13,11 +13,12 @@ import java.nio.file.Path;
 
 /**
  * Test job type {@code steps} for worker processes: {@code {"tasks": N, "steps": S, "stepMs": d,
- * "gate": path?}}. Each task does S steps of d ms and returns {@code {"steps": done}}; it honours
- * cancellation by stopping at once and returning what it did, so a cut-short task shows as {@code
- * steps < S}. With a gate, no step starts before the file {@code gate} exists (a task that outlives
- * any drain grace until the test opens it). The collector adds the steps up: {@code {"totalSteps",
- * "tasks", "shortTasks"}}, exact only when every task committed all its steps once.
+ * "gate": path?, "gateSeq": n?}}. Each task does S steps of d ms and returns {@code {"steps":
+ * done}}; it honours cancellation by stopping at once and returning what it did, so a cut-short
+ * task shows as {@code steps < S}. With a gate, no step starts before the file {@code gate} exists
+ * (a task that outlives any drain grace until the test opens it); with {@code gateSeq} only that
+ * task waits for it. The collector adds the steps up: {@code {"totalSteps", "tasks",
+ * "shortTasks"}}, exact only when every task committed all its steps once.
  */
 public class StepsJobType implements JobType {
 
@@ -42,6 +43,7 @@ public class StepsJobType implements JobType {
               .put("stepMs", payload.intField("stepMs", 0, 60_000, 0));
       if (payload.json().hasNonNull("gate")) {
         input.put("gate", payload.json().get("gate").asText());
+        input.put("gateSeq", payload.json().path("gateSeq").asInt(-1));
       }
       for (int i = payload.intField("tasks", 1, 10_000, null); i > 0; i--) {
         sink.accept(input);
@@ -54,7 +56,11 @@ public class StepsJobType implements JobType {
     return ctx -> {
       int steps = ctx.input().path("steps").asInt();
       long stepMs = ctx.input().path("stepMs").asLong();
-      Path gate = ctx.input().hasNonNull("gate") ? Path.of(ctx.input().get("gate").asText()) : null;
+      int gateSeq = ctx.input().path("gateSeq").asInt(-1);
+      Path gate =
+          ctx.input().hasNonNull("gate") && (gateSeq < 0 || gateSeq == ctx.seq())
+              ? Path.of(ctx.input().get("gate").asText())
+              : null;
       int done = 0;
       while (done < steps && !ctx.isCancelled()) {
         if (gate != null && !Files.exists(gate)) {
