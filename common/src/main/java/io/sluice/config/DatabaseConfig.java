@@ -1,9 +1,18 @@
 package io.sluice.config;
 
-/** Where PostgreSQL is and how many connections to use. */
-public record DatabaseConfig(String jdbcUrl, String user, String password, int poolSize) {
+/** Where PostgreSQL is, how many connections to use, and how long a call may take. */
+public record DatabaseConfig(
+    String jdbcUrl, String user, String password, int poolSize, DatabaseTimeouts timeouts) {
+
+  /** With the default timeouts ({@link DatabaseTimeouts#DEFAULTS}). */
+  public DatabaseConfig(String jdbcUrl, String user, String password, int poolSize) {
+    this(jdbcUrl, user, password, poolSize, DatabaseTimeouts.DEFAULTS);
+  }
 
   public DatabaseConfig {
+    if (timeouts == null) {
+      timeouts = DatabaseTimeouts.DEFAULTS;
+    }
     if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:postgresql:")) {
       throw new ConfigException(
           "SLUICE_DATABASE_URL", jdbcUrl, "must be a JDBC URL starting with jdbc:postgresql:");
@@ -21,7 +30,8 @@ public record DatabaseConfig(String jdbcUrl, String user, String password, int p
             "the PostgreSQL JDBC URL, e.g. jdbc:postgresql://db:5432/sluice"),
         env.get("SLUICE_DATABASE_USER"),
         env.get("SLUICE_DATABASE_PASSWORD"),
-        env.intValue("SLUICE_DATABASE_POOL_SIZE", defaultPoolSize, 1, 200));
+        env.intValue("SLUICE_DATABASE_POOL_SIZE", defaultPoolSize, 1, 200),
+        DatabaseTimeouts.fromEnv(env));
   }
 
   /** The JDBC URL with any password parameter masked, for logs. */
@@ -39,6 +49,8 @@ public record DatabaseConfig(String jdbcUrl, String user, String password, int p
         + (password == null ? "none" : "****")
         + ", poolSize="
         + poolSize
+        + ", "
+        + timeouts
         + "]";
   }
 }

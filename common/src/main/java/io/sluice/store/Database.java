@@ -7,8 +7,10 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.sluice.SluiceException;
 import io.sluice.config.DatabaseConfig;
+import io.sluice.config.DatabaseTimeouts;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import javax.sql.DataSource;
@@ -25,24 +27,14 @@ public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
   private static final int MAX_TRIES = 5;
 
+  private final DatabaseConfig config;
   private final HikariDataSource dataSource;
   private final CircuitBreaker breaker;
 
   public Database(DatabaseConfig config, String poolName) {
-    HikariConfig hikari = new HikariConfig();
-    hikari.setJdbcUrl(config.jdbcUrl());
-    hikari.setUsername(config.user());
-    hikari.setPassword(config.password());
-    hikari.setMaximumPoolSize(config.poolSize());
-    hikari.setMinimumIdle(Math.min(2, config.poolSize()));
-    hikari.setPoolName(poolName);
-    hikari.setConnectionTimeout(5_000);
-    hikari.setValidationTimeout(2_000);
-    // Start even when PostgreSQL is briefly unreachable; readiness reports it until it answers.
-    hikari.setInitializationFailTimeout(-1);
-    hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
-    hikari.addDataSourceProperty("tcpKeepAlive", "true");
-    this.dataSource = new HikariDataSource(hikari);
+    this.config = config;
+    this.dataSource =
+        pool(config, config.timeouts().statement(), config.timeouts().socket(), poolName);
     this.breaker = CircuitBreaker.of(poolName + "-postgres", breakerConfig());
     breaker
         .getEventPublisher()
@@ -54,6 +46,54 @@ public final class Database implements AutoCloseable {
                     e.getStateTransition().getToState() == CircuitBreaker.State.OPEN
                         ? "calls fail fast until PostgreSQL answers again"
                         : "PostgreSQL is being tried again"));
+  }
+
+  /**
+   * Every call is bounded: connecting by the connect timeout, a statement by the server's {@code
+   * statement_timeout}, and waiting for any answer by the driver's socket timeout, which is longer
+   * than the statement timeout so it fires only when PostgreSQL (or the path to it) stopped
+   * answering. A call that hits it fails as an outage (SQL state 08006) and Hikari drops the
+   * connection.
+   */
+  private static HikariDataSource pool(
+      DatabaseConfig config, Duration statementTimeout, Duration socketTimeout, String poolName) {
+    DatabaseTimeouts timeouts = config.timeouts();
+    HikariConfig hikari = new HikariConfig();
+    hikari.setJdbcUrl(config.jdbcUrl());
+    hikari.setUsername(config.user());
+    hikari.setPassword(config.password());
+    hikari.setMaximumPoolSize(config.poolSize());
+    hikari.setMinimumIdle(Math.min(2, config.poolSize()));
+    hikari.setPoolName(poolName);
+    hikari.setConnectionTimeout(timeouts.connect().toMillis());
+    hikari.setValidationTimeout(Math.min(2_000, timeouts.connect().toMillis() / 2));
+    // Start even when PostgreSQL is briefly unreachable; readiness reports it until it answers.
+    hikari.setInitializationFailTimeout(-1);
+    hikari.setConnectionInitSql("SET statement_timeout = " + statementTimeout.toMillis());
+    int connectSeconds = DatabaseTimeouts.socketSeconds(timeouts.connect());
+    hikari.addDataSourceProperty("connectTimeout", String.valueOf(connectSeconds));
+    hikari.addDataSourceProperty("loginTimeout", String.valueOf(connectSeconds));
+    hikari.addDataSourceProperty(
+        "socketTimeout", String.valueOf(DatabaseTimeouts.socketSeconds(socketTimeout)));
+    hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
+    hikari.addDataSourceProperty("tcpKeepAlive", "true");
+    return new HikariDataSource(hikari);
+  }
+
+  /**
+   * Gives the rest of {@code c}'s transaction the bulk allowance ({@code
+   * SLUICE_DATABASE_BULK_TIMEOUT}) instead of the statement and socket timeouts: for the COPY of a
+   * job's tasks at submit, which for a million tasks outlasts any sensible per-statement bound.
+   * Both revert when the transaction ends ({@code SET LOCAL}) and the connection returns to the
+   * pool (Hikari resets the network timeout).
+   */
+  public void allowBulk(Connection c) throws SQLException {
+    DatabaseTimeouts timeouts = config.timeouts();
+    c.setNetworkTimeout(
+        Runnable::run, (int) Math.min(Integer.MAX_VALUE, timeouts.bulkSocket().toMillis()));
+    try (Statement s = c.createStatement()) {
+      s.execute("SET LOCAL statement_timeout = " + timeouts.bulk().toMillis());
+    }
   }
 
   /**
@@ -102,11 +142,19 @@ public final class Database implements AutoCloseable {
 
   /** Applies the Flyway migrations; run by coordinators at start, never by workers. */
   public void migrate() {
-    var result = Flyway.configure().dataSource(dataSource).load().migrate();
-    log.info(
-        "Database schema at version {} ({} migrations applied now)",
-        result.targetSchemaVersion,
-        result.migrationsExecuted);
+    // A migration may rewrite or index a large table: its own short-lived pool with the bulk
+    // allowance, so the everyday pool's connections never carry it.
+    DatabaseTimeouts timeouts = config.timeouts();
+    DatabaseConfig two =
+        new DatabaseConfig(config.jdbcUrl(), config.user(), config.password(), 2, timeouts);
+    try (HikariDataSource migrations =
+        pool(two, timeouts.bulk(), timeouts.bulkSocket(), dataSource.getPoolName() + "-migrate")) {
+      var result = Flyway.configure().dataSource(migrations).load().migrate();
+      log.info(
+          "Database schema at version {} ({} migrations applied now)",
+          result.targetSchemaVersion,
+          result.migrationsExecuted);
+    }
   }
 
   /**

@@ -99,6 +99,14 @@ public final class PostgresTaskStore {
       RETURNING t.job_id, t.seq
       """;
 
+  private static final String FINISHED_OF =
+      """
+      SELECT t.job_id, t.seq FROM tasks t
+        JOIN unnest(?::uuid[], ?::int[]) AS r(job_id, seq) ON t.job_id = r.job_id AND t.seq = r.seq
+       WHERE t.status IN ('SUCCEEDED', 'FAILED')
+       ORDER BY t.job_id, t.seq
+      """;
+
   private static final String QUEUED_SEQS =
       "SELECT seq FROM tasks WHERE job_id = ? AND status = 'QUEUED' ORDER BY seq";
 
@@ -284,5 +292,27 @@ public final class PostgresTaskStore {
       }
     }
     return page;
+  }
+
+  /**
+   * Those of {@code refs} whose task has its terminal result committed (SUCCEEDED or FAILED), by
+   * job: a redelivered entry of such a task may be one whose worker died between its commit and its
+   * fan-in.
+   */
+  public java.util.Map<UUID, List<Integer>> finishedOf(Connection c, Collection<TaskRef> refs)
+      throws SQLException {
+    java.util.Map<UUID, List<Integer>> finished = new java.util.LinkedHashMap<>();
+    try (PreparedStatement ps = c.prepareStatement(FINISHED_OF)) {
+      ps.setArray(1, uuids(c, refs, TaskRef::jobId));
+      ps.setArray(2, ints(c, refs, TaskRef::seq));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          finished
+              .computeIfAbsent(rs.getObject("job_id", UUID.class), j -> new ArrayList<>())
+              .add(rs.getInt("seq"));
+        }
+      }
+    }
+    return finished;
   }
 }

@@ -125,6 +125,7 @@ final class JobSubmitter {
     if (!jobs.insert(c, job)) {
       return Optional.empty();
     }
+    db.allowBulk(c); // a million-row COPY outlasts the statement timeout
     int count;
     try {
       count = tasks.insertTasks(c, job.id(), type.splitter(), payload);

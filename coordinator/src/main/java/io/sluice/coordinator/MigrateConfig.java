@@ -2,6 +2,7 @@ package io.sluice.coordinator;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.DatabaseConfig;
+import io.sluice.config.DatabaseTimeouts;
 import io.sluice.config.Env;
 
 /**
@@ -35,6 +36,7 @@ public record MigrateConfig(DatabaseConfig database) {
             url,
             env.get("SLUICE_MIGRATE_DATABASE_USER", env.get("SLUICE_DATABASE_USER")),
             env.get("SLUICE_MIGRATE_DATABASE_PASSWORD", env.get("SLUICE_DATABASE_PASSWORD")),
-            2));
+            2,
+            DatabaseTimeouts.fromEnv(env)));
   }
 }

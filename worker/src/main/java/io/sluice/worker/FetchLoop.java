@@ -104,12 +104,49 @@ final class FetchLoop extends SupervisedBody {
     }
     surplus.addAll(unique.values());
     if (!surplus.isEmpty()) {
-      Map<String, List<String>> ids = new LinkedHashMap<>();
-      surplus.forEach(d -> ids.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
-      redis.acknowledge(ids, Map.of());
-      log.debug("Acknowledged {} entries whose tasks are not claimable", surplus.size());
+      acknowledgeUnclaimable(surplus);
     }
     return claimed.size();
+  }
+
+  /**
+   * Acknowledges entries whose task is not claimable. Those whose task already has its result
+   * committed may be redeliveries from a worker that died between its commit and its fan-in: they
+   * are counted again, the fan-in script's bitmap counts each task once, and a job this completes
+   * gets its collect trigger now rather than from the sweeper's repair.
+   */
+  private void acknowledgeUnclaimable(List<Delivery> surplus) {
+    Map<String, List<String>> ids = new LinkedHashMap<>();
+    surplus.forEach(d -> ids.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
+    java.util.Set<TaskRef> refs = new java.util.LinkedHashSet<>();
+    surplus.forEach(d -> refs.add(new TaskRef(d.jobId(), d.seq())));
+    Map<java.util.UUID, List<Integer>> finished;
+    try {
+      finished = db.query(c -> tasks.finishedOf(c, refs));
+    } catch (RuntimeException e) {
+      // Left unacknowledged: the reaper re-appends them, and a later delivery counts them.
+      log.warn(
+          "Checking {} unclaimable task(s) failed; left to the reaper: {}",
+          refs.size(),
+          e.toString());
+      return;
+    }
+    List<java.util.UUID> crossed = new ArrayList<>();
+    redis
+        .acknowledge(ids, finished)
+        .forEach(
+            (jobId, fanIn) -> {
+              if (fanIn.crossed()) {
+                crossed.add(jobId);
+              }
+            });
+    if (!crossed.isEmpty()) {
+      redis.signalCollect(crossed);
+    }
+    log.debug(
+        "Acknowledged {} entries whose tasks are not claimable ({} finished, counted again)",
+        surplus.size(),
+        finished.values().stream().mapToInt(List::size).sum());
   }
 
   /**

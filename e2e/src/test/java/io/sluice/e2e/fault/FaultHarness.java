@@ -48,6 +48,14 @@ final class FaultHarness implements AutoCloseable {
   private int spawned;
 
   FaultHarness() throws Exception {
+    this(Duration.ofSeconds(1));
+  }
+
+  /**
+   * @param collectGrace how long the sweeper waits before collecting a finished job whose trigger
+   *     was lost; far beyond a test's length, only the fan-in trigger path collects
+   */
+  FaultHarness(Duration collectGrace) throws Exception {
     dir = Files.createTempDirectory("sluice-faults");
     Files.createDirectories(dir.resolve("redis"));
     Files.createDirectories(dir.resolve("postgres"));
@@ -64,7 +72,7 @@ final class FaultHarness implements AutoCloseable {
                 .nodeId("fault-coordinator")
                 .sweepInterval(Duration.ofMillis(250))
                 .dispatchGrace(Duration.ofSeconds(5))
-                .collectGrace(Duration.ofSeconds(1))
+                .collectGrace(collectGrace)
                 .collectingGrace(Duration.ofSeconds(10))
                 .leaderLease(Duration.ofSeconds(2))
                 .reapIdle(Duration.ofSeconds(4))

@@ -215,13 +215,8 @@ public final class JedisTaskQueue implements AutoCloseable {
       Map<UUID, List<Integer>> finishedByJob) {
     Map<UUID, Response<Object>> fanIns = new LinkedHashMap<>();
     try (Pipeline p = jedis.pipelined()) {
-      entriesByQueue.forEach(
-          (queue, ids) -> {
-            List<String> args = new ArrayList<>(ids.size() + 1);
-            args.add(RedisKeys.WORKER_GROUP);
-            args.addAll(ids);
-            p.evalsha(LuaScript.ACK.sha(), List.of(keys.readyStream(queue)), args);
-          });
+      // Fan-in first: a worker that dies part-way leaves its entries unacknowledged, and their
+      // redelivery counts again what this did not (the bitmap counts each task once).
       finishedByJob.forEach(
           (jobId, seqs) ->
               fanIns.put(
@@ -230,6 +225,13 @@ public final class JedisTaskQueue implements AutoCloseable {
                       LuaScript.FANIN.sha(),
                       List.of(keys.remaining(jobId), keys.counted(jobId)),
                       seqs.stream().map(String::valueOf).toList())));
+      entriesByQueue.forEach(
+          (queue, ids) -> {
+            List<String> args = new ArrayList<>(ids.size() + 1);
+            args.add(RedisKeys.WORKER_GROUP);
+            args.addAll(ids);
+            p.evalsha(LuaScript.ACK.sha(), List.of(keys.readyStream(queue)), args);
+          });
       List<Object> replies = p.syncAndReturnAll();
       for (Object reply : replies) {
         if (reply instanceof JedisDataException e) {
