@@ -21,8 +21,9 @@ import java.util.UUID;
  *     long
  * @param reapIdle how long a stream entry may stay read but unacknowledged before it is re-appended
  * @param nodeDeadAfter how long a node may miss heartbeats before it is marked DEAD
- * @param dashboardAuth whether the dashboard's read-only views need a token ({@code
- *     SLUICE_DASHBOARD_AUTH})
+ * @param adminTokens tokens that read (and requeue the tasks of) every tenant's jobs, for operators
+ *     and the dashboard ({@code SLUICE_ADMIN_TOKENS}, {@code tenant:token} pairs like {@code
+ *     SLUICE_API_TOKENS}; a bare token's tenant is {@code admin}); none by default
  * @param limits per-token rate limit and quota of active jobs ({@link ApiLimits#fromEnv})
  * @param migrate whether the coordinator applies the Flyway migrations at start ({@code
  *     SLUICE_MIGRATE}, default true); when false it only checks that the schema is current, so its
@@ -42,13 +43,13 @@ public record CoordinatorConfig(
     Duration leaderLease,
     Duration reapIdle,
     Duration nodeDeadAfter,
-    DashboardAuth dashboardAuth,
+    ApiTokens adminTokens,
     ApiLimits limits,
     boolean migrate) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
-    dashboardAuth = dashboardAuth == null ? DashboardAuth.NONE : dashboardAuth;
+    adminTokens = adminTokens == null ? ApiTokens.NONE : adminTokens;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
     }
@@ -83,10 +84,17 @@ public record CoordinatorConfig(
         .leaderLease(env.duration("SLUICE_LEADER_LEASE", Duration.ofSeconds(5)))
         .reapIdle(env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)))
         .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", Duration.ofSeconds(15)))
-        .dashboardAuth(DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")))
+        .adminTokens(adminTokens(env.get("SLUICE_ADMIN_TOKENS", "")))
         .limits(ApiLimits.fromEnv(env))
         .migrate(env.bool("SLUICE_MIGRATE", true))
         .build();
+  }
+
+  private static ApiTokens adminTokens(String spec) {
+    if (spec.isBlank()) {
+      return ApiTokens.NONE;
+    }
+    return ApiTokens.parse("SLUICE_ADMIN_TOKENS", spec, "admin");
   }
 
   /** This configuration with other API limits. */
@@ -118,7 +126,7 @@ public record CoordinatorConfig(
         .leaderLease(leaderLease)
         .reapIdle(reapIdle)
         .nodeDeadAfter(nodeDeadAfter)
-        .dashboardAuth(dashboardAuth)
+        .adminTokens(adminTokens)
         .limits(limits)
         .migrate(migrate);
   }
@@ -138,7 +146,7 @@ public record CoordinatorConfig(
     private Duration leaderLease = Duration.ofSeconds(5);
     private Duration reapIdle = Duration.ofSeconds(60);
     private Duration nodeDeadAfter = Duration.ofSeconds(15);
-    private DashboardAuth dashboardAuth = DashboardAuth.NONE;
+    private ApiTokens adminTokens = ApiTokens.NONE;
     private ApiLimits limits = ApiLimits.DEFAULT;
     private boolean migrate = true;
 
@@ -198,8 +206,8 @@ public record CoordinatorConfig(
       return this;
     }
 
-    public Builder dashboardAuth(DashboardAuth v) {
-      dashboardAuth = v;
+    public Builder adminTokens(ApiTokens v) {
+      adminTokens = v;
       return this;
     }
 
@@ -228,7 +236,7 @@ public record CoordinatorConfig(
           leaderLease,
           reapIdle,
           nodeDeadAfter,
-          dashboardAuth,
+          adminTokens,
           limits,
           migrate);
     }
