@@ -177,7 +177,11 @@ public final class PostgresTaskRequeue {
 
   private record LockedJob(
       String tenant,
-      JobStatus status, long version, String queue, String onTaskFailure, int tasksFailed) {}
+      JobStatus status,
+      long version,
+      String queue,
+      String onTaskFailure,
+      int tasksFailed) {}
 
   private record LockedTask(TaskStatus status, int attempt, String error) {}
 
