@@ -29,6 +29,8 @@ import org.slf4j.LoggerFactory;
 final class HttpApi {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
   private static final int MAX_LIMIT = 1000;
+  private static final long MAX_CURSOR_SECOND =
+      Instant.parse("9999-12-31T23:59:59Z").getEpochSecond();
 
   private final CoordinatorConfig config;
   private final Database db;
@@ -164,6 +166,10 @@ final class HttpApi {
             new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("\\|");
         afterCreated = Instant.parse(parts[0]);
         afterId = UUID.fromString(parts[1]);
+        if (afterCreated.isBefore(Instant.EPOCH)
+            || afterCreated.getEpochSecond() > MAX_CURSOR_SECOND) {
+          throw new IllegalArgumentException("cursor time out of range");
+        }
       } catch (RuntimeException e) {
         throw new ApiException(400, "cursor is not one this API returned").with("field", "cursor");
       }
