@@ -239,12 +239,10 @@ class TenantIsolationIT {
   }
 
   private JsonNode task(String jobId, int seq) {
-    for (JsonNode t : ok(stack.get("/api/v1/jobs/" + jobId + "/tasks")).get("items")) {
-      if (t.get("seq").asInt() == seq) {
-        return t;
-      }
-    }
-    throw new AssertionError("job " + jobId + " has no task " + seq);
+    return api.tasks(UUID.fromString(jobId)).stream()
+        .filter(t -> t.get("seq").asInt() == seq)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("job " + jobId + " has no task " + seq));
   }
 
   private long usage(String tenant) {
