@@ -306,7 +306,9 @@ class InputFuzzIT {
   }
 
   private static Gen<String> ifMatch() {
-    return pick(List.of("current", "\"999\"", "abc", "none", "\"-1\""));
+    return pick(
+        List.of(
+            "current", "\"999\"", "abc", "none", "\"-1\"", "\"99999999999999999999\"", "W/\"1\""));
   }
 
   private Gen<String> labels() {
