@@ -51,6 +51,16 @@
     return sessionStorage.getItem(TOKEN_KEY) || '';
   }
 
+  // A link such as /#token=... (what `./sluice dev` prints) hands the page its token: it is kept
+  // for this tab only and taken out of the address bar and history at once. A fragment never
+  // reaches the server, so the token is in no access log.
+  function tokenFromFragment() {
+    const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+    if (!match) return;
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+
   async function api(path, options) {
     const headers = { Accept: 'application/json' };
     if (token()) headers.Authorization = 'Bearer ' + token();
@@ -88,8 +98,10 @@
     if (error.status === 401) {
       conn.dataset.state = 'auth';
       $('conn-text').textContent = 'token needed';
-      askForToken('This coordinator serves its dashboard views only with an API token '
-        + '(SLUICE_DASHBOARD_AUTH=token). Enter one above.', 'auth');
+      askForToken((token() ? 'The token was refused: ' + error.message + '. ' : '')
+        + 'The dashboard shows job data only with a token: enter an admin token '
+        + '(SLUICE_ADMIN_TOKENS) above to see every tenant, or an API token to see its own jobs.',
+      'auth');
       return;
     }
     conn.dataset.state = 'error';
@@ -315,7 +327,7 @@
 
   function showTokenState() {
     $('token-state').textContent = token() ? 'token saved for this tab' : '';
-    $('token').placeholder = token() ? '•••••••• (saved)' : 'needed for actions';
+    $('token').placeholder = token() ? '•••••••• (saved)' : 'admin token';
   }
 
   $('token-form').addEventListener('submit', (event) => {
@@ -352,6 +364,7 @@
     tick();
   }
 
+  tokenFromFragment();
   showTokenState();
   for (const [step, ms] of loops) poll(step, ms);
 })();

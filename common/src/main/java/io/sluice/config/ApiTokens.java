@@ -20,30 +20,47 @@ public final class ApiTokens {
     this.entries = List.copyOf(entries);
   }
 
+  /** No tokens at all: every token is refused. */
+  public static final ApiTokens NONE = new ApiTokens(List.of());
+
+  /** Parses {@code SLUICE_API_TOKENS}; a bare token's tenant is {@code default}. */
   public static ApiTokens parse(String spec) {
+    return parse("SLUICE_API_TOKENS", spec, "default");
+  }
+
+  /**
+   * Parses the token list of {@code setting}; a bare token's tenant is {@code bareTenant}. Errors
+   * never repeat a token.
+   */
+  public static ApiTokens parse(String setting, String spec, String bareTenant) {
     List<Entry> entries = new ArrayList<>();
-    for (String raw : spec.split(",")) {
-      String item = raw.trim();
+    String[] items = spec.split(",");
+    for (int i = 0; i < items.length; i++) {
+      String item = items[i].trim();
       if (item.isEmpty()) {
         continue;
       }
       int colon = item.indexOf(':');
-      String tenant = colon < 0 ? "default" : item.substring(0, colon).trim();
+      String tenant = colon < 0 ? bareTenant : item.substring(0, colon).trim();
       String token = colon < 0 ? item : item.substring(colon + 1).trim();
       if (token.length() < 8) {
         throw new ConfigException(
-            "SLUICE_API_TOKENS", "(hidden)", "each token must be at least 8 characters long");
+            setting,
+            "(hidden)",
+            "the token of entry " + (i + 1) + " is shorter than 8 characters; each must be longer");
       }
       if (!tenant.matches("[A-Za-z0-9_.-]{1,64}")) {
         throw new ConfigException(
-            "SLUICE_API_TOKENS",
+            setting,
             "(hidden)",
-            "tenant '" + tenant + "' must be 1-64 letters, digits, '_', '.' or '-'");
+            "the tenant (before ':') of entry "
+                + (i + 1)
+                + " must be 1-64 letters, digits, '_', '.' or '-'");
       }
       entries.add(new Entry(tenant, sha256(token)));
     }
     if (entries.isEmpty()) {
-      throw new ConfigException("SLUICE_API_TOKENS", "(empty)", "must name at least one token");
+      throw new ConfigException(setting, "(empty)", "must name at least one token");
     }
     return new ApiTokens(entries);
   }

@@ -15,7 +15,18 @@ public record DatabaseConfig(
     }
     if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:postgresql:")) {
       throw new ConfigException(
-          "SLUICE_DATABASE_URL", jdbcUrl, "must be a JDBC URL starting with jdbc:postgresql:");
+          "SLUICE_DATABASE_URL",
+          jdbcUrl,
+          "must be a JDBC URL starting with jdbc:postgresql:, e.g. jdbc:postgresql://db:5432/sluice,"
+              + " with the user and password in SLUICE_DATABASE_USER and SLUICE_DATABASE_PASSWORD");
+    }
+    if (jdbcUrl.matches("jdbc:postgresql://[^?]*@.*")) {
+      // The driver would read the credentials as part of the host name and print them.
+      throw new ConfigException(
+          "SLUICE_DATABASE_URL",
+          jdbcUrl,
+          "must not hold credentials before the host; give them in SLUICE_DATABASE_USER and"
+              + " SLUICE_DATABASE_PASSWORD");
     }
     if (poolSize < 1 || poolSize > 200) {
       throw new ConfigException(
@@ -36,7 +47,7 @@ public record DatabaseConfig(
 
   /** The JDBC URL with any password parameter masked, for logs. */
   public String maskedUrl() {
-    return jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1****");
+    return Redact.text(jdbcUrl);
   }
 
   @Override

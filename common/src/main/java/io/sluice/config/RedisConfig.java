@@ -80,6 +80,6 @@ public record RedisConfig(
   }
 
   private static String mask(String url) {
-    return url == null ? null : url.replaceAll("//[^@/]*@", "//****@");
+    return Redact.text(url);
   }
 }

@@ -19,15 +19,17 @@ import java.util.UUID;
  * that an index or a small table bounds, because the page polls them every few seconds.
  */
 public final class PostgresDashboardStore {
-  // Running tasks are read through the partial index on RUNNING tasks, not per node.
+  // Running tasks are read through the partial index on RUNNING tasks, not per node; a tenant
+  // sees the nodes but counts only its own tasks on them.
   private static final String NODES =
       """
       SELECT n.id, n.kind, n.status, n.version, n.started_at, n.heartbeat_at, n.info::text AS info,
              (EXTRACT(EPOCH FROM (now() - n.heartbeat_at)) * 1000)::bigint AS heartbeat_age_ms,
              COALESCE(r.running, 0) AS running
         FROM nodes n
-        LEFT JOIN (SELECT worker_id, count(*) AS running FROM tasks
-                    WHERE status = 'RUNNING' GROUP BY worker_id) r ON r.worker_id = n.id
+        LEFT JOIN (SELECT t.worker_id, count(*) AS running FROM tasks t JOIN jobs j ON j.id = t.job_id
+                    WHERE t.status = 'RUNNING' AND (?::text IS NULL OR j.tenant = ?::text)
+                    GROUP BY t.worker_id) r ON r.worker_id = n.id
        ORDER BY n.heartbeat_at DESC, n.id
        LIMIT ?
       """;
@@ -47,6 +49,7 @@ public final class PostgresDashboardStore {
                WHERE j.updated_at > now() - ? * interval '1 millisecond'
                  AND t.job_id = j.id
                  AND t.finished_at > now() - ? * interval '1 millisecond') f ON true
+       WHERE (?::text IS NULL OR j.tenant = ?::text)
        GROUP BY j.queue
        ORDER BY j.queue
        LIMIT ?
@@ -57,7 +60,7 @@ public final class PostgresDashboardStore {
       SELECT t.job_id, t.seq, t.attempt, t.worker_id, t.error, t.finished_at,
              j.type, j.queue, j.status AS job_status
         FROM tasks t JOIN jobs j ON j.id = t.job_id
-       WHERE t.status = 'FAILED'
+       WHERE t.status = 'FAILED' AND (?::text IS NULL OR j.tenant = ?::text)
        ORDER BY t.finished_at DESC, t.job_id, t.seq
        LIMIT ?
       """;
@@ -89,11 +92,15 @@ public final class PostgresDashboardStore {
       String queue,
       JobStatus jobStatus) {}
 
-  /** The most recently heartbeating nodes first. */
-  public List<NodeView> nodes(Connection c, int limit) throws SQLException {
+  /**
+   * The most recently heartbeating nodes first, each with its running tasks of jobs in {@code
+   * scope}.
+   */
+  public List<NodeView> nodes(Connection c, TenantScope scope, int limit) throws SQLException {
     List<NodeView> nodes = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(NODES)) {
-      ps.setInt(1, limit);
+      scope.bind(ps, 1);
+      ps.setInt(3, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           nodes.add(
@@ -113,13 +120,18 @@ public final class PostgresDashboardStore {
     return nodes;
   }
 
-  /** Every queue that has jobs, with the tasks of its jobs that finished within {@code window}. */
-  public List<QueueActivity> queues(Connection c, Duration window, int limit) throws SQLException {
+  /**
+   * Every queue that has jobs in {@code scope}, with the tasks of those jobs that finished within
+   * {@code window}.
+   */
+  public List<QueueActivity> queues(Connection c, TenantScope scope, Duration window, int limit)
+      throws SQLException {
     List<QueueActivity> queues = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(QUEUES)) {
       ps.setLong(1, window.toMillis());
       ps.setLong(2, window.toMillis());
-      ps.setInt(3, limit);
+      scope.bind(ps, 3);
+      ps.setInt(5, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           queues.add(
@@ -134,11 +146,13 @@ public final class PostgresDashboardStore {
     return queues;
   }
 
-  /** FAILED tasks of every job, the most recent failure first. */
-  public List<DeadLetter> deadLetters(Connection c, int limit) throws SQLException {
+  /** FAILED tasks of the jobs in {@code scope}, the most recent failure first. */
+  public List<DeadLetter> deadLetters(Connection c, TenantScope scope, int limit)
+      throws SQLException {
     List<DeadLetter> dead = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(DEAD_LETTERS)) {
-      ps.setInt(1, limit);
+      scope.bind(ps, 1);
+      ps.setInt(3, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           dead.add(

@@ -47,6 +47,9 @@ public final class PostgresJobStore {
 
   private static final String BY_ID = "SELECT " + COLUMNS + " FROM jobs WHERE id = ?";
 
+  private static final String BY_ID_IN_SCOPE =
+      "SELECT " + COLUMNS + " FROM jobs WHERE id = ? AND (?::text IS NULL OR tenant = ?::text)";
+
   private static final String BY_KEY =
       "SELECT " + COLUMNS + " FROM jobs WHERE tenant = ? AND idempotency_key = ?";
 
@@ -55,7 +58,8 @@ public final class PostgresJobStore {
           + COLUMNS
           + """
            FROM jobs
-          WHERE (?::text IS NULL OR status = ?::text)
+          WHERE (?::text IS NULL OR tenant = ?::text)
+            AND (?::text IS NULL OR status = ?::text)
             AND (?::timestamptz IS NULL OR (created_at, id) < (?::timestamptz, ?::uuid))
           ORDER BY created_at DESC, id DESC LIMIT ?
           """;
@@ -145,6 +149,15 @@ public final class PostgresJobStore {
     }
   }
 
+  /** The job if it is in {@code scope}: another tenant's job reads as no job at all. */
+  public Optional<Job> find(Connection c, TenantScope scope, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(BY_ID_IN_SCOPE)) {
+      ps.setObject(1, id);
+      scope.bind(ps, 2);
+      return one(ps);
+    }
+  }
+
   /** A job's payload; kept out of {@link Job} because it may be megabytes. */
   public com.fasterxml.jackson.databind.JsonNode payload(Connection c, UUID id)
       throws SQLException {
@@ -165,19 +178,28 @@ public final class PostgresJobStore {
     }
   }
 
-  /** Jobs newest first, after the cursor position {@code (createdAt, id)} when given. */
+  /**
+   * The jobs in {@code scope}, newest first, after the cursor position {@code (createdAt, id)} when
+   * given.
+   */
   public List<Job> page(
-      Connection c, JobStatus status, Instant afterCreated, UUID afterId, int limit)
+      Connection c,
+      TenantScope scope,
+      JobStatus status,
+      Instant afterCreated,
+      UUID afterId,
+      int limit)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(PAGE)) {
       String s = status == null ? null : status.name();
       Timestamp t = afterCreated == null ? null : Timestamp.from(afterCreated);
-      ps.setString(1, s);
-      ps.setString(2, s);
-      ps.setTimestamp(3, t);
-      ps.setTimestamp(4, t);
-      ps.setObject(5, afterId);
-      ps.setInt(6, limit);
+      scope.bind(ps, 1);
+      ps.setString(3, s);
+      ps.setString(4, s);
+      ps.setTimestamp(5, t);
+      ps.setTimestamp(6, t);
+      ps.setObject(7, afterId);
+      ps.setInt(8, limit);
       return all(ps);
     }
   }

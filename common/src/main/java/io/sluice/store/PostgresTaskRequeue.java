@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * Requeues a dead-lettered (FAILED) task: one transaction that locks the job row, moves the task
@@ -28,9 +29,12 @@ public final class PostgresTaskRequeue {
   public static final Set<JobStatus> REQUEUABLE =
       EnumSet.of(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED);
 
+  // Another tenant's job is locked by nobody and reads as no job at all.
   private static final String LOCK_JOB =
       """
-      SELECT status, version, queue, on_task_failure, tasks_failed FROM jobs WHERE id = ? FOR UPDATE
+      SELECT tenant, status, version, queue, on_task_failure, tasks_failed FROM jobs
+       WHERE id = ? AND (?::text IS NULL OR tenant = ?::text)
+         FOR UPDATE
       """;
 
   private static final String LOCK_TASK =
@@ -64,6 +68,7 @@ public final class PostgresTaskRequeue {
       """;
 
   private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresTenantQuota quotas = new PostgresTenantQuota();
 
   /** What a requeue did, or why it did nothing. */
   public sealed interface Outcome permits Requeued, Refused {}
@@ -91,7 +96,9 @@ public final class PostgresTaskRequeue {
     NO_TASK,
     VERSION_MISMATCH,
     JOB_NOT_REQUEUABLE,
-    TASK_NOT_FAILED
+    TASK_NOT_FAILED,
+    /** Reopening the FAILED job would take its tenant past its quota of active jobs. */
+    OVER_QUOTA
   }
 
   /** Nothing was changed; the states seen are null where not read. */
@@ -99,12 +106,22 @@ public final class PostgresTaskRequeue {
       implements Outcome {}
 
   /**
-   * Requeues task {@code seq} of the job if it is FAILED and the job is {@link #REQUEUABLE} (and at
-   * {@code expectedVersion} when given); {@code by} names who asked, for the event log.
+   * Requeues task {@code seq} of the job if the job is in {@code scope}, the task is FAILED and the
+   * job is {@link #REQUEUABLE} (and at {@code expectedVersion} when given); {@code by} names who
+   * asked, for the event log. A requeue that reopens a FAILED job makes it active again, so it
+   * needs a free place in the quota of the job's tenant ({@code quotaOf}, null: no quota), checked
+   * under the tenant's usage row lock that the job's status change then counts against.
    */
-  public Outcome requeue(Connection c, UUID jobId, int seq, Long expectedVersion, String by)
+  public Outcome requeue(
+      Connection c,
+      TenantScope scope,
+      UUID jobId,
+      int seq,
+      Long expectedVersion,
+      String by,
+      Function<String, Integer> quotaOf)
       throws SQLException {
-    LockedJob job = lockJob(c, jobId);
+    LockedJob job = lockJob(c, scope, jobId);
     if (job == null) {
       return new Refused(Reason.NO_JOB, null, 0, null);
     }
@@ -123,9 +140,14 @@ public final class PostgresTaskRequeue {
           task == null ? null : task.status());
     }
     JobStatus to = nextStatus(job.status(), job.onTaskFailure(), job.tasksFailed());
+    boolean reopens = job.status() == JobStatus.FAILED && to == JobStatus.QUEUED;
+    Integer quota = reopens ? quotaOf.apply(job.tenant()) : null;
+    if (quota != null && !quotas.tryHold(c, job.tenant(), quota)) {
+      return new Refused(Reason.OVER_QUOTA, job.status(), job.version(), task.status());
+    }
     requeueTask(c, jobId, seq);
     long version = updateJob(c, jobId, job, to);
-    int revived = job.status() == JobStatus.FAILED && to == JobStatus.QUEUED ? revive(c, jobId) : 0;
+    int revived = reopens ? revive(c, jobId) : 0;
     if (to != job.status()) {
       String detail = Json.write(Json.object().put("reason", "requeue").put("seq", seq));
       jobs.appendEvent(c, jobId, version, "STATUS", job.status().name(), to.name(), detail);
@@ -154,18 +176,26 @@ public final class PostgresTaskRequeue {
   }
 
   private record LockedJob(
-      JobStatus status, long version, String queue, String onTaskFailure, int tasksFailed) {}
+      String tenant,
+      JobStatus status,
+      long version,
+      String queue,
+      String onTaskFailure,
+      int tasksFailed) {}
 
   private record LockedTask(TaskStatus status, int attempt, String error) {}
 
-  private static LockedJob lockJob(Connection c, UUID jobId) throws SQLException {
+  private static LockedJob lockJob(Connection c, TenantScope scope, UUID jobId)
+      throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(LOCK_JOB)) {
       ps.setObject(1, jobId);
+      scope.bind(ps, 2);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return null;
         }
         return new LockedJob(
+            rs.getString("tenant"),
             JobStatus.valueOf(rs.getString("status")),
             rs.getLong("version"),
             rs.getString("queue"),

@@ -127,6 +127,8 @@ public final class PostgresTaskStore {
       SELECT seq, status, attempt, worker_id, progress, output::text AS output, error,
              started_at, finished_at, progress_stage, progress_message
         FROM tasks WHERE job_id = ? AND seq > ? AND (?::text IS NULL OR status = ?::text)
+         AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = tasks.job_id
+                                            AND (?::text IS NULL OR j.tenant = ?::text))
        ORDER BY seq LIMIT ?
       """;
 
@@ -263,7 +265,8 @@ public final class PostgresTaskStore {
   }
 
   /** A page of a job's tasks after {@code afterSeq}, optionally of one status. */
-  public List<TaskView> page(Connection c, UUID jobId, TaskStatus status, int afterSeq, int limit)
+  public List<TaskView> page(
+      Connection c, TenantScope scope, UUID jobId, TaskStatus status, int afterSeq, int limit)
       throws SQLException {
     List<TaskView> page = new ArrayList<>(limit);
     try (PreparedStatement ps = c.prepareStatement(PAGE)) {
@@ -272,7 +275,8 @@ public final class PostgresTaskStore {
       ps.setInt(2, afterSeq);
       ps.setString(3, s);
       ps.setString(4, s);
-      ps.setInt(5, limit);
+      scope.bind(ps, 5);
+      ps.setInt(7, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           page.add(

@@ -20,6 +20,16 @@ public final class PostgresTenantQuota {
       RETURNING active_jobs
       """;
 
+  // Takes the tenant's row lock (creating the row at 0 if need be) only while a place is free; the
+  // caller's status change then counts the job through the trigger, under the same lock.
+  private static final String HOLD =
+      """
+      INSERT INTO tenant_usage AS u (tenant, active_jobs) VALUES (?, 0)
+      ON CONFLICT (tenant) DO UPDATE SET version = u.version + 1
+       WHERE u.active_jobs < ?::int
+      RETURNING active_jobs
+      """;
+
   private static final String ACTIVE = "SELECT active_jobs FROM tenant_usage WHERE tenant = ?";
 
   /**
@@ -32,6 +42,21 @@ public final class PostgresTenantQuota {
       ps.setString(1, tenant);
       ps.setObject(2, quota);
       ps.setObject(3, quota);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /**
+   * Locks the tenant's usage row until the commit if it has fewer than {@code quota} active jobs;
+   * false when it has its quota already. For a job that becomes active again by a status change
+   * (which migration V11's trigger counts), not for a new job ({@link #tryTake}).
+   */
+  public boolean tryHold(Connection c, String tenant, int quota) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(HOLD)) {
+      ps.setString(1, tenant);
+      ps.setInt(2, quota);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next();
       }

@@ -111,7 +111,8 @@ class PostgresTaskRequeueIT {
   }
 
   private Outcome requeue(UUID id, int seq, Long version) {
-    return db.inTransaction(c -> requeue.requeue(c, id, seq, version, "tenant-a"));
+    return db.inTransaction(
+        c -> requeue.requeue(c, TenantScope.ALL, id, seq, version, "tenant-a", tenant -> null));
   }
 
   private static Reason reason(Outcome outcome) {

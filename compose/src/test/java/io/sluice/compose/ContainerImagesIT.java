@@ -156,7 +156,16 @@ class ContainerImagesIT {
         .pollInterval(Duration.ofMillis(200))
         .until(
             () -> {
-              job[0] = Json.read(get("http://127.0.0.1:" + apiPort + "/api/v1/jobs/" + id).body());
+              job[0] =
+                  Json.read(
+                      http.send(
+                              HttpRequest.newBuilder(
+                                      URI.create(
+                                          "http://127.0.0.1:" + apiPort + "/api/v1/jobs/" + id))
+                                  .header("Authorization", "Bearer " + TOKEN)
+                                  .build(),
+                              HttpResponse.BodyHandlers.ofString())
+                          .body());
               return job[0].path("status").asText().matches("SUCCEEDED|FAILED|CANCELLED");
             });
     assertThat(job[0].path("status").asText()).as(job[0].toString()).isEqualTo("SUCCEEDED");

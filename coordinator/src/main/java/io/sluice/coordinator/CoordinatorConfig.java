@@ -21,8 +21,9 @@ import java.util.UUID;
  *     long
  * @param reapIdle how long a stream entry may stay read but unacknowledged before it is re-appended
  * @param nodeDeadAfter how long a node may miss heartbeats before it is marked DEAD
- * @param dashboardAuth whether the dashboard's read-only views need a token ({@code
- *     SLUICE_DASHBOARD_AUTH})
+ * @param adminTokens tokens that read (and requeue the tasks of) every tenant's jobs, for operators
+ *     and the dashboard ({@code SLUICE_ADMIN_TOKENS}, {@code tenant:token} pairs like {@code
+ *     SLUICE_API_TOKENS}; a bare token's tenant is {@code admin}); none by default
  * @param limits per-token rate limit and quota of active jobs ({@link ApiLimits#fromEnv})
  * @param admission the backlog bounds past which submissions are shed with 503 ({@link
  *     AdmissionLimits#fromEnv})
@@ -45,7 +46,7 @@ public record CoordinatorConfig(
     Duration leaderLease,
     Duration reapIdle,
     Duration nodeDeadAfter,
-    DashboardAuth dashboardAuth,
+    ApiTokens adminTokens,
     ApiLimits limits,
     AdmissionLimits admission,
     boolean migrate,
@@ -54,7 +55,7 @@ public record CoordinatorConfig(
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
     collect = collect == null ? CollectLimits.DEFAULT : collect;
-    dashboardAuth = dashboardAuth == null ? DashboardAuth.NONE : dashboardAuth;
+    adminTokens = adminTokens == null ? ApiTokens.NONE : adminTokens;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
     }
@@ -91,12 +92,19 @@ public record CoordinatorConfig(
         .leaderLease(env.duration("SLUICE_LEADER_LEASE", Duration.ofSeconds(5)))
         .reapIdle(env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)))
         .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", Duration.ofSeconds(15)))
-        .dashboardAuth(DashboardAuth.parse(env.get("SLUICE_DASHBOARD_AUTH", "none")))
+        .adminTokens(adminTokens(env.get("SLUICE_ADMIN_TOKENS", "")))
         .limits(ApiLimits.fromEnv(env))
         .admission(AdmissionLimits.fromEnv(env, database.poolSize()))
         .migrate(env.bool("SLUICE_MIGRATE", true))
         .collect(CollectLimits.fromEnv(env))
         .build();
+  }
+
+  private static ApiTokens adminTokens(String spec) {
+    if (spec.isBlank()) {
+      return ApiTokens.NONE;
+    }
+    return ApiTokens.parse("SLUICE_ADMIN_TOKENS", spec, "admin");
   }
 
   /** This configuration with other API limits. */
@@ -133,7 +141,7 @@ public record CoordinatorConfig(
         .leaderLease(leaderLease)
         .reapIdle(reapIdle)
         .nodeDeadAfter(nodeDeadAfter)
-        .dashboardAuth(dashboardAuth)
+        .adminTokens(adminTokens)
         .limits(limits)
         .admission(admission)
         .migrate(migrate)
@@ -155,7 +163,7 @@ public record CoordinatorConfig(
     private Duration leaderLease = Duration.ofSeconds(5);
     private Duration reapIdle = Duration.ofSeconds(60);
     private Duration nodeDeadAfter = Duration.ofSeconds(15);
-    private DashboardAuth dashboardAuth = DashboardAuth.NONE;
+    private ApiTokens adminTokens = ApiTokens.NONE;
     private ApiLimits limits = ApiLimits.DEFAULT;
     private AdmissionLimits admission;
     private boolean migrate = true;
@@ -217,8 +225,8 @@ public record CoordinatorConfig(
       return this;
     }
 
-    public Builder dashboardAuth(DashboardAuth v) {
-      dashboardAuth = v;
+    public Builder adminTokens(ApiTokens v) {
+      adminTokens = v;
       return this;
     }
 
@@ -257,7 +265,7 @@ public record CoordinatorConfig(
           leaderLease,
           reapIdle,
           nodeDeadAfter,
-          dashboardAuth,
+          adminTokens,
           limits,
           admission,
           migrate,

@@ -2,6 +2,7 @@ package io.sluice.coordinator;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
+import io.sluice.config.Redact;
 import io.sluice.store.SchemaNotCurrentException;
 
 /** {@code ./sluice coordinator}: a coordinator configured by environment variables. */
@@ -21,8 +22,13 @@ public final class CoordinatorMain {
     try {
       coordinator = Coordinator.start(config);
     } catch (SchemaNotCurrentException e) {
-      System.err.println("sluice coordinator: not started: " + e.getMessage());
+      System.err.println("sluice coordinator: not started: " + Redact.messages(e));
       System.exit(2);
+      return;
+    } catch (RuntimeException e) {
+      // Printed redacted and without a trace: a driver's message may carry the URL it was given.
+      System.err.println("sluice coordinator: not started: " + Redact.messages(e));
+      System.exit(1);
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close, "sluice-shutdown"));

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import io.javalin.http.HandlerType;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.LettuceCoordination.QueueDepth;
@@ -15,6 +14,7 @@ import io.sluice.store.PostgresDashboardStore.DeadLetter;
 import io.sluice.store.PostgresDashboardStore.NodeView;
 import io.sluice.store.PostgresDashboardStore.QueueActivity;
 import io.sluice.store.PostgresTaskRequeue;
+import io.sluice.store.TenantScope;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The dashboard: its page at {@code /} and the endpoints only it needs — workers, queues,
- * dead-lettered tasks and the requeue action. Read-only views are open unless {@code
- * SLUICE_DASHBOARD_AUTH=token}; the action always needs a bearer token.
+ * dead-lettered tasks and the requeue action. The page and its files are open (they hold no data);
+ * every endpoint needs a bearer token and shows only the token's tenant's jobs, or every tenant's
+ * for an admin token ({@code SLUICE_ADMIN_TOKENS}), which is what the dashboard is meant to use.
  */
 final class DashboardApi {
   private static final Logger log = LoggerFactory.getLogger(DashboardApi.class);
@@ -47,7 +48,7 @@ final class DashboardApi {
 
   private final CoordinatorConfig config;
   private final Database db;
-  private final Function<Context, String> authenticate;
+  private final Function<Context, Caller> authenticate;
   private final PostgresDashboardStore store = new PostgresDashboardStore();
   private final TaskRequeuer requeuer;
   private final Map<String, byte[]> assets;
@@ -57,11 +58,11 @@ final class DashboardApi {
       CoordinatorConfig config,
       Database db,
       MeterRegistry metrics,
-      Function<Context, String> authenticate) {
+      Function<Context, Caller> authenticate) {
     this.config = config;
     this.db = db;
     this.authenticate = authenticate;
-    this.requeuer = new TaskRequeuer(db, this::redis, metrics);
+    this.requeuer = new TaskRequeuer(db, this::redis, metrics, config.limits()::quotaOf);
     this.assets = loadAssets();
   }
 
@@ -74,11 +75,8 @@ final class DashboardApi {
       CoordinatorConfig config,
       Database db,
       MeterRegistry metrics,
-      Function<Context, String> authenticate) {
+      Function<Context, Caller> authenticate) {
     DashboardApi api = new DashboardApi(config, db, metrics, authenticate);
-    if (config.dashboardAuth() == DashboardAuth.TOKEN) {
-      app.before("/api/v1/*", api::requireTokenForReads);
-    }
     app.get("/", ctx -> api.asset(ctx, "index.html"));
     app.get("/dashboard/{file}", ctx -> api.asset(ctx, ctx.pathParam("file")));
     app.get("/api/v1/workers", api::workers);
@@ -86,12 +84,6 @@ final class DashboardApi {
     app.get("/api/v1/dead-letters", api::deadLetters);
     app.post("/api/v1/jobs/{id}/tasks/{seq}/requeue", api::requeue);
     app.events(e -> e.serverStopped(api::close));
-  }
-
-  private void requireTokenForReads(Context ctx) {
-    if (ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD) {
-      authenticate.apply(ctx);
-    }
   }
 
   private void asset(Context ctx, String name) {
@@ -108,7 +100,8 @@ final class DashboardApi {
   }
 
   private void workers(Context ctx) {
-    List<NodeView> nodes = db.query(c -> store.nodes(c, HttpApi.limit(ctx)));
+    TenantScope scope = authenticate.apply(ctx).scope();
+    List<NodeView> nodes = db.query(c -> store.nodes(c, scope, HttpApi.limit(ctx)));
     ObjectNode body = Json.object().put("now", Instant.now().toString());
     ArrayNode items = body.putArray("items");
     for (NodeView n : nodes) {
@@ -125,8 +118,9 @@ final class DashboardApi {
   }
 
   private void queues(Context ctx) {
+    TenantScope scope = authenticate.apply(ctx).scope();
     List<QueueActivity> activity =
-        db.query(c -> store.queues(c, THROUGHPUT_WINDOW, HttpApi.limit(ctx)));
+        db.query(c -> store.queues(c, scope, THROUGHPUT_WINDOW, HttpApi.limit(ctx)));
     ObjectNode body = Json.object().put("windowSeconds", THROUGHPUT_WINDOW.toSeconds());
     Map<String, QueueDepth> depths = Map.of();
     try {
@@ -156,7 +150,8 @@ final class DashboardApi {
   }
 
   private void deadLetters(Context ctx) {
-    List<DeadLetter> dead = db.query(c -> store.deadLetters(c, HttpApi.limit(ctx)));
+    TenantScope scope = authenticate.apply(ctx).scope();
+    List<DeadLetter> dead = db.query(c -> store.deadLetters(c, scope, HttpApi.limit(ctx)));
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
     for (DeadLetter d : dead) {
@@ -172,10 +167,10 @@ final class DashboardApi {
   }
 
   private void requeue(Context ctx) {
-    String tenant = authenticate.apply(ctx);
+    Caller caller = authenticate.apply(ctx);
     UUID jobId = uuid(ctx.pathParam("id"));
     int seq = seq(ctx.pathParam("seq"));
-    TaskRequeuer.Done done = requeuer.requeue(jobId, seq, ifMatch(ctx), tenant);
+    TaskRequeuer.Done done = requeuer.requeue(jobId, seq, ifMatch(ctx), caller);
     ctx.header("ETag", "\"" + done.jobVersion() + "\"");
     ctx.json(
         Json.object()

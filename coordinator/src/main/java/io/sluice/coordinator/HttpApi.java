@@ -16,6 +16,7 @@ import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskStatus;
 import io.sluice.store.TaskView;
+import io.sluice.store.TenantScope;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
@@ -28,6 +29,8 @@ import org.slf4j.LoggerFactory;
 final class HttpApi {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
   private static final int MAX_LIMIT = 1000;
+  private static final long MAX_CURSOR_SECOND =
+      Instant.parse("9999-12-31T23:59:59Z").getEpochSecond();
 
   private final CoordinatorConfig config;
   private final Database db;
@@ -120,7 +123,7 @@ final class HttpApi {
   }
 
   private void submit(Context ctx) {
-    String tenant = authenticate(ctx);
+    String tenant = authenticate(ctx).tenant();
     String type = ctx.contentType();
     if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
       throw new ApiException(415, "Content-Type must be application/json")
@@ -145,12 +148,13 @@ final class HttpApi {
   }
 
   private void getJob(Context ctx) {
-    Job job = findJob(ctx);
+    Job job = findJob(ctx, authenticate(ctx));
     ctx.header("ETag", "\"" + job.version() + "\"");
     ctx.json(progress.decorate(JobJson.job(job), job));
   }
 
   private void listJobs(Context ctx) {
+    TenantScope scope = authenticate(ctx).scope();
     JobStatus status = enumParam(ctx, "status", JobStatus.class);
     int limit = limit(ctx);
     Instant afterCreated = null;
@@ -162,13 +166,17 @@ final class HttpApi {
             new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("\\|");
         afterCreated = Instant.parse(parts[0]);
         afterId = UUID.fromString(parts[1]);
+        if (afterCreated.isBefore(Instant.EPOCH)
+            || afterCreated.getEpochSecond() > MAX_CURSOR_SECOND) {
+          throw new IllegalArgumentException("cursor time out of range");
+        }
       } catch (RuntimeException e) {
         throw new ApiException(400, "cursor is not one this API returned").with("field", "cursor");
       }
     }
     Instant created = afterCreated;
     UUID id = afterId;
-    List<Job> page = db.query(c -> jobs.page(c, status, created, id, limit));
+    List<Job> page = db.query(c -> jobs.page(c, scope, status, created, id, limit));
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
     page.forEach(j -> items.add(JobJson.job(j)));
@@ -187,7 +195,8 @@ final class HttpApi {
   }
 
   private void listTasks(Context ctx) {
-    Job job = findJob(ctx);
+    TenantScope scope = authenticate(ctx).scope();
+    Job job = findJob(ctx, scope);
     TaskStatus status = enumParam(ctx, "status", TaskStatus.class);
     int limit = limit(ctx);
     int after = -1;
@@ -201,7 +210,7 @@ final class HttpApi {
       }
     }
     int afterSeq = after;
-    List<TaskView> page = db.query(c -> tasks.page(c, job.id(), status, afterSeq, limit));
+    List<TaskView> page = db.query(c -> tasks.page(c, scope, job.id(), status, afterSeq, limit));
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
     page.forEach(t -> items.add(JobJson.task(t)));
@@ -216,35 +225,44 @@ final class HttpApi {
     ctx.status(report.ready() ? 200 : 503).json(report.body());
   }
 
-  private Job findJob(Context ctx) {
+  private Job findJob(Context ctx, Caller caller) {
+    return findJob(ctx, caller.scope());
+  }
+
+  /** The job named by the path, or 404 when there is none in the caller's scope. */
+  private Job findJob(Context ctx, TenantScope scope) {
     UUID id;
     try {
       id = UUID.fromString(ctx.pathParam("id"));
     } catch (IllegalArgumentException e) {
       throw new ApiException(400, "job id must be a UUID").with("field", "id");
     }
-    return db.query(c -> jobs.find(c, id))
+    return db.query(c -> jobs.find(c, scope, id))
         .orElseThrow(
             () -> new ApiException(404, "no job with id " + id).with("jobId", id.toString()));
   }
 
-  private String authenticate(Context ctx) {
+  /** The caller named by the request's bearer token (admin tokens first), or the API's 401. */
+  private Caller authenticate(Context ctx) {
     String header = ctx.header("Authorization");
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       ctx.header("WWW-Authenticate", "Bearer");
       throw new ApiException(401, "missing bearer token: send Authorization: Bearer <token>");
     }
-    String tenant =
+    String presented = header.substring(7).trim();
+    Caller caller =
         config
-            .tokens()
-            .tenantOf(header.substring(7).trim())
+            .adminTokens()
+            .tenantOf(presented)
+            .map(tenant -> new Caller(tenant, true))
+            .or(() -> config.tokens().tenantOf(presented).map(tenant -> new Caller(tenant, false)))
             .orElseThrow(
                 () -> {
                   ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
                   return new ApiException(401, "the bearer token is not valid");
                 });
-    limiter.admit(tenant);
-    return tenant;
+    limiter.admit(caller.tenant());
+    return caller;
   }
 
   static int limit(Context ctx) {

@@ -41,7 +41,7 @@ final class JobControlApi {
       Database db,
       LettuceCoordination redis,
       MeterRegistry metrics,
-      Function<Context, String> authenticate) {}
+      Function<Context, Caller> authenticate) {}
 
   private final Parts parts;
   private final PostgresJobControl control = new PostgresJobControl();
@@ -63,7 +63,10 @@ final class JobControlApi {
     JobControlApi api = new JobControlApi(parts);
     app.patch("/api/v1/jobs/{id}", api::patch);
     app.post("/api/v1/jobs/{id}/cancel", api::cancel);
-    app.get("/api/v1/jobs/{id}/events", new JobEventStream(parts.db(), api.progress)::stream);
+    JobEventStream events = new JobEventStream(parts.db(), api.progress);
+    app.get(
+        "/api/v1/jobs/{id}/events",
+        ctx -> events.stream(ctx, parts.authenticate().apply(ctx).scope()));
     app.exception(
         StoreException.class,
         (e, ctx) -> {
@@ -80,7 +83,7 @@ final class JobControlApi {
   }
 
   private void patch(Context ctx) {
-    String tenant = parts.authenticate().apply(ctx);
+    String tenant = parts.authenticate().apply(ctx).tenant();
     long expected = IfMatch.required(ctx);
     UUID id = jobId(ctx);
     JobPatch patch = parsePatch(JsonBodies.read(ctx, parts.config().maxBodyBytes()));
@@ -96,7 +99,7 @@ final class JobControlApi {
   }
 
   private void cancel(Context ctx) {
-    String tenant = parts.authenticate().apply(ctx);
+    String tenant = parts.authenticate().apply(ctx).tenant();
     UUID id = jobId(ctx);
     Long expected = IfMatch.optional(ctx);
     Outcome outcome;

@@ -6,6 +6,7 @@ import io.sluice.json.Json;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.PostgresJobStore;
+import io.sluice.store.TenantScope;
 import jakarta.servlet.ServletOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -35,9 +36,10 @@ final class JobEventStream {
     this.progress = progress;
   }
 
-  void stream(Context ctx) throws IOException {
+  /** Streams the job's events if it is in {@code scope}; 404 otherwise, as for a missing job. */
+  void stream(Context ctx, TenantScope scope) throws IOException {
     UUID id = JobControlApi.jobId(ctx);
-    Job first = load(id);
+    Job first = load(scope, id);
     if (first == null) {
       throw new ApiException(404, "no job with id " + id).with("jobId", id.toString());
     }
@@ -49,7 +51,7 @@ final class JobEventStream {
     res.setHeader("X-Accel-Buffering", "no");
     ServletOutputStream out = res.getOutputStream();
     try {
-      follow(id, first, out);
+      follow(scope, id, first, out);
     } catch (IOException e) {
       log.debug("Watcher of job {} went away: {}", id, e.toString());
     } catch (InterruptedException e) {
@@ -57,7 +59,7 @@ final class JobEventStream {
     }
   }
 
-  private void follow(UUID id, Job job, ServletOutputStream out)
+  private void follow(TenantScope scope, UUID id, Job job, ServletOutputStream out)
       throws IOException, InterruptedException {
     long sequence = 0;
     String lastStatus = null;
@@ -75,7 +77,7 @@ final class JobEventStream {
         out.flush();
       } else {
         Thread.sleep(TICK);
-        job = load(id);
+        job = load(scope, id);
         continue;
       }
       lastWrite = System.nanoTime();
@@ -86,7 +88,7 @@ final class JobEventStream {
         return;
       }
       Thread.sleep(TICK);
-      job = load(id);
+      job = load(scope, id);
     }
   }
 
@@ -111,8 +113,8 @@ final class JobEventStream {
     return s;
   }
 
-  private Job load(UUID id) {
-    return db.query(c -> jobs.find(c, id)).orElse(null);
+  private Job load(TenantScope scope, UUID id) {
+    return db.query(c -> jobs.find(c, scope, id)).orElse(null);
   }
 
   private static void send(ServletOutputStream out, String event, long id, String data)

@@ -38,6 +38,7 @@ final class JsonBodies {
     if (root == null || !root.isObject()) {
       throw new ApiException(400, "the body must be a JSON object");
     }
+    StorableJson.check(root);
     return root;
   }
 }

@@ -14,6 +14,8 @@ final class Labels {
   static final int MAX_VALUE = 256;
   private static final String KEY = "[A-Za-z0-9_./-]{1,64}";
   private static final long MAX_DELAY_DAYS = 366;
+  // Far enough back for any clock, near enough for every timestamp type on the way to PostgreSQL.
+  private static final Instant EARLIEST_RUN_AT = Instant.EPOCH;
 
   private Labels() {}
 
@@ -62,6 +64,10 @@ final class Labels {
     if (at == null) {
       throw new ApiException(
               400, "runAt must be an ISO-8601 time with an offset, e.g. 2030-01-01T09:00:00Z")
+          .with("field", "runAt");
+    }
+    if (at.isBefore(EARLIEST_RUN_AT)) {
+      throw new ApiException(400, "runAt must be after 1970-01-01T00:00:00Z")
           .with("field", "runAt");
     }
     if (at.isAfter(Instant.now().plus(MAX_DELAY_DAYS, ChronoUnit.DAYS))) {

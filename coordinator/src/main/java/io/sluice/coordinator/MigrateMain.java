@@ -41,7 +41,7 @@ public final class MigrateMain {
           "sluice migrate: " + config.database().maskedUrl() + " is at schema version " + version);
       return 0;
     } catch (RuntimeException e) {
-      err.println("sluice migrate: failed: " + e.getMessage());
+      err.println("sluice migrate: failed: " + io.sluice.config.Redact.messages(e));
       return 1;
     }
   }

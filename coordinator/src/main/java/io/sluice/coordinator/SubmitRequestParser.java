@@ -34,6 +34,7 @@ final class SubmitRequestParser {
     if (root == null || !root.isObject()) {
       throw new ApiException(400, "the body must be a JSON object");
     }
+    StorableJson.check(root);
     root.fieldNames()
         .forEachRemaining(
             name -> {

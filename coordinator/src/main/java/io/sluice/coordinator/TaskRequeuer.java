@@ -15,6 +15,7 @@ import io.sluice.store.PostgresTaskStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 final class TaskRequeuer {
   private static final Logger log = LoggerFactory.getLogger(TaskRequeuer.class);
+  private static final long QUOTA_RETRY_AFTER_SECONDS = 5;
 
   /** A committed requeue and what the job looks like after the Redis step. */
   record Done(Requeued requeued, JobStatus jobStatus, long jobVersion, boolean dispatched) {}
@@ -39,17 +41,30 @@ final class TaskRequeuer {
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final Counter requeued;
+  private final Function<String, Integer> quotaOf;
 
-  TaskRequeuer(Database db, Supplier<LettuceCoordination> redis, MeterRegistry metrics) {
+  /** {@code quotaOf} gives a tenant's quota of active jobs, null when it has none. */
+  TaskRequeuer(
+      Database db,
+      Supplier<LettuceCoordination> redis,
+      MeterRegistry metrics,
+      Function<String, Integer> quotaOf) {
     this.db = db;
     this.redis = redis;
+    this.quotaOf = quotaOf;
     this.requeued = metrics.counter("sluice_tasks_requeued_total");
   }
 
-  /** Requeues the task or throws the {@link ApiException} that says why it cannot be. */
-  Done requeue(UUID jobId, int seq, Long expectedVersion, String by) {
+  /**
+   * Requeues the task of a job in the caller's scope or throws the {@link ApiException} that says
+   * why it cannot be (404 for another tenant's job, 429 when it would exceed the job's tenant's
+   * quota).
+   */
+  Done requeue(UUID jobId, int seq, Long expectedVersion, Caller caller) {
+    String by = caller.describe();
     PostgresTaskRequeue.Outcome outcome =
-        db.inTransaction(c -> requeue.requeue(c, jobId, seq, expectedVersion, by));
+        db.inTransaction(
+            c -> requeue.requeue(c, caller.scope(), jobId, seq, expectedVersion, by, quotaOf));
     if (outcome instanceof Refused refused) {
       throw refusal(refused, jobId, seq);
     }
@@ -140,6 +155,17 @@ final class TaskRequeuer {
                       + PostgresTaskRequeue.REQUEUABLE)
               .with("jobStatus", r.jobStatus().name())
               .with("currentVersion", r.jobVersion());
+      case OVER_QUOTA ->
+          new ApiException(
+                  429,
+                  "requeueing task "
+                      + seq
+                      + " would reopen job "
+                      + job
+                      + " past its tenant's quota of active jobs; requeue again when one has"
+                      + " finished")
+              .with("jobStatus", r.jobStatus().name())
+              .retryAfter(QUOTA_RETRY_AFTER_SECONDS);
       case TASK_NOT_FAILED ->
           new ApiException(
                   409, "task " + seq + " is " + r.taskStatus() + "; only FAILED tasks are requeued")

@@ -32,8 +32,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The dashboard's endpoints over HTTP, without a browser: open read-only views, the token they need
- * with {@code SLUICE_DASHBOARD_AUTH=token}, and the requeue action's semantics and refusals.
+ * The dashboard's endpoints over HTTP, without a browser: the views an admin token reads, the token
+ * every view needs (the page itself and {@code /metrics} stay open), and the requeue action's
+ * semantics and refusals.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -55,7 +56,7 @@ class DashboardApiIT {
   }
 
   @Test
-  void readOnlyViewsAreOpenByDefaultAndShowNodesQueuesAndThePage() {
+  void anAdminTokenReadsTheNodesAndQueuesAndThePageIsOpen() {
     String id = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":3}}");
     assertThat(stack.awaitTerminal(id, WAIT).get("status").asText()).isEqualTo("SUCCEEDED");
 
@@ -65,7 +66,9 @@ class DashboardApiIT {
     JsonNode workers =
         await()
             .atMost(WAIT)
-            .until(() -> ok(get("/api/v1/workers", null)), w -> nodes(w, ours).size() == 2);
+            .until(
+                () -> ok(get("/api/v1/workers", Stack.ADMIN_TOKEN)),
+                w -> nodes(w, ours).size() == 2);
     for (JsonNode n : nodes(workers, ours)) {
       assertThat(n.get("status").asText()).isEqualTo("UP");
       assertThat(n.get("heartbeatAgeMs").asLong()).isLessThan(15_000);
@@ -73,7 +76,7 @@ class DashboardApiIT {
     assertThat(nodes(workers, ours).stream().map(n -> n.get("kind").asText()))
         .containsExactlyInAnyOrder("worker", "coordinator");
 
-    JsonNode queues = ok(get("/api/v1/queues", null));
+    JsonNode queues = ok(get("/api/v1/queues", Stack.ADMIN_TOKEN));
     assertThat(queues.get("redis").asText()).isEqualTo("UP");
     JsonNode queue = queues.get("items").get(0);
     assertThat(queue.get("name").asText()).isEqualTo("default");
@@ -172,18 +175,20 @@ class DashboardApiIT {
   }
 
   @Test
-  void withDashboardAuthTokenTheViewsNeedATokenButThePageAndMetricsDoNot() {
+  void theViewsNeedATokenButThePageAndMetricsDoNot() {
     Map<String, String> vars = stack.env.sluiceEnv();
     vars.put("SLUICE_API_TOKENS", "tenant-a:" + Stack.TOKEN);
+    vars.put("SLUICE_ADMIN_TOKENS", "ops:" + Stack.ADMIN_TOKEN);
     vars.put("SLUICE_HTTP_PORT", "0");
     vars.put("SLUICE_NODE_ID", "coord-token-" + stack.env.redisPrefix());
-    vars.put("SLUICE_DASHBOARD_AUTH", "token");
     try (Coordinator guarded = Coordinator.start(CoordinatorConfig.fromEnv(new Env(vars)))) {
       String base = "http://127.0.0.1:" + guarded.port();
       for (String view :
           List.of("/api/v1/workers", "/api/v1/queues", "/api/v1/dead-letters", "/api/v1/jobs")) {
         expect(send(base + view, null), 401, "bearer token");
+        expect(send(base + view, "not-a-token-at-all"), 401, "not valid");
         assertThat(send(base + view, Stack.TOKEN).statusCode()).as(view).isEqualTo(200);
+        assertThat(send(base + view, Stack.ADMIN_TOKEN).statusCode()).as(view).isEqualTo(200);
       }
       assertThat(send(base + "/", null).statusCode()).isEqualTo(200);
       assertThat(send(base + "/metrics", null).statusCode()).isEqualTo(200);
@@ -266,7 +271,7 @@ class DashboardApiIT {
   }
 
   private JsonNode task(String jobId, int seq) {
-    for (JsonNode t : ok(get("/api/v1/jobs/" + jobId + "/tasks", null)).get("items")) {
+    for (JsonNode t : ok(get("/api/v1/jobs/" + jobId + "/tasks", Stack.ADMIN_TOKEN)).get("items")) {
       if (t.get("seq").asInt() == seq) {
         return t;
       }

@@ -32,9 +32,11 @@ import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 
 /**
- * The dashboard in headless Chromium against a real coordinator and worker: a running job's
- * progress rises on the page, a dead-lettered task is requeued by clicking, runs again and its job
- * succeeds, and a screenshot is saved to {@code target/dashboard.png}.
+ * The dashboard in headless Chromium against a real coordinator and worker: without a token the
+ * page shows no job data and asks for one; entered in the page or handed over in the URL fragment,
+ * an admin token shows every tenant's jobs; a running job's progress rises on the page, a
+ * dead-lettered task is requeued by clicking, runs again and its job succeeds, and a screenshot is
+ * saved to {@code target/dashboard.png}.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -51,11 +53,6 @@ class DashboardBrowserIT {
     chromium = HeadlessChromium.start();
     page = chromium.driver;
     stack = new Stack(env, 1, 2);
-    page.get(stack.api() + "/");
-    await("the page reports a live connection")
-        .atMost(PAGE_WAIT)
-        .ignoreExceptions()
-        .until(() -> "live".equals(find("conn").getAttribute("data-state")));
   }
 
   @AfterAll
@@ -70,6 +67,33 @@ class DashboardBrowserIT {
         stack.close();
       }
     }
+  }
+
+  @Test
+  @Order(0)
+  void withoutATokenThePageShowsNoJobsAndAsksForOneThatTheFragmentCanHandOver() {
+    String id = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":1}}");
+    stack.awaitTerminal(id, PAGE_WAIT);
+    page.get(stack.api() + "/");
+    await("the page asks for a token")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                "auth".equals(find("conn").getAttribute("data-state"))
+                    && find("notice").getText().contains("token"));
+    assertThat(page.findElements(By.cssSelector("tr[data-job-id]"))).isEmpty();
+
+    page.get(stack.api() + "/?from=link#token=" + Stack.ADMIN_TOKEN);
+    await("the fragment's admin token shows the jobs")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                "live".equals(find("conn").getAttribute("data-state"))
+                    && !page.findElements(By.cssSelector("tr[data-job-id='" + id + "']"))
+                        .isEmpty());
+    assertThat(page.getCurrentUrl()).as("the token leaves the address bar").doesNotContain("token");
   }
 
   @Test
@@ -112,18 +136,20 @@ class DashboardBrowserIT {
     FixableJobType.BROKEN.set(false); // the bug is fixed; the failed task can run again
 
     By requeue = By.cssSelector("tr[data-dead-job='" + id + "'][data-seq='2'] button.requeue");
-    await("the dead letter is listed")
+    find("token-forget").click();
+    page.navigate().refresh();
+    await("without its token the page lists no dead letter and asks for the token")
         .atMost(PAGE_WAIT)
         .ignoreExceptions()
-        .until(() -> page.findElement(requeue).isEnabled());
-    page.findElement(requeue).click();
-    await("the page asks for the token before acting")
-        .atMost(PAGE_WAIT)
-        .ignoreExceptions()
-        .until(() -> find("notice").isDisplayed() && find("notice").getText().contains("token"));
+        .until(
+            () ->
+                "auth".equals(find("conn").getAttribute("data-state"))
+                    && find("notice").isDisplayed()
+                    && find("notice").getText().contains("token")
+                    && page.findElements(requeue).isEmpty());
     assertThat(task(id, 2).get("status").asText()).isEqualTo("FAILED");
 
-    find("token").sendKeys(Stack.TOKEN);
+    find("token").sendKeys(Stack.ADMIN_TOKEN);
     find("token-save").click();
     await().atMost(PAGE_WAIT).ignoreExceptions().until(() -> page.findElement(requeue).isEnabled());
     page.findElement(requeue).click();

@@ -121,13 +121,19 @@ final class JobApi {
     return all;
   }
 
-  /** Opens the job's event stream; lines arrive as the server writes them. */
+  /** Opens the job's event stream with the admin token; lines arrive as the server writes them. */
   HttpResponse<java.util.stream.Stream<String>> events(UUID id) {
-    return send(
-        HttpRequest.newBuilder(URI.create(stack.api() + "/api/v1/jobs/" + id + "/events"))
-            .GET()
-            .build(),
-        HttpResponse.BodyHandlers.ofLines());
+    return events(id, Stack.ADMIN_TOKEN);
+  }
+
+  /** Opens the job's event stream with {@code token} (none when null). */
+  HttpResponse<java.util.stream.Stream<String>> events(UUID id, String token) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(stack.api() + "/api/v1/jobs/" + id + "/events")).GET();
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return send(b.build(), HttpResponse.BodyHandlers.ofLines());
   }
 
   /** One number from the test's database. */

@@ -117,7 +117,9 @@ class RedisTlsIT {
         () -> {
           job[0] =
               Json.read(
-                  send(HttpRequest.newBuilder(URI.create(api + "/api/v1/jobs/" + id))).body());
+                  send(HttpRequest.newBuilder(URI.create(api + "/api/v1/jobs/" + id))
+                          .header("Authorization", "Bearer " + TOKEN))
+                      .body());
           return Set.of("SUCCEEDED", "FAILED", "CANCELLED")
               .contains(job[0].path("status").asText());
         },

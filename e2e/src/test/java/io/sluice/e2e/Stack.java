@@ -26,6 +26,12 @@ import java.util.function.UnaryOperator;
 final class Stack implements AutoCloseable {
   static final String TOKEN = "test-token-0123456789";
 
+  /**
+   * An admin token ({@code SLUICE_ADMIN_TOKENS}, tenant {@code ops}): {@link #get} reads with it,
+   * so a test sees every tenant's jobs whichever token submitted them.
+   */
+  static final String ADMIN_TOKEN = "admin-token-0123456789";
+
   final TestEnvironment env;
   final Coordinator coordinator;
   final List<Worker> workers = new ArrayList<>();
@@ -51,6 +57,7 @@ final class Stack implements AutoCloseable {
   static CoordinatorConfig coordinatorConfig(TestEnvironment env) {
     return CoordinatorConfig.builder(
             database(env, 8), redis(env), ApiTokens.parse("tenant-a:" + TOKEN))
+        .adminTokens(ApiTokens.parse("ops:" + ADMIN_TOKEN))
         .httpPort(0)
         .maxBodyBytes(1024 * 1024)
         .nodeId("coord-" + env.redisPrefix())
@@ -111,8 +118,18 @@ final class Stack implements AutoCloseable {
     return post("/api/v1/jobs", "application/json", TOKEN, body);
   }
 
+  /** A GET with the admin token. */
   HttpResponse<String> get(String path) {
-    return send(HttpRequest.newBuilder(URI.create(api() + path)).GET().build());
+    return get(path, ADMIN_TOKEN);
+  }
+
+  /** A GET with {@code token}, or with none when it is null. */
+  HttpResponse<String> get(String path, String token) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(api() + path)).GET();
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return send(b.build());
   }
 
   JsonNode job(String id) {

@@ -59,7 +59,12 @@ public final class JdbcUrls {
    * @return the URL with any password parameter replaced by {@code ****}, for messages
    */
   public static String masked(String url) {
-    return url == null ? null : url.replaceAll("(?i)(password=)[^&]*", "$1****");
+    // Credentials before the host (postgres://user:password@host, a common slip) go too; up to the
+    // last '@', since a password may hold '/' or '@'.
+    return url == null
+        ? null
+        : url.replaceAll("(?i)(password=)[^&]*", "$1****")
+            .replaceAll("((?:[A-Za-z][A-Za-z0-9+.-]*:)+(?://)?)\\S*@", "$1****@");
   }
 
   private static Matcher match(String url) {

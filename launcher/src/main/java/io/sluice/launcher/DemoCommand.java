@@ -41,7 +41,12 @@ final class DemoCommand {
       String token = UUID.randomUUID().toString();
       var spec = new LocalStack.Spec("demo", logs, 0, workers, null, token);
       try (LocalStack stack = LocalStack.start(spec, servers, out)) {
-        out.println("  dashboard    " + stack.api().base() + "/  (while the demo runs)");
+        out.println(
+            "  dashboard    "
+                + stack.api().base()
+                + "/#token="
+                + token
+                + "  (while the demo runs)");
         ok = runJob(stack.api(), corpus, linesPerTask);
         out.println("Dashboard was at " + stack.api().base() + "/ ; stopping everything...");
       }

@@ -57,8 +57,8 @@ final class DevCommand {
     out.println();
     out.println("Sluice is running.");
     out.println("  API        " + api + "/api/v1/jobs");
-    out.println("  token      " + token + "   (tenant \"dev\")");
-    out.println("  dashboard  " + api + "/");
+    out.println("  token      " + token + "   (tenant \"dev\", an admin token)");
+    out.println("  dashboard  " + api + "/#token=" + token);
     out.println("  Redis      " + servers.env().get("SLUICE_REDIS_URL"));
     out.println("  PostgreSQL " + servers.env().get("SLUICE_DATABASE_URL"));
     out.println("Try it from another terminal:");

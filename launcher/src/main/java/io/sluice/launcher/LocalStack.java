@@ -90,6 +90,8 @@ final class LocalStack implements AutoCloseable {
             .env(servers.env())
             .env("SLUICE_HTTP_PORT", Integer.toString(port))
             .env("SLUICE_API_TOKENS", spec.name() + ":" + spec.token())
+            // The local stack's one token is an admin token too, so its dashboard shows everything.
+            .env("SLUICE_ADMIN_TOKENS", spec.name() + ":" + spec.token())
             .logFile(spec.logDir().resolve("coordinator.log"))
             .start();
     api = new ApiClient("http://127.0.0.1:" + port, spec.token());

@@ -107,8 +107,11 @@ public final class Main {
       Thread.currentThread().interrupt();
       return LauncherException.FAILED;
     } catch (RuntimeException e) {
-      err.println("sluice " + command + " failed: " + e);
-      e.printStackTrace(err);
+      // The trace of a failed start can carry a URL with its password: print it redacted.
+      java.io.StringWriter trace = new java.io.StringWriter();
+      e.printStackTrace(new java.io.PrintWriter(trace));
+      err.println("sluice " + command + " failed: " + io.sluice.config.Redact.text(e.toString()));
+      err.print(io.sluice.config.Redact.text(trace.toString()));
       return LauncherException.FAILED;
     }
   }

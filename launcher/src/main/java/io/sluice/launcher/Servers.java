@@ -78,6 +78,13 @@ final class Servers implements AutoCloseable {
     String adminUrl = vars.get("SLUICE_DATABASE_URL");
     String user = vars.get("SLUICE_DATABASE_USER");
     String password = vars.get("SLUICE_DATABASE_PASSWORD");
+    if (!adminUrl.startsWith("jdbc:postgresql:")) {
+      throw LauncherException.usage(
+          "SLUICE_DATABASE_URL="
+              + JdbcUrls.masked(adminUrl)
+              + " must be a JDBC URL like jdbc:postgresql://host:5432/postgres, with the user and"
+              + " password in SLUICE_DATABASE_USER and SLUICE_DATABASE_PASSWORD");
+    }
     String database = ScratchDatabases.randomName(dbPrefix, 10);
     String prefix = ScratchDatabases.randomName(keyPrefix, 10);
     ScratchDatabases.ConnectionSource admin = () -> connect(adminUrl, user, password);
@@ -102,7 +109,7 @@ final class Servers implements AutoCloseable {
         };
     String description =
         "Redis "
-            + redisUrl.replaceAll("//[^@/]*@", "//****@")
+            + io.sluice.config.Redact.text(redisUrl)
             + " (prefix "
             + prefix
             + "), PostgreSQL database "

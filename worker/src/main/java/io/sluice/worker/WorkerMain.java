@@ -37,6 +37,12 @@ public final class WorkerMain {
                   }
                 },
                 "sluice-shutdown"));
-    started.set(Worker.start(config, adminTokens));
+    try {
+      started.set(Worker.start(config, adminTokens));
+    } catch (RuntimeException e) {
+      // Printed redacted and without a trace: a driver's message may carry the URL it was given.
+      System.err.println("sluice worker: not started: " + io.sluice.config.Redact.messages(e));
+      System.exit(1);
+    }
   }
 }

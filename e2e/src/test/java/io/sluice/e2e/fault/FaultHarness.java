@@ -135,7 +135,10 @@ final class FaultHarness implements AutoCloseable {
 
   JsonNode job(String id) {
     return Json.read(
-        send(HttpRequest.newBuilder(URI.create(api() + "/api/v1/jobs/" + id)).build()).body());
+        send(HttpRequest.newBuilder(URI.create(api() + "/api/v1/jobs/" + id))
+                .header("Authorization", "Bearer " + TOKEN)
+                .build())
+            .body());
   }
 
   int readyStatus() {
