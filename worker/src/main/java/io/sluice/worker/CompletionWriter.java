@@ -110,8 +110,7 @@ final class CompletionWriter extends SupervisedBody {
    * serialization failure) with backoff; a permanent one (the data itself is refused) splits the
    * batch until the completion PostgreSQL cannot store is alone, and fails that task instead.
    */
-  /** Package-private so tests can drive one batch through retry and isolation. */
-  void writeWithRetry(List<Done> batch) throws InterruptedException {
+  private void writeWithRetry(List<Done> batch) throws InterruptedException {
     writeWithRetry(batch, true);
   }
 
@@ -131,7 +130,8 @@ final class CompletionWriter extends SupervisedBody {
             isolate(batch, e);
           } else {
             // Even the plain failure is refused: drop it; its lease lapses and it is reclaimed.
-            log.error("A task's failure cannot be stored either; left to be reclaimed: {}", e);
+            log.error(
+                "A task's failure cannot be stored either; left to be reclaimed: {}", e.toString());
             batch.forEach(d -> inFlight.remove(InFlight.Key.of(d.completion())));
           }
           return;

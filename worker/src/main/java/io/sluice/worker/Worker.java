@@ -168,10 +168,20 @@ public final class Worker implements AutoCloseable {
         config.workerId(),
         inFlight.size(),
         config.drainGrace());
-    loops.loops().stream()
-        .filter(l -> l.name().startsWith("fetch-"))
-        .forEach(LoopSupervisor.Loop::retire);
+    List<LoopSupervisor.Loop> fetchLoops =
+        loops.loops().stream().filter(l -> l.name().startsWith("fetch-")).toList();
+    fetchLoops.forEach(LoopSupervisor.Loop::retire);
     fetchers.forEach(FetchLoop::stop);
+    // A fetch blocked in Redis may still return entries: let it claim and start them, so they are
+    // finished or handed back below instead of stranded as read-but-unclaimed entries.
+    for (LoopSupervisor.Loop loop : fetchLoops) {
+      try {
+        loop.join(Duration.ofSeconds(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     long deadline = System.nanoTime() + config.drainGrace().toNanos();
     while (inFlight.size() > 0 && System.nanoTime() < deadline) {
       try {

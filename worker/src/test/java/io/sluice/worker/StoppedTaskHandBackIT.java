@@ -99,4 +99,28 @@ class StoppedTaskHandBackIT {
         .isEqualTo(1);
     assertThat(jobs.job(jobId).tasksSucceeded()).isEqualTo(1);
   }
+
+  @Test
+  void aDrainingWorkerHandsBackItsUnfinishedTaskWithoutSpendingAnAttempt() {
+    String queueName = "drained";
+    UUID jobId = jobs.createRunningJob(StopProbeJobType.NAME, queueName, 1, 1, "fail");
+    jobs.enqueue(queueName, jobId, 1);
+    try (Worker worker =
+        Worker.start(WorkerHarness.config(env, queueName, 2, 100, Duration.ofSeconds(30)))) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> jobs.task(jobId, 0).status().equals("RUNNING"));
+    } // close() drains: the handler outlives the one-second grace and is handed back
+    assertThat(jobs.task(jobId, 0).status()).isEqualTo("QUEUED");
+    assertThat(jobs.task(jobId, 0).attempt()).as("the hand-back spent no attempt").isZero();
+
+    try (Worker worker =
+        Worker.start(WorkerHarness.config(env, queueName, 2, 100, Duration.ofSeconds(30)))) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> jobs.task(jobId, 0).status().equals("SUCCEEDED"));
+    }
+    assertThat(jobs.task(jobId, 0).attempt()).isEqualTo(1);
+    assertThat(jobs.job(jobId).tasksSucceeded()).isEqualTo(1);
+  }
 }
