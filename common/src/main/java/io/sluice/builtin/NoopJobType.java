@@ -7,10 +7,12 @@ import io.sluice.api.Splitter;
 import io.sluice.api.TaskHandler;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
+import java.time.Duration;
 
 /**
  * {@code noop}: payload {@code {"tasks": N, "taskDelayMs": d?}}; N tasks that do nothing but wait d
- * ms. The collector reports how many succeeded. Used by benchmarks and fault tests.
+ * ms. The collector reports how many succeeded. Used by benchmarks and fault tests. A task told to
+ * stop never reports success.
  */
 public final class NoopJobType implements JobType {
   public static final int MAX_TASKS = 1_000_000;
@@ -46,6 +48,10 @@ public final class NoopJobType implements JobType {
       long deadline = System.nanoTime() + delay * 1_000_000;
       while (delay > 0 && System.nanoTime() < deadline && !ctx.isCancelled()) {
         Thread.sleep(Math.min(delay, 50));
+      }
+      if (ctx.isCancelled()) {
+        // Cut short: claiming success would report work that was not done.
+        return TaskResult.retryAfter(Duration.ZERO, "told to stop before its " + delay + " ms");
       }
       return TaskResult.success(null);
     };

@@ -49,7 +49,7 @@ public final class PostgresTaskRecovery {
       """
       WITH reclaimed AS (
         UPDATE tasks t SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL,
-                           version = t.version + 1
+                           attempt = t.attempt - 1, version = t.version + 1
           FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
          WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch
            AND t.status = 'RUNNING' AND t.lease_expires_at < now()
@@ -61,12 +61,12 @@ public final class PostgresTaskRecovery {
       """;
 
   // A draining worker gives back the tasks it will not finish: at once, not after their lease runs
-  // out.
+  // out, and without spending the attempt their claim counted.
   private static final String HAND_BACK =
       """
       WITH released AS (
         UPDATE tasks t SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL,
-                           version = t.version + 1
+                           attempt = t.attempt - 1, version = t.version + 1
           FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
          WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
         RETURNING t.job_id, t.seq, c.epoch, ?::text AS worker_id

@@ -60,7 +60,10 @@ public final class PostgresTaskStore {
       """;
 
   // Rows are locked in (job_id, seq) order first, as in CLAIM and RENEW: a renewal, a completion
-  // batch and a claim that touch the same rows then queue up instead of deadlocking.
+  // batch and a claim that touch the same rows then queue up instead of deadlocking. A completion
+  // of
+  // status QUEUED is a hand-back (its handler was told to stop): the task is queued again without
+  // spending the attempt its claim counted, or CANCELLED when its job is no longer active.
   private static final String COMPLETE =
       """
       WITH c AS (
@@ -69,18 +72,31 @@ public final class PostgresTaskStore {
       ), locked AS (
         SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      ), done AS (
+        UPDATE tasks t
+           SET status = CASE WHEN c.status <> 'QUEUED' THEN c.status
+                             WHEN j.status IN ('QUEUED', 'RUNNING') THEN 'QUEUED'
+                             ELSE 'CANCELLED' END,
+               attempt = CASE WHEN c.status = 'QUEUED' THEN t.attempt - 1 ELSE t.attempt END,
+               worker_id = CASE WHEN c.status = 'QUEUED' THEN NULL ELSE t.worker_id END,
+               output = c.output::jsonb,
+               error = CASE WHEN c.status = 'QUEUED' THEN t.error ELSE c.error END,
+               not_before = CASE WHEN c.status = 'RETRY_WAIT'
+                                 THEN now() + c.delay_ms * interval '1 millisecond' END,
+               finished_at = CASE WHEN c.status IN ('SUCCEEDED', 'FAILED') THEN now() END,
+               progress = CASE WHEN c.status = 'SUCCEEDED' THEN 1 ELSE t.progress END,
+               lease_expires_at = NULL, version = t.version + 1
+          FROM c, locked l, jobs j
+         WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
+           AND j.id = t.job_id AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+        RETURNING t.job_id, t.seq, t.lease_epoch, t.status, c.error AS reason, j.version AS job_version
+      ), handed_back AS (
+        INSERT INTO job_events (job_id, job_version, kind, detail)
+        SELECT job_id, job_version, 'HANDED_BACK',
+               jsonb_build_object('seq', seq, 'leaseEpoch', lease_epoch, 'reason', reason)
+          FROM done WHERE status = 'QUEUED'
       )
-      UPDATE tasks t
-         SET status = c.status, output = c.output::jsonb, error = c.error,
-             not_before = CASE WHEN c.status = 'RETRY_WAIT'
-                               THEN now() + c.delay_ms * interval '1 millisecond' END,
-             finished_at = CASE WHEN c.status IN ('SUCCEEDED', 'FAILED') THEN now() END,
-             progress = CASE WHEN c.status = 'SUCCEEDED' THEN 1 ELSE t.progress END,
-             lease_expires_at = NULL, version = t.version + 1
-        FROM c, locked l
-       WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
-         AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
-      RETURNING t.job_id, t.seq, t.lease_epoch
+      SELECT job_id, seq, lease_epoch, status FROM done
       """;
 
   private static final String RENEW =
@@ -168,7 +184,10 @@ public final class PostgresTaskStore {
     return claimed;
   }
 
-  /** Applies completions whose fence still holds; returns those applied (the rest were zombies). */
+  /**
+   * Applies completions whose fence still holds; returns those applied (the rest were zombies),
+   * each with the status it was applied as.
+   */
   public List<Completion> complete(Connection c, List<Completion> completions) throws SQLException {
     // Keyed by the epoch too: a batch may hold a stale and a current completion of the same task,
     // and only the one whose fence held was applied.
@@ -186,12 +205,18 @@ public final class PostgresTaskStore {
       ps.setArray(7, longs(c, completions, Completion::retryDelayMs));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          applied.add(
+          Completion x =
               byKey.get(
                   new Key(
                       rs.getObject("job_id", UUID.class),
                       rs.getInt("seq"),
-                      rs.getLong("lease_epoch"))));
+                      rs.getLong("lease_epoch")));
+          TaskStatus now = TaskStatus.valueOf(rs.getString("status"));
+          // A hand-back of a task whose job ended meanwhile is applied as CANCELLED.
+          applied.add(
+              now == x.status()
+                  ? x
+                  : new Completion(x.jobId(), x.seq(), x.leaseEpoch(), now, null, x.error(), 0));
         }
       }
     }

@@ -45,25 +45,38 @@ final class CompletionWriter extends SupervisedBody {
   private final InFlight inFlight;
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresJobStore jobs = new PostgresJobStore();
-  private final BlockingQueue<Done> queue = new LinkedBlockingQueue<>();
+  private final BlockingQueue<Done> queue;
   private final Counter zombies;
+  private final Counter poisoned;
   private final Counter succeeded;
   private final Counter failed;
   private final Counter retried;
+  private final Counter handedBack;
   private volatile boolean running = true;
+  private volatile long failingSince;
 
   CompletionWriter(Database db, JedisTaskQueue redis, InFlight inFlight, MeterRegistry metrics) {
     this.db = db;
     this.redis = redis;
     this.inFlight = inFlight;
+    // Never more completions than claims held; the bound is the in-flight capacity.
+    this.queue = new LinkedBlockingQueue<>(Math.min(inFlight.capacity(), 1_000_000));
     this.zombies = metrics.counter("sluice_zombie_commits_rejected_total");
+    this.poisoned = metrics.counter("sluice_completions_unstorable_total");
     this.succeeded = metrics.counter("sluice_tasks_succeeded_total");
     this.failed = metrics.counter("sluice_tasks_failed_total");
     this.retried = metrics.counter("sluice_tasks_retry_scheduled_total");
+    this.handedBack = metrics.counter("sluice_tasks_handed_back_total");
   }
 
-  void submit(Done done) {
-    queue.add(done);
+  /** Queues a finished task for the next batch; waits while the queue is full. */
+  void submit(Done done) throws InterruptedException {
+    queue.put(done);
+  }
+
+  /** False while the last attempt to commit failed for a reason that retrying may cure. */
+  boolean healthy() {
+    return failingSince == 0;
   }
 
   /** Tasks finished but not yet committed. */
@@ -92,15 +105,42 @@ final class CompletionWriter extends SupervisedBody {
     }
   }
 
+  /**
+   * Writes the batch, retrying transient failures (PostgreSQL or Redis unreachable, a timeout, a
+   * serialization failure) with backoff; a permanent one (the data itself is refused) splits the
+   * batch until the completion PostgreSQL cannot store is alone, and fails that task instead.
+   */
   private void writeWithRetry(List<Done> batch) throws InterruptedException {
+    writeWithRetry(batch, true);
+  }
+
+  private void writeWithRetry(List<Done> batch, boolean isolatePoison) throws InterruptedException {
     long backoffMs = 100;
     while (true) {
       try {
         write(batch);
+        if (failingSince != 0) {
+          failingSince = 0;
+          log.info("Completions commit again");
+        }
         return;
       } catch (RuntimeException e) {
-        // PostgreSQL or Redis is unreachable: keep the batch; leases that expire meanwhile are
-        // fenced, so retrying later can never commit a stale result.
+        if (WriteFailure.isPermanent(e)) {
+          if (isolatePoison) {
+            isolate(batch, e);
+          } else {
+            // Even the plain failure is refused: drop it; its lease lapses and it is reclaimed.
+            log.error(
+                "A task's failure cannot be stored either; left to be reclaimed: {}", e.toString());
+            batch.forEach(d -> inFlight.remove(InFlight.Key.of(d.completion())));
+          }
+          return;
+        }
+        // Keep the batch; leases that expire meanwhile are fenced, so retrying later can never
+        // commit a stale result. Readiness fails until a write succeeds.
+        if (failingSince == 0) {
+          failingSince = System.nanoTime();
+        }
         log.warn(
             "Writing {} completion(s) failed; retrying in {} ms: {}",
             batch.size(),
@@ -111,6 +151,27 @@ final class CompletionWriter extends SupervisedBody {
         backoffMs = Math.min(backoffMs * 2, 5_000);
       }
     }
+  }
+
+  private void isolate(List<Done> batch, RuntimeException e) throws InterruptedException {
+    if (batch.size() > 1) {
+      int half = batch.size() / 2;
+      writeWithRetry(List.copyOf(batch.subList(0, half)));
+      writeWithRetry(List.copyOf(batch.subList(half, batch.size())));
+      return;
+    }
+    Done poison = batch.get(0);
+    Completion x = poison.completion();
+    poisoned.increment();
+    String error = WriteFailure.describe(e);
+    log.warn(
+        "PostgreSQL refused the completion of task {}/{} ({}); the task is FAILED instead",
+        x.jobId(),
+        x.seq(),
+        error);
+    Completion failed =
+        new Completion(x.jobId(), x.seq(), x.leaseEpoch(), TaskStatus.FAILED, null, error, 0);
+    writeWithRetry(List.of(new Done(failed, poison.queue(), poison.entryId())), false);
   }
 
   /**
@@ -134,11 +195,14 @@ final class CompletionWriter extends SupervisedBody {
       if (x.isTerminal()) {
         finished.computeIfAbsent(x.jobId(), j -> new ArrayList<>()).add(x.seq());
       }
-      (x.status() == TaskStatus.SUCCEEDED
-              ? succeeded
-              : x.status() == TaskStatus.FAILED ? failed : retried)
-          .increment();
+      switch (x.status()) {
+        case SUCCEEDED -> succeeded.increment();
+        case FAILED -> failed.increment();
+        case RETRY_WAIT -> retried.increment();
+        default -> handedBack.increment();
+      }
     }
+    requeueHandedBack(batch, committed.applied());
     Map<UUID, FanIn> fanIns = redis.acknowledge(entries, finished);
     if (!committed.failedJobs().isEmpty()) {
       // A failed job is finished: its fan-in keys go at once; its history is in PostgreSQL.
@@ -156,7 +220,26 @@ final class CompletionWriter extends SupervisedBody {
     if (!ready.isEmpty()) {
       redis.signalCollect(ready);
     }
-    batch.forEach(d -> inFlight.remove(d.completion().jobId(), d.completion().seq()));
+    batch.forEach(d -> inFlight.remove(InFlight.Key.of(d.completion())));
+  }
+
+  /**
+   * Appends a new entry for every task handed back as QUEUED (before the old entries are
+   * acknowledged, as a drain does), so it runs again.
+   */
+  private void requeueHandedBack(List<Done> batch, List<Completion> applied) {
+    Map<InFlight.Key, String> streams = new java.util.HashMap<>();
+    batch.forEach(d -> streams.put(InFlight.Key.of(d.completion()), d.queue()));
+    Map<String, Map<UUID, List<Integer>>> groups = new TreeMap<>();
+    for (Completion x : applied) {
+      if (x.isHandBack()) {
+        groups
+            .computeIfAbsent(streams.get(InFlight.Key.of(x)), q -> new TreeMap<>())
+            .computeIfAbsent(x.jobId(), j -> new ArrayList<>())
+            .add(x.seq());
+      }
+    }
+    groups.forEach((q, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(q, jobId, seqs)));
   }
 
   private record Committed(List<Completion> applied, List<Counts> counts, List<UUID> failedJobs) {}

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * task's handler runs, its worker takes a slot of every bounded counter the task falls under, all
  * at once in one Lua script (see {@link JedisConcurrencySlots}); when they are full it waits,
  * polling with jittered backoff while its lease is renewed, until a slot frees or the task is told
- * to stop. Slots are renewed with the lease and released when the handler returns; a worker that
- * dies stops renewing, and its slots expire when its leases do.
+ * to stop. Slots are renewed while the handler runs, even once it was told to stop, and released
+ * only when it returns; a worker that dies stops renewing, and its slots expire a lease later.
  */
 final class ConcurrencyGate implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ConcurrencyGate.class);
@@ -139,12 +139,12 @@ final class ConcurrencyGate implements AutoCloseable {
     bounds.add(limit);
   }
 
-  /** Extends every held slot with its lease; a task told to stop is no longer renewed. */
+  /**
+   * Extends every held slot. A task told to stop (cancelled, lease lost) keeps its slot renewed for
+   * as long as its handler runs: the bound counts what runs, not what should.
+   */
   private void renewAll() {
     for (Permit p : List.copyOf(held)) {
-      if (p.task.isCancelled()) {
-        continue;
-      }
       try {
         if (slots.renew(p.counters, p.holder, lease) < p.counters.size()
             && slots.tryAcquire(p.counters, limitsOf(p), p.holder, lease) != 0) {

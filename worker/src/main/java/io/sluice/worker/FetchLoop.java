@@ -38,6 +38,7 @@ final class FetchLoop extends SupervisedBody {
   private final ExecutorService handlers;
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final Counter started;
+  private final Counter backlogFull;
   private volatile boolean running = true;
 
   FetchLoop(WorkerContext ctx, String queue) {
@@ -51,13 +52,20 @@ final class FetchLoop extends SupervisedBody {
     this.writer = ctx.writer();
     this.handlers = ctx.handlers();
     this.started = ctx.metrics().counter("sluice_tasks_started_total", "queue", queue);
+    this.backlogFull = ctx.metrics().counter("sluice_worker_fetch_paused_total", "queue", queue);
   }
 
+  /**
+   * Takes a free handler slot and room in the in-flight bound for every entry it fetches: a handler
+   * slot comes back when the handler returns, room only when its completion is committed, so
+   * fetching stops while the commit backlog is full.
+   */
   @Override
   void loop() {
     while (running) {
       beat();
       int taken = 0;
+      int reserved = 0;
       try {
         if (!slots.tryAcquire(500, TimeUnit.MILLISECONDS)) {
           continue;
@@ -66,8 +74,17 @@ final class FetchLoop extends SupervisedBody {
         int want = Math.min(taken, MAX_FETCH);
         slots.release(taken - want);
         taken = want;
-        List<Delivery> deliveries = redis.fetch(queue, config.workerId(), want, 1000);
-        taken -= start(deliveries);
+        reserved = inFlight.reserve(want, 500);
+        if (reserved == 0) {
+          backlogFull.increment();
+          continue;
+        }
+        slots.release(taken - reserved);
+        taken = reserved;
+        List<Delivery> deliveries = redis.fetch(queue, config.workerId(), reserved, 1000);
+        int started = start(deliveries);
+        taken -= started;
+        reserved -= started;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -78,6 +95,7 @@ final class FetchLoop extends SupervisedBody {
         throw e;
       } finally {
         slots.release(taken);
+        inFlight.unreserve(reserved);
       }
     }
   }
@@ -177,11 +195,26 @@ final class FetchLoop extends SupervisedBody {
   }
 
   private void runAndRelease(RunningTask task) {
+    Completion completion = null;
     try {
-      Completion completion = runner.run(task);
-      writer.submit(new CompletionWriter.Done(completion, task.queue, task.entryId));
+      completion = runner.run(task);
     } finally {
       slots.release();
+      if (completion == null) {
+        // The runner itself failed (an Error out of a handler): give the claim back rather than
+        // holding and renewing it for ever.
+        completion =
+            Completion.handBack(task.jobId(), task.seq(), task.fenceToken(), "the runner failed");
+      }
+      try {
+        writer.submit(new CompletionWriter.Done(completion, task.queue, task.entryId));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        log.warn(
+            "Task {}/{} finished while the worker shut down; its lease lapses",
+            task.jobId(),
+            task.seq());
+      }
     }
   }
 

@@ -6,17 +6,19 @@ import io.sluice.store.ClaimedTask;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Renews every held lease in one statement, a third of the lease into it. A task whose lease is
- * gone (reclaimed after a pause, or its job cancelled) is told to stop; if renewal itself keeps
- * failing until the lease could have expired, every running task is told to stop, before anyone
- * else can claim it.
+ * gone (reclaimed after a pause, or its job cancelled) is told to stop and renewed no more; if
+ * renewal itself keeps failing until the lease could have expired, every held task is told to stop,
+ * before anyone else can claim it, and is handed back rather than committed.
  */
 final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(LeaseRenewer.class);
@@ -28,6 +30,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
   private final Counter renewals;
   private final Counter failures;
   private volatile long lastSuccess = System.nanoTime();
+  private volatile boolean outage;
 
   LeaseRenewer(WorkerConfig config, Database db, InFlight inFlight, MeterRegistry metrics) {
     this.config = config;
@@ -47,27 +50,38 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
     }
   }
 
+  /**
+   * Renews the leases still held: every claim in flight, running or finished but not yet committed
+   * (its row stays RUNNING until the commit, so letting it lapse would get a finished task
+   * reclaimed and its result rejected), except those already found lost. The set is bounded by the
+   * in-flight capacity, so one statement never covers an unbounded backlog.
+   */
   @Override
   public void run() {
-    List<RunningTask> held = List.copyOf(inFlight.all());
+    List<RunningTask> held = inFlight.all().stream().filter(t -> !t.isLeaseLost()).toList();
     if (held.isEmpty()) {
-      lastSuccess = System.nanoTime();
+      recovered();
       return;
     }
     try {
       List<ClaimedTask> claims = held.stream().map(t -> t.claim).toList();
       Set<TaskRef> renewed =
           new HashSet<>(db.inTransaction(c -> tasks.renew(c, config.lease(), claims)));
-      lastSuccess = System.nanoTime();
+      recovered();
       renewals.increment(renewed.size());
+      // The fence renews at most the newest claim of a task; an older one of the same task (a late
+      // commit still pending) is lost.
+      Map<TaskRef, Long> newest = new HashMap<>();
+      held.forEach(t -> newest.merge(t.claim.ref(), t.claim.leaseEpoch(), Math::max));
       for (RunningTask t : held) {
-        if (!renewed.contains(t.claim.ref())
-            && inFlight.get(t.claim.ref()) == t
-            && !t.isCancelled()) {
-          t.cancel();
+        boolean kept =
+            renewed.contains(t.claim.ref()) && newest.get(t.claim.ref()) == t.claim.leaseEpoch();
+        if (!kept && inFlight.get(InFlight.Key.of(t.claim)) == t) {
+          t.leaseLost();
+          t.stop("lost its lease (reclaimed after a pause, or its job was cancelled or failed)");
           log.warn(
               "Lost the lease of task {}/{} (reclaimed after a pause, or its job was cancelled or"
-                  + " failed); its handler is told to stop and its result will be rejected",
+                  + " failed); its handler is told to stop and its result will not be committed",
               t.jobId(),
               t.seq());
         }
@@ -77,9 +91,23 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
       long sinceMs = (System.nanoTime() - lastSuccess) / 1_000_000;
       log.warn("Lease renewal failed ({} ms since the last success): {}", sinceMs, e.toString());
       if (sinceMs > config.lease().toMillis() * 2 / 3) {
-        held.forEach(RunningTask::cancel);
-        log.warn("Leases may have expired; {} running task(s) are told to stop", held.size());
+        outage = true;
+        String reason = "lease renewal failed for " + sinceMs + " ms";
+        held.forEach(t -> t.stop(reason));
+        log.warn(
+            "Leases may have expired; {} task(s) are told to stop and will be handed back unfinished",
+            held.size());
       }
+    }
+  }
+
+  private void recovered() {
+    lastSuccess = System.nanoTime();
+    if (outage) {
+      outage = false;
+      // Stop requests stay: a handler may have returned early on one. Those tasks are handed back
+      // (their attempt not spent) when their handlers return; the rest keep their renewed leases.
+      log.info("Lease renewal works again; tasks told to stop during the outage are handed back");
     }
   }
 

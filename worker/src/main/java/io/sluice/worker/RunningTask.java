@@ -15,7 +15,8 @@ final class RunningTask implements TaskContext {
   final ClaimedTask claim;
   final String queue;
   final String entryId;
-  private volatile boolean cancelled;
+  private volatile String stopReason;
+  private volatile boolean leaseLost;
   private volatile double progress;
   private volatile String stage;
   private volatile String message;
@@ -30,8 +31,33 @@ final class RunningTask implements TaskContext {
     this.entryId = entryId;
   }
 
-  void cancel() {
-    cancelled = true;
+  /**
+   * Tells the handler to stop. The request is never withdrawn, even when the lease turns out to be
+   * kept: a handler may already have seen it and returned early, so whatever it returns is handed
+   * back rather than committed (see {@link TaskRunner}). The first reason is kept.
+   */
+  void stop(String reason) {
+    if (stopReason == null) {
+      synchronized (this) {
+        if (stopReason == null) {
+          stopReason = reason;
+        }
+      }
+    }
+  }
+
+  /** Why the handler was told to stop, or null while it was not. */
+  String stopReason() {
+    return stopReason;
+  }
+
+  /** Marks the lease as gone (renewal found another claim, or the job ended): renew it no more. */
+  void leaseLost() {
+    leaseLost = true;
+  }
+
+  boolean isLeaseLost() {
+    return leaseLost;
   }
 
   @Override
@@ -66,7 +92,7 @@ final class RunningTask implements TaskContext {
 
   @Override
   public boolean isCancelled() {
-    return cancelled;
+    return stopReason != null;
   }
 
   @Override

@@ -53,10 +53,15 @@ final class TaskRunner {
       TaskResult result;
       try (ConcurrencyGate.Permit permit = gate.acquire(task)) {
         if (permit == null) {
-          return retryOrFail(
-              task, "told to stop while waiting for a concurrency slot", retry.delayMs(1));
+          return handBack(task);
         }
+        // The permit is closed only when the handler returns, however long it ignores a stop.
         result = type.handler().handle(task);
+      }
+      if (task.isCancelled()) {
+        // Told to stop before it returned: it may have cut its work short, so whatever it says is
+        // not committed; the task runs again without spending this attempt.
+        return handBack(task);
       }
       return switch (result) {
         case TaskResult.Success s ->
@@ -74,15 +79,31 @@ final class TaskRunner {
         case TaskResult.Fail f -> failed(task, f.reason());
       };
     } catch (NonRetryableException e) {
-      return failed(task, e.getMessage());
+      return task.isCancelled() ? handBack(task) : failed(task, e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return retryOrFail(task, "interrupted", retry.delayMs(task.attempt()));
+      return task.isCancelled()
+          ? handBack(task)
+          : retryOrFail(task, "interrupted", retry.delayMs(task.attempt()));
     } catch (Exception | LinkageError | StackOverflowError e) {
-      return retryOrFail(task, e.toString(), retry.delayMs(task.attempt()));
+      // A failure thrown after a stop request is most likely the stop itself: hand it back too.
+      return task.isCancelled()
+          ? handBack(task)
+          : retryOrFail(task, e.toString(), retry.delayMs(task.attempt()));
     } finally {
       MDC.remove("jobId");
     }
+  }
+
+  private static Completion handBack(RunningTask task) {
+    log.warn(
+        "Task {}/{} was told to stop ({}); handing it back unfinished, attempt {} not spent",
+        task.jobId(),
+        task.seq(),
+        task.stopReason(),
+        task.attempt());
+    return Completion.handBack(
+        task.jobId(), task.seq(), task.fenceToken(), "handed back: " + task.stopReason());
   }
 
   private static Completion retryOrFail(RunningTask task, String reason, long delayMs) {

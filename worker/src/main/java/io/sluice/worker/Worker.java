@@ -31,7 +31,7 @@ public final class Worker implements AutoCloseable {
   private final WorkerConfig config;
   private final Database db;
   private final JedisTaskQueue redis;
-  private final InFlight inFlight = new InFlight();
+  private final InFlight inFlight;
   private final CompletionWriter writer;
   private final LoopSupervisor loops;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
@@ -45,13 +45,15 @@ public final class Worker implements AutoCloseable {
   private Worker(WorkerConfig config, io.sluice.config.ApiTokens adminTokens) {
     this.config = config;
     log.info(
-        "Starting worker {}: {}, {}, queues {}, concurrency {}, lease {}",
+        "Starting worker {}: {}, {}, queues {}, concurrency {}, commit backlog {}, lease {}",
         config.workerId(),
         config.database(),
         config.redis(),
         config.queues(),
         config.concurrency(),
+        config.commitBacklog(),
         config.lease());
+    this.inFlight = new InFlight(config.concurrency() + config.commitBacklog());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.db = new Database(config.database(), "sluice-worker");
     this.redis =
@@ -78,6 +80,15 @@ public final class Worker implements AutoCloseable {
             "sluice_worker_busy_ratio",
             () -> (double) (config.concurrency() - slots.availablePermits()) / config.concurrency())
         .register(metrics);
+    Gauge.builder("sluice_worker_in_flight", inFlight, InFlight::size)
+        .description("claims held, from claim until their completion is committed")
+        .register(metrics);
+    Gauge.builder("sluice_worker_in_flight_limit", inFlight, InFlight::capacity)
+        .description("concurrency plus commit backlog: fetching stops at this many claims")
+        .register(metrics);
+    Gauge.builder("sluice_worker_commit_backlog", writer, CompletionWriter::backlog)
+        .description("finished tasks waiting for the completion writer")
+        .register(metrics);
     LeaseRenewer renewer = new LeaseRenewer(config, db, inFlight, metrics);
     this.scheduler =
         Executors.newScheduledThreadPool(
@@ -88,6 +99,7 @@ public final class Worker implements AutoCloseable {
     health.register("redis", redis::ping);
     health.register("loops", loops::allAlive);
     health.register("leases", renewer::healthy);
+    health.register("completions", writer::healthy);
     this.http = WorkerHttp.start(config.httpPort(), health, metrics, this::drainAsync, adminTokens);
     // Heartbeat and fetch last: the node row names a port that answers, and work is taken only once
     // the worker can report on it and be drained.
@@ -156,10 +168,20 @@ public final class Worker implements AutoCloseable {
         config.workerId(),
         inFlight.size(),
         config.drainGrace());
-    loops.loops().stream()
-        .filter(l -> l.name().startsWith("fetch-"))
-        .forEach(LoopSupervisor.Loop::retire);
+    List<LoopSupervisor.Loop> fetchLoops =
+        loops.loops().stream().filter(l -> l.name().startsWith("fetch-")).toList();
+    fetchLoops.forEach(LoopSupervisor.Loop::retire);
     fetchers.forEach(FetchLoop::stop);
+    // A fetch blocked in Redis may still return entries: let it claim and start them, so they are
+    // finished or handed back below instead of stranded as read-but-unclaimed entries.
+    for (LoopSupervisor.Loop loop : fetchLoops) {
+      try {
+        loop.join(Duration.ofSeconds(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     long deadline = System.nanoTime() + config.drainGrace().toNanos();
     while (inFlight.size() > 0 && System.nanoTime() < deadline) {
       try {
@@ -217,13 +239,13 @@ public final class Worker implements AutoCloseable {
               .computeIfAbsent(t.jobId(), j -> new ArrayList<>())
               .add(t.seq());
           entries.computeIfAbsent(t.queue, q -> new ArrayList<>()).add(t.entryId);
-          inFlight.remove(t.jobId(), t.seq());
+          inFlight.remove(t);
         }
       }
       groups.forEach(
           (queue, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs)));
       redis.acknowledge(entries, java.util.Map.of());
-      left.forEach(RunningTask::cancel);
+      left.forEach(t -> t.stop("the worker is draining"));
       log.info("Worker {} handed back {} unfinished task(s)", config.workerId(), released.size());
     } catch (RuntimeException e) {
       log.warn(

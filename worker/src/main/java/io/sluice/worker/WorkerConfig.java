@@ -19,6 +19,8 @@ import java.util.UUID;
  * @param drainGrace how long a draining worker waits for running tasks before handing them back
  * @param concurrencyLimits how many tasks of a queue or job type may run at once across all workers
  *     ({@link ConcurrencyLimits#fromEnv}); every worker of a queue should carry the same
+ * @param commitBacklog how many finished tasks may wait for their completion to be committed; a
+ *     worker holds at most {@code concurrency + commitBacklog} claims and stops fetching at that
  */
 public record WorkerConfig(
     DatabaseConfig database,
@@ -31,7 +33,11 @@ public record WorkerConfig(
     Duration retryMax,
     Duration drainGrace,
     int httpPort,
-    ConcurrencyLimits concurrencyLimits) {
+    ConcurrencyLimits concurrencyLimits,
+    int commitBacklog) {
+
+  /** Two writer batches: one being committed while handlers fill the next. */
+  public static final int DEFAULT_COMMIT_BACKLOG = 2000;
 
   public WorkerConfig {
     queues = List.copyOf(queues);
@@ -47,6 +53,57 @@ public record WorkerConfig(
     if (lease.compareTo(Duration.ofSeconds(1)) < 0) {
       throw new ConfigException("SLUICE_LEASE_DURATION", lease.toString(), "must be at least 1s");
     }
+    if (commitBacklog < 1 || commitBacklog > 100_000) {
+      throw new ConfigException(
+          "SLUICE_WORKER_COMMIT_BACKLOG",
+          String.valueOf(commitBacklog),
+          "must be between 1 and 100000");
+    }
+  }
+
+  /** A configuration with the default commit backlog. */
+  public WorkerConfig(
+      DatabaseConfig database,
+      RedisConfig redis,
+      String workerId,
+      List<String> queues,
+      int concurrency,
+      Duration lease,
+      Duration retryBase,
+      Duration retryMax,
+      Duration drainGrace,
+      int httpPort,
+      ConcurrencyLimits concurrencyLimits) {
+    this(
+        database,
+        redis,
+        workerId,
+        queues,
+        concurrency,
+        lease,
+        retryBase,
+        retryMax,
+        drainGrace,
+        httpPort,
+        concurrencyLimits,
+        DEFAULT_COMMIT_BACKLOG);
+  }
+
+  /** The same configuration with another commit backlog. */
+  public WorkerConfig withCommitBacklog(int backlog) {
+    return new WorkerConfig(
+        database,
+        redis,
+        workerId,
+        queues,
+        concurrency,
+        lease,
+        retryBase,
+        retryMax,
+        drainGrace,
+        httpPort,
+        concurrencyLimits,
+        backlog);
   }
 
   /** A configuration without concurrency limits. */
@@ -90,6 +147,7 @@ public record WorkerConfig(
         env.duration("SLUICE_RETRY_MAX", Duration.ofMinutes(5)),
         env.duration("SLUICE_DRAIN_GRACE", Duration.ofSeconds(30)),
         env.intValue("SLUICE_HTTP_PORT", 8081, 0, 65535),
-        ConcurrencyLimits.fromEnv(env));
+        ConcurrencyLimits.fromEnv(env),
+        env.intValue("SLUICE_WORKER_COMMIT_BACKLOG", DEFAULT_COMMIT_BACKLOG, 1, 100_000));
   }
 }
