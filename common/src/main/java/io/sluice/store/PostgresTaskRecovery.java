@@ -45,11 +45,12 @@ public final class PostgresTaskRecovery {
       """;
 
   // One statement: the compare-and-set on the expired epoch and the RECLAIM event for each task.
+  // A reclaim keeps the attempt its claim counted: a task that kills its worker must run out.
   private static final String RECLAIM =
       """
       WITH reclaimed AS (
         UPDATE tasks t SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL,
-                           attempt = t.attempt - 1, version = t.version + 1
+                           version = t.version + 1
           FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
          WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch
            AND t.status = 'RUNNING' AND t.lease_expires_at < now()
