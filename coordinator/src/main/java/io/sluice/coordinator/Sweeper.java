@@ -189,14 +189,21 @@ final class Sweeper {
     retried.increment(leader.fenced(c -> recovery.markRetriesQueued(c, due)));
   }
 
+  /**
+   * Reclaims tasks whose lease expired, once this leader has reached PostgreSQL without a break for
+   * the dead-after time: after an outage every lease looks expired, and the live workers that held
+   * them must first get the chance to hand back what they stopped without spending its attempt.
+   */
   private void reclaimExpiredLeases() {
+    if (leader.unbrokenContact().compareTo(config.nodeDeadAfter()) < 0) {
+      return;
+    }
     List<Stranded> expired = db.query(c -> recovery.expiredLeases(c, BATCH));
     if (expired.isEmpty()) {
       return;
     }
     // Appended first, marked QUEUED second: a claim accepts an expired lease too, so either order
-    // of
-    // claim and mark is safe, and a crash in between leaves the lease expired and found again.
+    // of claim and mark is safe, and a crash in between leaves the lease expired and found again.
     enqueue(expired);
     int count = leader.fenced(c -> recovery.reclaim(c, expired));
     reclaimed.increment(count);
