@@ -10,7 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -84,27 +83,6 @@ public final class PostgresJobStore {
          AND (?::bigint IS NULL OR j.version = ?::bigint)
          AND (NOT ? OR j.tasks_succeeded + j.tasks_failed = j.task_count)
       RETURNING o.old_status, j.version
-      """;
-
-  private static final String TAKE_OVER_COLLECTING =
-      """
-      UPDATE jobs SET version = version + 1, updated_at = now()
-       WHERE id = ? AND status = 'COLLECTING' AND updated_at < now() - ? * interval '1 millisecond'
-      RETURNING version
-      """;
-
-  // The last clause is the safety net: a RUNNING job that made no progress for the dispatch grace
-  // while tasks of it wait QUEUED gets those tasks appended again, whatever lost their entries.
-  private static final String NEEDING_ATTENTION =
-      """
-      SELECT id, status FROM jobs
-       WHERE (status IN ('QUEUED', 'RUNNING') AND tasks_succeeded + tasks_failed = task_count
-              AND updated_at < now() - ? * interval '1 millisecond')
-          OR (status = 'QUEUED' AND updated_at < now() - ? * interval '1 millisecond')
-          OR (status = 'COLLECTING' AND updated_at < now() - ? * interval '1 millisecond')
-          OR (status = 'RUNNING' AND updated_at < now() - ? * interval '1 millisecond'
-              AND EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = jobs.id AND t.status = 'QUEUED'))
-       LIMIT ?
       """;
 
   private static final String TOUCH = "UPDATE jobs SET updated_at = now() WHERE id = ?";
@@ -282,50 +260,6 @@ public final class PostgresJobStore {
         return OptionalLong.of(version);
       }
     }
-  }
-
-  /** Takes over a collection whose collector stopped making progress; returns the new version. */
-  public OptionalLong takeOverStaleCollecting(Connection c, UUID jobId, Duration staleAfter)
-      throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(TAKE_OVER_COLLECTING)) {
-      ps.setObject(1, jobId);
-      ps.setLong(2, staleAfter.toMillis());
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
-      }
-    }
-  }
-
-  /** A job the sweeper must move on. */
-  public record Stalled(UUID id, JobStatus status) {}
-
-  /**
-   * Jobs whose tasks are all finished but which were never collected, jobs whose dispatch did not
-   * finish, and collections that stopped; each older than its grace period.
-   */
-  public List<Stalled> findStalled(
-      Connection c,
-      Duration collectGrace,
-      Duration dispatchGrace,
-      Duration collectingGrace,
-      int limit)
-      throws SQLException {
-    List<Stalled> stalled = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(NEEDING_ATTENTION)) {
-      ps.setLong(1, collectGrace.toMillis());
-      ps.setLong(2, dispatchGrace.toMillis());
-      ps.setLong(3, collectingGrace.toMillis());
-      ps.setLong(4, dispatchGrace.toMillis());
-      ps.setInt(5, limit);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          stalled.add(
-              new Stalled(
-                  rs.getObject("id", UUID.class), JobStatus.valueOf(rs.getString("status"))));
-        }
-      }
-    }
-    return stalled;
   }
 
   /** Marks a job as looked at, so the sweeper does not repeat a repair before the grace passes. */
