@@ -12,6 +12,7 @@ import io.sluice.client.SluiceApiException;
 import io.sluice.client.SluiceClient;
 import io.sluice.config.ApiTokens;
 import io.sluice.coordinator.ApiLimits;
+import io.sluice.health.ClientMetrics;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
@@ -166,7 +167,7 @@ class JobApiSemanticsIT {
         SluiceClient.create(
             URI.create(stack.api()),
             Stack.TOKEN,
-            metrics,
+            new ClientMetrics(metrics),
             new RetryOnConflict(100, Duration.ofMillis(2), Duration.ofMillis(100)));
 
     concurrently(

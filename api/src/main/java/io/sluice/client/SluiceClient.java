@@ -1,9 +1,6 @@
 package io.sluice.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.SluiceException;
 import io.sluice.json.Json;
 import java.io.IOException;
@@ -16,23 +13,22 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's job API for Java programs. Thread-safe; share one per process.
  *
  * <pre>{@code
- * SluiceClient client = SluiceClient.create(URI.create("http://coordinator:8080"), token, registry);
+ * SluiceClient client = SluiceClient.create(URI.create("http://coordinator:8080"), token, null);
  * client.update(jobId, job -> JobUpdate.priority(job.priority() + 1));
  * }</pre>
  *
- * Metrics: {@code sluice_client_conflicts_total} counts version conflicts the server answered,
- * {@code sluice_client_retries_total{reason}} every retry (reason {@code conflict}, {@code
- * unavailable}, {@code rate_limited} or {@code connection}).
+ * A {@link Listener} hears every version conflict the server answered and every retry (reason
+ * {@code conflict}, {@code unavailable}, {@code rate_limited} or {@code connection}); core's {@code
+ * ClientMetrics} turns them into {@code sluice_client_conflicts_total} and {@code
+ * sluice_client_retries_total{reason}}.
  */
 public final class SluiceClient {
-  private static final Logger log = LoggerFactory.getLogger(SluiceClient.class);
+  private static final System.Logger log = System.getLogger(SluiceClient.class.getName());
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
 
   /** One HTTP exchange; a seam so tests can answer without a server. */
@@ -48,8 +44,18 @@ public final class SluiceClient {
   private final Transport transport;
   private final RetryOnConflict retry;
   private final Sleeper sleeper;
-  private final MeterRegistry metrics;
-  private final Counter conflicts;
+  private final Listener listener;
+
+  /** Hears what the client retried and why; the default hears nothing. */
+  public interface Listener {
+    Listener NONE = new Listener() {};
+
+    /** The server answered 409 with a newer version. */
+    default void conflict() {}
+
+    /** A try failed and the client will try again after a wait. */
+    default void retried(String reason) {}
+  }
 
   /** Waits between tries; a seam for tests. */
   interface Sleeper {
@@ -62,24 +68,23 @@ public final class SluiceClient {
       Transport transport,
       RetryOnConflict retry,
       Sleeper sleeper,
-      MeterRegistry metrics) {
+      Listener listener) {
     String b = base.toString();
     this.base = URI.create(b.endsWith("/") ? b.substring(0, b.length() - 1) : b);
     this.token = token;
     this.transport = transport;
     this.retry = retry;
     this.sleeper = sleeper;
-    this.metrics = metrics;
-    this.conflicts = metrics.counter("sluice_client_conflicts_total");
+    this.listener = listener;
   }
 
   /** A client of the API at {@code base}, authenticating with {@code token}. */
-  public static SluiceClient create(URI base, String token, MeterRegistry metrics) {
-    return create(base, token, metrics, RetryOnConflict.DEFAULT);
+  public static SluiceClient create(URI base, String token, Listener listener) {
+    return create(base, token, listener, RetryOnConflict.DEFAULT);
   }
 
   public static SluiceClient create(
-      URI base, String token, MeterRegistry metrics, RetryOnConflict retry) {
+      URI base, String token, Listener listener, RetryOnConflict retry) {
     HttpClient http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -101,7 +106,7 @@ public final class SluiceClient {
         transport,
         retry,
         d -> Thread.sleep(d),
-        metrics == null ? new SimpleMeterRegistry() : metrics);
+        listener == null ? Listener.NONE : listener);
   }
 
   /** {@code GET /api/v1/jobs/{id}}. */
@@ -145,7 +150,7 @@ public final class SluiceClient {
         return patch(id, current.version(), change.apply(current));
       } catch (SluiceApiException e) {
         if (e.isVersionConflict()) {
-          conflicts.increment();
+          listener.conflict();
         }
         if (!e.isRetryable() || attempt >= retry.maxAttempts()) {
           throw e;
@@ -169,9 +174,14 @@ public final class SluiceClient {
 
   private void pause(int attempt, String reason, Duration retryAfter, RuntimeException cause) {
     Duration wait = retry.backoff(attempt, retryAfter, ThreadLocalRandom.current());
-    metrics.counter("sluice_client_retries_total", "reason", reason).increment();
-    log.debug(
-        "Retrying after {} ({}), try {} of {}", reason, wait, attempt + 1, retry.maxAttempts());
+    listener.retried(reason);
+    log.log(
+        System.Logger.Level.DEBUG,
+        "Retrying after {0} ({1}), try {2} of {3}",
+        reason,
+        wait,
+        attempt + 1,
+        retry.maxAttempts());
     try {
       sleeper.sleep(wait);
     } catch (InterruptedException e) {
