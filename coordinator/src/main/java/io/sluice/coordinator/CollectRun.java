@@ -5,7 +5,6 @@ import static java.util.concurrent.TimeUnit.NANOSECONDS;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresCollectAttempts;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -23,10 +22,10 @@ import org.slf4j.LoggerFactory;
 final class CollectRun {
   private static final Logger log = LoggerFactory.getLogger(CollectRun.class);
 
-  /** What a collector computes from a connection of its own. */
+  /** What a collector computes, reading its input on a connection of its own. */
   @FunctionalInterface
   interface Body {
-    JsonNode run(Connection c) throws Exception;
+    JsonNode run() throws Exception;
   }
 
   /** How one run ended. */
@@ -62,8 +61,8 @@ final class CollectRun {
             .name("sluice-collector-" + jobId)
             .start(
                 () -> {
-                  try (Connection c = db.dataSource().getConnection()) {
-                    result.complete(body.run(c));
+                  try {
+                    result.complete(body.run());
                   } catch (Throwable t) {
                     result.completeExceptionally(t);
                   }

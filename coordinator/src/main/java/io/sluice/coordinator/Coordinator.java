@@ -13,7 +13,6 @@ import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresNodeRegistry;
-import io.sluice.store.PostgresTaskStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -64,8 +63,7 @@ public final class Coordinator implements AutoCloseable {
         new Dispatcher(
             db, new PostgresJobStore(), redis, collector, config.admission().maxDispatchBacklog());
     JobSubmitter submitter =
-        new JobSubmitter(
-            db, new PostgresJobStore(), new PostgresTaskStore(), types, dispatcher, admission);
+        new JobSubmitter(db, new PostgresJobStore(), types, dispatcher, admission);
     this.loops = new LoopSupervisor(Clock.systemUTC(), metrics);
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
     loops.start("collect-listener", Duration.ofSeconds(5), listener, listener::release);

@@ -7,8 +7,8 @@ import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresJobControl;
 import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresJobStore.Transition;
-import java.util.List;
+import io.sluice.store.PostgresJobTransitions;
+import io.sluice.store.PostgresTaskStore;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -32,6 +32,8 @@ final class Dispatcher implements AutoCloseable {
 
   private final Database db;
   private final PostgresJobStore jobs;
+  private final PostgresJobTransitions transitions = new PostgresJobTransitions();
+  private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final LettuceCoordination redis;
   private final JobCollector collector;
   private final Set<String> knownQueues = ConcurrentHashMap.newKeySet();
@@ -103,14 +105,11 @@ final class Dispatcher implements AutoCloseable {
         && !db.query(c -> new PostgresJobControl().isDue(c, jobId))) {
       return; // A delayed job: the sweeper dispatches it once its runAt has come.
     }
-    List<Integer> seqs = db.query(c -> queuedSeqs(c, jobId));
-    log.info("Re-dispatching {} queued task(s) of job {}", seqs.size(), jobId);
+    // A cursor needs a transaction; it only reads.
+    int[] seqs = db.inTransaction(c -> tasks.queuedSeqs(c, jobId, PAGE));
+    log.info("Re-dispatching {} queued task(s) of job {}", seqs.length, jobId);
     int remaining = job.taskCount() - job.tasksSucceeded() - job.tasksFailed();
-    dispatch(
-        jobId,
-        PriorityBand.stream(job.queue(), job.priority()),
-        remaining,
-        seqs.stream().mapToInt(Integer::intValue).toArray());
+    dispatch(jobId, PriorityBand.stream(job.queue(), job.priority()), remaining, seqs);
   }
 
   private void dispatch(UUID jobId, String queue, int remaining, int[] seqs) {
@@ -119,12 +118,7 @@ final class Dispatcher implements AutoCloseable {
       redis.ensureWorkerGroup(queue);
     }
     redis.enqueue(queue, jobId, seqs);
-    boolean moved =
-        db.inTransaction(
-                c ->
-                    jobs.transition(
-                        c, Transition.of(jobId, List.of(JobStatus.QUEUED), JobStatus.RUNNING)))
-            .isPresent();
+    boolean moved = db.inTransaction(c -> transitions.dispatched(c, jobId)).isPresent();
     if (!moved
         && db.query(c -> jobs.find(c, jobId)).map(j -> j.status().isTerminal()).orElse(true)) {
       // Cancelled while being dispatched: the counter just created would outlive the job.
@@ -135,18 +129,6 @@ final class Dispatcher implements AutoCloseable {
     if (remaining == 0) {
       collector.submit(jobId);
     }
-  }
-
-  private List<Integer> queuedSeqs(java.sql.Connection c, UUID jobId) throws java.sql.SQLException {
-    List<Integer> seqs = new java.util.ArrayList<>();
-    c.setAutoCommit(false);
-    try {
-      new io.sluice.store.PostgresTaskStore().forEachQueuedSeq(c, jobId, PAGE, seqs::add);
-    } finally {
-      c.rollback();
-      c.setAutoCommit(true);
-    }
-    return seqs;
   }
 
   /** Forgets which queues have a consumer group, after Redis lost its data. */

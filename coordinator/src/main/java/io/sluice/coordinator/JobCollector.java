@@ -3,9 +3,7 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.api.Collector;
 import io.sluice.api.JobType;
-import io.sluice.api.Payload;
 import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
@@ -13,14 +11,9 @@ import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresCollectAttempts;
 import io.sluice.store.PostgresCollectAttempts.Gate;
-import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresJobStore.Transition;
-import io.sluice.store.PostgresTaskStore;
-import io.sluice.store.StoreException;
-import java.sql.Connection;
-import java.sql.SQLException;
+import io.sluice.store.PostgresCollectInput;
+import io.sluice.store.PostgresJobTransitions;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -54,8 +47,8 @@ final class JobCollector implements AutoCloseable {
   private static final int QUEUE = 1024;
 
   private final Database db;
-  private final PostgresJobStore jobs = new PostgresJobStore();
-  private final PostgresTaskStore tasks = new PostgresTaskStore();
+  private final PostgresJobTransitions transitions = new PostgresJobTransitions();
+  private final PostgresCollectInput input = new PostgresCollectInput();
   private final PostgresCollectAttempts attempts = new PostgresCollectAttempts();
   private final JobTypeRegistry types;
   private final LettuceCoordination redis;
@@ -148,24 +141,7 @@ final class JobCollector implements AutoCloseable {
    * otherwise does nothing.
    */
   void collect(UUID jobId) {
-    Optional<Gate> gate =
-        db.inTransaction(
-            c -> {
-              OptionalLong moved =
-                  jobs.transition(
-                      c,
-                      new Transition(
-                          jobId,
-                          List.of(JobStatus.QUEUED, JobStatus.RUNNING),
-                          JobStatus.COLLECTING,
-                          null,
-                          true,
-                          null,
-                          null));
-              return moved.isPresent()
-                  ? attempts.first(c, jobId, moved.getAsLong())
-                  : attempts.takeOver(c, jobId, collectingGrace);
-            });
+    Optional<Gate> gate = db.inTransaction(c -> attempts.open(c, jobId, collectingGrace));
     if (gate.isEmpty()) {
       duplicateTriggers.increment();
       return;
@@ -191,7 +167,7 @@ final class JobCollector implements AutoCloseable {
       }
       CollectRun.Outcome outcome =
           new CollectRun(db, attempts, limits.timeout(), heartbeatEvery())
-              .run(jobId, gate.version(), c -> collectWith(c, jobId));
+              .run(jobId, gate.version(), () -> collectWith(jobId));
       switch (outcome) {
         case CollectRun.Done done -> {
           commit(jobId, gate.version(), success(done.result()));
@@ -242,16 +218,20 @@ final class JobCollector implements AutoCloseable {
     return Duration.ofMillis(Math.max(50, collectingGrace.toMillis() / 4));
   }
 
-  private JsonNode collectWith(Connection c, UUID jobId) throws Exception {
-    String type = jobs.find(c, jobId).orElseThrow().type();
-    JobType jobType =
-        types
-            .find(type)
-            .orElseThrow(
-                () ->
-                    new IllegalStateException(
-                        "job type '" + type + "' is not on this coordinator's classpath"));
-    return run(c, jobId, jobType.collector());
+  private JsonNode collectWith(UUID jobId) throws Exception {
+    return input.read(
+        db,
+        jobId,
+        (type, payload, outcomes) -> {
+          JobType jobType =
+              types
+                  .find(type)
+                  .orElseThrow(
+                      () ->
+                          new IllegalStateException(
+                              "job type '" + type + "' is not on this coordinator's classpath"));
+          return jobType.collector().collect(payload, outcomes);
+        });
   }
 
   /** How a collection ends: the status to commit, with its result or error. */
@@ -271,43 +251,19 @@ final class JobCollector implements AutoCloseable {
   }
 
   private void commit(UUID jobId, long version, End end) {
-    Transition commit =
-        new Transition(
-            jobId,
-            List.of(JobStatus.COLLECTING),
-            end.to(),
-            version,
-            false,
-            end.error(),
-            end.resultJson());
-    OptionalLong done = db.inTransaction(c -> jobs.transition(c, commit));
+    OptionalLong done =
+        db.inTransaction(
+            c ->
+                end.to() == JobStatus.SUCCEEDED
+                    ? transitions.collected(c, jobId, version, end.resultJson())
+                    : transitions.collectFailed(c, jobId, version, end.error()));
     if (done.isPresent()) {
       collected.increment();
-      log.info("Job {} {}", jobId, commit.to());
+      log.info("Job {} {}", jobId, end.to());
       redis.deleteJobKeys(jobId);
     } else {
       log.info(
           "Job {} was collected by another coordinator meanwhile; this result is discarded", jobId);
-    }
-  }
-
-  private JsonNode run(Connection c, UUID jobId, Collector collector) throws Exception {
-    JsonNode payload = jobs.payload(c, jobId);
-    // A cursor needs a transaction; it only reads, so nothing is held that a writer waits for.
-    c.setAutoCommit(false);
-    try {
-      return collector.collect(
-          new Payload(payload),
-          action -> {
-            try {
-              tasks.forEachOutcome(c, jobId, action);
-            } catch (SQLException e) {
-              throw new StoreException("reading task outcomes of job " + jobId + " failed", e);
-            }
-          });
-    } finally {
-      c.rollback();
-      c.setAutoCommit(true);
     }
   }
 

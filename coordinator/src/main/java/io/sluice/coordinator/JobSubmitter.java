@@ -8,9 +8,12 @@ import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.NewJob;
 import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresTaskStore;
-import io.sluice.store.PostgresTenantQuota;
-import java.util.Optional;
+import io.sluice.store.PostgresJobSubmission;
+import io.sluice.store.PostgresJobSubmission.Created;
+import io.sluice.store.PostgresJobSubmission.KeyTaken;
+import io.sluice.store.PostgresJobSubmission.OverQuota;
+import io.sluice.store.PostgresJobSubmission.SplitFailedException;
+import io.sluice.store.PostgresJobSubmission.Stored;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,22 +32,19 @@ final class JobSubmitter {
 
   private final Database db;
   private final PostgresJobStore jobs;
-  private final PostgresTaskStore tasks;
   private final JobTypeRegistry types;
   private final Dispatcher dispatcher;
   private final AdmissionControl admission;
-  private final PostgresTenantQuota quotas = new PostgresTenantQuota();
+  private final PostgresJobSubmission submission = new PostgresJobSubmission();
 
   JobSubmitter(
       Database db,
       PostgresJobStore jobs,
-      PostgresTaskStore tasks,
       JobTypeRegistry types,
       Dispatcher dispatcher,
       AdmissionControl admission) {
     this.db = db;
     this.jobs = jobs;
-    this.tasks = tasks;
     this.types = types;
     this.dispatcher = dispatcher;
     this.admission = admission;
@@ -96,66 +96,40 @@ final class JobSubmitter {
       Payload payload,
       NewJob job,
       AdmissionControl.Ticket ticket) {
-    Optional<Job> created =
-        db.inTransaction(
-            c -> {
-              Optional<Job> stored = store(c, type, payload, job);
-              if (stored.isPresent()) {
-                takeQuota(c, stored.get(), quota);
-              }
-              return stored;
-            });
-    if (created.isPresent()) {
-      log.info(
-          "Job {} ({}) accepted with {} tasks on queue {}",
-          job.id(),
-          job.type(),
-          created.get().taskCount(),
-          job.queue());
-      if (job.runAt() == null) {
-        dispatcher.dispatchAsync(created.get(), ticket.handOffDispatch());
-      }
-      return new Outcome(created.get(), true);
-    }
-    return existing(tenant, job);
-  }
-
-  private Optional<Job> store(java.sql.Connection c, JobType type, Payload payload, NewJob job)
-      throws java.sql.SQLException {
-    if (!jobs.insert(c, job)) {
-      return Optional.empty();
-    }
-    db.allowBulk(c); // a million-row COPY outlasts the statement timeout
-    int count;
+    Stored stored;
     try {
-      count = tasks.insertTasks(c, job.id(), type.splitter(), payload);
+      stored = submission.store(db, job, type.splitter(), payload, quota);
     } catch (InvalidPayloadException e) {
       throw new ApiException(400, e.getMessage()).with("field", "payload." + e.field());
-    } catch (java.sql.SQLException | RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new ApiException(400, "splitting the payload failed: " + e.getMessage())
+    } catch (SplitFailedException e) {
+      throw new ApiException(400, "splitting the payload failed: " + e.getCause().getMessage())
           .with("field", "payload");
     }
-    jobs.setTaskCount(c, job.id(), count);
-    jobs.appendEvent(c, job.id(), 1, "STATUS", null, "QUEUED", null);
-    return jobs.find(c, job.id());
-  }
-
-  /** Last in the transaction, so the tenant's usage row is locked only until the commit. */
-  private void takeQuota(java.sql.Connection c, Job job, Integer quota)
-      throws java.sql.SQLException {
-    if (!quotas.tryTake(c, job.tenant(), quota)) {
-      throw new ApiException(
-              429,
-              "tenant "
-                  + job.tenant()
-                  + " has "
-                  + quota
-                  + " active jobs, its quota; submit again when one has finished")
-          .with("quota", quota)
-          .retryAfter(QUOTA_RETRY_AFTER_SECONDS);
-    }
+    return switch (stored) {
+      case Created created -> {
+        log.info(
+            "Job {} ({}) accepted with {} tasks on queue {}",
+            job.id(),
+            job.type(),
+            created.job().taskCount(),
+            job.queue());
+        if (job.runAt() == null) {
+          dispatcher.dispatchAsync(created.job(), ticket.handOffDispatch());
+        }
+        yield new Outcome(created.job(), true);
+      }
+      case KeyTaken taken -> existing(tenant, job);
+      case OverQuota over ->
+          throw new ApiException(
+                  429,
+                  "tenant "
+                      + job.tenant()
+                      + " has "
+                      + over.quota()
+                      + " active jobs, its quota; submit again when one has finished")
+              .with("quota", over.quota())
+              .retryAfter(QUOTA_RETRY_AFTER_SECONDS);
+    };
   }
 
   private Outcome existing(String tenant, NewJob attempted) {

@@ -4,8 +4,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.coordinator.redis.RedissonLeaderLock;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresLeaderStore;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
@@ -81,14 +79,8 @@ final class LeaderElection implements Runnable {
     return Duration.ofNanos(System.nanoTime() - contactSince);
   }
 
-  /** Work that only the leader may commit. */
-  @FunctionalInterface
-  interface FencedWork<T> {
-    T run(Connection c) throws SQLException;
-  }
-
   /** Runs {@code work} in a transaction that holds the leader fence; throws if deposed. */
-  <T> T fenced(FencedWork<T> work) {
+  <T> T fenced(Database.TxWork<T> work) {
     long current = epoch.get();
     if (current == NOT_LEADER) {
       throw new NotLeaderException(nodeId);

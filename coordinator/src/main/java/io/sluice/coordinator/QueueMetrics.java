@@ -6,9 +6,8 @@ import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.LettuceCoordination.QueueDepth;
 import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
+import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresTaskRecovery;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -20,16 +19,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * the dispatch lag, how long the oldest due job has waited to be put on its queue.
  */
 final class QueueMetrics implements Runnable {
-  private static final String DISPATCH_LAG =
-      """
-      SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM jobs
-       WHERE status = 'QUEUED' AND (run_at IS NULL OR run_at <= now())
-      """;
-
   private final Database db;
   private final LettuceCoordination redis;
   private final MeterRegistry metrics;
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
+  private final PostgresJobStore jobs = new PostgresJobStore();
   private final Map<String, double[]> byQueue = new ConcurrentHashMap<>();
   private volatile double dispatchLagSeconds;
 
@@ -56,14 +50,7 @@ final class QueueMetrics implements Runnable {
       values[2] =
           bands.values().stream().mapToLong(QueueDepth::oldestAgeMs).max().orElse(0) / 1000.0;
     }
-    dispatchLagSeconds =
-        db.query(
-            c -> {
-              try (PreparedStatement ps = c.prepareStatement(DISPATCH_LAG);
-                  ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getDouble(1) : 0.0;
-              }
-            });
+    dispatchLagSeconds = db.query(jobs::dispatchLagSeconds);
   }
 
   private double[] register(String queue) {

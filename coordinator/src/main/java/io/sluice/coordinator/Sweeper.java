@@ -240,7 +240,7 @@ final class Sweeper {
     Map<String, Map<UUID, List<Integer>>> groups = new LinkedHashMap<>();
     for (Stranded t : tasks) {
       groups
-          .computeIfAbsent(t.queue(), q -> new LinkedHashMap<>())
+          .computeIfAbsent(PriorityBand.stream(t.queue(), t.priority()), q -> new LinkedHashMap<>())
           .computeIfAbsent(t.jobId(), j -> new ArrayList<>())
           .add(t.seq());
     }

@@ -6,14 +6,12 @@ import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresJobStore.Transition;
+import io.sluice.store.PostgresJobTransitions;
 import io.sluice.store.PostgresTaskRecovery;
 import io.sluice.store.PostgresTaskRequeue;
 import io.sluice.store.PostgresTaskRequeue.Refused;
 import io.sluice.store.PostgresTaskRequeue.Requeued;
 import io.sluice.store.PostgresTaskStore;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -38,6 +36,7 @@ final class TaskRequeuer {
   private final Supplier<LettuceCoordination> redis;
   private final PostgresTaskRequeue requeue = new PostgresTaskRequeue();
   private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresJobTransitions transitions = new PostgresJobTransitions();
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final Counter requeued;
@@ -98,10 +97,7 @@ final class TaskRequeuer {
       if (r.from() != JobStatus.QUEUED) {
         // A job QUEUED before the requeue is still being dispatched: moving it on here would hide
         // an unfinished dispatch from the sweeper.
-        db.inTransaction(
-            c ->
-                jobs.transition(
-                    c, Transition.of(r.jobId(), List.of(JobStatus.QUEUED), JobStatus.RUNNING)));
+        db.inTransaction(c -> transitions.dispatched(c, r.jobId()));
       }
       return true;
     } catch (RuntimeException e) {
@@ -124,13 +120,7 @@ final class TaskRequeuer {
   }
 
   private int[] queuedSeqs(UUID jobId) {
-    List<Integer> seqs = new ArrayList<>();
-    db.inTransaction(
-        c -> {
-          tasks.forEachQueuedSeq(c, jobId, 10_000, seqs::add);
-          return null;
-        });
-    return seqs.stream().mapToInt(Integer::intValue).toArray();
+    return db.inTransaction(c -> tasks.queuedSeqs(c, jobId, 10_000));
   }
 
   private static ApiException refusal(Refused r, UUID jobId, int seq) {

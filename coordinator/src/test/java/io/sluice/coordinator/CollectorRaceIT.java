@@ -1,10 +1,10 @@
 package io.sluice.coordinator;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.sluice.api.Payload;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
 import io.sluice.coordinator.redis.LettuceCoordination;
@@ -15,19 +15,17 @@ import io.sluice.store.Completion;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
-import io.sluice.store.NewJob;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobStore.CountDelta;
-import io.sluice.store.PostgresJobStore.Transition;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
 import io.sluice.store.TaskStatus;
+import io.sluice.testing.StoredJobs;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import java.net.URI;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -172,24 +170,10 @@ class CollectorRaceIT {
   private UUID createRunningJob(int taskCount) {
     UUID id = UUID.randomUUID();
     JsonNode payload = Json.object().put("tasks", taskCount).put("key", id.toString());
-    db.inTransaction(
-        c -> {
-          jobs.insert(
-              c,
-              new NewJob(id, "test", "counting", "default", payload, null, "hash", 0, 3, "fail"));
-          int n;
-          try {
-            n = tasks.insertTasks(c, id, new CountingJobType().splitter(), new Payload(payload));
-          } catch (SQLException | RuntimeException e) {
-            throw e;
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-          jobs.setTaskCount(c, id, n);
-          return jobs.transition(
-              c, Transition.of(id, List.of(JobStatus.QUEUED), JobStatus.RUNNING));
-        });
-    return id;
+    return new StoredJobs(db)
+        .running(
+            aJob().withId(id).withType("counting").withPayload(payload).build(),
+            new CountingJobType().splitter());
   }
 
   private void finishTasks(UUID jobId, int taskCount) {

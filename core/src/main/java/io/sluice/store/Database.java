@@ -131,11 +131,6 @@ public final class Database implements AutoCloseable {
     return false;
   }
 
-  /** The breaker's state, for health and metrics. */
-  public CircuitBreaker.State circuitState() {
-    return breaker.getState();
-  }
-
   public DataSource dataSource() {
     return dataSource;
   }

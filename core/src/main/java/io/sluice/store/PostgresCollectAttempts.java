@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 
 /**
@@ -48,8 +49,21 @@ public final class PostgresCollectAttempts {
       RETURNING collect_attempts
       """;
 
+  private final PostgresJobTransitions transitions = new PostgresJobTransitions();
+
   /** A collection gate held at {@code version}, and which start of the collector this is. */
   public record Gate(long version, int attempt, String lastError) {}
+
+  /**
+   * Opens the collection of a job whose tasks are all finished ({@link
+   * PostgresJobTransitions#collecting}) and counts its first start, or takes over one that has not
+   * heartbeated for {@code staleAfter}; empty when neither applies (an early or duplicate trigger,
+   * or a collection that is alive elsewhere).
+   */
+  public Optional<Gate> open(Connection c, UUID jobId, Duration staleAfter) throws SQLException {
+    OptionalLong moved = transitions.collecting(c, jobId);
+    return moved.isPresent() ? first(c, jobId, moved.getAsLong()) : takeOver(c, jobId, staleAfter);
+  }
 
   /** Counts the first start of a collection just gated at {@code version}. */
   public Optional<Gate> first(Connection c, UUID jobId, long version) throws SQLException {

@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.UUID;
 
 /**
@@ -37,7 +36,7 @@ public final class PostgresJobControl {
   private static final String DUE =
       "SELECT run_at IS NULL OR run_at <= now() FROM jobs WHERE id = ?";
 
-  private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresJobTransitions transitions = new PostgresJobTransitions();
 
   /** A job's status and version as a refusal reports them. */
   public record State(JobStatus status, long version) {}
@@ -70,7 +69,7 @@ public final class PostgresJobControl {
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next()) {
           long version = rs.getLong(1);
-          jobs.appendEvent(c, id, version, "PATCH", null, null, Json.write(patch));
+          transitions.event(c, id, version, JobEventKind.PATCH, Json.write(patch));
           return new Applied(version, 0);
         }
       }
@@ -95,17 +94,7 @@ public final class PostgresJobControl {
       ps.setObject(1, id);
       cancelled = ps.executeUpdate();
     }
-    var moved =
-        jobs.transition(
-            c,
-            new PostgresJobStore.Transition(
-                id,
-                List.of(JobStatus.QUEUED, JobStatus.RUNNING),
-                JobStatus.CANCELLED,
-                expectedVersion,
-                false,
-                "cancelled by request",
-                null));
+    var moved = transitions.cancelled(c, id, expectedVersion);
     if (moved.isEmpty()) {
       return new Refused(state(c, tenant, id));
     }

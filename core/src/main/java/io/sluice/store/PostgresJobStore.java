@@ -15,13 +15,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.UUID;
 
 /**
- * The {@code jobs} table and its append-only {@code job_events} log. Every status change is a
- * compare-and-set on the current status (and version where the caller holds one), and writes its
- * event in the same transaction.
+ * The {@code jobs} table: inserts, reads and counters. Status changes and their {@code job_events}
+ * rows are {@link PostgresJobTransitions}'.
  */
 public final class PostgresJobStore {
   private static final String COLUMNS =
@@ -72,26 +70,13 @@ public final class PostgresJobStore {
       RETURNING j.id, j.status, j.task_count, j.tasks_succeeded, j.tasks_failed, j.on_task_failure
       """;
 
-  private static final String TRANSITION =
+  private static final String DISPATCH_LAG =
       """
-      UPDATE jobs j
-         SET status = ?, version = j.version + 1, updated_at = now(),
-             error = COALESCE(?, j.error), result = COALESCE(?::jsonb, j.result),
-             finished_at = CASE WHEN ? THEN now() ELSE j.finished_at END
-        FROM (SELECT id, status AS old_status FROM jobs WHERE id = ? FOR UPDATE) o
-       WHERE j.id = o.id AND j.status = ANY(?::text[])
-         AND (?::bigint IS NULL OR j.version = ?::bigint)
-         AND (NOT ? OR j.tasks_succeeded + j.tasks_failed = j.task_count)
-      RETURNING o.old_status, j.version
+      SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM jobs
+       WHERE status = 'QUEUED' AND (run_at IS NULL OR run_at <= now())
       """;
 
   private static final String TOUCH = "UPDATE jobs SET updated_at = now() WHERE id = ?";
-
-  private static final String EVENT =
-      """
-      INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
-      VALUES (?, ?, ?, ?, ?, ?::jsonb)
-      """;
 
   /** Inserts a job with no tasks yet; false when its idempotency key is taken. */
   public boolean insert(Connection c, NewJob job) throws SQLException {
@@ -218,47 +203,11 @@ public final class PostgresJobStore {
   /** Finished-task counts to add to one job. */
   public record CountDelta(UUID jobId, int succeeded, int failed) {}
 
-  /** A requested status change; {@code expectedVersion} null means any version. */
-  public record Transition(
-      UUID jobId,
-      Collection<JobStatus> from,
-      JobStatus to,
-      Long expectedVersion,
-      boolean requireAllFinished,
-      String error,
-      String resultJson) {
-
-    public static Transition of(UUID jobId, Collection<JobStatus> from, JobStatus to) {
-      return new Transition(jobId, from, to, null, false, null, null);
-    }
-  }
-
-  /**
-   * Applies a status change if the job is in one of {@code from} (and at the expected version) and
-   * records it in the event log; returns the new version, or empty when the compare-and-set lost.
-   */
-  public OptionalLong transition(Connection c, Transition t) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(TRANSITION)) {
-      ps.setString(1, t.to().name());
-      ps.setString(2, t.error());
-      ps.setString(3, t.resultJson());
-      ps.setBoolean(4, t.to().isTerminal());
-      ps.setObject(5, t.jobId());
-      ps.setArray(6, c.createArrayOf("text", t.from().stream().map(Enum::name).toArray()));
-      ps.setObject(7, t.expectedVersion());
-      ps.setObject(8, t.expectedVersion());
-      ps.setBoolean(9, t.requireAllFinished());
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return OptionalLong.empty();
-        }
-        long version = rs.getLong("version");
-        String detail =
-            t.error() == null ? null : Json.write(Json.object().put("error", t.error()));
-        appendEvent(
-            c, t.jobId(), version, "STATUS", rs.getString("old_status"), t.to().name(), detail);
-        return OptionalLong.of(version);
-      }
+  /** How long, in seconds, the oldest due QUEUED job has waited for dispatch; 0 when none. */
+  public double dispatchLagSeconds(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(DISPATCH_LAG);
+        ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getDouble(1) : 0.0;
     }
   }
 
@@ -266,27 +215,6 @@ public final class PostgresJobStore {
   public void touch(Connection c, UUID id) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(TOUCH)) {
       ps.setObject(1, id);
-      ps.executeUpdate();
-    }
-  }
-
-  /** Appends to the job's event log. */
-  public void appendEvent(
-      Connection c,
-      UUID jobId,
-      long version,
-      String kind,
-      String from,
-      String to,
-      String detailJson)
-      throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(EVENT)) {
-      ps.setObject(1, jobId);
-      ps.setLong(2, version);
-      ps.setString(3, kind);
-      ps.setString(4, from);
-      ps.setString(5, to);
-      ps.setString(6, detailJson);
       ps.executeUpdate();
     }
   }

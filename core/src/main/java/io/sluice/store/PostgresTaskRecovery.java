@@ -57,7 +57,7 @@ public final class PostgresTaskRecovery {
         RETURNING t.job_id, t.seq, c.epoch
       )
       INSERT INTO job_events (job_id, job_version, kind, detail)
-      SELECT r.job_id, j.version, 'RECLAIM', jsonb_build_object('seq', r.seq, 'leaseEpoch', r.epoch)
+      SELECT r.job_id, j.version, ?, jsonb_build_object('seq', r.seq, 'leaseEpoch', r.epoch)
         FROM reclaimed r JOIN jobs j ON j.id = r.job_id
       """;
 
@@ -73,7 +73,7 @@ public final class PostgresTaskRecovery {
         RETURNING t.job_id, t.seq, c.epoch, ?::text AS worker_id
       ), logged AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
-        SELECT r.job_id, j.version, 'HANDED_BACK',
+        SELECT r.job_id, j.version, ?,
                jsonb_build_object('seq', r.seq, 'leaseEpoch', r.epoch, 'workerId', r.worker_id)
           FROM released r JOIN jobs j ON j.id = r.job_id
       )
@@ -133,10 +133,11 @@ public final class PostgresTaskRecovery {
   }
 
   /**
-   * A task found by a recovery query, with the queue it goes back to: the stream of its job's
-   * priority band ({@link io.sluice.redis.PriorityBand}), as the job's priority is now.
+   * A task found by a recovery query, with its job's queue and priority as they are now: the caller
+   * turns the two into the Redis stream it goes back to.
    */
-  public record Stranded(UUID jobId, int seq, long leaseEpoch, String workerId, String queue) {}
+  public record Stranded(
+      UUID jobId, int seq, long leaseEpoch, String workerId, String queue, int priority) {}
 
   public List<Stranded> dueRetries(Connection c, int limit) throws SQLException {
     return find(c, DUE_RETRIES, limit);
@@ -166,6 +167,7 @@ public final class PostgresTaskRecovery {
       ps.setArray(1, uuids(c, tasks, Stranded::jobId));
       ps.setArray(2, ints(c, tasks, Stranded::seq));
       ps.setArray(3, longs(c, tasks, Stranded::leaseEpoch));
+      ps.setString(4, JobEventKind.RECLAIM.name());
       return ps.executeUpdate();
     }
   }
@@ -180,6 +182,7 @@ public final class PostgresTaskRecovery {
       ps.setArray(2, ints(c, held, io.sluice.store.ClaimedTask::seq));
       ps.setArray(3, longs(c, held, io.sluice.store.ClaimedTask::leaseEpoch));
       ps.setString(4, workerId);
+      ps.setString(5, JobEventKind.HANDED_BACK.name());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           released.add(new io.sluice.store.TaskRef(rs.getObject(1, UUID.class), rs.getInt(2)));
@@ -201,8 +204,8 @@ public final class PostgresTaskRecovery {
                   rs.getInt("seq"),
                   rs.getLong("lease_epoch"),
                   rs.getString("worker_id"),
-                  io.sluice.redis.PriorityBand.stream(
-                      rs.getString("queue"), rs.getInt("priority"))));
+                  rs.getString("queue"),
+                  rs.getInt("priority")));
         }
       }
     }

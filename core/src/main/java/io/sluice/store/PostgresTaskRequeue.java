@@ -51,23 +51,13 @@ public final class PostgresTaskRequeue {
        WHERE job_id = ? AND seq = ? AND status = 'FAILED'
       """;
 
-  private static final String UPDATE_JOB =
-      """
-      UPDATE jobs
-         SET tasks_failed = tasks_failed - 1, status = ?, version = version + 1, updated_at = now(),
-             error = CASE WHEN ? THEN NULL ELSE error END,
-             finished_at = CASE WHEN ? THEN NULL ELSE finished_at END
-       WHERE id = ? AND version = ? AND status = ? AND tasks_failed > 0
-      RETURNING version
-      """;
-
   private static final String REVIVE_CANCELLED =
       """
       UPDATE tasks SET status = 'QUEUED', not_before = NULL, version = version + 1
        WHERE job_id = ? AND status = 'CANCELLED'
       """;
 
-  private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresJobTransitions transitions = new PostgresJobTransitions();
   private final PostgresTenantQuota quotas = new PostgresTenantQuota();
 
   /** What a requeue did, or why it did nothing. */
@@ -146,12 +136,8 @@ public final class PostgresTaskRequeue {
       return new Refused(Reason.OVER_QUOTA, job.status(), job.version(), task.status());
     }
     requeueTask(c, jobId, seq);
-    long version = updateJob(c, jobId, job, to);
+    long version = updateJob(c, jobId, job, to, seq);
     int revived = reopens ? revive(c, jobId) : 0;
-    if (to != job.status()) {
-      String detail = Json.write(Json.object().put("reason", "requeue").put("seq", seq));
-      jobs.appendEvent(c, jobId, version, "STATUS", job.status().name(), to.name(), detail);
-    }
     var detail =
         Json.object()
             .put("seq", seq)
@@ -159,7 +145,7 @@ public final class PostgresTaskRequeue {
             .put("previousError", task.error())
             .put("revivedTasks", revived)
             .put("by", by);
-    jobs.appendEvent(c, jobId, version, "REQUEUE", null, null, Json.write(detail));
+    transitions.event(c, jobId, version, JobEventKind.REQUEUE, Json.write(detail));
     return new Requeued(jobId, seq, job.queue(), job.status(), to, version, revived);
   }
 
@@ -231,31 +217,21 @@ public final class PostgresTaskRequeue {
     }
   }
 
-  private static long updateJob(Connection c, UUID jobId, LockedJob job, JobStatus to)
+  private long updateJob(Connection c, UUID jobId, LockedJob job, JobStatus to, int seq)
       throws SQLException {
-    boolean reopen = job.status() == JobStatus.FAILED && to == JobStatus.QUEUED;
-    try (PreparedStatement ps = c.prepareStatement(UPDATE_JOB)) {
-      ps.setString(1, to.name());
-      ps.setBoolean(2, reopen);
-      ps.setBoolean(3, reopen);
-      ps.setObject(4, jobId);
-      ps.setLong(5, job.version());
-      ps.setString(6, job.status().name());
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          // A FAILED task whose job counts no failure: the counters disagree with the rows.
-          throw new SluiceException(
-              "job "
-                  + jobId
-                  + " counts "
-                  + job.tasksFailed()
-                  + " failed task(s) at version "
-                  + job.version()
-                  + " but has a FAILED task; requeue refused");
-        }
-        return rs.getLong(1);
-      }
-    }
+    return transitions
+        .requeued(c, jobId, job.version(), job.status(), to, seq)
+        .orElseThrow(
+            // A FAILED task whose job counts no failure: the counters disagree with the rows.
+            () ->
+                new SluiceException(
+                    "job "
+                        + jobId
+                        + " counts "
+                        + job.tasksFailed()
+                        + " failed task(s) at version "
+                        + job.version()
+                        + " but has a FAILED task; requeue refused"));
   }
 
   private static int revive(Connection c, UUID jobId) throws SQLException {

@@ -27,7 +27,6 @@ import java.util.function.Consumer;
  */
 public final class PostgresTaskStore {
   // Taking over a lease that expired is a reclaim too, and is logged as one in the same statement.
-  // Taking over a lease that expired is a reclaim too, and is logged as one in the same statement.
   private static final String CLAIM =
       """
       WITH locked AS (
@@ -51,7 +50,7 @@ public final class PostgresTaskStore {
                   o.worker_id AS previous_worker
       ), reclaimed AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
-        SELECT job_id, job_version, 'RECLAIM',
+        SELECT job_id, job_version, ?,
                jsonb_build_object('seq', seq, 'leaseEpoch', lease_epoch - 1,
                                   'workerId', previous_worker, 'claimedBy', ?::text)
           FROM claimed WHERE previous_status = 'RUNNING'
@@ -92,7 +91,7 @@ public final class PostgresTaskStore {
         RETURNING t.job_id, t.seq, t.lease_epoch, t.status, c.error AS reason, j.version AS job_version
       ), handed_back AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
-        SELECT job_id, job_version, 'HANDED_BACK',
+        SELECT job_id, job_version, ?,
                jsonb_build_object('seq', seq, 'leaseEpoch', lease_epoch, 'reason', reason)
           FROM done WHERE status = 'QUEUED'
       )
@@ -166,7 +165,8 @@ public final class PostgresTaskStore {
       ps.setArray(2, ints(c, refs, TaskRef::seq));
       ps.setString(3, workerId);
       ps.setLong(4, lease.toMillis());
-      ps.setString(5, workerId);
+      ps.setString(5, JobEventKind.RECLAIM.name());
+      ps.setString(6, workerId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           claimed.add(
@@ -203,6 +203,7 @@ public final class PostgresTaskStore {
       ps.setArray(5, texts(c, completions, Completion::outputJson));
       ps.setArray(6, texts(c, completions, Completion::error));
       ps.setArray(7, longs(c, completions, Completion::retryDelayMs));
+      ps.setString(8, JobEventKind.HANDED_BACK.name());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           Completion x =
@@ -260,6 +261,13 @@ public final class PostgresTaskStore {
         }
       }
     }
+  }
+
+  /** The sequence numbers of a job's queued tasks, read in pages of {@code fetchSize}. */
+  public int[] queuedSeqs(Connection c, UUID jobId, int fetchSize) throws SQLException {
+    List<Integer> seqs = new ArrayList<>();
+    forEachQueuedSeq(c, jobId, fetchSize, seqs::add);
+    return seqs.stream().mapToInt(Integer::intValue).toArray();
   }
 
   /** Streams a job's finished tasks in order, inside the caller's transaction. */

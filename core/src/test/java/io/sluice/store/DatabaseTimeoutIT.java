@@ -1,5 +1,6 @@
 package io.sluice.store;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -155,10 +156,7 @@ class DatabaseTimeoutIT {
           if (allowBulk) {
             direct.allowBulk(c);
           }
-          jobs.insert(
-              c,
-              new NewJob(
-                  jobId, "test", "noop", "default", Json.object(), null, "hash", 0, 3, "fail"));
+          jobs.insert(c, aJob().withId(jobId).withPayload(Json.object()).build());
           try {
             int n = new PostgresTaskStore().insertTasks(c, jobId, slow, new Payload(Json.object()));
             jobs.setTaskCount(c, jobId, n);

@@ -1,23 +1,20 @@
 package io.sluice.store;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.api.Payload;
 import io.sluice.api.Splitter;
-import io.sluice.builtin.NoopJobType;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.json.Json;
 import io.sluice.store.PostgresJobStore.CountDelta;
-import io.sluice.store.PostgresJobStore.Transition;
+import io.sluice.testing.StoredJobs;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +26,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -46,11 +44,17 @@ class PostgresTaskStoreIT {
   private static Database db;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskStore tasks = new PostgresTaskStore();
+  private StoredJobs stored;
 
   @BeforeAll
   static void migrate(TestEnvironment env) {
     db = new Database(new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 8), "test");
     db.migrate();
+  }
+
+  @BeforeEach
+  void fixtures() {
+    stored = new StoredJobs(db);
   }
 
   @AfterAll
@@ -183,13 +187,8 @@ class PostgresTaskStoreIT {
 
     assertThatThrownBy(
             () ->
-                db.inTransaction(
-                    c -> {
-                      jobs.insert(c, newJob(jobId, Json.object()));
-                      int n = insertTasks(c, jobId, breaksMidway, Json.object());
-                      jobs.setTaskCount(c, jobId, n);
-                      return n;
-                    }))
+                stored.queued(
+                    aJob().withId(jobId).withPayload(Json.object()).build(), breaksMidway))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("splitter broke");
 
@@ -204,32 +203,7 @@ class PostgresTaskStoreIT {
   // --- helpers ---
 
   private UUID createRunningJob(int taskCount) {
-    UUID id = UUID.randomUUID();
-    JsonNode payload = Json.object().put("tasks", taskCount);
-    db.inTransaction(
-        c -> {
-          jobs.insert(c, newJob(id, payload));
-          int n = insertTasks(c, id, new NoopJobType().splitter(), payload);
-          jobs.setTaskCount(c, id, n);
-          return jobs.transition(
-              c, Transition.of(id, List.of(JobStatus.QUEUED), JobStatus.RUNNING));
-        });
-    return id;
-  }
-
-  private static NewJob newJob(UUID id, JsonNode payload) {
-    return new NewJob(id, "test", "noop", "default", payload, null, "hash", 0, 3, "fail");
-  }
-
-  private int insertTasks(Connection c, UUID jobId, Splitter splitter, JsonNode payload)
-      throws SQLException {
-    try {
-      return tasks.insertTasks(c, jobId, splitter, new Payload(payload));
-    } catch (SQLException | RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return stored.running(aJob().withTasks(taskCount));
   }
 
   /** What the worker's writer does: apply fenced completions, count only those applied. */

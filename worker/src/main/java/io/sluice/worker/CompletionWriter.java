@@ -4,17 +4,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
-import io.sluice.store.JobStatus;
-import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresJobStore.CountDelta;
+import io.sluice.store.PostgresCompletions;
+import io.sluice.store.PostgresCompletions.Committed;
 import io.sluice.store.PostgresJobStore.Counts;
-import io.sluice.store.PostgresJobStore.Transition;
-import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskStatus;
 import io.sluice.worker.redis.JedisTaskQueue;
 import io.sluice.worker.redis.JedisTaskQueue.FanIn;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,8 +38,7 @@ final class CompletionWriter extends SupervisedBody {
   private final Database db;
   private final JedisTaskQueue redis;
   private final InFlight inFlight;
-  private final PostgresTaskStore tasks = new PostgresTaskStore();
-  private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresCompletions completions = new PostgresCompletions();
   private final BlockingQueue<Done> queue;
   private final Counter zombies;
   private final Counter poisoned;
@@ -178,10 +172,10 @@ final class CompletionWriter extends SupervisedBody {
    * Commits one batch and signals its fan-in; package-private so race tests can drive it directly.
    */
   void write(List<Done> batch) {
-    List<Completion> completions = batch.stream().map(Done::completion).toList();
-    Committed committed = db.inTransaction(c -> commit(c, completions));
+    List<Completion> written = batch.stream().map(Done::completion).toList();
+    Committed committed = db.inTransaction(c -> completions.commit(c, written));
     FaultInjection.afterCommitBeforeAck();
-    int rejected = completions.size() - committed.applied().size();
+    int rejected = written.size() - committed.applied().size();
     if (rejected > 0) {
       zombies.increment(rejected);
       log.warn(
@@ -240,65 +234,6 @@ final class CompletionWriter extends SupervisedBody {
       }
     }
     groups.forEach((q, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(q, jobId, seqs)));
-  }
-
-  private record Committed(List<Completion> applied, List<Counts> counts, List<UUID> failedJobs) {}
-
-  private Committed commit(Connection c, List<Completion> completions) throws SQLException {
-    List<Completion> applied = tasks.complete(c, completions);
-    Map<UUID, int[]> perJob = new TreeMap<>();
-    for (Completion x : applied) {
-      if (x.isTerminal()) {
-        perJob
-            .computeIfAbsent(x.jobId(), j -> new int[2])[
-            x.status() == TaskStatus.SUCCEEDED ? 0 : 1]++;
-      }
-    }
-    if (perJob.isEmpty()) {
-      return new Committed(applied, List.of(), List.of());
-    }
-    List<CountDelta> deltas = new ArrayList<>();
-    perJob.forEach((id, n) -> deltas.add(new CountDelta(id, n[0], n[1])));
-    List<Counts> counts = jobs.addCounts(c, deltas);
-    List<UUID> failedJobs = new ArrayList<>();
-    for (Counts job : counts) {
-      if (perJob.get(job.id())[1] > 0
-          && "fail".equals(job.onTaskFailure())
-          && failJob(c, job.id(), applied)) {
-        failedJobs.add(job.id());
-      }
-    }
-    return new Committed(applied, counts, failedJobs);
-  }
-
-  /** Fails the job if it is still active; returns whether this call failed it. */
-  private boolean failJob(Connection c, UUID jobId, List<Completion> applied) throws SQLException {
-    String error =
-        applied.stream()
-            .filter(x -> x.jobId().equals(jobId) && x.status() == TaskStatus.FAILED)
-            .findFirst()
-            .map(x -> "task " + x.seq() + " failed: " + x.error())
-            .orElse("a task failed");
-    var moved =
-        jobs.transition(
-            c,
-            new Transition(
-                jobId,
-                List.of(JobStatus.QUEUED, JobStatus.RUNNING),
-                JobStatus.FAILED,
-                null,
-                false,
-                error,
-                null));
-    if (moved.isPresent()) {
-      int cancelled = tasks.cancelWaiting(c, jobId);
-      log.warn(
-          "Job {} FAILED ({}); {} task(s) that had not started are cancelled",
-          jobId,
-          error,
-          cancelled);
-    }
-    return moved.isPresent();
   }
 
   /** Stops after writing what is queued. */

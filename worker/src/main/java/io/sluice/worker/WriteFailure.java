@@ -1,6 +1,6 @@
 package io.sluice.worker;
 
-import java.sql.SQLException;
+import io.sluice.store.SqlError;
 import java.util.Set;
 
 /**
@@ -19,8 +19,8 @@ final class WriteFailure {
   private WriteFailure() {}
 
   static boolean isPermanent(Throwable e) {
-    SQLException sql = sqlCause(e);
-    String state = sql == null ? null : sql.getSQLState();
+    SqlError sql = SqlError.of(e);
+    String state = sql == null ? null : sql.state();
     return state != null
         && state.length() >= 2
         && PERMANENT_CLASSES.contains(state.substring(0, 2));
@@ -28,23 +28,10 @@ final class WriteFailure {
 
   /** A storable description: the SQLSTATE and message, without NULs, at most 1000 characters. */
   static String describe(Throwable e) {
-    SQLException sql = sqlCause(e);
-    String detail =
-        sql == null ? e.toString() : "SQLSTATE " + sql.getSQLState() + ": " + sql.getMessage();
+    SqlError sql = SqlError.of(e);
+    String detail = sql == null ? e.toString() : "SQLSTATE " + sql.state() + ": " + sql.message();
     String text = "the worker could not store this task's result (" + detail + ")";
     text = text.replace("\u0000", "\\u0000");
     return text.length() <= MAX_ERROR ? text : text.substring(0, MAX_ERROR);
-  }
-
-  private static SQLException sqlCause(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SQLException sql) {
-        return sql;
-      }
-      if (t.getCause() == t) {
-        break;
-      }
-    }
-    return null;
   }
 }

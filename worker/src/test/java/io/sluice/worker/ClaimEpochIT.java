@@ -1,5 +1,6 @@
 package io.sluice.worker;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -52,7 +53,7 @@ class ClaimEpochIT {
 
   @Test
   void aLateCommitOfAnOldClaimLeavesTheNewClaimOfTheSameTaskHeldAndRenewed() {
-    UUID jobId = jobs.createRunningJob("noop", QUEUE, 1, 3, "fail");
+    UUID jobId = jobs.createRunningJob(aJob().withQueue(QUEUE).withTasks(1));
     ClaimedTask old = jobs.claim("w-epoch", LEASE, jobId, 0);
     jobs.expireLeases(jobId);
     ClaimedTask current = jobs.claim("w-epoch", LEASE, jobId, 0);

@@ -1,5 +1,6 @@
 package io.sluice.worker;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -55,7 +56,7 @@ class CompletionWriterPoisonIT {
   @Test
   void aCompletionPostgresCannotStoreFailsOnlyItsTaskAndEverythingBehindItCommits()
       throws Exception {
-    UUID jobId = jobs.createRunningJob("noop", QUEUE, 8, 3, "fail");
+    UUID jobId = jobs.createRunningJob(aJob().withQueue(QUEUE).withTasks(8));
     List<ClaimedTask> claims = new ArrayList<>();
     for (int seq = 0; seq < 8; seq++) {
       claims.add(jobs.claim("w-poison", LEASE, jobId, seq));

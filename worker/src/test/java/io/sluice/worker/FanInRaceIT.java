@@ -1,35 +1,28 @@
 package io.sluice.worker;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.sluice.api.Payload;
-import io.sluice.builtin.NoopJobType;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
-import io.sluice.json.Json;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisKeys;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
-import io.sluice.store.JobStatus;
-import io.sluice.store.NewJob;
 import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresJobStore.Transition;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
 import io.sluice.store.TaskStatus;
+import io.sluice.testing.StoredJobs;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import io.sluice.worker.CompletionWriter.Done;
 import io.sluice.worker.redis.JedisTaskQueue;
 import io.sluice.worker.redis.JedisTaskQueue.FanIn;
 import java.net.URI;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -220,27 +213,7 @@ class FanInRaceIT {
   }
 
   private UUID createRunningJob(int taskCount) {
-    UUID id = UUID.randomUUID();
-    JsonNode payload = Json.object().put("tasks", taskCount);
-    db.inTransaction(
-        c -> {
-          jobs.insert(
-              c, new NewJob(id, "test", "noop", QUEUE, payload, null, "hash", 0, 3, "fail"));
-          jobs.setTaskCount(c, id, insertTasks(c, id, payload));
-          return jobs.transition(
-              c, Transition.of(id, List.of(JobStatus.QUEUED), JobStatus.RUNNING));
-        });
-    return id;
-  }
-
-  private int insertTasks(Connection c, UUID id, JsonNode payload) throws SQLException {
-    try {
-      return tasks.insertTasks(c, id, new NoopJobType().splitter(), new Payload(payload));
-    } catch (SQLException | RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return new StoredJobs(db).running(aJob().withQueue(QUEUE).withTasks(taskCount));
   }
 
   private List<ClaimedTask> claimEachAsItsOwnWorker(UUID jobId, int taskCount) {

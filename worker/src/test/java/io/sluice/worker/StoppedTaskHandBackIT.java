@@ -1,5 +1,6 @@
 package io.sluice.worker;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -72,7 +73,13 @@ class StoppedTaskHandBackIT {
 
   @Test
   void aHandlerCutShortByARenewalOutageIsHandedBackAndNeverCommitsASuccess() {
-    UUID jobId = jobs.createRunningJob(StopProbeJobType.NAME, QUEUE, 1, 1, "fail");
+    UUID jobId =
+        jobs.createRunningJob(
+            aJob()
+                .withType(StopProbeJobType.NAME)
+                .withQueue(QUEUE)
+                .withTasks(1)
+                .withMaxAttempts(1));
     TaskRef task = new TaskRef(jobId, 0);
     jobs.execute("INSERT INTO unrenewable_jobs VALUES (?)", jobId);
     jobs.enqueue(QUEUE, jobId, 1);
@@ -103,7 +110,13 @@ class StoppedTaskHandBackIT {
   @Test
   void aDrainingWorkerHandsBackItsUnfinishedTaskWithoutSpendingAnAttempt() {
     String queueName = "drained";
-    UUID jobId = jobs.createRunningJob(StopProbeJobType.NAME, queueName, 1, 1, "fail");
+    UUID jobId =
+        jobs.createRunningJob(
+            aJob()
+                .withType(StopProbeJobType.NAME)
+                .withQueue(queueName)
+                .withTasks(1)
+                .withMaxAttempts(1));
     jobs.enqueue(queueName, jobId, 1);
     try (Worker worker =
         Worker.start(WorkerHarness.config(env, queueName, 2, 100, Duration.ofSeconds(30)))) {

@@ -1,18 +1,13 @@
 package io.sluice.worker;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.api.Payload;
-import io.sluice.builtin.NoopJobType;
-import io.sluice.json.Json;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
-import io.sluice.store.JobStatus;
-import io.sluice.store.NewJob;
 import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresJobStore.Transition;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
+import io.sluice.testing.NewJobBuilder;
+import io.sluice.testing.StoredJobs;
 import io.sluice.worker.redis.JedisTaskQueue;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -31,36 +26,17 @@ final class TestJobs {
   private final JedisTaskQueue queue;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskStore tasks = new PostgresTaskStore();
+  private final StoredJobs stored;
 
   TestJobs(Database db, JedisTaskQueue queue) {
     this.db = db;
     this.queue = queue;
+    this.stored = new StoredJobs(db);
   }
 
-  /** A RUNNING job of {@code taskCount} tasks of {@code type}, with empty inputs. */
-  UUID createRunningJob(
-      String type, String queueName, int taskCount, int maxAttempts, String onFail) {
-    UUID id = UUID.randomUUID();
-    JsonNode payload = Json.object().put("tasks", taskCount);
-    db.inTransaction(
-        c -> {
-          jobs.insert(
-              c,
-              new NewJob(
-                  id, "test", type, queueName, payload, null, "hash", 0, maxAttempts, onFail));
-          int n;
-          try {
-            n = tasks.insertTasks(c, id, new NoopJobType().splitter(), new Payload(payload));
-          } catch (java.sql.SQLException | RuntimeException e) {
-            throw e;
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-          jobs.setTaskCount(c, id, n);
-          return jobs.transition(
-              c, Transition.of(id, List.of(JobStatus.QUEUED), JobStatus.RUNNING));
-        });
-    return id;
+  /** A RUNNING job as {@code job} describes it, split by the {@code noop} splitter. */
+  UUID createRunningJob(NewJobBuilder job) {
+    return stored.running(job);
   }
 
   /** Appends every task of the job to the queue's ready stream, as dispatch does. */

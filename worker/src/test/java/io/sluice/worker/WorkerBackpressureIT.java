@@ -1,5 +1,6 @@
 package io.sluice.worker;
 
+import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -77,7 +78,7 @@ class WorkerBackpressureIT {
   void aWorkerWhoseWriterCannotCommitHoldsAtMostItsConcurrencyPlusItsCommitBacklog()
       throws Exception {
     String queueName = "backpressure";
-    UUID jobId = jobs.createRunningJob("noop", queueName, TASKS, 3, "fail");
+    UUID jobId = jobs.createRunningJob(aJob().withQueue(queueName).withTasks(TASKS));
     jobs.enqueue(queueName, jobId, TASKS);
     int bound = CONCURRENCY + BACKLOG;
     Worker worker =
@@ -121,7 +122,7 @@ class WorkerBackpressureIT {
   @Test
   void readinessFailsWhileCompletionsCannotCommitAndRecoversOnceTheyDo() throws Exception {
     String queueName = "refused";
-    UUID jobId = jobs.createRunningJob("noop", queueName, 5, 3, "fail");
+    UUID jobId = jobs.createRunningJob(aJob().withQueue(queueName).withTasks(5));
     jobs.execute("INSERT INTO refused_jobs VALUES (?)", jobId);
     jobs.enqueue(queueName, jobId, 5);
     try (Worker worker =

@@ -1,0 +1,279 @@
+package io.sluice.store;
+
+import io.sluice.json.Json;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.OptionalLong;
+import java.util.UUID;
+
+/**
+ * The job state machine: every legal change of {@code jobs.status}, each a named operation that is
+ * one statement. The statement is the compare-and-set (fenced by the current status, and by the
+ * version where the caller holds one) and writes the {@link JobEventKind#STATUS} event in the same
+ * statement, so a status never changes without its event. Each returns the job's new version, or
+ * empty when the fence refused and nothing was written.
+ *
+ * <pre>
+ *   operation       from                 to
+ *   submitted       (insert)             QUEUED
+ *   dispatched      QUEUED               RUNNING
+ *   collecting      QUEUED, RUNNING      COLLECTING   (every task finished)
+ *   collected       COLLECTING @version  SUCCEEDED
+ *   collectFailed   COLLECTING @version  FAILED
+ *   failedByTask    QUEUED, RUNNING      FAILED
+ *   cancelled       QUEUED, RUNNING      CANCELLED    (@version when given)
+ *   requeued        @version: RUNNING → QUEUED, FAILED → QUEUED (reopened), FAILED → FAILED,
+ *                   QUEUED → QUEUED
+ * </pre>
+ *
+ * <p>Each runs in the caller's transaction, so it commits with the task writes it belongs to. The
+ * old status is read under the row lock of the statement itself: two competing transitions queue on
+ * that lock and the second re-checks its fence against the first one's result.
+ */
+public final class PostgresJobTransitions {
+  /** The error a cancelled job carries. */
+  public static final String CANCELLED_BY_REQUEST = "cancelled by request";
+
+  // Appended to every transition: the status event of the moved row, none when nothing moved. A
+  // requeue that leaves the status as it was moves the version but writes no status event.
+  private static final String LOGGED =
+      """
+      , logged AS (
+        INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+        SELECT id, version, ?, old_status, status, ?::jsonb FROM moved
+         WHERE old_status IS DISTINCT FROM status
+      )
+      SELECT version FROM moved
+      """;
+
+  private static final String LOCKED =
+      "FROM (SELECT id, status AS old_status FROM jobs WHERE id = ? FOR UPDATE) o";
+
+  private static final String DISPATCHED =
+      """
+      WITH moved AS (
+        UPDATE jobs j SET status = 'RUNNING', version = j.version + 1, updated_at = now()
+      """
+          + LOCKED
+          + """
+           WHERE j.id = o.id AND j.status = 'QUEUED'
+          RETURNING j.id, o.old_status, j.status, j.version
+        )
+        """
+          + LOGGED;
+
+  // The collection gate: it also checks PostgreSQL's counts, so an early or duplicate trigger
+  // changes nothing.
+  private static final String COLLECTING =
+      """
+      WITH moved AS (
+        UPDATE jobs j SET status = 'COLLECTING', version = j.version + 1, updated_at = now()
+      """
+          + LOCKED
+          + """
+           WHERE j.id = o.id AND j.status IN ('QUEUED', 'RUNNING')
+             AND j.tasks_succeeded + j.tasks_failed = j.task_count
+          RETURNING j.id, o.old_status, j.status, j.version
+        )
+        """
+          + LOGGED;
+
+  private static final String COLLECTED =
+      """
+      WITH moved AS (
+        UPDATE jobs j SET status = 'SUCCEEDED', version = j.version + 1, updated_at = now(),
+                          result = COALESCE(?::jsonb, j.result), finished_at = now()
+      """
+          + LOCKED
+          + """
+           WHERE j.id = o.id AND j.status = 'COLLECTING' AND j.version = ?
+          RETURNING j.id, o.old_status, j.status, j.version
+        )
+        """
+          + LOGGED;
+
+  private static final String COLLECT_FAILED =
+      """
+      WITH moved AS (
+        UPDATE jobs j SET status = 'FAILED', version = j.version + 1, updated_at = now(),
+                          error = COALESCE(?, j.error), finished_at = now()
+      """
+          + LOCKED
+          + """
+           WHERE j.id = o.id AND j.status = 'COLLECTING' AND j.version = ?
+          RETURNING j.id, o.old_status, j.status, j.version
+        )
+        """
+          + LOGGED;
+
+  private static final String FAILED_BY_TASK =
+      """
+      WITH moved AS (
+        UPDATE jobs j SET status = 'FAILED', version = j.version + 1, updated_at = now(),
+                          error = COALESCE(?, j.error), finished_at = now()
+      """
+          + LOCKED
+          + """
+           WHERE j.id = o.id AND j.status IN ('QUEUED', 'RUNNING')
+          RETURNING j.id, o.old_status, j.status, j.version
+        )
+        """
+          + LOGGED;
+
+  private static final String CANCELLED =
+      """
+      WITH moved AS (
+        UPDATE jobs j SET status = 'CANCELLED', version = j.version + 1, updated_at = now(),
+                          error = COALESCE(?, j.error), finished_at = now()
+      """
+          + LOCKED
+          + """
+           WHERE j.id = o.id AND j.status IN ('QUEUED', 'RUNNING')
+             AND (?::bigint IS NULL OR j.version = ?::bigint)
+          RETURNING j.id, o.old_status, j.status, j.version
+        )
+        """
+          + LOGGED;
+
+  // A reopened job (FAILED → QUEUED) is no longer finished: its error and finish time go.
+  private static final String REQUEUED =
+      """
+      WITH moved AS (
+        UPDATE jobs j
+           SET tasks_failed = j.tasks_failed - 1, status = ?, version = j.version + 1,
+               updated_at = now(),
+               error = CASE WHEN ? THEN NULL ELSE j.error END,
+               finished_at = CASE WHEN ? THEN NULL ELSE j.finished_at END
+      """
+          + LOCKED
+          + """
+           WHERE j.id = o.id AND j.version = ? AND j.status = ? AND j.tasks_failed > 0
+          RETURNING j.id, o.old_status, j.status, j.version
+        )
+        """
+          + LOGGED;
+
+  private static final String SUBMITTED =
+      """
+      INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+      VALUES (?, 1, ?, NULL, 'QUEUED', NULL)
+      """;
+
+  private static final String EVENT =
+      """
+      INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+      VALUES (?, ?, ?, NULL, NULL, ?::jsonb)
+      """;
+
+  /** Records the birth of a job just inserted QUEUED at version 1, in its insert's transaction. */
+  public void submitted(Connection c, UUID jobId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(SUBMITTED)) {
+      ps.setObject(1, jobId);
+      ps.setString(2, JobEventKind.STATUS.name());
+      ps.executeUpdate();
+    }
+  }
+
+  /** QUEUED → RUNNING once the job's tasks are on their Redis queue. */
+  public OptionalLong dispatched(Connection c, UUID jobId) throws SQLException {
+    return move(c, DISPATCHED, null, jobId);
+  }
+
+  /** QUEUED or RUNNING → COLLECTING, only when every task is finished: the collection gate. */
+  public OptionalLong collecting(Connection c, UUID jobId) throws SQLException {
+    return move(c, COLLECTING, null, jobId);
+  }
+
+  /** COLLECTING at {@code version} → SUCCEEDED with the collector's result. */
+  public OptionalLong collected(Connection c, UUID jobId, long version, String resultJson)
+      throws SQLException {
+    return move(c, COLLECTED, null, resultJson, jobId, version);
+  }
+
+  /** COLLECTING at {@code version} → FAILED with the collector's error. */
+  public OptionalLong collectFailed(Connection c, UUID jobId, long version, String error)
+      throws SQLException {
+    return move(c, COLLECT_FAILED, errorDetail(error), error, jobId, version);
+  }
+
+  /** QUEUED or RUNNING → FAILED because a task ran out of attempts under {@code fail}. */
+  public OptionalLong failedByTask(Connection c, UUID jobId, String error) throws SQLException {
+    return move(c, FAILED_BY_TASK, errorDetail(error), error, jobId);
+  }
+
+  /**
+   * QUEUED or RUNNING → CANCELLED, at {@code expectedVersion} when given (null: any version). The
+   * caller cancels the job's tasks in the same transaction.
+   */
+  public OptionalLong cancelled(Connection c, UUID jobId, Long expectedVersion)
+      throws SQLException {
+    return move(
+        c,
+        CANCELLED,
+        errorDetail(CANCELLED_BY_REQUEST),
+        CANCELLED_BY_REQUEST,
+        jobId,
+        expectedVersion,
+        expectedVersion);
+  }
+
+  /**
+   * One failed task of a job at {@code version} and {@code from} is queued again: the job counts
+   * one failure less and becomes {@code to}. A status event (with the task's {@code seq}) is
+   * written only when the status changes; FAILED → QUEUED reopens the job.
+   *
+   * @throws IllegalArgumentException for a pair that is not a requeue's
+   */
+  public OptionalLong requeued(
+      Connection c, UUID jobId, long version, JobStatus from, JobStatus to, int seq)
+      throws SQLException {
+    if (!isRequeue(from, to)) {
+      throw new IllegalArgumentException("a requeue does not move a job " + from + " → " + to);
+    }
+    boolean reopens = from == JobStatus.FAILED && to == JobStatus.QUEUED;
+    String detail = Json.write(Json.object().put("reason", "requeue").put("seq", seq));
+    return move(c, REQUEUED, detail, to.name(), reopens, reopens, jobId, version, from.name());
+  }
+
+  static boolean isRequeue(JobStatus from, JobStatus to) {
+    return switch (from) {
+      case RUNNING, QUEUED -> to == JobStatus.QUEUED;
+      case FAILED -> to == JobStatus.QUEUED || to == JobStatus.FAILED;
+      default -> false;
+    };
+  }
+
+  /** Appends an event that changes no status ({@code PATCH}, {@code REQUEUE}). */
+  void event(Connection c, UUID jobId, long version, JobEventKind kind, String detailJson)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(EVENT)) {
+      ps.setObject(1, jobId);
+      ps.setLong(2, version);
+      ps.setString(3, kind.name());
+      ps.setString(4, detailJson);
+      ps.executeUpdate();
+    }
+  }
+
+  private static String errorDetail(String error) {
+    return error == null ? null : Json.write(Json.object().put("error", error));
+  }
+
+  /** Runs a transition: its own parameters in order, then the event's kind and detail. */
+  private static OptionalLong move(Connection c, String sql, String detail, Object... params)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 1;
+      for (Object p : params) {
+        ps.setObject(i++, p);
+      }
+      ps.setString(i++, JobEventKind.STATUS.name());
+      ps.setString(i, detail);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package io.sluice.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.json.Json;
+import io.sluice.store.NewJob;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * Test data for a {@link NewJob}: a one-task {@code noop} job of tenant {@code test} on queue
+ * {@code default} with three attempts that fails on a failed task, unless told otherwise. Each test
+ * names only what it is about: {@code aJob().withTasks(10).onTaskFailure("continue").build()}.
+ */
+public final class NewJobBuilder {
+  private UUID id = UUID.randomUUID();
+  private String tenant = "test";
+  private String type = "noop";
+  private String queue = "default";
+  private JsonNode payload = Json.object().put("tasks", 1);
+  private String idempotencyKey;
+  private String requestHash = "hash";
+  private int priority;
+  private int maxAttempts = 3;
+  private String onTaskFailure = "fail";
+  private JsonNode labels;
+  private Instant runAt;
+
+  private NewJobBuilder() {}
+
+  /** A builder with the defaults above. */
+  public static NewJobBuilder aJob() {
+    return new NewJobBuilder();
+  }
+
+  public NewJobBuilder withId(UUID id) {
+    this.id = id;
+    return this;
+  }
+
+  public NewJobBuilder withTenant(String tenant) {
+    this.tenant = tenant;
+    return this;
+  }
+
+  public NewJobBuilder withType(String type) {
+    this.type = type;
+    return this;
+  }
+
+  public NewJobBuilder withQueue(String queue) {
+    this.queue = queue;
+    return this;
+  }
+
+  public NewJobBuilder withPayload(JsonNode payload) {
+    this.payload = payload;
+    return this;
+  }
+
+  /** A {@code noop}-style payload {@code {"tasks": n}}. */
+  public NewJobBuilder withTasks(int taskCount) {
+    this.payload = Json.object().put("tasks", taskCount);
+    return this;
+  }
+
+  public NewJobBuilder withIdempotencyKey(String key) {
+    this.idempotencyKey = key;
+    return this;
+  }
+
+  public NewJobBuilder withRequestHash(String hash) {
+    this.requestHash = hash;
+    return this;
+  }
+
+  public NewJobBuilder withPriority(int priority) {
+    this.priority = priority;
+    return this;
+  }
+
+  public NewJobBuilder withMaxAttempts(int maxAttempts) {
+    this.maxAttempts = maxAttempts;
+    return this;
+  }
+
+  /** {@code fail} or {@code continue}. */
+  public NewJobBuilder onTaskFailure(String onTaskFailure) {
+    this.onTaskFailure = onTaskFailure;
+    return this;
+  }
+
+  public NewJobBuilder withLabels(JsonNode labels) {
+    this.labels = labels;
+    return this;
+  }
+
+  public NewJobBuilder withRunAt(Instant runAt) {
+    this.runAt = runAt;
+    return this;
+  }
+
+  /** The id the built job will have. */
+  public UUID id() {
+    return id;
+  }
+
+  public NewJob build() {
+    return new NewJob(
+        id,
+        tenant,
+        type,
+        queue,
+        payload,
+        idempotencyKey,
+        requestHash,
+        priority,
+        maxAttempts,
+        onTaskFailure,
+        labels,
+        runAt);
+  }
+}
