@@ -6,8 +6,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.api.Collector;
 import io.sluice.api.JobType;
 import io.sluice.api.Payload;
-import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.json.Json;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
@@ -58,7 +58,7 @@ final class JobCollector implements AutoCloseable {
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresCollectAttempts attempts = new PostgresCollectAttempts();
   private final JobTypeRegistry types;
-  private final LettuceCoordination redis;
+  private final QueueProtocol redis;
   private final Duration collectingGrace;
   private final CollectLimits limits;
   private final Counter collected;
@@ -70,7 +70,7 @@ final class JobCollector implements AutoCloseable {
   JobCollector(
       Database db,
       JobTypeRegistry types,
-      LettuceCoordination redis,
+      QueueProtocol redis,
       Duration collectingGrace,
       MeterRegistry metrics) {
     this(db, types, redis, collectingGrace, CollectLimits.DEFAULT, metrics);
@@ -79,7 +79,7 @@ final class JobCollector implements AutoCloseable {
   JobCollector(
       Database db,
       JobTypeRegistry types,
-      LettuceCoordination redis,
+      QueueProtocol redis,
       Duration collectingGrace,
       CollectLimits limits,
       MeterRegistry metrics) {

@@ -2,6 +2,8 @@ package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.queue.FanIn;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
@@ -11,8 +13,6 @@ import io.sluice.store.PostgresJobStore.Counts;
 import io.sluice.store.PostgresJobStore.Transition;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskStatus;
-import io.sluice.worker.redis.JedisTaskQueue;
-import io.sluice.worker.redis.JedisTaskQueue.FanIn;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -41,7 +41,7 @@ final class CompletionWriter extends SupervisedBody {
   record Done(Completion completion, String queue, String entryId) {}
 
   private final Database db;
-  private final JedisTaskQueue redis;
+  private final QueueProtocol redis;
   private final InFlight inFlight;
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresJobStore jobs = new PostgresJobStore();
@@ -55,7 +55,7 @@ final class CompletionWriter extends SupervisedBody {
   private volatile boolean running = true;
   private volatile long failingSince;
 
-  CompletionWriter(Database db, JedisTaskQueue redis, InFlight inFlight, MeterRegistry metrics) {
+  CompletionWriter(Database db, QueueProtocol redis, InFlight inFlight, MeterRegistry metrics) {
     this.db = db;
     this.redis = redis;
     this.inFlight = inFlight;
