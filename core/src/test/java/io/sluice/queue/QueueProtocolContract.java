@@ -273,22 +273,9 @@ public abstract class QueueProtocolContract {
   }
 
   private static Script script(String source) {
-    String sha = LuaScript.sha1(source);
-    return new Script() {
-      @Override
-      public String source() {
-        return source;
-      }
-
-      @Override
-      public String sha() {
-        return sha;
-      }
-
-      @Override
-      public boolean repliesWithArray() {
-        return false;
-      }
-    };
+    return new TestScript(source, LuaScript.sha1(source), false);
   }
+
+  private record TestScript(String source, String sha, boolean repliesWithArray)
+      implements Script {}
 }
