@@ -1,8 +1,9 @@
 package io.sluice.coordinator;
 
-import io.sluice.coordinator.redis.LettuceCoordination;
-import io.sluice.coordinator.redis.LettuceCoordination.CollectSignal;
 import io.sluice.health.LoopSupervisor;
+import io.sluice.queue.CollectReader;
+import io.sluice.queue.CollectSignal;
+import io.sluice.queue.QueueProtocol;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -16,12 +17,12 @@ import java.util.concurrent.locks.LockSupport;
  * connection.
  */
 final class CollectSignalListener implements LoopSupervisor.Body {
-  private final LettuceCoordination redis;
+  private final QueueProtocol redis;
   private final JobCollector collector;
   private final String consumer;
-  private volatile LettuceCoordination.CollectReader reader;
+  private volatile CollectReader reader;
 
-  CollectSignalListener(LettuceCoordination redis, JobCollector collector, String consumer) {
+  CollectSignalListener(QueueProtocol redis, JobCollector collector, String consumer) {
     this.redis = redis;
     this.collector = collector;
     this.consumer = consumer;
@@ -29,7 +30,7 @@ final class CollectSignalListener implements LoopSupervisor.Body {
 
   @Override
   public void run(LoopSupervisor.Loop self) {
-    try (LettuceCoordination.CollectReader r = redis.collectReader(consumer)) {
+    try (CollectReader r = redis.collectReader(consumer)) {
       reader = r;
       redis.ensureCollectGroup();
       while (!Thread.currentThread().isInterrupted()) {
@@ -55,7 +56,7 @@ final class CollectSignalListener implements LoopSupervisor.Body {
 
   /** Closes the connection a stalled read blocks on. */
   void release() {
-    LettuceCoordination.CollectReader r = reader;
+    CollectReader r = reader;
     if (r != null) {
       r.close();
     }

@@ -27,7 +27,7 @@ public final class Coordinator implements AutoCloseable {
 
   private final CoordinatorConfig config;
   private final Database db;
-  private final LettuceCoordination redis;
+  private final CoordinatorRedis redis;
   private final Dispatcher dispatcher;
   private final JobCollector collector;
   private final LoopSupervisor loops;
@@ -130,7 +130,7 @@ public final class Coordinator implements AutoCloseable {
   }
 
   private static AdmissionControl.Backlogs redisBacklogs(
-      LettuceCoordination redis, JobCollector collector) {
+      CoordinatorRedis redis, JobCollector collector) {
     return new AdmissionControl.Backlogs() {
       @Override
       public long collectBacklog() {

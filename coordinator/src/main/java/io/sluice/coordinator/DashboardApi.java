@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.coordinator.CoordinatorRedis.QueueDepth;
 import io.sluice.coordinator.redis.LettuceCoordination;
-import io.sluice.coordinator.redis.LettuceCoordination.QueueDepth;
 import io.sluice.json.Json;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresDashboardStore;
@@ -52,7 +52,7 @@ final class DashboardApi {
   private final PostgresDashboardStore store = new PostgresDashboardStore();
   private final TaskRequeuer requeuer;
   private final Map<String, byte[]> assets;
-  private LettuceCoordination redis;
+  private CoordinatorRedis redis;
 
   private DashboardApi(
       CoordinatorConfig config,
@@ -183,7 +183,7 @@ final class DashboardApi {
             .put("dispatched", done.dispatched()));
   }
 
-  private LettuceCoordination redis() {
+  private CoordinatorRedis redis() {
     synchronized (this) {
       if (redis == null) {
         redis = new LettuceCoordination(config.redis());

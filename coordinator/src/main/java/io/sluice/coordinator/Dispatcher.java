@@ -1,6 +1,6 @@
 package io.sluice.coordinator;
 
-import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
@@ -34,7 +34,7 @@ final class Dispatcher implements AutoCloseable {
   private final PostgresJobStore jobs;
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
   private final PostgresTaskStore tasks = new PostgresTaskStore();
-  private final LettuceCoordination redis;
+  private final QueueProtocol redis;
   private final JobCollector collector;
   private final Set<String> knownQueues = ConcurrentHashMap.newKeySet();
   private final ThreadPoolExecutor executor;
@@ -46,7 +46,7 @@ final class Dispatcher implements AutoCloseable {
   Dispatcher(
       Database db,
       PostgresJobStore jobs,
-      LettuceCoordination redis,
+      QueueProtocol redis,
       JobCollector collector,
       int capacity) {
     this.db = db;

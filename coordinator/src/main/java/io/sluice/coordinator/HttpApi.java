@@ -6,7 +6,6 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.health.Health;
 import io.sluice.json.Json;
 import io.sluice.store.Database;
@@ -39,7 +38,7 @@ final class HttpApi {
   private final PrometheusMeterRegistry metrics;
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskStore tasks = new PostgresTaskStore();
-  private final LettuceCoordination redis;
+  private final CoordinatorRedis redis;
   private final RateLimiter limiter;
   private final LiveProgress progress;
 
@@ -49,7 +48,7 @@ final class HttpApi {
       JobSubmitter submitter,
       Health health,
       PrometheusMeterRegistry metrics,
-      LettuceCoordination redis) {
+      CoordinatorRedis redis) {
     this.config = config;
     this.db = db;
     this.submitter = submitter;

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.api.JobType;
-import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.json.Json;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
@@ -51,7 +51,7 @@ final class JobCollector implements AutoCloseable {
   private final PostgresCollectInput input = new PostgresCollectInput();
   private final PostgresCollectAttempts attempts = new PostgresCollectAttempts();
   private final JobTypeRegistry types;
-  private final LettuceCoordination redis;
+  private final QueueProtocol redis;
   private final Duration collectingGrace;
   private final CollectLimits limits;
   private final Counter collected;
@@ -63,7 +63,7 @@ final class JobCollector implements AutoCloseable {
   JobCollector(
       Database db,
       JobTypeRegistry types,
-      LettuceCoordination redis,
+      QueueProtocol redis,
       Duration collectingGrace,
       MeterRegistry metrics) {
     this(db, types, redis, collectingGrace, CollectLimits.DEFAULT, metrics);
@@ -72,7 +72,7 @@ final class JobCollector implements AutoCloseable {
   JobCollector(
       Database db,
       JobTypeRegistry types,
-      LettuceCoordination redis,
+      QueueProtocol redis,
       Duration collectingGrace,
       CollectLimits limits,
       MeterRegistry metrics) {

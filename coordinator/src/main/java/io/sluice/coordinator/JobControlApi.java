@@ -6,8 +6,8 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.json.Json;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.JobPatch;
@@ -39,7 +39,7 @@ final class JobControlApi {
   record Parts(
       CoordinatorConfig config,
       Database db,
-      LettuceCoordination redis,
+      QueueProtocol redis,
       MeterRegistry metrics,
       Function<Context, Caller> authenticate) {}
 

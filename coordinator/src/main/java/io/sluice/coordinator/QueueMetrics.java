@@ -2,8 +2,7 @@ package io.sluice.coordinator;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.coordinator.redis.LettuceCoordination;
-import io.sluice.coordinator.redis.LettuceCoordination.QueueDepth;
+import io.sluice.coordinator.CoordinatorRedis.QueueDepth;
 import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresJobStore;
@@ -20,14 +19,14 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class QueueMetrics implements Runnable {
   private final Database db;
-  private final LettuceCoordination redis;
+  private final CoordinatorRedis redis;
   private final MeterRegistry metrics;
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final Map<String, double[]> byQueue = new ConcurrentHashMap<>();
   private volatile double dispatchLagSeconds;
 
-  QueueMetrics(Database db, LettuceCoordination redis, MeterRegistry metrics) {
+  QueueMetrics(Database db, CoordinatorRedis redis, MeterRegistry metrics) {
     this.db = db;
     this.redis = redis;
     this.metrics = metrics;

@@ -2,7 +2,6 @@ package io.sluice.coordinator;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresTaskRecovery;
 import io.sluice.store.PostgresTaskRecovery.ActiveJob;
@@ -21,13 +20,12 @@ final class RedisRebuild {
   static final String MARKER = "sluice-v1";
 
   private final Database db;
-  private final LettuceCoordination redis;
+  private final CoordinatorRedis redis;
   private final Dispatcher dispatcher;
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final Counter rebuilds;
 
-  RedisRebuild(
-      Database db, LettuceCoordination redis, Dispatcher dispatcher, MeterRegistry metrics) {
+  RedisRebuild(Database db, CoordinatorRedis redis, Dispatcher dispatcher, MeterRegistry metrics) {
     this.db = db;
     this.redis = redis;
     this.dispatcher = dispatcher;

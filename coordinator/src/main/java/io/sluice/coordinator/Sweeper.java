@@ -2,8 +2,7 @@ package io.sluice.coordinator;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.coordinator.redis.LettuceCoordination;
-import io.sluice.coordinator.redis.LettuceCoordination.Stale;
+import io.sluice.queue.Delivery;
 import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresJobRepair;
@@ -38,7 +37,7 @@ final class Sweeper {
 
   private final Database db;
   private final CoordinatorConfig config;
-  private final LettuceCoordination redis;
+  private final CoordinatorRedis redis;
   private final Dispatcher dispatcher;
   private final JobCollector collector;
   private final LeaderElection leader;
@@ -70,7 +69,7 @@ final class Sweeper {
   record SweeperParts(
       Database db,
       CoordinatorConfig config,
-      LettuceCoordination redis,
+      CoordinatorRedis redis,
       Dispatcher dispatcher,
       JobCollector collector,
       LeaderElection leader,
@@ -216,7 +215,7 @@ final class Sweeper {
     Set<String> queues = new TreeSet<>();
     db.query(recovery::activeQueues).forEach(q -> queues.addAll(PriorityBand.streams(q)));
     for (String queue : queues) {
-      List<Stale> stale = redis.takeOverIdleEntries(queue, config.reapIdle(), BATCH);
+      List<Delivery> stale = redis.takeOverIdleEntries(queue, config.reapIdle(), BATCH);
       if (stale.isEmpty()) {
         continue;
       }
@@ -225,7 +224,7 @@ final class Sweeper {
       byJob.forEach(
           (jobId, seqs) ->
               redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray()));
-      redis.ackEntries(queue, stale.stream().map(Stale::entryId).toList());
+      redis.ackEntries(queue, stale.stream().map(Delivery::entryId).toList());
       reaped.increment(stale.size());
       log.info(
           "Re-appended {} entr(ies) of queue {} that no worker acknowledged for {}",

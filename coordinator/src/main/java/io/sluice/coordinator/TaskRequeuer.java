@@ -2,7 +2,7 @@ package io.sluice.coordinator;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.coordinator.redis.LettuceCoordination;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresJobStore;
@@ -33,7 +33,7 @@ final class TaskRequeuer {
   record Done(Requeued requeued, JobStatus jobStatus, long jobVersion, boolean dispatched) {}
 
   private final Database db;
-  private final Supplier<LettuceCoordination> redis;
+  private final Supplier<QueueProtocol> redis;
   private final PostgresTaskRequeue requeue = new PostgresTaskRequeue();
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
@@ -45,7 +45,7 @@ final class TaskRequeuer {
   /** {@code quotaOf} gives a tenant's quota of active jobs, null when it has none. */
   TaskRequeuer(
       Database db,
-      Supplier<LettuceCoordination> redis,
+      Supplier<QueueProtocol> redis,
       MeterRegistry metrics,
       Function<String, Integer> quotaOf) {
     this.db = db;
@@ -84,7 +84,7 @@ final class TaskRequeuer {
 
   private boolean dispatch(Requeued r) {
     try {
-      LettuceCoordination queue = redis.get();
+      QueueProtocol queue = redis.get();
       if (queue.reopenFanIn(r.jobId(), r.seq()) < 0 && r.to() == JobStatus.QUEUED) {
         rebuildFanIn(queue, r.jobId());
       }
@@ -113,7 +113,7 @@ final class TaskRequeuer {
   }
 
   /** Redis lost the job's counter (or it was never made): rebuild it from PostgreSQL. */
-  private void rebuildFanIn(LettuceCoordination queue, UUID jobId) {
+  private void rebuildFanIn(QueueProtocol queue, UUID jobId) {
     int taskCount = db.query(c -> jobs.find(c, jobId)).orElseThrow().taskCount();
     int[] finished = db.query(c -> recovery.finishedSeqs(c, jobId));
     queue.rebuildFanIn(jobId, taskCount, finished);

@@ -9,11 +9,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * One Lua script from {@code src/main/resources/lua}. Clients call it by {@link #sha()} with
- * EVALSHA and send {@link #source()} once when Redis answers NOSCRIPT (after a restart or SCRIPT
- * FLUSH).
+ * The script registry: one Lua script per file in {@code src/main/resources/lua}. Every client runs
+ * them through {@link io.sluice.queue.ScriptRunner}: EVALSHA, and on NOSCRIPT (after a restart or
+ * SCRIPT FLUSH) SCRIPT LOAD and EVALSHA again.
  */
-public enum LuaScript {
+public enum LuaScript implements Script {
   /** Appends one job's tasks to a ready stream. */
   ENQUEUE("enqueue"),
   /** Acknowledges and deletes stream entries. */
@@ -21,7 +21,7 @@ public enum LuaScript {
   /** Creates a job's fan-in counter and bitmap. */
   FANIN_INIT("fanin_init"),
   /** Counts finished tasks towards a job's fan-in, once per task. */
-  FANIN("fanin"),
+  FANIN("fanin", true),
   /** Sets a batch of bits in a bitmap. */
   BITMAP_MARK("bitmap_mark"),
   /** Counts requeued tasks as unfinished again in a job's fan-in. */
@@ -35,18 +35,42 @@ public enum LuaScript {
 
   private final String source;
   private final String sha;
+  private final boolean repliesWithArray;
 
   LuaScript(String file) {
-    this.source = load("/lua/" + file + ".lua");
-    this.sha = sha1(source);
+    this(file, false);
   }
 
+  LuaScript(String file, boolean repliesWithArray) {
+    this.source = load("/lua/" + file + ".lua");
+    this.sha = sha1(source);
+    this.repliesWithArray = repliesWithArray;
+  }
+
+  @Override
   public String source() {
     return source;
   }
 
+  @Override
   public String sha() {
     return sha;
+  }
+
+  @Override
+  public boolean repliesWithArray() {
+    return repliesWithArray;
+  }
+
+  /** The SHA-1 Redis names {@code text} by, for scripts that are not one of these constants. */
+  public static String sha1(String text) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String load(String resource) {
@@ -57,16 +81,6 @@ public enum LuaScript {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new SluiceException("cannot read Lua script " + resource, e);
-    }
-  }
-
-  private static String sha1(String text) {
-    try {
-      byte[] digest =
-          MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -2,14 +2,14 @@ package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.queue.FanIn;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresCompletions;
 import io.sluice.store.PostgresCompletions.Committed;
 import io.sluice.store.PostgresJobStore.Counts;
 import io.sluice.store.TaskStatus;
-import io.sluice.worker.redis.JedisTaskQueue;
-import io.sluice.worker.redis.JedisTaskQueue.FanIn;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +36,7 @@ final class CompletionWriter extends SupervisedBody {
   record Done(Completion completion, String queue, String entryId) {}
 
   private final Database db;
-  private final JedisTaskQueue redis;
+  private final QueueProtocol redis;
   private final InFlight inFlight;
   private final PostgresCompletions completions = new PostgresCompletions();
   private final BlockingQueue<Done> queue;
@@ -49,7 +49,7 @@ final class CompletionWriter extends SupervisedBody {
   private volatile boolean running = true;
   private volatile long failingSince;
 
-  CompletionWriter(Database db, JedisTaskQueue redis, InFlight inFlight, MeterRegistry metrics) {
+  CompletionWriter(Database db, QueueProtocol redis, InFlight inFlight, MeterRegistry metrics) {
     this.db = db;
     this.redis = redis;
     this.inFlight = inFlight;

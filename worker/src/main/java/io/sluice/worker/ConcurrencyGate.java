@@ -4,9 +4,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.ConcurrencyLimits;
+import io.sluice.queue.ConcurrencySlots;
 import io.sluice.redis.PriorityBand;
 import io.sluice.redis.RedisKeys;
-import io.sluice.worker.redis.JedisConcurrencySlots;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,10 +22,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Enforces {@code maxConcurrency} per queue and per job type across all workers. Before a claimed
  * task's handler runs, its worker takes a slot of every bounded counter the task falls under, all
- * at once in one Lua script (see {@link JedisConcurrencySlots}); when they are full it waits,
- * polling with jittered backoff while its lease is renewed, until a slot frees or the task is told
- * to stop. Slots are renewed while the handler runs, even once it was told to stop, and released
- * only when it returns; a worker that dies stops renewing, and its slots expire a lease later.
+ * at once in one Lua script (see {@link ConcurrencySlots}); when they are full it waits, polling
+ * with jittered backoff while its lease is renewed, until a slot frees or the task is told to stop.
+ * Slots are renewed while the handler runs, even once it was told to stop, and released only when
+ * it returns; a worker that dies stops renewing, and its slots expire a lease later.
  */
 final class ConcurrencyGate implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ConcurrencyGate.class);
@@ -36,7 +36,7 @@ final class ConcurrencyGate implements AutoCloseable {
   static final ConcurrencyGate UNLIMITED = new ConcurrencyGate();
 
   private final ConcurrencyLimits limits;
-  private final JedisConcurrencySlots slots;
+  private final ConcurrencySlots slots;
   private final RedisKeys keys;
   private final Duration lease;
   private final Set<Permit> held = ConcurrentHashMap.newKeySet();
@@ -54,7 +54,7 @@ final class ConcurrencyGate implements AutoCloseable {
     this.lost = null;
   }
 
-  ConcurrencyGate(WorkerConfig config, JedisConcurrencySlots slots, MeterRegistry metrics) {
+  ConcurrencyGate(WorkerConfig config, ConcurrencySlots slots, MeterRegistry metrics) {
     this.limits = config.concurrencyLimits();
     this.slots = slots;
     this.keys = new RedisKeys(config.redis().prefix());

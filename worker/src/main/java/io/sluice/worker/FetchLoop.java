@@ -1,13 +1,14 @@
 package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
+import io.sluice.queue.Delivery;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
-import io.sluice.worker.redis.JedisTaskQueue;
-import io.sluice.worker.redis.JedisTaskQueue.Delivery;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,11 +27,12 @@ import org.slf4j.LoggerFactory;
 final class FetchLoop extends SupervisedBody {
   private static final Logger log = LoggerFactory.getLogger(FetchLoop.class);
   private static final int MAX_FETCH = 256;
+  private static final Duration FETCH_BLOCK = Duration.ofSeconds(1);
 
   private final WorkerConfig config;
   private final String queue;
   private final Database db;
-  private final JedisTaskQueue redis;
+  private final QueueProtocol redis;
   private final Semaphore slots;
   private final InFlight inFlight;
   private final TaskRunner runner;
@@ -81,7 +83,7 @@ final class FetchLoop extends SupervisedBody {
         }
         slots.release(taken - reserved);
         taken = reserved;
-        List<Delivery> deliveries = redis.fetch(queue, config.workerId(), reserved, 1000);
+        List<Delivery> deliveries = redis.fetch(queue, config.workerId(), reserved, FETCH_BLOCK);
         int started = start(deliveries);
         taken -= started;
         reserved -= started;

@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.health.Health;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.json.Json;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresNodeRegistry;
@@ -30,7 +31,7 @@ public final class Worker implements AutoCloseable {
 
   private final WorkerConfig config;
   private final Database db;
-  private final JedisTaskQueue redis;
+  private final QueueProtocol redis;
   private final InFlight inFlight;
   private final CompletionWriter writer;
   private final LoopSupervisor loops;

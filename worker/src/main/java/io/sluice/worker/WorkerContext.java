@@ -1,8 +1,8 @@
 package io.sluice.worker;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Database;
-import io.sluice.worker.redis.JedisTaskQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 
@@ -10,7 +10,7 @@ import java.util.concurrent.Semaphore;
 record WorkerContext(
     WorkerConfig config,
     Database db,
-    JedisTaskQueue redis,
+    QueueProtocol redis,
     Semaphore slots,
     InFlight inFlight,
     TaskRunner runner,

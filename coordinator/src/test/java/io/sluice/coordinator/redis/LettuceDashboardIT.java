@@ -3,7 +3,7 @@ package io.sluice.coordinator.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.config.RedisConfig;
-import io.sluice.coordinator.redis.LettuceCoordination.QueueDepth;
+import io.sluice.coordinator.CoordinatorRedis.QueueDepth;
 import io.sluice.redis.RedisKeys;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;

@@ -1,0 +1,29 @@
+package io.sluice.coordinator;
+
+import io.sluice.queue.QueueProtocol;
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * The coordinator's Redis: the queue protocol, plus what only the coordinator asks of Redis, the
+ * marker that tells it Redis lost its data and the depth of queues and the collect stream.
+ */
+public interface CoordinatorRedis extends QueueProtocol {
+  /** True when the marker this installation set is still in Redis; false after a data loss. */
+  boolean markerPresent(String value);
+
+  /** Sets the data-loss marker, after a rebuild. */
+  void setMarker(String value);
+
+  /** Collect signals not yet acknowledged (acknowledged ones are deleted): one XLEN. */
+  long collectBacklog();
+
+  /**
+   * A queue's ready stream: its entries not yet acknowledged (acknowledged ones are deleted), how
+   * many of them a worker has read, and the age of the oldest; zeros when the stream is missing.
+   */
+  record QueueDepth(long length, long pending, long oldestAgeMs) {}
+
+  /** The depth of each queue's ready stream (XLEN, XPENDING summary, oldest entry), pipelined. */
+  Map<String, QueueDepth> queueDepths(Collection<String> queues);
+}

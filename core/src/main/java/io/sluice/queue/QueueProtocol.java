@@ -1,0 +1,100 @@
+package io.sluice.queue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Sluice's Redis queue protocol, the one port both sides use: the coordinator enqueues, creates
+ * fan-in counters and reads collect signals; workers fetch, acknowledge with fan-in and signal
+ * collection. A queue name may be a priority band's stream name ({@link
+ * io.sluice.redis.PriorityBand#stream}). Every method may throw the client's runtime exception when
+ * Redis fails.
+ */
+public interface QueueProtocol extends AutoCloseable {
+  /** Creates the queue's worker consumer group (and stream) if missing. */
+  void ensureWorkerGroup(String queue);
+
+  /** Creates the collect stream's coordinator consumer group if missing. */
+  void ensureCollectGroup();
+
+  /** Appends one job's tasks to the queue, in script calls of a thousand, pipelined. */
+  void enqueue(String queue, UUID jobId, int[] seqs);
+
+  /** {@link #enqueue(String, UUID, int[])} of a list. */
+  default void enqueue(String queue, UUID jobId, List<Integer> seqs) {
+    enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  /**
+   * Reads up to {@code count} new entries for {@code consumer} from the queue's priority bands,
+   * highest first; blocks up to {@code block} on all bands when every band is empty. Recreates a
+   * missing consumer group and reads again.
+   */
+  List<Delivery> fetch(String queue, String consumer, int count, Duration block);
+
+  /**
+   * One pipeline for a committed batch: counts each job's finished tasks towards its fan-in (once
+   * per task), then acknowledges and deletes the entries; returns each job's fan-in outcome.
+   */
+  Map<UUID, FanIn> acknowledge(
+      Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob);
+
+  /** Acknowledges and deletes entries of one queue. */
+  default void ackEntries(String queue, List<String> entryIds) {
+    if (!entryIds.isEmpty()) {
+      acknowledge(Map.of(queue, entryIds), Map.of());
+    }
+  }
+
+  /** Creates a job's fan-in counter with {@code remaining} tasks, unless it exists. */
+  void initFanIn(UUID jobId, int remaining);
+
+  /**
+   * Rebuilds a job's fan-in from PostgreSQL's finished tasks: they are staged in a bitmap, and
+   * counter and bitmap then appear together, unless a counter exists already.
+   */
+  void rebuildFanIn(UUID jobId, int taskCount, int[] finishedSeqs);
+
+  /**
+   * Counts requeued tasks as unfinished again; returns the remaining count, or -1 when the job has
+   * no counter (the caller rebuilds it from PostgreSQL).
+   */
+  long reopenFanIn(UUID jobId, int... seqs);
+
+  /** Tells the coordinators that these jobs have all their tasks finished. */
+  void signalCollect(List<UUID> jobIds);
+
+  /** {@link #signalCollect(List)} of one job. */
+  default void signalCollect(UUID jobId) {
+    signalCollect(List.of(jobId));
+  }
+
+  /** Collect signals for {@code consumer}, on a connection of the reader's own. */
+  CollectReader collectReader(String consumer);
+
+  /** Acknowledges and deletes collect signals. */
+  void ackCollect(List<CollectSignal> signals);
+
+  /** Deletes finished jobs' fan-in keys; their history lives in PostgreSQL. */
+  void deleteJobKeys(List<UUID> jobIds);
+
+  /** {@link #deleteJobKeys(List)} of one job. */
+  default void deleteJobKeys(UUID jobId) {
+    deleteJobKeys(List.of(jobId));
+  }
+
+  /**
+   * Takes over up to {@code count} entries of the queue that a worker read but did not acknowledge
+   * for {@code minIdle} (it died, or its claim failed), so they can be appended afresh; none when
+   * the queue's group does not exist.
+   */
+  List<Delivery> takeOverIdleEntries(String queue, Duration minIdle, int count);
+
+  /** Whether Redis answers. */
+  boolean ping();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,252 @@
+package io.sluice.queue;
+
+import io.sluice.SluiceException;
+import io.sluice.redis.PriorityBand;
+import io.sluice.redis.RedisKeys;
+import io.sluice.redis.RedisReplyError;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The queue protocol written once over {@link QueueCommands}: an adapter supplies the commands of
+ * its client, this class decides keys, script arguments, pipelining and what each error reply
+ * means. Each method is as many round trips as before the port: one pipeline per batch.
+ */
+public class RedisQueueProtocol implements QueueProtocol {
+  /** Collect signals kept at most (approximately); acknowledged ones are deleted anyway. */
+  public static final long COLLECT_STREAM_MAX_LENGTH = 100_000;
+
+  /** The consumer a coordinator takes idle entries over as. */
+  static final String REAPER = "sluice-reaper";
+
+  private static final String JOB = "j";
+  private static final String SEQ = "s";
+
+  private final RedisKeys keys;
+  private final QueueCommands commands;
+  private final QueueScripts scripts;
+  private final ScriptRunner runner;
+
+  /** The protocol with {@code keys}' prefix over an adapter's {@code commands}. */
+  public RedisQueueProtocol(RedisKeys keys, QueueCommands commands) {
+    this.keys = keys;
+    this.commands = commands;
+    this.scripts = new QueueScripts(keys);
+    this.runner = new ScriptRunner(commands);
+  }
+
+  /** The key layout this protocol uses. */
+  public RedisKeys keys() {
+    return keys;
+  }
+
+  @Override
+  public void ensureWorkerGroup(String queue) {
+    createGroup(keys.readyStream(queue), RedisKeys.WORKER_GROUP);
+  }
+
+  @Override
+  public void ensureCollectGroup() {
+    createGroup(keys.collectStream(), RedisKeys.COORDINATOR_GROUP);
+  }
+
+  @Override
+  public void enqueue(String queue, UUID jobId, int[] seqs) {
+    runner.run(scripts.enqueue(queue, jobId, seqs));
+  }
+
+  @Override
+  public List<Delivery> fetch(String queue, String consumer, int count, Duration block) {
+    List<String> bands = PriorityBand.streams(queue);
+    List<Delivery> deliveries = new ArrayList<>();
+    for (String band : bands) {
+      deliveries.addAll(read(List.of(band), consumer, count - deliveries.size(), null));
+      if (deliveries.size() >= count) {
+        return deliveries;
+      }
+    }
+    if (!deliveries.isEmpty()) {
+      return deliveries;
+    }
+    return keepHighest(read(bands, consumer, count, block), count);
+  }
+
+  @Override
+  public Map<UUID, FanIn> acknowledge(
+      Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob) {
+    List<ScriptCall> calls = new ArrayList<>(finishedByJob.size() + entriesByQueue.size());
+    // Fan-in first: a worker that dies part-way leaves its entries unacknowledged, and their
+    // redelivery counts again what this did not (the bitmap counts each task once).
+    finishedByJob.forEach((jobId, seqs) -> calls.add(scripts.fanIn(jobId, seqs)));
+    entriesByQueue.forEach(
+        (queue, ids) ->
+            calls.add(scripts.ack(keys.readyStream(queue), RedisKeys.WORKER_GROUP, ids)));
+    List<Object> replies = runner.run(calls);
+    Map<UUID, FanIn> result = new LinkedHashMap<>();
+    int i = 0;
+    for (UUID jobId : finishedByJob.keySet()) {
+      result.put(jobId, QueueScripts.fanInReply(replies.get(i++)));
+    }
+    return result;
+  }
+
+  @Override
+  public void initFanIn(UUID jobId, int remaining) {
+    runner.run(scripts.fanInInit(jobId, remaining));
+  }
+
+  @Override
+  public void rebuildFanIn(UUID jobId, int taskCount, int[] finishedSeqs) {
+    commands.unlink(List.of(List.of(keys.countedStaging(jobId))));
+    runner.run(scripts.stageFinished(jobId, finishedSeqs));
+    initFanIn(jobId, taskCount - finishedSeqs.length);
+  }
+
+  @Override
+  public long reopenFanIn(UUID jobId, int... seqs) {
+    return QueueScripts.number(runner.run(scripts.fanInReopen(jobId, seqs)));
+  }
+
+  @Override
+  public void signalCollect(List<UUID> jobIds) {
+    if (!jobIds.isEmpty()) {
+      commands.xadd(
+          keys.collectStream(),
+          COLLECT_STREAM_MAX_LENGTH,
+          jobIds.stream().map(id -> Map.of(JOB, id.toString())).toList());
+    }
+  }
+
+  @Override
+  public CollectReader collectReader(String consumer) {
+    // Named, so an operator (or a test) can find it in CLIENT LIST.
+    StreamReader reader = commands.openReader("sluice-collect-listener-" + consumer);
+    List<String> stream = List.of(keys.collectStream());
+    return new CollectReader() {
+      @Override
+      public List<CollectSignal> read(int count, Duration block) {
+        return reader
+            .readGroup(RedisKeys.COORDINATOR_GROUP, consumer, stream, count, block)
+            .stream()
+            .map(e -> new CollectSignal(e.id(), UUID.fromString(e.fields().get(JOB))))
+            .toList();
+      }
+
+      @Override
+      public void close() {
+        reader.close();
+      }
+    };
+  }
+
+  @Override
+  public void ackCollect(List<CollectSignal> signals) {
+    if (!signals.isEmpty()) {
+      runner.run(
+          scripts.ack(
+              keys.collectStream(),
+              RedisKeys.COORDINATOR_GROUP,
+              signals.stream().map(CollectSignal::entryId).toList()));
+    }
+  }
+
+  @Override
+  public void deleteJobKeys(List<UUID> jobIds) {
+    if (!jobIds.isEmpty()) {
+      commands.unlink(
+          jobIds.stream().map(id -> List.of(keys.remaining(id), keys.counted(id))).toList());
+    }
+  }
+
+  @Override
+  public List<Delivery> takeOverIdleEntries(String queue, Duration minIdle, int count) {
+    List<StreamEntry> claimed;
+    try {
+      claimed =
+          commands.autoClaim(
+              keys.readyStream(queue), RedisKeys.WORKER_GROUP, REAPER, minIdle, count);
+    } catch (RuntimeException e) {
+      if (RedisReplyError.NOGROUP.matches(e)) {
+        return List.of(); // Nothing was ever dispatched to this stream (a band not used yet).
+      }
+      throw e;
+    }
+    return claimed.stream()
+        .filter(e -> e.fields() != null && e.fields().containsKey(JOB))
+        .map(e -> delivery(queue, e))
+        .toList();
+  }
+
+  @Override
+  public boolean ping() {
+    try {
+      return commands.ping();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    commands.close();
+  }
+
+  /** One XREADGROUP of the given band streams; recreates missing groups (Redis lost them). */
+  private List<Delivery> read(List<String> bands, String consumer, int count, Duration block) {
+    Map<String, String> bandOfKey = new LinkedHashMap<>();
+    bands.forEach(band -> bandOfKey.put(keys.readyStream(band), band));
+    List<String> streams = List.copyOf(bandOfKey.keySet());
+    List<StreamEntry> read;
+    try {
+      read = commands.readGroup(RedisKeys.WORKER_GROUP, consumer, streams, count, block);
+    } catch (RuntimeException e) {
+      if (!RedisReplyError.NOGROUP.matches(e)) {
+        throw e;
+      }
+      // A band never used yet, or Redis lost the group (restart or flush): create it, read again.
+      streams.forEach(stream -> createGroup(stream, RedisKeys.WORKER_GROUP));
+      read = commands.readGroup(RedisKeys.WORKER_GROUP, consumer, streams, count, block);
+    }
+    return read.stream().map(e -> delivery(bandOfKey.get(e.stream()), e)).toList();
+  }
+
+  /**
+   * A blocking read of several bands may return up to {@code count} entries from each; keeps the
+   * {@code count} of the highest bands and hands the rest back to the tail of their band (appended
+   * afresh, the read entries acknowledged, in one pipeline), so no more tasks are taken than there
+   * are free slots.
+   */
+  private List<Delivery> keepHighest(List<Delivery> deliveries, int count) {
+    if (deliveries.size() <= count) {
+      return deliveries;
+    }
+    List<ScriptCall> handBack = new ArrayList<>();
+    for (Delivery d : deliveries.subList(count, deliveries.size())) {
+      handBack.addAll(scripts.enqueue(d.queue(), d.jobId(), new int[] {d.seq()}));
+      handBack.add(
+          scripts.ack(keys.readyStream(d.queue()), RedisKeys.WORKER_GROUP, List.of(d.entryId())));
+    }
+    runner.run(handBack);
+    return List.copyOf(deliveries.subList(0, count));
+  }
+
+  private void createGroup(String stream, String group) {
+    try {
+      commands.createGroup(stream, group);
+    } catch (RuntimeException e) {
+      if (!RedisReplyError.BUSYGROUP.matches(e)) {
+        throw new SluiceException(
+            "cannot create consumer group " + group + " on " + stream + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private static Delivery delivery(String queue, StreamEntry e) {
+    return new Delivery(
+        queue, e.id(), UUID.fromString(e.fields().get(JOB)), Integer.parseInt(e.fields().get(SEQ)));
+  }
+}

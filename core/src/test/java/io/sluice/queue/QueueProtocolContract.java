@@ -1,0 +1,281 @@
+package io.sluice.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.config.RedisConfig;
+import io.sluice.redis.LuaScript;
+import io.sluice.redis.PriorityBand;
+import io.sluice.redis.RedisKeys;
+import io.sluice.redis.RedisReplyError;
+import io.sluice.redis.Script;
+import io.sluice.testkit.SluiceTestExtension;
+import io.sluice.testkit.TestEnvironment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The queue protocol's contract, written once and run against every adapter (JobRunr's {@code
+ * StorageProviderTest}): a subclass in the adapter's module supplies the protocol and the raw
+ * commands of its client, against the real Redis under the test class's own key prefix.
+ */
+@ExtendWith(SluiceTestExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class QueueProtocolContract {
+  private static final Duration NO_WAIT = Duration.ofMillis(20);
+
+  /** Any Redis command on one key, run as a script, so the contract needs no client of its own. */
+  private static final Script COMMAND =
+      script("return redis.call(ARGV[1], KEYS[1], unpack(ARGV, 2))");
+
+  private static final Script DESTROY_GROUP =
+      script("return redis.call('XGROUP', 'DESTROY', KEYS[1], ARGV[1])");
+
+  private QueueProtocol protocol;
+  private QueueCommands commands;
+  private ScriptRunner runner;
+  private RedisKeys keys;
+
+  /** The adapter's protocol, connected to the test's Redis. */
+  protected abstract QueueProtocol protocol(RedisConfig config);
+
+  /** The adapter's commands on a connection of their own. */
+  protected abstract QueueCommands commands(RedisConfig config);
+
+  @BeforeAll
+  void connect(TestEnvironment env) {
+    RedisConfig config = RedisConfig.parse(env.redisUrl(), env.redisPrefix());
+    protocol = protocol(config);
+    commands = commands(config);
+    runner = new ScriptRunner(commands);
+    keys = new RedisKeys(env.redisPrefix());
+  }
+
+  @AfterAll
+  void close() {
+    protocol.close();
+    commands.close();
+  }
+
+  @Test
+  void enqueuedTasksAreEachDeliveredOnceAcrossConsumers() {
+    String queue = queue();
+    UUID job = UUID.randomUUID();
+    protocol.ensureWorkerGroup(queue);
+    protocol.enqueue(queue, job, IntStream.range(0, 2500).toArray()); // three script calls
+
+    List<Delivery> delivered = new ArrayList<>();
+    for (int round = 0; round < 20; round++) {
+      delivered.addAll(protocol.fetch(queue, "w" + round % 2, 256, NO_WAIT));
+    }
+
+    assertThat(delivered).extracting(Delivery::seq).containsExactlyInAnyOrderElementsOf(seqs(2500));
+    assertThat(delivered).extracting(Delivery::entryId).doesNotHaveDuplicates();
+    assertThat(delivered).allSatisfy(d -> assertThat(d.jobId()).isEqualTo(job));
+    assertThat(delivered).allSatisfy(d -> assertThat(d.queue()).isEqualTo(queue));
+    assertThat(protocol.fetch(queue, "w0", 256, NO_WAIT)).isEmpty();
+  }
+
+  @Test
+  void aHigherBandIsDeliveredBeforeALowerOne() {
+    String queue = queue();
+    UUID low = UUID.randomUUID();
+    UUID high = UUID.randomUUID();
+    protocol.ensureWorkerGroup(PriorityBand.LOW.stream(queue));
+    protocol.ensureWorkerGroup(PriorityBand.HIGH.stream(queue));
+    protocol.enqueue(PriorityBand.LOW.stream(queue), low, new int[] {0, 1});
+    protocol.enqueue(PriorityBand.HIGH.stream(queue), high, new int[] {0, 1});
+
+    List<Delivery> first = protocol.fetch(queue, "w", 3, NO_WAIT);
+
+    assertThat(first).extracting(Delivery::jobId).containsExactly(high, high, low);
+    assertThat(first.get(0).queue()).isEqualTo(PriorityBand.HIGH.stream(queue));
+    assertThat(first.get(2).queue()).isEqualTo(PriorityBand.LOW.stream(queue));
+  }
+
+  @Test
+  void acknowledgingDecrementsTheFanInExactlyAndReportsTheCrossingOnce() {
+    String queue = queue();
+    UUID job = UUID.randomUUID();
+    protocol.initFanIn(job, 10);
+    protocol.ensureWorkerGroup(queue);
+    protocol.enqueue(queue, job, IntStream.range(0, 10).toArray());
+    List<Delivery> delivered = protocol.fetch(queue, "w", 10, NO_WAIT);
+
+    FanIn part = acknowledge(queue, delivered.subList(0, 4)).get(job);
+    FanIn rest = acknowledge(queue, delivered.subList(4, 10)).get(job);
+    FanIn again = acknowledge(queue, delivered.subList(4, 10)).get(job);
+
+    assertThat(part).isEqualTo(new FanIn(6, false));
+    assertThat(rest).isEqualTo(new FanIn(0, true));
+    assertThat(again).isEqualTo(new FanIn(0, false));
+    assertThat(call("XLEN", keys.readyStream(queue))).isZero(); // acknowledged entries are deleted
+    assertThat(protocol.fetch(queue, "w", 10, NO_WAIT)).isEmpty();
+  }
+
+  @Test
+  void aTaskIsCountedOncePerJobHoweverOftenItIsAcknowledged() {
+    UUID job = UUID.randomUUID();
+    UUID unknown = UUID.randomUUID();
+    protocol.initFanIn(job, 3);
+
+    Map<UUID, FanIn> first = protocol.acknowledge(Map.of(), Map.of(job, List.of(1, 1, 2)));
+    Map<UUID, FanIn> redelivered = protocol.acknowledge(Map.of(), Map.of(job, List.of(2, 1)));
+    Map<UUID, FanIn> last =
+        protocol.acknowledge(Map.of(), Map.of(job, List.of(3), unknown, List.of(1)));
+
+    assertThat(first.get(job)).isEqualTo(new FanIn(1, false));
+    assertThat(redelivered.get(job)).isEqualTo(new FanIn(1, false));
+    assertThat(last.get(job)).isEqualTo(new FanIn(0, true));
+    assertThat(last.get(unknown).counterMissing()).isTrue();
+  }
+
+  @Test
+  void reopenedAndRebuiltFanInsCountEachUnfinishedTaskOnceMore() {
+    UUID job = UUID.randomUUID();
+    protocol.initFanIn(job, 3);
+    protocol.acknowledge(Map.of(), Map.of(job, List.of(0, 1)));
+
+    assertThat(protocol.reopenFanIn(job, 1, 1)).isEqualTo(2);
+    assertThat(protocol.reopenFanIn(job, 1)).isEqualTo(2);
+    assertThat(protocol.acknowledge(Map.of(), Map.of(job, List.of(1))).get(job).remaining())
+        .isEqualTo(1);
+    assertThat(protocol.reopenFanIn(UUID.randomUUID(), 1)).isEqualTo(-1);
+
+    UUID rebuilt = UUID.randomUUID();
+    protocol.rebuildFanIn(rebuilt, 5, new int[] {0, 1});
+    assertThat(protocol.acknowledge(Map.of(), Map.of(rebuilt, List.of(0, 2))).get(rebuilt))
+        .isEqualTo(new FanIn(2, false));
+  }
+
+  @Test
+  void aFetchAfterTheGroupIsGoneRecreatesItAndDelivers() {
+    String queue = queue();
+    UUID job = UUID.randomUUID();
+    protocol.ensureWorkerGroup(queue);
+    protocol.ensureWorkerGroup(queue); // BUSYGROUP is no error
+    runner.run(
+        new ScriptCall(
+            DESTROY_GROUP, List.of(keys.readyStream(queue)), List.of(RedisKeys.WORKER_GROUP)));
+    protocol.enqueue(queue, job, new int[] {7});
+
+    List<Delivery> delivered = protocol.fetch(queue, "w", 10, NO_WAIT);
+
+    assertThat(delivered).extracting(Delivery::seq).containsExactly(7);
+    assertThat(protocol.fetch(queue(), "w", 10, NO_WAIT)).isEmpty(); // a stream never written
+  }
+
+  @Test
+  void aScriptRedisDoesNotKnowIsLoadedAndRunAgainWithoutFlushingOthers() {
+    // A script no client ever loaded stands in for a flushed cache, so no other test is disturbed.
+    Script fresh = script("return tonumber(ARGV[1]) + 1 -- " + UUID.randomUUID());
+    ScriptCall unknown = new ScriptCall(fresh, List.of(keys.collectStream()), List.of("41"));
+    ScriptCall known = new ScriptCall(COMMAND, List.of(keys.collectStream()), List.of("EXISTS"));
+
+    Object reply = commands.evalsha(List.of(unknown)).get(0);
+    assertThat(reply).isInstanceOf(RuntimeException.class);
+    assertThat(RedisReplyError.of((Throwable) reply)).isEqualTo(RedisReplyError.NOSCRIPT);
+
+    Script other = script("return tonumber(ARGV[1]) * 2 -- " + UUID.randomUUID());
+    List<Object> replies =
+        runner.run(
+            List.of(known, new ScriptCall(other, unknown.keys(), List.of("21")), unknown, known));
+    assertThat(replies).extracting(QueueScripts::number).containsExactly(0L, 42L, 42L, 0L);
+  }
+
+  @Test
+  void collectSignalsAreReadOnceAndGoneWhenAcknowledged() {
+    UUID a = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    protocol.ensureCollectGroup();
+    protocol.signalCollect(List.of(a, b));
+
+    try (CollectReader reader = protocol.collectReader("c1")) {
+      List<CollectSignal> signals = reader.read(10, Duration.ofSeconds(1));
+      assertThat(signals).extracting(CollectSignal::jobId).containsExactly(a, b);
+      protocol.ackCollect(signals);
+      assertThat(reader.read(10, NO_WAIT)).isEmpty();
+    }
+    assertThat(call("XLEN", keys.collectStream())).isZero();
+  }
+
+  @Test
+  void deletingJobKeysRemovesEachJobsCounterAndBitmap() {
+    UUID a = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    UUID kept = UUID.randomUUID();
+    for (UUID job : List.of(a, b, kept)) {
+      protocol.initFanIn(job, 2);
+      protocol.acknowledge(Map.of(), Map.of(job, List.of(0)));
+    }
+
+    protocol.deleteJobKeys(List.of(a, b));
+
+    for (UUID job : List.of(a, b)) {
+      assertThat(call("EXISTS", keys.remaining(job)) + call("EXISTS", keys.counted(job))).isZero();
+    }
+    assertThat(call("EXISTS", keys.remaining(kept)) + call("EXISTS", keys.counted(kept)))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void entriesReadButNotAcknowledgedAreTakenOverOnceIdleLongEnough() {
+    String queue = queue();
+    UUID job = UUID.randomUUID();
+    protocol.ensureWorkerGroup(queue);
+    protocol.enqueue(queue, job, new int[] {0, 1, 2});
+    List<Delivery> read = protocol.fetch(queue, "dead-worker", 10, NO_WAIT);
+    Duration minIdle = Duration.ofMillis(300);
+
+    assertThat(protocol.takeOverIdleEntries(queue, Duration.ofHours(1), 10)).isEmpty();
+    List<Delivery> taken = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> taken.addAll(protocol.takeOverIdleEntries(queue, minIdle, 10)));
+
+    assertThat(taken).containsExactlyInAnyOrderElementsOf(read);
+    assertThat(protocol.takeOverIdleEntries(queue(), minIdle, 10)).isEmpty(); // no group
+  }
+
+  @Test
+  void pingAnswers() {
+    assertThat(protocol.ping()).isTrue();
+  }
+
+  private Map<UUID, FanIn> acknowledge(String queue, List<Delivery> batch) {
+    Map<UUID, List<Integer>> finished = new java.util.LinkedHashMap<>();
+    batch.forEach(d -> finished.computeIfAbsent(d.jobId(), j -> new ArrayList<>()).add(d.seq()));
+    return protocol.acknowledge(
+        Map.of(queue, batch.stream().map(Delivery::entryId).toList()), finished);
+  }
+
+  private long call(String command, String key, String... args) {
+    List<String> argv = new ArrayList<>(List.of(command));
+    argv.addAll(List.of(args));
+    return QueueScripts.number(runner.run(new ScriptCall(COMMAND, List.of(key), argv)));
+  }
+
+  private static String queue() {
+    return "q" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  private static List<Integer> seqs(int n) {
+    return IntStream.range(0, n).boxed().toList();
+  }
+
+  private static Script script(String source) {
+    return new TestScript(source, LuaScript.sha1(source), false);
+  }
+
+  private record TestScript(String source, String sha, boolean repliesWithArray)
+      implements Script {}
+}
