@@ -22,7 +22,6 @@ import org.slf4j.LoggerFactory;
  */
 final class JobSubmitter {
   private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
-  private static final long QUOTA_RETRY_AFTER_SECONDS = 5;
 
   /** What a submission led to. */
   record Outcome(Job job, boolean created) {}
@@ -65,8 +64,8 @@ final class JobSubmitter {
             .find(request.type())
             .orElseThrow(
                 () ->
-                    new ApiException(400, "unknown job type '" + request.type() + "'")
-                        .with("field", "type")
+                    new Refusal.InvalidSubmission(
+                            "unknown job type '" + request.type() + "'", "type")
                         .with("known", String.join(",", types.names())));
     Payload payload = new Payload(request.payload());
     validate(type, payload);
@@ -130,12 +129,12 @@ final class JobSubmitter {
     try {
       count = tasks.insertTasks(c, job.id(), type.splitter(), payload);
     } catch (InvalidPayloadException e) {
-      throw new ApiException(400, e.getMessage()).with("field", "payload." + e.field());
+      throw new Refusal.InvalidSubmission(e.getMessage(), "payload." + e.field());
     } catch (java.sql.SQLException | RuntimeException e) {
       throw e;
     } catch (Exception e) {
-      throw new ApiException(400, "splitting the payload failed: " + e.getMessage())
-          .with("field", "payload");
+      throw new Refusal.InvalidSubmission(
+          "splitting the payload failed: " + e.getMessage(), "payload");
     }
     jobs.setTaskCount(c, job.id(), count);
     jobs.appendEvent(c, job.id(), 1, "STATUS", null, "QUEUED", null);
@@ -146,15 +145,13 @@ final class JobSubmitter {
   private void takeQuota(java.sql.Connection c, Job job, Integer quota)
       throws java.sql.SQLException {
     if (!quotas.tryTake(c, job.tenant(), quota)) {
-      throw new ApiException(
-              429,
+      throw new Refusal.QuotaExceeded(
               "tenant "
                   + job.tenant()
                   + " has "
                   + quota
                   + " active jobs, its quota; submit again when one has finished")
-          .with("quota", quota)
-          .retryAfter(QUOTA_RETRY_AFTER_SECONDS);
+          .with("quota", quota);
     }
   }
 
@@ -163,25 +160,24 @@ final class JobSubmitter {
         db.query(c -> jobs.findByIdempotencyKey(c, tenant, attempted.idempotencyKey()))
             .orElseThrow(
                 () ->
-                    new ApiException(
-                        409, "idempotency key is in use by a job being created; retry"));
+                    new Refusal.IdempotencyConflict(
+                        "idempotency key is in use by a job being created; retry", null));
     if (!existing.requestHash().equals(attempted.requestHash())) {
-      throw new ApiException(
-              409,
-              "idempotencyKey was used before with a different request; the existing job is named")
-          .with("jobId", existing.id().toString());
+      throw new Refusal.IdempotencyConflict(
+          "idempotencyKey was used before with a different request; the existing job is named",
+          existing.id());
     }
     return new Outcome(existing, false);
   }
 
   private static void validate(JobType type, Payload payload) {
     if (payload.json() == null || !payload.json().isObject()) {
-      throw new ApiException(400, "payload must be a JSON object").with("field", "payload");
+      throw new Refusal.InvalidSubmission("payload must be a JSON object", "payload");
     }
     try {
       type.validate(payload);
     } catch (InvalidPayloadException e) {
-      throw new ApiException(400, e.getMessage()).with("field", "payload." + e.field());
+      throw new Refusal.InvalidSubmission(e.getMessage(), "payload." + e.field());
     }
   }
 }
