@@ -155,8 +155,7 @@ final class HttpApi {
   private Job findJob(Context ctx, TenantScope scope) {
     UUID id = RequestParams.jobId(ctx);
     return db.query(c -> jobs.find(c, scope, id))
-        .orElseThrow(
-            () -> new ApiException(404, "no job with id " + id).with("jobId", id.toString()));
+        .orElseThrow(() -> new Refusal.JobNotFound("no job with id " + id, id));
   }
 
   /** The caller named by the request's bearer token (admin tokens first), or the API's 401. */

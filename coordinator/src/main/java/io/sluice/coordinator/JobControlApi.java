@@ -134,21 +134,19 @@ final class JobControlApi {
     }
   }
 
-  private ApiException refusal(Refused refused, Long expected, String verb) {
+  private Refusal refusal(Refused refused, Long expected, String verb) {
     JobStatus status = refused.current().status();
     if (status != JobStatus.QUEUED && status != JobStatus.RUNNING) {
       String why =
           status == JobStatus.COLLECTING
               ? "its tasks have all finished and it is being collected"
               : "it has finished";
-      return new ApiException(
-              409,
+      return new Refusal.JobConflict(
               "job is " + status + ": only a QUEUED or RUNNING job can be " + verb + "; " + why)
           .with("status", status.name());
     }
     conflicts.increment();
-    return new ApiException(
-            409,
+    return new Refusal.JobConflict(
             "version "
                 + expected
                 + " is stale: the job is at version "
@@ -181,9 +179,8 @@ final class JobControlApi {
     return parts.db().query(c -> jobs.find(c, id)).orElseThrow(() -> notFound(id));
   }
 
-  private static ApiException notFound(UUID id) {
-    return new ApiException(404, "no job with id " + id + " for this token")
-        .with("jobId", id.toString());
+  private static Refusal notFound(UUID id) {
+    return new Refusal.JobNotFound("no job with id " + id + " for this token", id);
   }
 
   private static JobPatch parsePatch(JsonNode root) {

@@ -41,7 +41,7 @@ final class JobEventStream {
     UUID id = RequestParams.jobId(ctx);
     Job first = load(scope, id);
     if (first == null) {
-      throw new ApiException(404, "no job with id " + id).with("jobId", id.toString());
+      throw new Refusal.JobNotFound("no job with id " + id, id);
     }
     var res = ctx.res();
     res.setStatus(200);

@@ -24,21 +24,17 @@ abstract sealed class Refusal extends SluiceException {
     return Collections.unmodifiableMap(details);
   }
 
-  final void put(String name, Object value) {
+  /** This refusal, naming one more fact: a string or a number. */
+  final Refusal with(String name, Object value) {
     details.put(name, value);
+    return this;
   }
 
   /** The request itself is wrong: a field (named by {@code field}) does not hold. */
   static final class InvalidSubmission extends Refusal {
     InvalidSubmission(String message, String field) {
       super(message);
-      put("field", field);
-    }
-
-    /** This refusal, naming one more fact. */
-    InvalidSubmission with(String name, String value) {
-      put(name, value);
-      return this;
+      with("field", field);
     }
   }
 
@@ -46,12 +42,12 @@ abstract sealed class Refusal extends SluiceException {
   static final class JobNotFound extends Refusal {
     JobNotFound(String message, UUID jobId) {
       super(message);
-      put("jobId", jobId.toString());
+      with("jobId", jobId.toString());
     }
 
     /** The task that does not exist, for a job that does. */
     JobNotFound task(int seq) {
-      put("seq", seq);
+      with("seq", seq);
       return this;
     }
   }
@@ -64,12 +60,6 @@ abstract sealed class Refusal extends SluiceException {
     JobConflict(String message) {
       super(message);
     }
-
-    /** This refusal, naming one more fact. */
-    JobConflict with(String name, Object value) {
-      put(name, value);
-      return this;
-    }
   }
 
   /** The idempotency key names a job of a different request, or one still being created. */
@@ -80,7 +70,7 @@ abstract sealed class Refusal extends SluiceException {
     IdempotencyConflict(String message, UUID existing) {
       super(message);
       if (existing != null) {
-        put("jobId", existing.toString());
+        with("jobId", existing.toString());
       }
     }
   }
@@ -89,12 +79,6 @@ abstract sealed class Refusal extends SluiceException {
   static final class QuotaExceeded extends Refusal {
     QuotaExceeded(String message) {
       super(message);
-    }
-
-    /** This refusal, naming one more fact. */
-    QuotaExceeded with(String name, Object value) {
-      put(name, value);
-      return this;
     }
   }
 
@@ -105,9 +89,9 @@ abstract sealed class Refusal extends SluiceException {
     Overloaded(String message, AdmissionControl.Reason reason, long current, long limit) {
       super(message);
       this.reason = reason;
-      put("reason", reason.label());
-      put("current", current);
-      put("limit", limit);
+      with("reason", reason.label());
+      with("current", current);
+      with("limit", limit);
     }
 
     AdmissionControl.Reason reason() {
