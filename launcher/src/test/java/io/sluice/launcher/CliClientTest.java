@@ -3,6 +3,7 @@ package io.sluice.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.sluice.client.SluiceApiException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpConnectTimeoutException;
@@ -55,6 +56,40 @@ class CliClientTest {
         .isEqualTo(
             "cannot reach the coordinator at http://10.0.0.5:8080 (connection refused)."
                 + " Is it running? Point SLUICE_API_URL at it.");
+  }
+
+  @Test
+  void aRefusalShowsTheServersErrorJsonOrItsTextAsSentAndHintsAtTheToken() {
+    LauncherException json =
+        CliClient.refused(
+            "coordinator",
+            new SluiceApiException(
+                400,
+                CliClient.JSON.createObjectNode().put("error", "x"),
+                null,
+                "POST",
+                "/api/v1/jobs",
+                "{\"error\": \"unknown job type 'nope'\", \"field\": \"type\"}"));
+    assertThat(json.exitCode()).isEqualTo(1);
+    assertThat(json.getMessage())
+        .isEqualTo(
+            "the coordinator answered 400 to POST /api/v1/jobs:"
+                + " {\"error\":\"unknown job type 'nope'\",\"field\":\"type\"}");
+
+    LauncherException html =
+        CliClient.refused(
+            "coordinator",
+            new SluiceApiException(
+                401,
+                CliClient.JSON.createObjectNode().put("error", "<html>"),
+                null,
+                "GET",
+                "/api/v1/jobs/x",
+                "<html>denied</html>"));
+    assertThat(html.getMessage())
+        .isEqualTo(
+            "the coordinator answered 401 to GET /api/v1/jobs/x: <html>denied</html>"
+                + " (set SLUICE_API_TOKEN to a token the coordinator accepts)");
   }
 
   private static ConnectException connect(Throwable reason) {
