@@ -1,35 +1,48 @@
 package io.sluice.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.SluiceException;
+import io.sluice.client.Exchange.Resend;
 import io.sluice.json.Json;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
- * The coordinator's job API for Java programs. Thread-safe; share one per process.
+ * The coordinator's HTTP API for Java programs: every call of the public contract the CLI and the
+ * tests use. Thread-safe; share one per process.
  *
  * <pre>{@code
  * SluiceClient client = SluiceClient.create(URI.create("http://coordinator:8080"), token, null);
- * client.update(jobId, job -> JobUpdate.priority(job.priority() + 1));
+ * JobSnapshot job = client.submit("wordcount", payload);
+ * client.update(job.id(), j -> JobUpdate.priority(j.priority() + 1));
  * }</pre>
  *
- * A {@link Listener} hears every version conflict the server answered and every retry (reason
+ * <p>A refusal is a {@link SluiceApiException} with the status and the server's error body; no
+ * answer at all is a {@link ConnectionLostException}. Reads are retried after a lost connection, a
+ * 429 or a 503; a submit only when it carries an {@code idempotencyKey} (the server then answers a
+ * repeat with the job the first one created); other writes are sent once, since the server may have
+ * acted on a request whose answer was lost. {@link #update} is the safe read-modify-write.
+ *
+ * <p>A {@link Listener} hears every version conflict the server answered and every retry (reason
  * {@code conflict}, {@code unavailable}, {@code rate_limited} or {@code connection}); core's {@code
  * ClientMetrics} turns them into {@code sluice_client_conflicts_total} and {@code
  * sluice_client_retries_total{reason}}.
  */
 public final class SluiceClient {
-  private static final System.Logger log = System.getLogger(SluiceClient.class.getName());
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
+  // Submitting splits the payload into tasks in the request: a large job takes a while.
+  private static final Duration SUBMIT_TIMEOUT = Duration.ofSeconds(120);
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(2);
 
   /** One HTTP exchange; a seam so tests can answer without a server. */
   interface Transport {
@@ -38,13 +51,6 @@ public final class SluiceClient {
 
   /** What a server answered. */
   record Reply(int status, String body, String etag, String retryAfter) {}
-
-  private final URI base;
-  private final String token;
-  private final Transport transport;
-  private final RetryOnConflict retry;
-  private final Sleeper sleeper;
-  private final Listener listener;
 
   /** Hears what the client retried and why; the default hears nothing. */
   public interface Listener {
@@ -62,6 +68,12 @@ public final class SluiceClient {
     void sleep(Duration d) throws InterruptedException;
   }
 
+  private final URI base;
+  private final String token;
+  private final Exchange exchange;
+  private final RetryOnConflict retry;
+  private final Listener listener;
+
   SluiceClient(
       URI base,
       String token,
@@ -69,26 +81,28 @@ public final class SluiceClient {
       RetryOnConflict retry,
       Sleeper sleeper,
       Listener listener) {
-    String b = base.toString();
-    this.base = URI.create(b.endsWith("/") ? b.substring(0, b.length() - 1) : b);
-    this.token = token;
-    this.transport = transport;
+    this.base = Exchange.trimmed(base);
+    this.token = token == null || token.isBlank() ? null : token.trim();
+    this.exchange = new Exchange(transport, retry, sleeper, listener);
     this.retry = retry;
-    this.sleeper = sleeper;
     this.listener = listener;
   }
 
-  /** A client of the API at {@code base}, authenticating with {@code token}. */
+  /**
+   * A client of the API at {@code base}, authenticating with {@code token} (none when null or
+   * blank); {@code listener} may be null.
+   */
   public static SluiceClient create(URI base, String token, Listener listener) {
     return create(base, token, listener, RetryOnConflict.DEFAULT);
   }
 
+  /** As {@link #create(URI, String, Listener)}, retrying as {@code retry} says. */
   public static SluiceClient create(
       URI base, String token, Listener listener, RetryOnConflict retry) {
     HttpClient http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
+            .connectTimeout(CONNECT_TIMEOUT)
             .build();
     Transport transport =
         request -> {
@@ -109,28 +123,91 @@ public final class SluiceClient {
         listener == null ? Listener.NONE : listener);
   }
 
+  /** The API's base URL, without a trailing slash. */
+  public URI base() {
+    return base;
+  }
+
+  /**
+   * {@code POST /api/v1/jobs}: submits a job, retried only when {@code request} carries an {@code
+   * idempotencyKey}.
+   *
+   * @param request the submit body: {@code type} and {@code payload} or {@code stages}, and the
+   *     optional fields of the contract
+   * @return the new job (201), or the job an earlier submit with the same key created (200)
+   */
+  public JobSnapshot submit(ObjectNode request) {
+    Resend resend = request.path("idempotencyKey").isTextual() ? Resend.SAFE : Resend.NEVER;
+    HttpRequest r =
+        request("/api/v1/jobs", SUBMIT_TIMEOUT)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(Json.write(request), StandardCharsets.UTF_8))
+            .build();
+    return Exchange.snapshot(exchange.send(r, resend));
+  }
+
+  /** {@code POST /api/v1/jobs} of a job of {@code type}; sent once (no idempotency key). */
+  public JobSnapshot submit(String type, JsonNode payload) {
+    ObjectNode body = Json.object().put("type", type);
+    body.set("payload", payload);
+    return submit(body);
+  }
+
   /** {@code GET /api/v1/jobs/{id}}. */
   public JobSnapshot get(UUID id) {
-    return snapshot(exchange(request(path(id)).GET()));
+    return get(id.toString());
+  }
+
+  /**
+   * {@code GET /api/v1/jobs/{id}} of an id as a person typed it; the server checks it (400 naming
+   * {@code id} unless it is a UUID).
+   */
+  public JobSnapshot get(String id) {
+    return Exchange.snapshot(exchange.send(read(jobPath(id)), Resend.SAFE));
+  }
+
+  /**
+   * One page of {@code GET /api/v1/jobs}, newest first.
+   *
+   * @param status a job status ({@code RUNNING}, …), or null for all
+   * @param cursor a previous page's {@link Page#nextCursor()}, or null for the first page
+   * @param limit the page size, 1–1000
+   */
+  public Page jobs(String status, String cursor, int limit) {
+    return page("/api/v1/jobs", status, cursor, limit);
+  }
+
+  /** One page of {@code GET /api/v1/jobs/{id}/tasks}, by sequence number; as {@link #jobs}. */
+  public Page tasks(UUID jobId, String status, String cursor, int limit) {
+    return page(jobPath(jobId.toString()) + "/tasks", status, cursor, limit);
   }
 
   /**
    * One {@code PATCH /api/v1/jobs/{id}} with {@code If-Match: "<version>"}; a stale version throws
-   * a {@link SluiceApiException} whose {@link SluiceApiException#isVersionConflict()} is true.
+   * a {@link SluiceApiException} whose {@link SluiceApiException#isVersionConflict()} is true. Sent
+   * once; {@link #update} retries.
    */
   public JobSnapshot patch(UUID id, long version, JobUpdate update) {
-    HttpRequest.Builder b =
-        request(path(id))
+    HttpRequest r =
+        request(jobPath(id.toString()), TIMEOUT)
             .header("Content-Type", "application/json")
             .header("If-Match", "\"" + version + "\"")
-            .method("PATCH", HttpRequest.BodyPublishers.ofString(Json.write(update.toJson())));
-    return snapshot(exchange(b));
+            .method("PATCH", HttpRequest.BodyPublishers.ofString(Json.write(update.toJson())))
+            .build();
+    return Exchange.snapshot(exchange.once(r));
   }
 
   /** {@code POST /api/v1/jobs/{id}/cancel}. */
   public JobSnapshot cancel(UUID id) {
-    return snapshot(
-        exchange(request(path(id) + "/cancel").POST(HttpRequest.BodyPublishers.noBody())));
+    return cancel(id.toString());
+  }
+
+  /**
+   * {@code POST /api/v1/jobs/{id}/cancel} of an id as a person typed it. Retried like a read: the
+   * server answers a cancel of a job it already cancelled with 200 and the job.
+   */
+  public JobSnapshot cancel(String id) {
+    return Exchange.snapshot(exchange.send(post(jobPath(id) + "/cancel"), Resend.SAFE));
   }
 
   /**
@@ -146,7 +223,7 @@ public final class SluiceClient {
   public JobSnapshot update(UUID id, Function<JobSnapshot, JobUpdate> change) {
     for (int attempt = 1; ; attempt++) {
       try {
-        JobSnapshot current = get(id);
+        JobSnapshot current = Exchange.snapshot(exchange.once(read(jobPath(id.toString()))));
         return patch(id, current.version(), change.apply(current));
       } catch (SluiceApiException e) {
         if (e.isVersionConflict()) {
@@ -155,106 +232,136 @@ public final class SluiceClient {
         if (!e.isRetryable() || attempt >= retry.maxAttempts()) {
           throw e;
         }
-        pause(attempt, reason(e), e.retryAfter(), e);
+        exchange.pause(attempt, Exchange.reason(e), e.retryAfter(), e);
       } catch (ConnectionLostException e) {
         if (attempt >= retry.maxAttempts()) {
           throw e;
         }
-        pause(attempt, "connection", null, e);
+        exchange.pause(attempt, "connection", null, e);
       }
+    }
+  }
+
+  /** {@code GET /api/v1/workers}: workers and coordinators with their heartbeats, latest first. */
+  public JsonNode workers(int limit) {
+    return Exchange.body(exchange.send(read("/api/v1/workers?limit=" + limit), Resend.SAFE));
+  }
+
+  /** {@code GET /api/v1/queues}: each queue's depth in Redis and activity in PostgreSQL. */
+  public JsonNode queues(int limit) {
+    return Exchange.body(exchange.send(read("/api/v1/queues?limit=" + limit), Resend.SAFE));
+  }
+
+  /** {@code GET /api/v1/dead-letters}: tasks that ran out of attempts, newest first. */
+  public Page deadLetters(int limit) {
+    return new Page(
+        Exchange.body(exchange.send(read("/api/v1/dead-letters?limit=" + limit), Resend.SAFE)));
+  }
+
+  /**
+   * {@code POST /api/v1/jobs/{id}/tasks/{seq}/requeue}: gives a FAILED task a new attempt. Sent
+   * once: a second send of a requeue that was applied would be refused (the task is no longer
+   * FAILED).
+   *
+   * @param jobVersion the job's version the caller saw ({@code If-Match}), or null for any
+   * @return {@code jobId, seq, taskStatus, jobStatus, jobVersion, revivedTasks, dispatched}
+   */
+  public JsonNode requeue(UUID jobId, int seq, Long jobVersion) {
+    HttpRequest.Builder b =
+        request(jobPath(jobId.toString()) + "/tasks/" + seq + "/requeue", TIMEOUT)
+            .POST(HttpRequest.BodyPublishers.noBody());
+    if (jobVersion != null) {
+      b.header("If-Match", "\"" + jobVersion + "\"");
+    }
+    return Exchange.body(exchange.once(b.build()));
+  }
+
+  /**
+   * {@code POST /admin/drain} on a worker's own port, with this client's token. Sent once.
+   *
+   * @param drainUrl the worker's drain URL, e.g. {@code http://10.0.0.7:8081/admin/drain}
+   * @return the worker's answer, e.g. {@code {"status": "DRAINING"}}
+   */
+  public JsonNode drainWorker(URI drainUrl) {
+    HttpRequest r =
+        authorized(HttpRequest.newBuilder(drainUrl).timeout(TIMEOUT))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{}", StandardCharsets.UTF_8))
+            .build();
+    return Exchange.body(exchange.once(r));
+  }
+
+  /** Whether {@code GET /health/ready} answers 200 now; false while starting, down or unready. */
+  public boolean ready() {
+    try {
+      exchange.once(request("/health/ready", READY_TIMEOUT).GET().build());
+      return true;
+    } catch (SluiceApiException | ConnectionLostException e) {
+      return false;
     }
   }
 
   /** The request never got an answer (refused, reset, timed out); a retry may succeed. */
   public static final class ConnectionLostException extends SluiceException {
-    ConnectionLostException(String message, Throwable cause) {
-      super(message, cause);
+    private final String method;
+    private final URI uri;
+
+    ConnectionLostException(String method, URI uri, IOException cause) {
+      super(method + " " + uri.getPath() + " got no answer: " + cause, cause);
+      this.method = method;
+      this.uri = uri;
+    }
+
+    /** The method of the request that got no answer. */
+    public String method() {
+      return method;
+    }
+
+    /** Where the request that got no answer was sent. */
+    public URI uri() {
+      return uri;
     }
   }
 
-  private void pause(int attempt, String reason, Duration retryAfter, RuntimeException cause) {
-    Duration wait = retry.backoff(attempt, retryAfter, ThreadLocalRandom.current());
-    listener.retried(reason);
-    log.log(
-        System.Logger.Level.DEBUG,
-        "Retrying after {0} ({1}), try {2} of {3}",
-        reason,
-        wait,
-        attempt + 1,
-        retry.maxAttempts());
-    try {
-      sleeper.sleep(wait);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      cause.addSuppressed(e);
-      throw cause;
+  private Page page(String path, String status, String cursor, int limit) {
+    StringBuilder query = new StringBuilder(path).append("?limit=").append(limit);
+    if (status != null) {
+      query.append("&status=").append(encode(status));
     }
+    if (cursor != null) {
+      query.append("&cursor=").append(encode(cursor));
+    }
+    return new Page(Exchange.body(exchange.send(read(query.toString()), Resend.SAFE)));
   }
 
-  private static String reason(SluiceApiException e) {
-    return e.isVersionConflict() ? "conflict" : e.status() == 429 ? "rate_limited" : "unavailable";
+  private static String jobPath(String id) {
+    return "/api/v1/jobs/" + encode(id);
   }
 
-  private String path(UUID id) {
-    return "/api/v1/jobs/" + id;
+  private HttpRequest read(String path) {
+    return request(path, TIMEOUT).GET().build();
   }
 
-  private HttpRequest.Builder request(String path) {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(base + path))
-            .timeout(TIMEOUT)
-            .header("Accept", "application/json");
+  private HttpRequest post(String path) {
+    return request(path, TIMEOUT)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{}", StandardCharsets.UTF_8))
+        .build();
+  }
+
+  private HttpRequest.Builder request(String path, Duration timeout) {
+    return authorized(HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout));
+  }
+
+  private HttpRequest.Builder authorized(HttpRequest.Builder b) {
+    b.header("Accept", "application/json");
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }
     return b;
   }
 
-  private Reply exchange(HttpRequest.Builder builder) {
-    HttpRequest request = builder.build();
-    Reply reply;
-    try {
-      reply = transport.send(request);
-    } catch (IOException e) {
-      throw new ConnectionLostException(
-          request.method() + " " + request.uri().getPath() + " got no answer: " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new SluiceException("interrupted during " + request.method() + " " + request.uri(), e);
-    }
-    if (reply.status() >= 300) {
-      throw new SluiceApiException(reply.status(), errorBody(reply.body()), retryAfter(reply));
-    }
-    return reply;
-  }
-
-  private static JobSnapshot snapshot(Reply reply) {
-    JsonNode json = Json.read(reply.body());
-    long version =
-        reply.etag() == null
-            ? json.path("version").asLong()
-            : Long.parseLong(reply.etag().replace("W/", "").replace("\"", "").trim());
-    return new JobSnapshot(json, version);
-  }
-
-  private static JsonNode errorBody(String body) {
-    try {
-      JsonNode node = body == null || body.isBlank() ? null : Json.read(body);
-      return node != null && node.isObject()
-          ? node
-          : Json.object().put("error", String.valueOf(body));
-    } catch (RuntimeException e) {
-      return Json.object().put("error", body);
-    }
-  }
-
-  private static Duration retryAfter(Reply reply) {
-    try {
-      return reply.retryAfter() == null
-          ? null
-          : Duration.ofSeconds(Long.parseLong(reply.retryAfter().trim()));
-    } catch (NumberFormatException e) {
-      return null;
-    }
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 }

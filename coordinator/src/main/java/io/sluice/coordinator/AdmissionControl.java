@@ -99,9 +99,9 @@ final class AdmissionControl implements Runnable {
   }
 
   /**
-   * Admits a submission to {@code queue} or throws a 503 {@link ApiException}. The caller closes
-   * the ticket when the request ends; a job that goes on to dispatch takes its dispatch place along
-   * ({@link Ticket#handOffDispatch}).
+   * Admits a submission to {@code queue} or throws {@link Refusal.Overloaded} (503). The caller
+   * closes the ticket when the request ends; a job that goes on to dispatch takes its dispatch
+   * place along ({@link Ticket#handOffDispatch}).
    */
   Ticket enter(String queue) {
     long ready = queuedTasks.computeIfAbsent(queue, q -> 0L);
@@ -131,27 +131,25 @@ final class AdmissionControl implements Runnable {
     return new Ticket();
   }
 
-  private ApiException shed(Reason reason, long current, long limit, String where) {
+  private Refusal.Overloaded shed(Reason reason, long current, long limit, String where) {
     shed.get(reason).increment();
     log.debug("Shed a submission: {} {} of {}{}", reason.label(), current, limit, where);
-    return new ApiException(
-            503,
-            "the coordinator is overloaded: "
-                + reason.label().replace('_', ' ')
-                + where
-                + " is "
-                + current
-                + ", at its bound of "
-                + limit
-                + " ("
-                + reason.setting
-                + "); nothing was stored, retry after "
-                + reason.retryAfterSeconds
-                + " s")
-        .with("reason", reason.label())
-        .with("current", current)
-        .with("limit", limit)
-        .retryAfter(reason.retryAfterSeconds);
+    return new Refusal.Overloaded(
+        "the coordinator is overloaded: "
+            + reason.label().replace('_', ' ')
+            + where
+            + " is "
+            + current
+            + ", at its bound of "
+            + limit
+            + " ("
+            + reason.setting
+            + "); nothing was stored, retry after "
+            + reason.retryAfterSeconds
+            + " s",
+        reason,
+        current,
+        limit);
   }
 
   /** Samples the Redis backlogs; the coordinator runs it every {@link #SAMPLE_MILLIS} ms. */

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.SluiceException;
 import io.sluice.json.Json;
 
-/** A request the API rejects: an HTTP status and a JSON body {@code {"error": …, …}}. */
+/**
+ * A request the API rejects: an HTTP status and a JSON body {@code {"error": …, …}}. Only the HTTP
+ * layer (routes, request parsing, {@link ApiErrors}) throws it; the domain throws a {@link
+ * Refusal}, which {@link ApiErrors#toApi} turns into one.
+ */
 public final class ApiException extends SluiceException {
   private final int status;
   private final ObjectNode body;

@@ -101,7 +101,7 @@ final class DashboardApi {
 
   private void workers(Context ctx) {
     TenantScope scope = authenticate.apply(ctx).scope();
-    List<NodeView> nodes = db.query(c -> store.nodes(c, scope, HttpApi.limit(ctx)));
+    List<NodeView> nodes = db.query(c -> store.nodes(c, scope, RequestParams.limit(ctx)));
     ObjectNode body = Json.object().put("now", Instant.now().toString());
     ArrayNode items = body.putArray("items");
     for (NodeView n : nodes) {
@@ -120,7 +120,7 @@ final class DashboardApi {
   private void queues(Context ctx) {
     TenantScope scope = authenticate.apply(ctx).scope();
     List<QueueActivity> activity =
-        db.query(c -> store.queues(c, scope, THROUGHPUT_WINDOW, HttpApi.limit(ctx)));
+        db.query(c -> store.queues(c, scope, THROUGHPUT_WINDOW, RequestParams.limit(ctx)));
     ObjectNode body = Json.object().put("windowSeconds", THROUGHPUT_WINDOW.toSeconds());
     Map<String, QueueDepth> depths = Map.of();
     try {
@@ -151,7 +151,7 @@ final class DashboardApi {
 
   private void deadLetters(Context ctx) {
     TenantScope scope = authenticate.apply(ctx).scope();
-    List<DeadLetter> dead = db.query(c -> store.deadLetters(c, scope, HttpApi.limit(ctx)));
+    List<DeadLetter> dead = db.query(c -> store.deadLetters(c, scope, RequestParams.limit(ctx)));
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
     for (DeadLetter d : dead) {
@@ -168,9 +168,9 @@ final class DashboardApi {
 
   private void requeue(Context ctx) {
     Caller caller = authenticate.apply(ctx);
-    UUID jobId = uuid(ctx.pathParam("id"));
-    int seq = seq(ctx.pathParam("seq"));
-    TaskRequeuer.Done done = requeuer.requeue(jobId, seq, ifMatch(ctx), caller);
+    UUID jobId = RequestParams.jobId(ctx);
+    int seq = RequestParams.seq(ctx);
+    TaskRequeuer.Done done = requeuer.requeue(jobId, seq, IfMatch.optional(ctx), caller);
     ctx.header("ETag", "\"" + done.jobVersion() + "\"");
     ctx.json(
         Json.object()
@@ -199,40 +199,6 @@ final class DashboardApi {
         redis = null;
       }
     }
-  }
-
-  private static Long ifMatch(Context ctx) {
-    String raw = ctx.header("If-Match");
-    if (raw == null || raw.isBlank()) {
-      return null;
-    }
-    try {
-      return Long.parseLong(raw.trim().replace("W/", "").replace("\"", ""));
-    } catch (NumberFormatException e) {
-      throw new ApiException(400, "If-Match must be a job version such as \"3\"")
-          .with("field", "If-Match");
-    }
-  }
-
-  private static UUID uuid(String raw) {
-    try {
-      return UUID.fromString(raw);
-    } catch (IllegalArgumentException e) {
-      throw new ApiException(400, "job id must be a UUID").with("field", "id");
-    }
-  }
-
-  private static int seq(String raw) {
-    try {
-      int seq = Integer.parseInt(raw);
-      if (seq >= 0) {
-        return seq;
-      }
-    } catch (NumberFormatException ignored) {
-      // Falls through to the error below.
-    }
-    throw new ApiException(400, "seq must be a task's sequence number (0 or more)")
-        .with("field", "seq");
   }
 
   private static Map<String, byte[]> loadAssets() {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import io.javalin.http.HttpResponseException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.health.Health;
 import io.sluice.json.Json;
@@ -16,20 +15,12 @@ import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskStatus;
 import io.sluice.store.TaskView;
 import io.sluice.store.TenantScope;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** The coordinator's HTTP API (routes and error mapping); the contract is in DESIGN.md. */
 final class HttpApi {
-  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
-  private static final int MAX_LIMIT = 1000;
-  private static final long MAX_CURSOR_SECOND =
-      Instant.parse("9999-12-31T23:59:59Z").getEpochSecond();
 
   private final CoordinatorConfig config;
   private final Database db;
@@ -78,45 +69,7 @@ final class HttpApi {
     app.get("/health/ready", this::ready);
     app.get(
         "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
-    app.exception(
-        ApiException.class,
-        (e, ctx) -> {
-          if (e.retryAfterSeconds() > 0) {
-            ctx.header("Retry-After", String.valueOf(e.retryAfterSeconds()));
-          }
-          ctx.status(e.status()).json(e.body());
-        });
-    app.exception(
-        HttpResponseException.class,
-        (e, ctx) -> ctx.status(e.getStatus()).json(Json.object().put("error", e.getMessage())));
-    app.exception(
-        io.sluice.SluiceException.class,
-        (e, ctx) -> {
-          if (e instanceof io.sluice.store.DatabaseUnavailableException
-              || io.sluice.store.Database.isOutage(e)) {
-            ctx.header("Retry-After", "2");
-            ctx.status(503)
-                .json(Json.object().put("error", "PostgreSQL is unavailable; retry shortly"));
-          } else {
-            log.error("Request {} {} failed", ctx.method(), ctx.path(), e);
-            ctx.status(500).json(Json.object().put("error", "internal error: " + e.getMessage()));
-          }
-        });
-    app.exception(
-        Exception.class,
-        (e, ctx) -> {
-          log.error("Request {} {} failed", ctx.method(), ctx.path(), e);
-          ctx.status(500)
-              .json(Json.object().put("error", "internal error: " + e.getClass().getSimpleName()));
-        });
-    app.error(
-        404,
-        ctx -> {
-          if (ctx.result() == null || ctx.result().isEmpty()) {
-            ctx.json(
-                Json.object().put("error", "no such endpoint: " + ctx.method() + " " + ctx.path()));
-          }
-        });
+    ApiErrors.register(app, metrics);
     app.start(config.httpPort());
     return app;
   }
@@ -154,39 +107,18 @@ final class HttpApi {
 
   private void listJobs(Context ctx) {
     TenantScope scope = authenticate(ctx).scope();
-    JobStatus status = enumParam(ctx, "status", JobStatus.class);
-    int limit = limit(ctx);
-    Instant afterCreated = null;
-    UUID afterId = null;
-    String cursor = ctx.queryParam("cursor");
-    if (cursor != null && !cursor.isEmpty()) {
-      try {
-        String[] parts =
-            new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("\\|");
-        afterCreated = Instant.parse(parts[0]);
-        afterId = UUID.fromString(parts[1]);
-        if (afterCreated.isBefore(Instant.EPOCH)
-            || afterCreated.getEpochSecond() > MAX_CURSOR_SECOND) {
-          throw new IllegalArgumentException("cursor time out of range");
-        }
-      } catch (RuntimeException e) {
-        throw new ApiException(400, "cursor is not one this API returned").with("field", "cursor");
-      }
-    }
-    Instant created = afterCreated;
-    UUID id = afterId;
+    JobStatus status = RequestParams.enumParam(ctx, "status", JobStatus.class);
+    int limit = RequestParams.limit(ctx);
+    RequestParams.JobsCursor cursor = RequestParams.jobsCursor(ctx);
+    Instant created = cursor == null ? null : cursor.createdAt();
+    UUID id = cursor == null ? null : cursor.id();
     List<Job> page = db.query(c -> jobs.page(c, scope, status, created, id, limit));
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
     page.forEach(j -> items.add(JobJson.job(j)));
     if (page.size() == limit) {
       Job last = page.get(page.size() - 1);
-      String next = last.createdAt() + "|" + last.id();
-      body.put(
-          "nextCursor",
-          Base64.getUrlEncoder()
-              .withoutPadding()
-              .encodeToString(next.getBytes(StandardCharsets.UTF_8)));
+      body.put("nextCursor", RequestParams.jobsCursor(last.createdAt(), last.id()));
     } else {
       body.putNull("nextCursor");
     }
@@ -196,19 +128,9 @@ final class HttpApi {
   private void listTasks(Context ctx) {
     TenantScope scope = authenticate(ctx).scope();
     Job job = findJob(ctx, scope);
-    TaskStatus status = enumParam(ctx, "status", TaskStatus.class);
-    int limit = limit(ctx);
-    int after = -1;
-    String cursor = ctx.queryParam("cursor");
-    if (cursor != null && !cursor.isEmpty()) {
-      try {
-        after = Integer.parseInt(cursor);
-      } catch (NumberFormatException e) {
-        throw new ApiException(400, "cursor must be the nextCursor of a previous page")
-            .with("field", "cursor");
-      }
-    }
-    int afterSeq = after;
+    TaskStatus status = RequestParams.enumParam(ctx, "status", TaskStatus.class);
+    int limit = RequestParams.limit(ctx);
+    int afterSeq = RequestParams.tasksCursor(ctx);
     List<TaskView> page = db.query(c -> tasks.page(c, scope, job.id(), status, afterSeq, limit));
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
@@ -230,15 +152,9 @@ final class HttpApi {
 
   /** The job named by the path, or 404 when there is none in the caller's scope. */
   private Job findJob(Context ctx, TenantScope scope) {
-    UUID id;
-    try {
-      id = UUID.fromString(ctx.pathParam("id"));
-    } catch (IllegalArgumentException e) {
-      throw new ApiException(400, "job id must be a UUID").with("field", "id");
-    }
+    UUID id = RequestParams.jobId(ctx);
     return db.query(c -> jobs.find(c, scope, id))
-        .orElseThrow(
-            () -> new ApiException(404, "no job with id " + id).with("jobId", id.toString()));
+        .orElseThrow(() -> new Refusal.JobNotFound("no job with id " + id, id));
   }
 
   /** The caller named by the request's bearer token (admin tokens first), or the API's 401. */
@@ -262,36 +178,5 @@ final class HttpApi {
                 });
     limiter.admit(caller.tenant());
     return caller;
-  }
-
-  static int limit(Context ctx) {
-    String raw = ctx.queryParam("limit");
-    if (raw == null || raw.isEmpty()) {
-      return 100;
-    }
-    try {
-      int limit = Integer.parseInt(raw);
-      if (limit >= 1 && limit <= MAX_LIMIT) {
-        return limit;
-      }
-    } catch (NumberFormatException ignored) {
-      // Falls through to the error below.
-    }
-    throw new ApiException(400, "limit must be an integer between 1 and " + MAX_LIMIT)
-        .with("field", "limit");
-  }
-
-  private static <E extends Enum<E>> E enumParam(Context ctx, String name, Class<E> type) {
-    String raw = ctx.queryParam(name);
-    if (raw == null || raw.isEmpty()) {
-      return null;
-    }
-    try {
-      return Enum.valueOf(type, raw.toUpperCase(java.util.Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new ApiException(
-              400, name + " must be one of " + java.util.Arrays.toString(type.getEnumConstants()))
-          .with("field", name);
-    }
   }
 }

@@ -18,7 +18,6 @@ import io.sluice.store.PostgresJobControl.NotFound;
 import io.sluice.store.PostgresJobControl.Outcome;
 import io.sluice.store.PostgresJobControl.Refused;
 import io.sluice.store.PostgresJobStore;
-import io.sluice.store.StoreException;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
@@ -49,14 +48,12 @@ final class JobControlApi {
   private final LiveProgress progress;
   private final Counter conflicts;
   private final Counter cancelled;
-  private final Counter unavailable;
 
   private JobControlApi(Parts parts) {
     this.parts = parts;
     this.progress = new LiveProgress(parts.db());
     this.conflicts = parts.metrics().counter("sluice_api_version_conflicts_total");
     this.cancelled = parts.metrics().counter("sluice_jobs_cancelled_total");
-    this.unavailable = parts.metrics().counter("sluice_api_unavailable_total");
   }
 
   static void register(Javalin app, Parts parts) {
@@ -67,25 +64,13 @@ final class JobControlApi {
     app.get(
         "/api/v1/jobs/{id}/events",
         ctx -> events.stream(ctx, parts.authenticate().apply(ctx).scope()));
-    app.exception(
-        StoreException.class,
-        (e, ctx) -> {
-          if ("40001".equals(e.sqlState())
-              || "40P01".equals(e.sqlState())
-              || Database.isOutage(e)) {
-            api.unavailable(ctx, e);
-          } else {
-            log.error("Request {} {} failed", ctx.method(), ctx.path(), e);
-            ctx.status(500).json(Json.object().put("error", "internal error: database"));
-          }
-        });
     log.info("Job API limits: {}", parts.config().limits());
   }
 
   private void patch(Context ctx) {
     String tenant = parts.authenticate().apply(ctx).tenant();
     long expected = IfMatch.required(ctx);
-    UUID id = jobId(ctx);
+    UUID id = RequestParams.jobId(ctx);
     JobPatch patch = parsePatch(JsonBodies.read(ctx, parts.config().maxBodyBytes()));
     Outcome outcome = parts.db().inTransaction(c -> control.patch(c, tenant, id, expected, patch));
     switch (outcome) {
@@ -100,7 +85,7 @@ final class JobControlApi {
 
   private void cancel(Context ctx) {
     String tenant = parts.authenticate().apply(ctx).tenant();
-    UUID id = jobId(ctx);
+    UUID id = RequestParams.jobId(ctx);
     Long expected = IfMatch.optional(ctx);
     Outcome outcome;
     try {
@@ -150,21 +135,19 @@ final class JobControlApi {
     }
   }
 
-  private ApiException refusal(Refused refused, Long expected, String verb) {
+  private Refusal refusal(Refused refused, Long expected, String verb) {
     JobStatus status = refused.current().status();
     if (status != JobStatus.QUEUED && status != JobStatus.RUNNING) {
       String why =
           status == JobStatus.COLLECTING
               ? "its tasks have all finished and it is being collected"
               : "it has finished";
-      return new ApiException(
-              409,
+      return new Refusal.JobConflict(
               "job is " + status + ": only a QUEUED or RUNNING job can be " + verb + "; " + why)
           .with("status", status.name());
     }
     conflicts.increment();
-    return new ApiException(
-            409,
+    return new Refusal.JobConflict(
             "version "
                 + expected
                 + " is stale: the job is at version "
@@ -193,33 +176,12 @@ final class JobControlApi {
     ctx.status(status).json(body);
   }
 
-  private void unavailable(Context ctx, RuntimeException e) {
-    unavailable.increment();
-    log.warn("Request {} {} answered 503: {}", ctx.method(), ctx.path(), e.getMessage());
-    ctx.header("Retry-After", "1");
-    ctx.status(503)
-        .json(
-            Json.object()
-                .put("error", "the database is unavailable or busy; retry shortly")
-                .put("retryable", true)
-                .put("retryAfterSeconds", 1));
-  }
-
   private Job find(UUID id) {
     return parts.db().query(c -> jobs.find(c, id)).orElseThrow(() -> notFound(id));
   }
 
-  private static ApiException notFound(UUID id) {
-    return new ApiException(404, "no job with id " + id + " for this token")
-        .with("jobId", id.toString());
-  }
-
-  static UUID jobId(Context ctx) {
-    try {
-      return UUID.fromString(ctx.pathParam("id"));
-    } catch (IllegalArgumentException e) {
-      throw new ApiException(400, "job id must be a UUID").with("field", "id");
-    }
+  private static Refusal notFound(UUID id) {
+    return new Refusal.JobNotFound("no job with id " + id + " for this token", id);
   }
 
   private static JobPatch parsePatch(JsonNode root) {

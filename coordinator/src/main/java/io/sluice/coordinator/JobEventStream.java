@@ -38,10 +38,10 @@ final class JobEventStream {
 
   /** Streams the job's events if it is in {@code scope}; 404 otherwise, as for a missing job. */
   void stream(Context ctx, TenantScope scope) throws IOException {
-    UUID id = JobControlApi.jobId(ctx);
+    UUID id = RequestParams.jobId(ctx);
     Job first = load(scope, id);
     if (first == null) {
-      throw new ApiException(404, "no job with id " + id).with("jobId", id.toString());
+      throw new Refusal.JobNotFound("no job with id " + id, id);
     }
     var res = ctx.res();
     res.setStatus(200);

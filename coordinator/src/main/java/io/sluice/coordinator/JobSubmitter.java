@@ -25,7 +25,6 @@ import org.slf4j.LoggerFactory;
  */
 final class JobSubmitter {
   private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
-  private static final long QUOTA_RETRY_AFTER_SECONDS = 5;
 
   /** What a submission led to. */
   record Outcome(Job job, boolean created) {}
@@ -65,8 +64,8 @@ final class JobSubmitter {
             .find(request.type())
             .orElseThrow(
                 () ->
-                    new ApiException(400, "unknown job type '" + request.type() + "'")
-                        .with("field", "type")
+                    new Refusal.InvalidSubmission(
+                            "unknown job type '" + request.type() + "'", "type")
                         .with("known", String.join(",", types.names())));
     Payload payload = new Payload(request.payload());
     validate(type, payload);
@@ -100,10 +99,10 @@ final class JobSubmitter {
     try {
       stored = submission.store(db, job, type.splitter(), payload, quota);
     } catch (InvalidPayloadException e) {
-      throw new ApiException(400, e.getMessage()).with("field", "payload." + e.field());
+      throw new Refusal.InvalidSubmission(e.getMessage(), "payload." + e.field());
     } catch (SplitFailedException e) {
-      throw new ApiException(400, "splitting the payload failed: " + e.getCause().getMessage())
-          .with("field", "payload");
+      throw new Refusal.InvalidSubmission(
+          "splitting the payload failed: " + e.getCause().getMessage(), "payload");
     }
     return switch (stored) {
       case Created created -> {
@@ -120,15 +119,13 @@ final class JobSubmitter {
       }
       case KeyTaken taken -> existing(tenant, job);
       case OverQuota over ->
-          throw new ApiException(
-                  429,
+          throw new Refusal.QuotaExceeded(
                   "tenant "
                       + job.tenant()
                       + " has "
                       + over.quota()
                       + " active jobs, its quota; submit again when one has finished")
-              .with("quota", over.quota())
-              .retryAfter(QUOTA_RETRY_AFTER_SECONDS);
+              .with("quota", over.quota());
     };
   }
 
@@ -137,25 +134,24 @@ final class JobSubmitter {
         db.query(c -> jobs.findByIdempotencyKey(c, tenant, attempted.idempotencyKey()))
             .orElseThrow(
                 () ->
-                    new ApiException(
-                        409, "idempotency key is in use by a job being created; retry"));
+                    new Refusal.IdempotencyConflict(
+                        "idempotency key is in use by a job being created; retry", null));
     if (!existing.requestHash().equals(attempted.requestHash())) {
-      throw new ApiException(
-              409,
-              "idempotencyKey was used before with a different request; the existing job is named")
-          .with("jobId", existing.id().toString());
+      throw new Refusal.IdempotencyConflict(
+          "idempotencyKey was used before with a different request; the existing job is named",
+          existing.id());
     }
     return new Outcome(existing, false);
   }
 
   private static void validate(JobType type, Payload payload) {
     if (payload.json() == null || !payload.json().isObject()) {
-      throw new ApiException(400, "payload must be a JSON object").with("field", "payload");
+      throw new Refusal.InvalidSubmission("payload must be a JSON object", "payload");
     }
     try {
       type.validate(payload);
     } catch (InvalidPayloadException e) {
-      throw new ApiException(400, e.getMessage()).with("field", "payload." + e.field());
+      throw new Refusal.InvalidSubmission(e.getMessage(), "payload." + e.field());
     }
   }
 }

@@ -27,7 +27,6 @@ import org.slf4j.LoggerFactory;
  */
 final class TaskRequeuer {
   private static final Logger log = LoggerFactory.getLogger(TaskRequeuer.class);
-  private static final long QUOTA_RETRY_AFTER_SECONDS = 5;
 
   /** A committed requeue and what the job looks like after the Redis step. */
   record Done(Requeued requeued, JobStatus jobStatus, long jobVersion, boolean dispatched) {}
@@ -55,9 +54,9 @@ final class TaskRequeuer {
   }
 
   /**
-   * Requeues the task of a job in the caller's scope or throws the {@link ApiException} that says
-   * why it cannot be (404 for another tenant's job, 429 when it would exceed the job's tenant's
-   * quota).
+   * Requeues the task of a job in the caller's scope or throws the {@link Refusal} that says why it
+   * cannot be (no such job for another tenant's job, the quota when it would exceed the job's
+   * tenant's quota).
    */
   Done requeue(UUID jobId, int seq, Long expectedVersion, Caller caller) {
     String by = caller.describe();
@@ -123,20 +122,17 @@ final class TaskRequeuer {
     return db.inTransaction(c -> tasks.queuedSeqs(c, jobId, 10_000));
   }
 
-  private static ApiException refusal(Refused r, UUID jobId, int seq) {
+  private static Refusal refusal(Refused r, UUID jobId, int seq) {
     String job = jobId.toString();
     return switch (r.reason()) {
-      case NO_JOB -> new ApiException(404, "no job with id " + job).with("jobId", job);
+      case NO_JOB -> new Refusal.JobNotFound("no job with id " + job, jobId);
       case NO_TASK ->
-          new ApiException(404, "job " + job + " has no task " + seq)
-              .with("jobId", job)
-              .with("seq", seq);
+          new Refusal.JobNotFound("job " + job + " has no task " + seq, jobId).task(seq);
       case VERSION_MISMATCH ->
-          new ApiException(409, "the job changed: its version is " + r.jobVersion())
+          new Refusal.JobConflict("the job changed: its version is " + r.jobVersion())
               .with("currentVersion", r.jobVersion());
       case JOB_NOT_REQUEUABLE ->
-          new ApiException(
-                  409,
+          new Refusal.JobConflict(
                   "job "
                       + job
                       + " is "
@@ -146,19 +142,17 @@ final class TaskRequeuer {
               .with("jobStatus", r.jobStatus().name())
               .with("currentVersion", r.jobVersion());
       case OVER_QUOTA ->
-          new ApiException(
-                  429,
+          new Refusal.QuotaExceeded(
                   "requeueing task "
                       + seq
                       + " would reopen job "
                       + job
                       + " past its tenant's quota of active jobs; requeue again when one has"
                       + " finished")
-              .with("jobStatus", r.jobStatus().name())
-              .retryAfter(QUOTA_RETRY_AFTER_SECONDS);
+              .with("jobStatus", r.jobStatus().name());
       case TASK_NOT_FAILED ->
-          new ApiException(
-                  409, "task " + seq + " is " + r.taskStatus() + "; only FAILED tasks are requeued")
+          new Refusal.JobConflict(
+                  "task " + seq + " is " + r.taskStatus() + "; only FAILED tasks are requeued")
               .with("taskStatus", r.taskStatus().name())
               .with("currentVersion", r.jobVersion());
     };

@@ -86,7 +86,7 @@ class AdmissionControlTest {
                         try (AdmissionControl.Ticket t = admission.enter("default")) {
                           peak.accumulateAndGet(inside.incrementAndGet(), Math::max);
                           inside.decrementAndGet();
-                        } catch (ApiException e) {
+                        } catch (Refusal.Overloaded e) {
                           shed.incrementAndGet();
                         }
                       }
@@ -183,8 +183,9 @@ class AdmissionControlTest {
   private void assertShed(Runnable enter, String reason, long retryAfter) {
     assertThatThrownBy(enter::run)
         .isInstanceOfSatisfying(
-            ApiException.class,
-            e -> {
+            Refusal.Overloaded.class,
+            shed -> {
+              ApiException e = ApiErrors.toApi(shed);
               assertThat(e.status()).isEqualTo(503);
               assertThat(e.retryAfterSeconds()).isEqualTo(retryAfter);
               assertThat(e.body().get("reason").asText()).isEqualTo(reason);

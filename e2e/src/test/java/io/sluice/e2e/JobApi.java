@@ -1,6 +1,9 @@
 package io.sluice.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.client.SluiceApiException;
+import io.sluice.client.SluiceClient;
 import io.sluice.json.Json;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -9,27 +12,37 @@ import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import redis.clients.jedis.JedisPooled;
 
-/** The job API calls of issue 4 over real HTTP, for the tests of a {@link Stack}. */
+/**
+ * The tests' side of the job API over real HTTP, for the tests of a {@link Stack}: what a test sets
+ * up or reads goes through {@link SluiceClient}, the one Java client; what a test asserts an answer
+ * of (statuses, headers, bad tokens, bad headers) is sent as raw HTTP, exactly as given.
+ */
 final class JobApi {
   private final Stack stack;
   private final HttpClient http = HttpClient.newHttpClient();
+  private final SluiceClient submitter;
+  // The admin token reads every tenant's jobs, as Stack#get does.
+  private final SluiceClient reader;
 
   JobApi(Stack stack) {
     this.stack = stack;
+    this.submitter = SluiceClient.create(URI.create(stack.api()), Stack.TOKEN, null);
+    this.reader = SluiceClient.create(URI.create(stack.api()), Stack.ADMIN_TOKEN, null);
   }
 
-  /** Submits and returns the new job's id; fails the test on anything but 201. */
+  /**
+   * Submits (once, no idempotency key) and returns the new job's id; fails the test on a refusal.
+   */
   UUID create(String body) {
-    HttpResponse<String> r = stack.submit(body);
-    if (r.statusCode() != 201) {
-      throw new AssertionError("submit answered " + r.statusCode() + ": " + r.body());
+    try {
+      return submitter.submit((ObjectNode) Json.read(body)).id();
+    } catch (SluiceApiException e) {
+      throw new AssertionError("submit answered " + e.status() + ": " + e.rawBody(), e);
     }
-    return UUID.fromString(Json.read(r.body()).get("id").asText());
   }
 
   /** Submits and waits until the job is dispatched (RUNNING), so its version stops moving. */
@@ -108,17 +121,14 @@ final class JobApi {
     return stack.get("/api/v1/jobs/" + id);
   }
 
+  /** The job as the admin token reads it. */
   JsonNode job(UUID id) {
-    return Json.read(get(id).body());
+    return reader.get(id).json();
   }
 
-  /** The job's tasks, all pages. */
+  /** The job's tasks, up to 1000 (the API's largest page). */
   List<JsonNode> tasks(UUID id) {
-    List<JsonNode> all = new ArrayList<>();
-    Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?limit=1000").body())
-        .get("items")
-        .forEach(all::add);
-    return all;
+    return reader.tasks(id, null, null, 1000).items();
   }
 
   /** Opens the job's event stream with the admin token; lines arrive as the server writes them. */

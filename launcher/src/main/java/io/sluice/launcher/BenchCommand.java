@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.client.SluiceClient;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -62,10 +63,10 @@ final class BenchCommand {
         : Servers.embedded(work.resolve("data"), "bench");
   }
 
-  private boolean measure(ApiClient api, int n, int workers, Integer concurrency) {
-    ObjectNode payload = ApiClient.JSON.createObjectNode().put("tasks", n);
+  private boolean measure(SluiceClient api, int n, int workers, Integer concurrency) {
+    ObjectNode payload = CliClient.JSON.createObjectNode().put("tasks", n);
     long t0 = System.nanoTime();
-    JobView job = api.submit("noop", payload);
+    JobView job = new JobView(CliClient.call(api, () -> api.submit("noop", payload)).json());
     long submitted = System.nanoTime();
     List<long[]> samples = new ArrayList<>(); // {nanos since submit, finished tasks}
     job =
@@ -78,7 +79,7 @@ final class BenchCommand {
     }
     double totalMs = totalNanos / 1e6;
     ObjectNode line =
-        ApiClient.JSON.createObjectNode().put("tool", "sluice").put("n", n).put("workers", workers);
+        CliClient.JSON.createObjectNode().put("tool", "sluice").put("n", n).put("workers", workers);
     if (concurrency != null) {
       line.put("concurrency", concurrency);
     }

@@ -3,10 +3,12 @@ package io.sluice.launcher;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.client.SluiceClient;
 import io.sluice.store.JobStatus;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -31,12 +33,12 @@ final class ClientCommands {
   private static final Duration POLL = Duration.ofMillis(500);
   private static final Duration WAIT_LIMIT = Duration.ofDays(7);
 
-  private final ApiClient api;
+  private final SluiceClient api;
   private final PrintStream out;
   private final PrintStream err;
   private final InputStream stdin;
 
-  ClientCommands(ApiClient api, PrintStream out, PrintStream err, InputStream stdin) {
+  ClientCommands(SluiceClient api, PrintStream out, PrintStream err, InputStream stdin) {
     this.api = api;
     this.out = out;
     this.err = err;
@@ -70,7 +72,7 @@ final class ClientCommands {
     String type = args.require("type");
     none(args);
     JsonNode payload = readPayload(args.require("payload"));
-    JobView job = api.submit(type, payload);
+    JobView job = new JobView(CliClient.call(api, () -> api.submit(type, payload)).json());
     if (!args.flag("wait")) {
       printJob(job, args);
       return 0;
@@ -81,7 +83,8 @@ final class ClientCommands {
 
   int status(List<String> arguments) {
     Args args = Args.parse(arguments, Set.of(), Set.of("watch", "json"));
-    JobView job = api.job(args.single("job id"));
+    String id = args.single("job id");
+    JobView job = new JobView(CliClient.call(api, () -> api.get(id)).json());
     if (!args.flag("watch")) {
       printJob(job, args);
       return 0;
@@ -91,7 +94,8 @@ final class ClientCommands {
 
   int cancel(List<String> arguments) {
     Args args = Args.parse(arguments, Set.of(), Set.of("json"));
-    printJob(new JobView(api.cancel(args.single("job id"))), args);
+    String id = args.single("job id");
+    printJob(new JobView(CliClient.call(api, () -> api.cancel(id)).json()), args);
     return 0;
   }
 
@@ -102,7 +106,11 @@ final class ClientCommands {
     String status = jobStatus(args.value("status"));
     int limit = args.intValue("limit", 50, 1, 100_000);
     ObjectNode listing =
-        collect((cursor, n) -> api.jobs(status, cursor, n), args.value("cursor"), limit, PAGE_SIZE);
+        collect(
+            (cursor, n) -> CliClient.call(api, () -> api.jobs(status, cursor, n).json()),
+            args.value("cursor"),
+            limit,
+            PAGE_SIZE);
     if (args.flag("json")) {
       out.println(ClientOutput.json(listing));
       return 0;
@@ -120,7 +128,8 @@ final class ClientCommands {
   int workers(List<String> arguments) {
     Args args = Args.parse(arguments, Set.of("limit"), Set.of("json"));
     none(args);
-    JsonNode listing = api.workers(args.intValue("limit", 100, 1, MAX_NODES));
+    int limit = args.intValue("limit", 100, 1, MAX_NODES);
+    JsonNode listing = CliClient.call(api, () -> api.workers(limit));
     out.print(
         args.flag("json")
             ? ClientOutput.json(listing) + "\n"
@@ -140,10 +149,11 @@ final class ClientCommands {
       drain = DrainTarget.ofUrl(target);
     } else {
       String host = args.value("host") == null ? api.base().getHost() : args.value("host");
-      drain = DrainTarget.ofWorker(target, api.workers(MAX_NODES), host);
+      drain = DrainTarget.ofWorker(target, CliClient.call(api, () -> api.workers(MAX_NODES)), host);
     }
-    JsonNode answer = api.drain(drain.url());
-    ObjectNode result = ApiClient.JSON.createObjectNode().put("worker", drain.workerId());
+    URI url = drain.url();
+    JsonNode answer = CliClient.call("worker", null, () -> api.drainWorker(url));
+    ObjectNode result = CliClient.JSON.createObjectNode().put("worker", drain.workerId());
     result.put("url", drain.url().toString());
     if (answer.isObject()) {
       result.setAll((ObjectNode) answer);
@@ -172,7 +182,7 @@ final class ClientCommands {
    * continues after the last item returned (null when the API said there is no more).
    */
   static ObjectNode collect(Pages pages, String cursor, int limit, int pageSize) {
-    ObjectNode listing = ApiClient.JSON.createObjectNode();
+    ObjectNode listing = CliClient.JSON.createObjectNode();
     ArrayNode items = listing.putArray("items");
     String next = cursor;
     do {
@@ -230,7 +240,7 @@ final class ClientCommands {
     try {
       byte[] bytes =
           "-".equals(source) ? stdin.readAllBytes() : Files.readAllBytes(Path.of(source));
-      JsonNode payload = ApiClient.JSON.readTree(bytes);
+      JsonNode payload = CliClient.JSON.readTree(bytes);
       if (payload == null || payload.isMissingNode()) {
         throw new IOException("it is empty");
       }

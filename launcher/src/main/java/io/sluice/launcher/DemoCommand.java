@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.client.SluiceClient;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,17 +58,17 @@ final class DemoCommand {
     }
   }
 
-  private boolean runJob(ApiClient api, Corpus corpus, int linesPerTask) {
+  private boolean runJob(SluiceClient api, Corpus corpus, int linesPerTask) {
     out.printf(
         "Submitting a wordcount job: %,d lines (%,d words), %d lines per task%n",
         corpus.lines(), corpus.totalWords(), linesPerTask);
     JsonNode payload =
-        ApiClient.JSON
+        CliClient.JSON
             .createObjectNode()
             .put("text", corpus.text())
             .put("linesPerTask", linesPerTask);
     long start = System.nanoTime();
-    JobView job = api.submit("wordcount", payload);
+    JobView job = new JobView(CliClient.call(api, () -> api.submit("wordcount", payload)).json());
     out.printf("  job %s: %d tasks%n", job.id(), job.taskCount());
     job =
         new JobWatcher(api, new ProgressBar(out), Duration.ofMillis(200), JOB_TIMEOUT, STALL_LIMIT)

@@ -23,7 +23,7 @@ record DrainTarget(String workerId, URI url) {
 
   /** {@code http://host:port}, with or without {@code /admin/drain}. */
   static DrainTarget ofUrl(String target) {
-    URI base = ApiClient.baseUri(target);
+    URI base = CliClient.baseUri(target);
     String path = base.getPath() == null ? "" : base.getPath();
     return new DrainTarget(null, URI.create(base + (path.endsWith(PATH) ? "" : PATH)));
   }

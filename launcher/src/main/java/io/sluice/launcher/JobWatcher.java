@@ -1,5 +1,6 @@
 package io.sluice.launcher;
 
+import io.sluice.client.SluiceClient;
 import java.time.Duration;
 import java.util.function.Consumer;
 
@@ -9,7 +10,7 @@ import java.util.function.Consumer;
  * count) for the stall limit, so a stuck system ends in a message rather than a hang.
  */
 final class JobWatcher {
-  private final ApiClient api;
+  private final SluiceClient api;
   private final ProgressBar bar;
   private final Duration interval;
   private final Duration timeout;
@@ -21,7 +22,7 @@ final class JobWatcher {
    * @param stallLimit the longest the job may show no progress
    */
   JobWatcher(
-      ApiClient api, ProgressBar bar, Duration interval, Duration timeout, Duration stallLimit) {
+      SluiceClient api, ProgressBar bar, Duration interval, Duration timeout, Duration stallLimit) {
     this.api = api;
     this.bar = bar;
     this.interval = interval;
@@ -50,7 +51,8 @@ final class JobWatcher {
           throw stuck(job, "made no progress for " + stallLimit.toSeconds() + " s");
         }
         LocalStack.sleep(interval);
-        JobView next = api.job(job.id());
+        String id = job.id();
+        JobView next = new JobView(CliClient.call(api, () -> api.get(id)).json());
         onPoll.accept(next);
         if (next.finished() != job.finished() || !next.status().equals(job.status())) {
           lastChange = System.nanoTime();

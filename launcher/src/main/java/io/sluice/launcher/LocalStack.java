@@ -1,5 +1,6 @@
 package io.sluice.launcher;
 
+import io.sluice.client.SluiceClient;
 import io.sluice.embedded.ChildJvm;
 import io.sluice.embedded.FileTrees;
 import io.sluice.embedded.FreePort;
@@ -42,7 +43,7 @@ final class LocalStack implements AutoCloseable {
   private final List<ChildJvm> workers = new ArrayList<>();
   private final Thread shutdownHook = new Thread(this::close, "sluice-stack-stopper");
   private ChildJvm coordinator;
-  private ApiClient api;
+  private SluiceClient api;
   private boolean closed;
 
   private LocalStack(Servers servers) {
@@ -65,7 +66,7 @@ final class LocalStack implements AutoCloseable {
     }
   }
 
-  ApiClient api() {
+  SluiceClient api() {
     return api;
   }
 
@@ -94,13 +95,13 @@ final class LocalStack implements AutoCloseable {
             .env("SLUICE_ADMIN_TOKENS", spec.name() + ":" + spec.token())
             .logFile(spec.logDir().resolve("coordinator.log"))
             .start();
-    api = new ApiClient("http://127.0.0.1:" + port, spec.token());
+    api = CliClient.create("http://127.0.0.1:" + port, spec.token());
     awaitReady(coordinator, api);
     out.printf("  coordinator  %s  (pid %d)%n", api.base(), coordinator.pid());
   }
 
   private void startWorkers(Spec spec, PrintStream out) {
-    List<ApiClient> health = new ArrayList<>();
+    List<SluiceClient> health = new ArrayList<>();
     for (int i = 1; i <= spec.workers(); i++) {
       int port = FreePort.find();
       var builder =
@@ -115,7 +116,7 @@ final class LocalStack implements AutoCloseable {
         builder.env("SLUICE_WORKER_CONCURRENCY", spec.concurrency().toString());
       }
       workers.add(builder.start());
-      health.add(new ApiClient("http://127.0.0.1:" + port, null));
+      health.add(CliClient.create("http://127.0.0.1:" + port, null));
     }
     for (int i = 0; i < workers.size(); i++) {
       awaitReady(workers.get(i), health.get(i));
@@ -124,7 +125,7 @@ final class LocalStack implements AutoCloseable {
     }
   }
 
-  private static void awaitReady(ChildJvm child, ApiClient client) {
+  private static void awaitReady(ChildJvm child, SluiceClient client) {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
     while (!client.ready()) {
       if (!child.isAlive()) {

@@ -117,7 +117,7 @@ public final class Main {
   }
 
   private static ClientCommands client(PrintStream out, PrintStream err) {
-    return new ClientCommands(ApiClient.fromEnv(), out, err, System.in);
+    return new ClientCommands(CliClient.fromEnv(), out, err, System.in);
   }
 
   private static void delegate(String mainClass, List<String> args) {

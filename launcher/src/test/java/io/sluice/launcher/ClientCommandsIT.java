@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.client.SluiceClient;
 import io.sluice.config.ApiTokens;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
@@ -152,7 +153,7 @@ class ClientCommandsIT {
 
     Run badToken =
         new Run(
-            new ApiClient(api(), "not-the-token"),
+            CliClient.create(api(), "not-the-token"),
             "{\"tasks\": 1}",
             "submit",
             "--type",
@@ -244,7 +245,7 @@ class ClientCommandsIT {
                   !child.isAlive()
                       || cli("", "workers", "--json").out.contains(id)
                           // Listed from its first heartbeat, which comes before its port opens.
-                          && new ApiClient("http://127.0.0.1:" + port, null).ready());
+                          && CliClient.create("http://127.0.0.1:" + port, null).ready());
       assertThat(child.isAlive()).as("child worker; log:%n%s", child.logTail(30)).isTrue();
 
       Run drain = cli("", "drain", id, "--json");
@@ -274,7 +275,7 @@ class ClientCommandsIT {
   @Test
   void anUnreachableCoordinatorIsNamedWithTheCauseAndExitsWithThree() {
     String url = "http://127.0.0.1:" + FreePort.find();
-    ApiClient nowhere = new ApiClient(url, TOKEN);
+    SluiceClient nowhere = CliClient.create(url, TOKEN);
     for (List<String> command :
         List.of(
             List.of("status", "some-job", "--json"),
@@ -305,7 +306,7 @@ class ClientCommandsIT {
   }
 
   private static Run cli(String stdin, String... args) {
-    return new Run(new ApiClient(api(), TOKEN), stdin, args);
+    return new Run(CliClient.create(api(), TOKEN), stdin, args);
   }
 
   private static List<String> ids(JsonNode listing) {
@@ -327,7 +328,7 @@ class ClientCommandsIT {
     final String out;
     final String err;
 
-    Run(ApiClient api, String stdin, String... args) {
+    Run(SluiceClient api, String stdin, String... args) {
       ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
       ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
       List<String> words = List.of(args);
@@ -346,7 +347,7 @@ class ClientCommandsIT {
     JsonNode json() {
       assertThat(out.lines()).as("one line of JSON on stdout; %s", this).hasSize(1);
       try {
-        return ApiClient.JSON.readTree(out);
+        return CliClient.JSON.readTree(out);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

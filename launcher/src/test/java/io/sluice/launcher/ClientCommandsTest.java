@@ -59,7 +59,7 @@ class ClientCommandsTest {
   @ParameterizedTest
   @CsvSource({"SUCCEEDED, 0", "FAILED, 1", "CANCELLED, 4"})
   void aFollowedJobsEndDecidesTheExitCode(String status, int exitCode) {
-    JobView job = new JobView(ApiClient.JSON.createObjectNode().put("status", status));
+    JobView job = new JobView(CliClient.JSON.createObjectNode().put("status", status));
     assertThat(ClientCommands.exitCode(job)).isEqualTo(exitCode);
   }
 
@@ -117,7 +117,7 @@ class ClientCommandsTest {
   }
 
   private static JsonNode page(int from, int limit, int total) {
-    ObjectNode page = ApiClient.JSON.createObjectNode();
+    ObjectNode page = CliClient.JSON.createObjectNode();
     ArrayNode items = page.putArray("items");
     int to = Math.min(total, from + limit);
     for (int i = from; i < to; i++) {
@@ -150,7 +150,7 @@ class ClientCommandsTest {
 
     ClientCommands commands() {
       return new ClientCommands(
-          new ApiClient("http://127.0.0.1:9", "t"),
+          CliClient.create("http://127.0.0.1:9", "t"),
           new PrintStream(out, true, StandardCharsets.UTF_8),
           new PrintStream(err, true, StandardCharsets.UTF_8),
           new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));

@@ -34,7 +34,7 @@ class ClientOutputTest {
 
   @Test
   void jobsAreATableWhoseColumnsLineUp() {
-    ArrayNode items = ApiClient.JSON.createArrayNode();
+    ArrayNode items = CliClient.JSON.createArrayNode();
     items.add(job("5f0c-long-id", "RUNNING", 125, 38, 2));
     items.add(job("a1", "QUEUED", 3, 0, 0));
     String[] lines = ClientOutput.jobs(items).split("\n");
@@ -43,13 +43,13 @@ class ClientOutputTest {
             "ID            STATUS   TYPE  QUEUE    TASKS              CREATED",
             "5f0c-long-id  RUNNING  noop  default  40/125 (2 failed)  2024-06-01T10:00:00Z",
             "a1            QUEUED   noop  default  0/3                2024-06-01T10:00:00Z");
-    assertThat(ClientOutput.jobs(ApiClient.JSON.createArrayNode())).isEqualTo("No jobs.\n");
+    assertThat(ClientOutput.jobs(CliClient.JSON.createArrayNode())).isEqualTo("No jobs.\n");
   }
 
   @Test
   void workersShowKindStatusHeartbeatAgeRunningTasksAndPort() throws Exception {
     JsonNode items =
-        ApiClient.JSON.readTree(
+        CliClient.JSON.readTree(
             """
             [{"id":"w1","kind":"worker","status":"UP","heartbeatAgeMs":420,"runningTasks":3,
               "info":{"port":8081,"inFlight":3}},
@@ -75,7 +75,7 @@ class ClientOutputTest {
   }
 
   private static ObjectNode job(String id, String status, int tasks, int succeeded, int failed) {
-    return ApiClient.JSON
+    return CliClient.JSON
         .createObjectNode()
         .put("id", id)
         .put("type", "noop")

@@ -55,7 +55,7 @@ class DrainTargetTest {
 
   private static JsonNode read(String json) {
     try {
-      return ApiClient.JSON.readTree(json);
+      return CliClient.JSON.readTree(json);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

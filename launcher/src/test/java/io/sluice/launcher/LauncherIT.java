@@ -41,7 +41,7 @@ class LauncherIT {
     assertThat(exit).as("exit code; stderr:%n%s", err).isZero();
     String[] lines = out.toString().strip().split("\n");
     assertThat(lines).hasSize(1);
-    JsonNode json = ApiClient.JSON.readTree(lines[0]);
+    JsonNode json = CliClient.JSON.readTree(lines[0]);
     assertThat(json.path("tool").asText()).isEqualTo("sluice");
     assertThat(json.path("n").asInt()).isEqualTo(2000);
     assertThat(json.path("workers").asInt()).isEqualTo(1);
@@ -57,7 +57,10 @@ class LauncherIT {
     String url = "http://127.0.0.1:" + FreePort.find();
     ClientCommands client =
         new ClientCommands(
-            new ApiClient(url, "t"), System.out, System.err, new ByteArrayInputStream(new byte[0]));
+            CliClient.create(url, "t"),
+            System.out,
+            System.err,
+            new ByteArrayInputStream(new byte[0]));
     assertThatThrownBy(() -> client.status(List.of("some-job")))
         .isInstanceOf(LauncherException.class)
         .hasMessageContaining("cannot reach the coordinator at " + url)
@@ -69,7 +72,7 @@ class LauncherIT {
   void submitRejectsAPayloadThatIsNotJsonBeforeSendingIt() {
     ClientCommands client =
         new ClientCommands(
-            new ApiClient("http://127.0.0.1:" + FreePort.find(), "t"),
+            CliClient.create("http://127.0.0.1:" + FreePort.find(), "t"),
             System.out,
             System.err,
             new ByteArrayInputStream("{not json".getBytes(StandardCharsets.UTF_8)));

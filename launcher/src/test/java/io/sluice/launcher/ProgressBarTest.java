@@ -33,7 +33,7 @@ class ProgressBarTest {
 
   private static JobView job(String status, int tasks, int succeeded, int failed) {
     ObjectNode json =
-        ApiClient.JSON
+        CliClient.JSON
             .createObjectNode()
             .put("id", "j1")
             .put("status", status)
