@@ -2,6 +2,7 @@ package io.sluice.coordinator;
 
 import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.LettuceCoordination.CollectSignal;
+import io.sluice.health.LoopContext;
 import io.sluice.health.LoopSupervisor;
 import java.time.Duration;
 import java.util.List;
@@ -28,7 +29,7 @@ final class CollectSignalListener implements LoopSupervisor.Body {
   }
 
   @Override
-  public void run(LoopSupervisor.Loop self) {
+  public void run(LoopContext self) {
     try (LettuceCoordination.CollectReader r = redis.collectReader(consumer)) {
       reader = r;
       redis.ensureCollectGroup();

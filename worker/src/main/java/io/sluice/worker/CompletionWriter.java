@@ -2,6 +2,9 @@ package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.health.LoopContext;
+import io.sluice.health.LoopSupervisor;
+import io.sluice.loop.Backoff;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
@@ -15,6 +18,7 @@ import io.sluice.worker.redis.JedisTaskQueue;
 import io.sluice.worker.redis.JedisTaskQueue.FanIn;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,9 +37,12 @@ import org.slf4j.LoggerFactory;
  * redelivers entries whose claims then find the tasks finished, and the fan-in bitmap ignores
  * repeats.
  */
-final class CompletionWriter extends SupervisedBody {
+final class CompletionWriter implements LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(CompletionWriter.class);
   private static final int MAX_BATCH = 1000;
+  // 100 ms doubling to 5 s: an outage is ridden out without hammering PostgreSQL as it comes back.
+  private static final Backoff RETRY_BACKOFF =
+      Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
 
   /** A finished task waiting to be written, with the stream entry to acknowledge after. */
   record Done(Completion completion, String queue, String entryId) {}
@@ -53,6 +60,7 @@ final class CompletionWriter extends SupervisedBody {
   private final Counter retried;
   private final Counter handedBack;
   private volatile boolean running = true;
+  private volatile LoopContext self = LoopContext.unsupervised();
   private volatile long failingSince;
 
   CompletionWriter(Database db, JedisTaskQueue redis, InFlight inFlight, MeterRegistry metrics) {
@@ -85,10 +93,16 @@ final class CompletionWriter extends SupervisedBody {
   }
 
   @Override
+  public void run(LoopContext self) {
+    this.self = self;
+    loop();
+  }
+
+  /** The body; tests may run it on a thread of their own, unsupervised. */
   void loop() {
     List<Done> batch = new ArrayList<>(MAX_BATCH);
     while (running || !queue.isEmpty()) {
-      beat();
+      self.beat();
       try {
         Done first = queue.poll(200, TimeUnit.MILLISECONDS);
         if (first == null) {
@@ -115,7 +129,7 @@ final class CompletionWriter extends SupervisedBody {
   }
 
   private void writeWithRetry(List<Done> batch, boolean isolatePoison) throws InterruptedException {
-    long backoffMs = 100;
+    Backoff.Attempts backoff = RETRY_BACKOFF.attempts();
     while (true) {
       try {
         write(batch);
@@ -141,14 +155,14 @@ final class CompletionWriter extends SupervisedBody {
         if (failingSince == 0) {
           failingSince = System.nanoTime();
         }
+        long delayMs = backoff.nextMillis();
         log.warn(
             "Writing {} completion(s) failed; retrying in {} ms: {}",
             batch.size(),
-            backoffMs,
+            delayMs,
             e.toString());
-        beat();
-        Thread.sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
+        self.beat();
+        Thread.sleep(delayMs);
       }
     }
   }

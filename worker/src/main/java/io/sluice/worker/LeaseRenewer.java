@@ -2,10 +2,13 @@ package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.loop.MonotonicClock;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -20,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * renewal itself keeps failing until the lease could have expired, every held task is told to stop,
  * before anyone else can claim it, and is handed back rather than committed.
  */
-final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Body {
+final class LeaseRenewer {
   private static final Logger log = LoggerFactory.getLogger(LeaseRenewer.class);
 
   private final WorkerConfig config;
@@ -29,25 +32,29 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final Counter renewals;
   private final Counter failures;
-  private volatile long lastSuccess = System.nanoTime();
+  private final Clock clock;
+  private volatile long lastSuccess;
   private volatile boolean outage;
 
   LeaseRenewer(WorkerConfig config, Database db, InFlight inFlight, MeterRegistry metrics) {
+    this(config, db, inFlight, metrics, MonotonicClock.start());
+  }
+
+  /** Measuring the time since the last successful renewal on {@code clock}. */
+  LeaseRenewer(
+      WorkerConfig config, Database db, InFlight inFlight, MeterRegistry metrics, Clock clock) {
     this.config = config;
+    this.clock = clock;
+    this.lastSuccess = clock.millis();
     this.db = db;
     this.inFlight = inFlight;
     this.renewals = metrics.counter("sluice_lease_renewals_total");
     this.failures = metrics.counter("sluice_lease_renewal_failures_total");
   }
 
-  @Override
-  public void run(io.sluice.health.LoopSupervisor.Loop self) throws InterruptedException {
-    long periodMs = config.lease().toMillis() / 3;
-    while (true) {
-      self.beat();
-      run();
-      Thread.sleep(periodMs);
-    }
+  /** How often {@link #renewOnce} runs: a third of the lease. */
+  Duration period() {
+    return config.lease().dividedBy(3);
   }
 
   /**
@@ -56,8 +63,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
    * reclaimed and its result rejected), except those already found lost. The set is bounded by the
    * in-flight capacity, so one statement never covers an unbounded backlog.
    */
-  @Override
-  public void run() {
+  void renewOnce() {
     List<RunningTask> held = inFlight.all().stream().filter(t -> !t.isLeaseLost()).toList();
     if (held.isEmpty()) {
       recovered();
@@ -88,7 +94,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
       }
     } catch (RuntimeException e) {
       failures.increment();
-      long sinceMs = (System.nanoTime() - lastSuccess) / 1_000_000;
+      long sinceMs = clock.millis() - lastSuccess;
       log.warn("Lease renewal failed ({} ms since the last success): {}", sinceMs, e.toString());
       if (sinceMs > config.lease().toMillis() * 2 / 3) {
         outage = true;
@@ -102,7 +108,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
   }
 
   private void recovered() {
-    lastSuccess = System.nanoTime();
+    lastSuccess = clock.millis();
     if (outage) {
       outage = false;
       // Stop requests stay: a handler may have returned early on one. Those tasks are handed back
@@ -113,6 +119,6 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
 
   /** True while renewals succeed often enough to keep leases. */
   boolean healthy() {
-    return (System.nanoTime() - lastSuccess) / 1_000_000 < config.lease().toMillis() / 2;
+    return clock.millis() - lastSuccess < config.lease().toMillis() / 2;
   }
 }
