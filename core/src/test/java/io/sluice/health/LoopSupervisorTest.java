@@ -52,7 +52,12 @@ class LoopSupervisorTest {
 
     assertThat(loop.restarts()).isEqualTo(2);
     assertThat(loop.lastError()).contains("boom");
-    assertThat(metrics.get("sluice_listener_restarts_total").tag("listener", "crashing").counter().count())
+    assertThat(
+            metrics
+                .get("sluice_listener_restarts_total")
+                .tag("listener", "crashing")
+                .counter()
+                .count())
         .isEqualTo(2);
     assertThat(supervisor.allAlive()).isFalse();
   }
@@ -100,16 +105,26 @@ class LoopSupervisorTest {
   void aStoppedLoopEndsItsPauseAtOnceAndIsNeverRestarted() throws Exception {
     AtomicInteger turns = new AtomicInteger();
     AtomicBoolean told = new AtomicBoolean();
+    CountDownLatch ended = new CountDownLatch(1);
+    LoopSupervisor.Body periodic =
+        LoopSpec.periodic(Duration.ZERO, Duration.ofHours(1), turns::incrementAndGet);
     LoopSupervisor.Loop loop =
         supervisor.start(
             LoopSpec.of(
                     "periodic",
-                    LoopSpec.periodic(Duration.ZERO, Duration.ofHours(1), turns::incrementAndGet))
+                    self -> {
+                      try {
+                        periodic.run(self);
+                      } finally {
+                        ended.countDown();
+                      }
+                    })
                 .stallAfter(Duration.ofHours(2))
                 .onStop(() -> told.set(true)));
     await().until(() -> turns.get() == 1);
 
-    loop.stop().join(Duration.ofSeconds(5));
+    loop.stop();
+    assertThat(ended.await(5, TimeUnit.SECONDS)).as("the hour-long pause ended").isTrue();
     clock.advance(Duration.ofHours(3));
     supervisor.check();
 

@@ -74,7 +74,9 @@ public final class Worker implements AutoCloseable {
                 config, new JedisConcurrencySlots(config.redis(), 8), metrics, loops);
     TaskRunner runner =
         new TaskRunner(
-            JobTypeRegistry.load()::find, new RetryPolicy(config.retryBase(), config.retryMax()), gate);
+            JobTypeRegistry.load()::find,
+            new RetryPolicy(config.retryBase(), config.retryMax()),
+            gate);
     WorkerContext ctx =
         new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
     Gauge.builder(
