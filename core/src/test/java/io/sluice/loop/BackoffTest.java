@@ -4,25 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
-import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
 class BackoffTest {
-  /** A generator whose every double is {@code value}. */
-  static RandomGenerator fixed(double value) {
-    return new RandomGenerator() {
-      @Override
-      public long nextLong() {
-        return 0;
-      }
-
-      @Override
-      public double nextDouble() {
-        return value;
-      }
-    };
-  }
-
   @Test
   void eachAttemptDoublesTheDelayUntilTheCap() {
     Backoff backoff = Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
@@ -44,12 +28,15 @@ class BackoffTest {
   void jitterScalesTheCappedDelayWithinItsRange() {
     Backoff base = Backoff.exponential(Duration.ofMillis(100), Duration.ofMillis(400));
 
-    assertThat(base.withJitter(0.5, 1.5).withRandom(fixed(0)).delayMillis(2)).isEqualTo(100);
-    assertThat(base.withJitter(0.5, 1.5).withRandom(fixed(0.5)).delayMillis(2)).isEqualTo(200);
-    assertThat(base.withJitter(0.5, 1.5).withRandom(fixed(0.999)).delayMillis(5))
+    assertThat(base.withJitter(0.5, 1.5).withRandom(FixedRandom.of(0)).delayMillis(2))
+        .isEqualTo(100);
+    assertThat(base.withJitter(0.5, 1.5).withRandom(FixedRandom.of(0.5)).delayMillis(2))
+        .isEqualTo(200);
+    assertThat(base.withJitter(0.5, 1.5).withRandom(FixedRandom.of(0.999)).delayMillis(5))
         .as("jitter applies after the cap")
         .isEqualTo(599);
-    assertThat(base.withJitter(1, 2).withRandom(fixed(0.25)).delayMillis(1)).isEqualTo(125);
+    assertThat(base.withJitter(1, 2).withRandom(FixedRandom.of(0.25)).delayMillis(1))
+        .isEqualTo(125);
   }
 
   @Test

@@ -2,29 +2,16 @@ package io.sluice.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.loop.FixedRandom;
 import java.time.Duration;
 import java.util.SplittableRandom;
-import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
 class RetryPolicyTest {
-  private static RandomGenerator fixed(double value) {
-    return new RandomGenerator() {
-      @Override
-      public long nextLong() {
-        return 0;
-      }
-
-      @Override
-      public double nextDouble() {
-        return value;
-      }
-    };
-  }
-
   @Test
   void theDelayDoublesPerAttemptFromTheBaseUpToTheMax() {
-    RetryPolicy policy = new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(5), fixed(0.5));
+    RetryPolicy policy =
+        new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(5), FixedRandom.of(0.5));
 
     assertThat(policy.delayMs(1)).isEqualTo(1_000);
     assertThat(policy.delayMs(2)).isEqualTo(2_000);
@@ -44,10 +31,13 @@ class RetryPolicyTest {
         assertThat(policy.delayMs(attempt)).isBetween(nominal / 2, nominal * 3 / 2 - 1);
       }
     }
-    assertThat(new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(1), fixed(0)).delayMs(1))
+    assertThat(
+            new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(1), FixedRandom.of(0))
+                .delayMs(1))
         .isEqualTo(500);
     assertThat(
-            new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(1), fixed(0.999)).delayMs(1))
+            new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(1), FixedRandom.of(0.999))
+                .delayMs(1))
         .isEqualTo(1_499);
   }
 }

@@ -9,13 +9,13 @@ import io.sluice.api.Splitter;
 import io.sluice.api.TaskHandler;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
+import io.sluice.loop.FixedRandom;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Completion;
 import io.sluice.store.TaskStatus;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
 /** The one boundary where whatever a handler does becomes a completion: no Redis, no PostgreSQL. */
@@ -24,20 +24,7 @@ class TaskRunnerTest {
 
   /** Jitter factor 1: a retry waits exactly base × 2^(attempt-1). */
   private static final RetryPolicy RETRY =
-      new RetryPolicy(
-          Duration.ofMillis(100),
-          Duration.ofSeconds(10),
-          new RandomGenerator() {
-            @Override
-            public long nextLong() {
-              return 0;
-            }
-
-            @Override
-            public double nextDouble() {
-              return 0.5;
-            }
-          });
+      new RetryPolicy(Duration.ofMillis(100), Duration.ofSeconds(10), FixedRandom.of(0.5));
 
   private static RunningTask task(int attempt, int maxAttempts) {
     return new RunningTask(
