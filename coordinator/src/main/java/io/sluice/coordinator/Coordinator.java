@@ -56,7 +56,10 @@ public final class Coordinator implements AutoCloseable {
     Clock clock = MonotonicClock.start();
     this.loops = new LoopSupervisor(clock, metrics);
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
-    loops.start("collect-listener", Duration.ofSeconds(5), listener, listener::release);
+    loops.start(
+        LoopSpec.of("collect-listener", listener)
+            .stallAfter(Duration.ofSeconds(5))
+            .onStall(listener::release));
     this.leaderLock = new RedissonLeaderLock(config.redis());
     LeaderElection leader =
         new LeaderElection(

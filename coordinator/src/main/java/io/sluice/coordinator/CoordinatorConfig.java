@@ -118,45 +118,12 @@ public record CoordinatorConfig(
         .build();
   }
 
-  /** The effective configuration on one line, secrets masked, for the start-up log. */
+  /**
+   * The effective configuration on one line for the start-up log: every component, secrets masked
+   * (the URLs' and passwords' own {@code toString} mask them, and the line is redacted again).
+   */
   public String describe() {
-    return Redact.text(
-        "id="
-            + nodeId
-            + ", httpPort="
-            + httpPort
-            + ", maxBodyBytes="
-            + maxBodyBytes
-            + ", sweepInterval="
-            + sweepInterval
-            + ", dispatchGrace="
-            + dispatchGrace
-            + ", collectGrace="
-            + collectGrace
-            + ", collectingGrace="
-            + collectingGrace
-            + ", leaderLease="
-            + leaderLease
-            + ", reapIdle="
-            + reapIdle
-            + ", nodeDeadAfter="
-            + nodeDeadAfter
-            + ", migrate="
-            + migrate
-            + ", tokens: "
-            + tokens
-            + ", admin tokens: "
-            + adminTokens
-            + ", "
-            + limits
-            + ", "
-            + admission
-            + ", "
-            + collect
-            + ", "
-            + database
-            + ", "
-            + redis);
+    return Redact.text(toString());
   }
 
   private static ApiTokens adminTokens(String spec) {

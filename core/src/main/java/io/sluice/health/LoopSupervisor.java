@@ -63,11 +63,6 @@ public final class LoopSupervisor implements AutoCloseable {
     void run(LoopContext self) throws Exception;
   }
 
-  /** Starts a reported loop; {@code onStall} releases what a stuck body blocks on. */
-  public Loop start(String name, Duration stallAfter, Body body, Runnable onStall) {
-    return start(LoopSpec.of(name, body).stallAfter(stallAfter).onStall(onStall));
-  }
-
   /** Starts the loop {@code spec} describes and returns its handle. */
   public Loop start(LoopSpec spec) {
     Loop loop = new Loop(spec);

@@ -140,33 +140,12 @@ public record WorkerConfig(
     return toBuilder().commitBacklog(backlog).build();
   }
 
-  /** The effective configuration on one line, secrets masked, for the start-up log. */
+  /**
+   * The effective configuration on one line for the start-up log: every component, secrets masked
+   * (the URLs' and passwords' own {@code toString} mask them, and the line is redacted again).
+   */
   public String describe() {
-    return Redact.text(
-        "id="
-            + workerId
-            + ", queues="
-            + queues
-            + ", concurrency="
-            + concurrency
-            + ", commitBacklog="
-            + commitBacklog
-            + ", lease="
-            + lease
-            + ", retry="
-            + retryBase
-            + ".."
-            + retryMax
-            + ", drainGrace="
-            + drainGrace
-            + ", httpPort="
-            + httpPort
-            + ", concurrencyLimits="
-            + concurrencyLimits
-            + ", "
-            + database
-            + ", "
-            + redis);
+    return Redact.text(toString());
   }
 
   /** Defaults are the production ones documented in the README. */

@@ -116,7 +116,8 @@ class WorkerConfigTest {
     String line = builder().workerId("w-1").build().describe();
 
     assertThat(line)
-        .contains("id=w-1", "queues=[default]", "concurrency=32", "lease=PT30S", "drainGrace=")
+        .contains(
+            "workerId=w-1", "queues=[default]", "concurrency=32", "lease=PT30S", "drainGrace=")
         .contains("redis://****@redis:6379", "jdbc:postgresql://db:5432/sluice")
         .doesNotContain("db-secret-1", "redis-secret-2");
   }
