@@ -26,10 +26,15 @@ import org.slf4j.LoggerFactory;
 final class LeaseRenewer {
   private static final Logger log = LoggerFactory.getLogger(LeaseRenewer.class);
 
+  /** Extends leases in one transaction; the renewed ones come back. Tests give a fake. */
+  @FunctionalInterface
+  interface Leases {
+    Set<TaskRef> renew(Duration lease, List<ClaimedTask> claims);
+  }
+
   private final WorkerConfig config;
-  private final Database db;
+  private final Leases leases;
   private final InFlight inFlight;
-  private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final Counter renewals;
   private final Counter failures;
   private final Clock clock;
@@ -37,19 +42,25 @@ final class LeaseRenewer {
   private volatile boolean outage;
 
   LeaseRenewer(WorkerConfig config, Database db, InFlight inFlight, MeterRegistry metrics) {
-    this(config, db, inFlight, metrics, MonotonicClock.start());
+    this(config, postgres(db), inFlight, metrics, MonotonicClock.start());
   }
 
   /** Measuring the time since the last successful renewal on {@code clock}. */
   LeaseRenewer(
-      WorkerConfig config, Database db, InFlight inFlight, MeterRegistry metrics, Clock clock) {
+      WorkerConfig config, Leases leases, InFlight inFlight, MeterRegistry metrics, Clock clock) {
     this.config = config;
     this.clock = clock;
     this.lastSuccess = clock.millis();
-    this.db = db;
+    this.leases = leases;
     this.inFlight = inFlight;
     this.renewals = metrics.counter("sluice_lease_renewals_total");
     this.failures = metrics.counter("sluice_lease_renewal_failures_total");
+  }
+
+  /** The leases of the {@code tasks} table. */
+  static Leases postgres(Database db) {
+    PostgresTaskStore tasks = new PostgresTaskStore();
+    return (lease, claims) -> new HashSet<>(db.inTransaction(c -> tasks.renew(c, lease, claims)));
   }
 
   /** How often {@link #renewOnce} runs: a third of the lease. */
@@ -71,8 +82,7 @@ final class LeaseRenewer {
     }
     try {
       List<ClaimedTask> claims = held.stream().map(t -> t.claim).toList();
-      Set<TaskRef> renewed =
-          new HashSet<>(db.inTransaction(c -> tasks.renew(c, config.lease(), claims)));
+      Set<TaskRef> renewed = leases.renew(config.lease(), claims);
       recovered();
       renewals.increment(renewed.size());
       // The fence renews at most the newest claim of a task; an older one of the same task (a late

@@ -92,7 +92,8 @@ public final class Worker implements AutoCloseable {
     Gauge.builder("sluice_worker_commit_backlog", writer, CompletionWriter::backlog)
         .description("finished tasks waiting for the completion writer")
         .register(metrics);
-    LeaseRenewer renewer = new LeaseRenewer(config, db, inFlight, metrics, clock);
+    LeaseRenewer renewer =
+        new LeaseRenewer(config, LeaseRenewer.postgres(db), inFlight, metrics, clock);
     loops.start(
         LoopSpec.of(
                 "lease-renewer",
