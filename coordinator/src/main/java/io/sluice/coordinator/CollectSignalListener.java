@@ -1,5 +1,6 @@
 package io.sluice.coordinator;
 
+import io.sluice.health.LoopContext;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.queue.CollectReader;
 import io.sluice.queue.CollectSignal;
@@ -29,7 +30,7 @@ final class CollectSignalListener implements LoopSupervisor.Body {
   }
 
   @Override
-  public void run(LoopSupervisor.Loop self) {
+  public void run(LoopContext self) {
     try (CollectReader r = redis.collectReader(consumer)) {
       reader = r;
       redis.ensureCollectGroup();

@@ -6,8 +6,10 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.coordinator.redis.RedissonLeaderLock;
 import io.sluice.health.Health;
+import io.sluice.health.LoopSpec;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.json.Json;
+import io.sluice.loop.MonotonicClock;
 import io.sluice.redis.PriorityBand;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
@@ -15,9 +17,6 @@ import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresNodeRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,25 +30,13 @@ public final class Coordinator implements AutoCloseable {
   private final Dispatcher dispatcher;
   private final JobCollector collector;
   private final LoopSupervisor loops;
-  private final ScheduledExecutorService scheduler =
-      Executors.newScheduledThreadPool(2, Threads.named("coordinator"));
   private final Javalin http;
   private final RedissonLeaderLock leaderLock;
-  private final LeaderElection leader;
-  private final ScheduledExecutorService leaderThread =
-      Executors.newSingleThreadScheduledExecutor(Threads.named("leader"));
+  private final LoopSupervisor.Loop leaderLoop;
 
   private Coordinator(CoordinatorConfig config) {
     this.config = config;
-    log.info(
-        "Starting coordinator {}: {}, {}, {}, port {}, {}, {}",
-        config.nodeId(),
-        config.database(),
-        config.redis(),
-        config.tokens(),
-        config.httpPort(),
-        config.admission(),
-        config.collect());
+    log.info("Starting coordinator: {}", config.describe());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JobTypeRegistry types = JobTypeRegistry.load();
     this.db = new Database(config.database(), "sluice-coordinator");
@@ -64,34 +51,51 @@ public final class Coordinator implements AutoCloseable {
             db, new PostgresJobStore(), redis, collector, config.admission().maxDispatchBacklog());
     JobSubmitter submitter =
         new JobSubmitter(db, new PostgresJobStore(), types, dispatcher, admission);
-    this.loops = new LoopSupervisor(Clock.systemUTC(), metrics);
+    Clock clock = MonotonicClock.start();
+    this.loops = new LoopSupervisor(clock, metrics);
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
-    loops.start("collect-listener", Duration.ofSeconds(5), listener, listener::release);
+    loops.start(
+        LoopSpec.of("collect-listener", listener)
+            .stallAfter(Duration.ofSeconds(5))
+            .onStall(listener::release));
     this.leaderLock = new RedissonLeaderLock(config.redis());
-    this.leader =
-        new LeaderElection(config.nodeId(), config.leaderLease(), db, leaderLock, metrics);
-    long tickMs = Math.max(100, config.leaderLease().toMillis() / 5);
-    leaderThread.scheduleWithFixedDelay(leader, 0, tickMs, TimeUnit.MILLISECONDS);
+    LeaderElection leader =
+        new LeaderElection(
+            config.nodeId(),
+            config.leaderLease(),
+            LeaderStore.postgres(db),
+            lockOf(leaderLock),
+            clock,
+            metrics);
+    // Not reported: readiness never depended on being or becoming the leader.
+    this.leaderLoop = loops.start(LoopSpec.of("leader-election", leader).reported(false));
     Sweeper sweeper =
         new Sweeper(
             new Sweeper.SweeperParts(db, config, redis, dispatcher, collector, leader, metrics));
-    long sweepMs = config.sweepInterval().toMillis();
     loops.start(
-        "sweeper",
-        config.sweepInterval().multipliedBy(10).plusSeconds(30),
-        self -> {
-          while (true) {
-            self.beat();
-            guard("sweep", sweeper::sweepOnce).run();
-            Thread.sleep(sweepMs);
-          }
-        },
-        () -> {});
-    scheduler.scheduleWithFixedDelay(guard("heartbeat", this::heartbeat), 0, 2, TimeUnit.SECONDS);
-    scheduler.scheduleWithFixedDelay(
-        admission, 0, AdmissionControl.SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
-    scheduler.scheduleWithFixedDelay(
-        guard("queue metrics", new QueueMetrics(db, redis, metrics)), 1, 5, TimeUnit.SECONDS);
+        LoopSpec.of(
+                "sweeper",
+                LoopSpec.periodic(
+                    Duration.ZERO, config.sweepInterval(), guard("sweep", sweeper::sweepOnce)))
+            .stallAfter(config.sweepInterval().multipliedBy(10).plusSeconds(30)));
+    loops.start(
+        LoopSpec.every(
+            "heartbeat",
+            Duration.ZERO,
+            Duration.ofSeconds(2),
+            guard("heartbeat", this::heartbeat)));
+    loops.start(
+        LoopSpec.every(
+            "admission-sampler",
+            Duration.ZERO,
+            Duration.ofMillis(AdmissionControl.SAMPLE_MILLIS),
+            admission));
+    loops.start(
+        LoopSpec.every(
+            "queue-metrics",
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(5),
+            guard("queue metrics", new QueueMetrics(db, redis, metrics))));
     Health health = new Health(Clock.systemUTC());
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
@@ -168,6 +172,20 @@ public final class Coordinator implements AutoCloseable {
         });
   }
 
+  private static LeaderLock lockOf(RedissonLeaderLock lock) {
+    return new LeaderLock() {
+      @Override
+      public Long tryAcquire(Duration lease) {
+        return lock.tryAcquire(lease);
+      }
+
+      @Override
+      public void release() {
+        lock.release();
+      }
+    };
+  }
+
   private static Runnable guard(String what, Runnable step) {
     return () -> {
       try {
@@ -182,14 +200,14 @@ public final class Coordinator implements AutoCloseable {
   public void close() {
     log.info("Stopping coordinator {}", config.nodeId());
     http.stop();
-    loops.close();
-    scheduler.shutdownNow();
+    // The leader loop resigns on its own thread as it ends, so another coordinator takes over at
+    // once.
     try {
-      leaderThread.submit(leader::resign).get(5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      log.debug("Resigning leadership did not finish: {}", e.toString());
+      leaderLoop.stop().join(Duration.ofSeconds(5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
-    leaderThread.shutdownNow();
+    loops.close();
     leaderLock.close();
     dispatcher.close();
     collector.close();

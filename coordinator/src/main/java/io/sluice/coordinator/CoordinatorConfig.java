@@ -4,6 +4,7 @@ import io.sluice.config.ApiTokens;
 import io.sluice.config.ConfigException;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Env;
+import io.sluice.config.Redact;
 import io.sluice.config.RedisConfig;
 import java.time.Duration;
 import java.util.UUID;
@@ -67,37 +68,62 @@ public record CoordinatorConfig(
       throw new ConfigException(
           "SLUICE_MAX_BODY_BYTES", String.valueOf(maxBodyBytes), "must be at least 1024");
     }
+    if (nodeId == null || nodeId.isBlank()) {
+      throw new ConfigException("SLUICE_NODE_ID", nodeId, "must not be empty");
+    }
+    requirePositive("SLUICE_SWEEP_INTERVAL", sweepInterval);
+    requirePositive("SLUICE_DISPATCH_GRACE", dispatchGrace);
+    requirePositive("SLUICE_COLLECT_GRACE", collectGrace);
+    requirePositive("SLUICE_COLLECTING_GRACE", collectingGrace);
+    requirePositive("SLUICE_LEADER_LEASE", leaderLease);
+    requirePositive("SLUICE_REAP_IDLE", reapIdle);
+    requirePositive("SLUICE_NODE_DEAD_AFTER", nodeDeadAfter);
+  }
+
+  private static void requirePositive(String setting, Duration d) {
+    if (d == null || !d.isPositive()) {
+      throw new ConfigException(
+          setting, d == null ? "(unset)" : d.toString(), "must be a positive duration");
+    }
   }
 
   public static Builder builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
     return new Builder(database, redis, tokens);
   }
 
+  /** Reads the {@code SLUICE_*} variables the README lists; unset ones take the defaults. */
   public static CoordinatorConfig fromEnv(Env env) {
     DatabaseConfig database = DatabaseConfig.fromEnv(env, 16);
-    return builder(
+    Builder b =
+        builder(
             database,
             RedisConfig.fromEnv(env),
             ApiTokens.parse(
-                env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")))
-        .httpPort(env.intValue("SLUICE_HTTP_PORT", 8080, 0, 65535))
-        .maxBodyBytes(env.longValue("SLUICE_MAX_BODY_BYTES", 8L * 1024 * 1024, 1024, 1L << 30))
-        .nodeId(
-            env.get(
-                "SLUICE_NODE_ID", "coordinator-" + UUID.randomUUID().toString().substring(0, 8)))
-        .sweepInterval(env.duration("SLUICE_SWEEP_INTERVAL", Duration.ofSeconds(1)))
-        .dispatchGrace(env.duration("SLUICE_DISPATCH_GRACE", Duration.ofSeconds(30)))
-        .collectGrace(env.duration("SLUICE_COLLECT_GRACE", Duration.ofSeconds(2)))
-        .collectingGrace(env.duration("SLUICE_COLLECTING_GRACE", Duration.ofSeconds(60)))
-        .leaderLease(env.duration("SLUICE_LEADER_LEASE", Duration.ofSeconds(5)))
-        .reapIdle(env.duration("SLUICE_REAP_IDLE", Duration.ofSeconds(60)))
-        .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", Duration.ofSeconds(15)))
+                env.require("SLUICE_API_TOKENS", "the API tokens, e.g. team-a:s3cret-token")));
+    return b.httpPort(env.intValue("SLUICE_HTTP_PORT", b.httpPort, 0, 65535))
+        .maxBodyBytes(env.longValue("SLUICE_MAX_BODY_BYTES", b.maxBodyBytes, 1024, 1L << 30))
+        .nodeId(env.get("SLUICE_NODE_ID", b.nodeId))
+        .sweepInterval(env.duration("SLUICE_SWEEP_INTERVAL", b.sweepInterval))
+        .dispatchGrace(env.duration("SLUICE_DISPATCH_GRACE", b.dispatchGrace))
+        .collectGrace(env.duration("SLUICE_COLLECT_GRACE", b.collectGrace))
+        .collectingGrace(env.duration("SLUICE_COLLECTING_GRACE", b.collectingGrace))
+        .leaderLease(env.duration("SLUICE_LEADER_LEASE", b.leaderLease))
+        .reapIdle(env.duration("SLUICE_REAP_IDLE", b.reapIdle))
+        .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", b.nodeDeadAfter))
         .adminTokens(adminTokens(env.get("SLUICE_ADMIN_TOKENS", "")))
         .limits(ApiLimits.fromEnv(env))
         .admission(AdmissionLimits.fromEnv(env, database.poolSize()))
-        .migrate(env.bool("SLUICE_MIGRATE", true))
+        .migrate(env.bool("SLUICE_MIGRATE", b.migrate))
         .collect(CollectLimits.fromEnv(env))
         .build();
+  }
+
+  /**
+   * The effective configuration on one line for the start-up log: every component, secrets masked
+   * (the URLs' and passwords' own {@code toString} mask them, and the line is redacted again).
+   */
+  public String describe() {
+    return Redact.text(toString());
   }
 
   private static ApiTokens adminTokens(String spec) {

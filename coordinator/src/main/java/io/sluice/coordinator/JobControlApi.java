@@ -6,7 +6,6 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.json.Json;
 import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Database;
 import io.sluice.store.Job;

@@ -1,9 +1,12 @@
 package io.sluice.coordinator;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.coordinator.redis.RedissonLeaderLock;
+import io.sluice.SluiceException;
+import io.sluice.health.LoopContext;
+import io.sluice.health.LoopSupervisor;
 import io.sluice.store.Database;
-import io.sluice.store.PostgresLeaderStore;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,34 +19,60 @@ import org.slf4j.LoggerFactory;
  * both every tick and steps down the moment either fails. Leader-only writes run in {@link #fenced}
  * transactions that check the epoch, so a deposed leader that wakes up late changes nothing.
  */
-final class LeaderElection implements Runnable {
+final class LeaderElection implements LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(LeaderElection.class);
   private static final long NOT_LEADER = -1;
 
   private final String nodeId;
   private final Duration lease;
-  private final Database db;
-  private final RedissonLeaderLock lock;
-  private final PostgresLeaderStore store = new PostgresLeaderStore();
+  private final LeaderStore store;
+  private final LeaderLock lock;
+  private final Clock clock;
   private final AtomicLong epoch = new AtomicLong(NOT_LEADER);
-  // Since when this leader has reached PostgreSQL without a break, and when it last did (nanoTime).
+  // Since when this leader has reached PostgreSQL without a break, and when it last did (millis).
   private volatile long contactSince;
   private volatile long lastContact;
-  private final io.micrometer.core.instrument.Counter lockWaits;
+  private final Counter lockWaits;
 
   LeaderElection(
-      String nodeId, Duration lease, Database db, RedissonLeaderLock lock, MeterRegistry metrics) {
+      String nodeId,
+      Duration lease,
+      LeaderStore store,
+      LeaderLock lock,
+      Clock clock,
+      MeterRegistry metrics) {
     this.nodeId = nodeId;
     this.lease = lease;
-    this.db = db;
+    this.store = store;
     this.lock = lock;
+    this.clock = clock;
     metrics.gauge("sluice_coordinator_leader", epoch, e -> e.get() == NOT_LEADER ? 0 : 1);
     this.lockWaits = metrics.counter("sluice_lock_waits_total", "lock", "leader");
   }
 
-  /** One tick; must always run on the same thread (Redisson locks belong to a thread). */
+  /** How often a candidate campaigns and a leader renews: a fifth of the lease, at least 100 ms. */
+  Duration tickPeriod() {
+    return Duration.ofMillis(Math.max(100, lease.toMillis() / 5));
+  }
+
+  /**
+   * The leader loop: ticks until stopped, then resigns. Every lock call happens on this one thread
+   * (Redisson locks belong to a thread), resigning included, so the lock is released by its owner.
+   */
   @Override
-  public void run() {
+  public void run(LoopContext self) throws InterruptedException {
+    try {
+      do {
+        self.beat();
+        tick();
+      } while (self.pause(tickPeriod()));
+    } finally {
+      resign();
+    }
+  }
+
+  /** One campaign or renewal; always called from the same thread. */
+  void tick() {
     try {
       if (epoch.get() == NOT_LEADER) {
         campaign();
@@ -76,7 +105,7 @@ final class LeaderElection implements Runnable {
     if (!isLeader()) {
       return Duration.ZERO;
     }
-    return Duration.ofNanos(System.nanoTime() - contactSince);
+    return Duration.ofMillis(clock.millis() - contactSince);
   }
 
   /** Runs {@code work} in a transaction that holds the leader fence; throws if deposed. */
@@ -85,13 +114,7 @@ final class LeaderElection implements Runnable {
     if (current == NOT_LEADER) {
       throw new NotLeaderException(nodeId);
     }
-    return db.inTransaction(
-        c -> {
-          if (!store.holdFence(c, nodeId, current)) {
-            throw new NotLeaderException(nodeId);
-          }
-          return work.run(c);
-        });
+    return store.fenced(nodeId, current, work);
   }
 
   private void campaign() {
@@ -100,14 +123,14 @@ final class LeaderElection implements Runnable {
       lockWaits.increment();
       return;
     }
-    OptionalLong won = db.inTransaction(c -> store.takeOver(c, nodeId, token, lease));
+    OptionalLong won = store.takeOver(nodeId, token, lease);
     if (won.isEmpty()) {
       // The previous leader's lease has not run out in PostgreSQL yet (Redis may have lost the
       // lock).
       lock.release();
       return;
     }
-    contactSince = lastContact = System.nanoTime();
+    contactSince = lastContact = clock.millis();
     epoch.set(won.getAsLong());
     log.info(
         "Coordinator {} is the leader (epoch {}, lock token {})", nodeId, won.getAsLong(), token);
@@ -120,12 +143,12 @@ final class LeaderElection implements Runnable {
       stepDown("the Redis lock is held by another coordinator");
       return;
     }
-    if (db.inTransaction(c -> store.renew(c, nodeId, current, lease)).isEmpty()) {
+    if (store.renew(nodeId, current, lease).isEmpty()) {
       stepDown("epoch " + current + " was superseded in PostgreSQL");
       return;
     }
-    long now = System.nanoTime();
-    if (now - lastContact > lease.toNanos()) {
+    long now = clock.millis();
+    if (now - lastContact > lease.toMillis()) {
       // The renewal hung past the lease: PostgreSQL was out of reach meanwhile.
       contactSince = now;
     }
@@ -143,11 +166,7 @@ final class LeaderElection implements Runnable {
     long current = epoch.getAndSet(NOT_LEADER);
     if (current != NOT_LEADER) {
       try {
-        db.inTransaction(
-            c -> {
-              store.resign(c, nodeId, current);
-              return null;
-            });
+        store.resign(nodeId, current);
       } catch (RuntimeException e) {
         log.debug("Resigning failed; the lease runs out by itself: {}", e.toString());
       }
@@ -156,7 +175,7 @@ final class LeaderElection implements Runnable {
   }
 
   /** Thrown when a leader-only write finds this coordinator deposed. */
-  static final class NotLeaderException extends io.sluice.SluiceException {
+  static final class NotLeaderException extends SluiceException {
     NotLeaderException(String nodeId) {
       super("coordinator " + nodeId + " is not the leader; the write was not made");
     }

@@ -2,7 +2,10 @@ package io.sluice.health;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.sluice.loop.Backoff;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,118 +18,146 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs each long-running loop of a process on its own thread and watches it: a loop that throws,
- * whose thread dies, or that stops reporting progress for longer than its stall limit is stopped
- * and started again with exponential backoff, behind a circuit breaker that stops restarting a loop
- * that keeps failing until a probe succeeds. Health and metrics read the loops' state here.
+ * The one way a process runs a background loop: each on its own thread, watched. A loop that
+ * throws, whose thread dies, or that stops reporting progress for longer than its stall limit is
+ * stopped and started again with exponential backoff, behind a circuit breaker that stops
+ * restarting a loop that keeps failing until a probe succeeds. Health and metrics read the reported
+ * loops' state here; {@link Loop} is the typed handle an owner keeps to stop and join a loop.
  */
 public final class LoopSupervisor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LoopSupervisor.class);
+  private static final Backoff RESTART_BACKOFF =
+      Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(30));
 
   private final Clock clock;
   private final MeterRegistry metrics;
   private final List<Loop> loops = new CopyOnWriteArrayList<>();
-  private final ScheduledExecutorService watchdog =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().daemon().name("sluice-watchdog").unstarted(r));
+  private final ScheduledExecutorService watchdog;
   private volatile boolean closed;
 
+  /**
+   * A supervisor whose watchdog checks every loop twice a second; stalls and backoff are measured
+   * on {@code clock}, which should not jump ({@link io.sluice.loop.MonotonicClock}).
+   */
   public LoopSupervisor(Clock clock, MeterRegistry metrics) {
+    this(clock, metrics, true);
+  }
+
+  /** Without a watchdog thread, tests call {@link #check()} themselves. */
+  LoopSupervisor(Clock clock, MeterRegistry metrics, boolean watch) {
     this.clock = clock;
     this.metrics = metrics;
-    watchdog.scheduleWithFixedDelay(this::check, 500, 500, TimeUnit.MILLISECONDS);
+    this.watchdog =
+        watch
+            ? Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().daemon().name("sluice-watchdog").unstarted(r))
+            : null;
+    if (watchdog != null) {
+      watchdog.scheduleWithFixedDelay(this::check, 500, 500, TimeUnit.MILLISECONDS);
+    }
   }
 
-  /** The body of a loop: runs until interrupted, calling {@link Loop#beat()} on every iteration. */
+  /** The body of a loop: runs until interrupted or stopped, calling {@link LoopContext#beat()}. */
   @FunctionalInterface
   public interface Body {
-    void run(Loop self) throws Exception;
+    void run(LoopContext self) throws Exception;
   }
 
-  /**
-   * Starts a supervised loop. {@code onStall} releases what a stuck body blocks on (a connection).
-   */
-  public Loop start(String name, Duration stallAfter, Body body, Runnable onStall) {
-    Loop loop = new Loop(name, stallAfter, body, onStall);
+  /** Starts the loop {@code spec} describes and returns its handle. */
+  public Loop start(LoopSpec spec) {
+    Loop loop = new Loop(spec);
     loops.add(loop);
-    metrics.gauge(
-        "sluice_listener_up",
-        io.micrometer.core.instrument.Tags.of("listener", name),
-        loop,
-        l -> l.alive() ? 1 : 0);
+    if (spec.reported()) {
+      metrics.gauge(
+          "sluice_listener_up", Tags.of("listener", spec.name()), loop, l -> l.alive() ? 1 : 0);
+    }
     loop.launch();
     return loop;
   }
 
+  /** The reported loops, for heartbeats and dashboards. */
   public List<Loop> loops() {
-    return List.copyOf(loops);
+    return loops.stream().filter(l -> l.spec.reported()).toList();
   }
 
-  /** True when every loop is running and recently made progress. */
+  /** True when every reported loop is running and recently made progress. */
   public boolean allAlive() {
-    return loops.stream().allMatch(Loop::alive);
+    return loops().stream().allMatch(Loop::alive);
   }
 
-  private void check() {
+  /** One watchdog pass over every loop. */
+  void check() {
     for (Loop loop : loops) {
       try {
         loop.checkAndRestart();
       } catch (RuntimeException e) {
-        log.error("Watchdog failed on loop {}", loop.name, e);
+        log.error("Watchdog failed on loop {}", loop.name(), e);
       }
     }
   }
 
-  /** One supervised loop. */
-  public final class Loop {
-    private final String name;
-    private final Duration stallAfter;
-    private final Body body;
-    private final Runnable onStall;
+  /** One supervised loop: its state for health, and the handle to stop it. */
+  public final class Loop implements LoopContext {
+    private final LoopSpec spec;
     private final CircuitBreaker breaker;
-    private final io.micrometer.core.instrument.Counter restartCounter;
+    private final Counter restartCounter;
+    private final Backoff.Attempts backoff = RESTART_BACKOFF.attempts();
+    private final Object stopSignal = new Object();
     private volatile Thread thread;
-    private volatile long lastBeatNanos = System.nanoTime();
+    private volatile long lastBeatMillis = clock.millis();
     private volatile Instant since;
     private volatile boolean up = true;
     private volatile String lastError;
     private volatile int restarts;
-    private volatile long notBeforeNanos;
-    private int backoffExponent;
+    private volatile long notBeforeMillis;
     private boolean failureRecorded;
     private volatile boolean retired;
+    private volatile boolean stopping;
 
-    private Loop(String name, Duration stallAfter, Body body, Runnable onStall) {
-      this.name = name;
-      this.stallAfter = stallAfter;
-      this.body = body;
-      this.onStall = onStall;
+    private Loop(LoopSpec spec) {
+      this.spec = spec;
       this.since = clock.instant();
       this.breaker =
           CircuitBreaker.of(
-              "loop-" + name,
+              "loop-" + spec.name(),
               CircuitBreakerConfig.custom()
                   .slidingWindowSize(5)
                   .minimumNumberOfCalls(5)
                   .failureRateThreshold(100)
                   .waitDurationInOpenState(Duration.ofSeconds(30))
                   .build());
-      this.restartCounter = metrics.counter("sluice_listener_restarts_total", "listener", name);
+      this.restartCounter =
+          spec.reported()
+              ? metrics.counter("sluice_listener_restarts_total", "listener", spec.name())
+              : null;
     }
 
-    /** Reports progress; a loop that stops calling this is considered stalled. */
+    @Override
     public void beat() {
-      lastBeatNanos = System.nanoTime();
+      lastBeatMillis = clock.millis();
       if (!up) {
         up = true;
         since = clock.instant();
         breaker.onSuccess(0, TimeUnit.NANOSECONDS);
-        backoffExponent = 0;
+        backoff.reset();
       }
     }
 
+    @Override
+    public boolean pause(Duration period) throws InterruptedException {
+      // Real time, not the injected clock: this is how long the thread sleeps.
+      long deadline = System.nanoTime() + period.toNanos();
+      synchronized (stopSignal) {
+        long left;
+        while (!stopping && (left = deadline - System.nanoTime()) > 0) {
+          TimeUnit.NANOSECONDS.timedWait(stopSignal, left);
+        }
+      }
+      return !stopping;
+    }
+
     public String name() {
-      return name;
+      return spec.name();
     }
 
     public boolean alive() {
@@ -134,10 +165,12 @@ public final class LoopSupervisor implements AutoCloseable {
         return true;
       }
       Thread t = thread;
-      return up
-          && t != null
-          && t.isAlive()
-          && System.nanoTime() - lastBeatNanos < stallAfter.toNanos();
+      return up && t != null && t.isAlive() && !stalled();
+    }
+
+    private boolean stalled() {
+      return spec.stallAfter() != null
+          && clock.millis() - lastBeatMillis >= spec.stallAfter().toMillis();
     }
 
     public Instant since() {
@@ -153,21 +186,24 @@ public final class LoopSupervisor implements AutoCloseable {
     }
 
     private void launch() {
-      lastBeatNanos = System.nanoTime();
+      lastBeatMillis = clock.millis();
       failureRecorded = false;
       thread =
           Thread.ofPlatform()
               .daemon()
-              .name("sluice-" + name)
+              .name("sluice-" + spec.name())
               .start(
                   () -> {
                     try {
-                      body.run(this);
+                      spec.body().run(this);
                     } catch (InterruptedException e) {
                       Thread.currentThread().interrupt();
                     } catch (Exception | Error e) {
                       lastError = e.toString();
-                      log.warn("Loop {} failed; the watchdog restarts it: {}", name, e.toString());
+                      log.warn(
+                          "Loop {} failed; the watchdog restarts it: {}",
+                          spec.name(),
+                          e.toString());
                     }
                   });
     }
@@ -178,6 +214,21 @@ public final class LoopSupervisor implements AutoCloseable {
      */
     public Loop retire() {
       retired = true;
+      return this;
+    }
+
+    /**
+     * Retires the loop and tells its body to finish the current turn and return: a pause ends at
+     * once and the spec's {@code onStop} runs. Does not interrupt, so a turn in progress (a fetch
+     * blocked in Redis, a transaction) completes. Returns this loop.
+     */
+    public Loop stop() {
+      retire();
+      stopping = true;
+      spec.onStop().run();
+      synchronized (stopSignal) {
+        stopSignal.notifyAll();
+      }
       return this;
     }
 
@@ -195,7 +246,9 @@ public final class LoopSupervisor implements AutoCloseable {
       }
       Thread t = thread;
       boolean dead = t == null || !t.isAlive();
-      boolean stalled = System.nanoTime() - lastBeatNanos > stallAfter.toNanos();
+      boolean stalled =
+          spec.stallAfter() != null
+              && clock.millis() - lastBeatMillis > spec.stallAfter().toMillis();
       if (!dead && !stalled) {
         return;
       }
@@ -204,8 +257,8 @@ public final class LoopSupervisor implements AutoCloseable {
         since = clock.instant();
         log.warn(
             "Loop {} {}; restarting it",
-            name,
-            dead ? "died" : "stalled for more than " + stallAfter);
+            spec.name(),
+            dead ? "died" : "stalled for more than " + spec.stallAfter());
       }
       if (!failureRecorded) {
         // One failure per run of the loop, so a loop that keeps dying opens the breaker.
@@ -213,25 +266,26 @@ public final class LoopSupervisor implements AutoCloseable {
             0, TimeUnit.NANOSECONDS, new IllegalStateException(dead ? "died" : "stalled"));
         failureRecorded = true;
       }
-      if (System.nanoTime() < notBeforeNanos || !breaker.tryAcquirePermission()) {
+      if (clock.millis() < notBeforeMillis || !breaker.tryAcquirePermission()) {
         return;
       }
       if (!dead) {
         t.interrupt();
         try {
-          onStall.run();
+          spec.onStall().run();
         } catch (RuntimeException e) {
-          log.debug("Releasing stalled loop {} failed: {}", name, e.toString());
+          log.debug("Releasing stalled loop {} failed: {}", spec.name(), e.toString());
         }
       }
       restarts++;
-      restartCounter.increment();
-      long backoffMs = Math.min(30_000, 100L << Math.min(backoffExponent++, 9));
-      notBeforeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+      if (restartCounter != null) {
+        restartCounter.increment();
+      }
+      notBeforeMillis = clock.millis() + backoff.nextMillis();
       launch();
     }
 
-    private void stop() {
+    private void interrupt() {
       Thread t = thread;
       if (t != null) {
         t.interrupt();
@@ -242,7 +296,9 @@ public final class LoopSupervisor implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    watchdog.shutdownNow();
-    loops.forEach(Loop::stop);
+    if (watchdog != null) {
+      watchdog.shutdownNow();
+    }
+    loops.forEach(Loop::interrupt);
   }
 }

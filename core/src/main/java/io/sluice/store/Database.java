@@ -8,11 +8,11 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.sluice.SluiceException;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.DatabaseTimeouts;
+import io.sluice.loop.Backoff;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
   private static final int MAX_TRIES = 5;
+  // 10 ms doubling to 320 ms, each delay drawn from [d, 2d): short, since the conflict that caused
+  // a serialization failure is usually over by the next try.
+  private static final Backoff RETRY_BACKOFF =
+      Backoff.exponential(Duration.ofMillis(10), Duration.ofMillis(320)).withJitter(1, 2);
 
   private final DatabaseConfig config;
   private final HikariDataSource dataSource;
@@ -270,9 +274,8 @@ public final class Database implements AutoCloseable {
   }
 
   private static void sleepBackoff(int attempt) {
-    long base = 5L << Math.min(attempt, 6);
     try {
-      Thread.sleep(base + ThreadLocalRandom.current().nextLong(base));
+      Thread.sleep(RETRY_BACKOFF.delayMillis(attempt));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new SluiceException("interrupted while retrying a transaction", e);

@@ -64,18 +64,17 @@ class BoundedConcurrencyIT {
     for (int i = 0; i < 3; i++) {
       stack.workers.add(
           Worker.start(
-              new WorkerConfig(
-                  Stack.database(env, 4),
-                  Stack.redis(env),
-                  "bw" + i + "-" + env.redisPrefix(),
-                  List.of("default", "limited"),
-                  6,
-                  LEASE,
-                  Duration.ofMillis(50),
-                  Duration.ofMillis(200),
-                  Duration.ofSeconds(5),
-                  0,
-                  limits)));
+              WorkerConfig.builder(Stack.database(env, 4), Stack.redis(env))
+                  .workerId("bw" + i + "-" + env.redisPrefix())
+                  .queues(List.of("default", "limited"))
+                  .concurrency(6)
+                  .lease(LEASE)
+                  .retryBase(Duration.ofMillis(50))
+                  .retryMax(Duration.ofMillis(200))
+                  .drainGrace(Duration.ofSeconds(5))
+                  .httpPort(0)
+                  .concurrencyLimits(limits)
+                  .build()));
     }
     api = new JobApi(stack);
     slots = new JedisConcurrencySlots(Stack.redis(env), 64);

@@ -72,18 +72,18 @@ class RedisAclUserIT {
       // Concurrency limits and a retry take the worker through every script it has.
       stack.workers.add(
           Worker.start(
-              new WorkerConfig(
-                  Stack.database(limited, 4),
-                  Stack.redis(limited),
-                  "acl-" + limited.redisPrefix(),
-                  List.of("default"),
-                  4,
-                  Duration.ofSeconds(10),
-                  Duration.ofMillis(50),
-                  Duration.ofMillis(200),
-                  Duration.ofSeconds(5),
-                  0,
-                  new ConcurrencyLimits(Map.of("default", 3), Map.of("flaky", 2)))));
+              WorkerConfig.builder(Stack.database(limited, 4), Stack.redis(limited))
+                  .workerId("acl-" + limited.redisPrefix())
+                  .queues(List.of("default"))
+                  .concurrency(4)
+                  .lease(Duration.ofSeconds(10))
+                  .retryBase(Duration.ofMillis(50))
+                  .retryMax(Duration.ofMillis(200))
+                  .drainGrace(Duration.ofSeconds(5))
+                  .httpPort(0)
+                  .concurrencyLimits(
+                      new ConcurrencyLimits(Map.of("default", 3), Map.of("flaky", 2)))
+                  .build()));
       String words =
           submit(
               stack,

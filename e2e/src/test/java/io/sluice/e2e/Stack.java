@@ -76,17 +76,16 @@ final class Stack implements AutoCloseable {
   }
 
   static WorkerConfig workerConfig(TestEnvironment env, String id, int concurrency) {
-    return new WorkerConfig(
-        database(env, 4),
-        redis(env),
-        id + "-" + env.redisPrefix(),
-        List.of("default"),
-        concurrency,
-        Duration.ofSeconds(10),
-        Duration.ofMillis(50),
-        Duration.ofMillis(200),
-        Duration.ofSeconds(5),
-        0);
+    return WorkerConfig.builder(database(env, 4), redis(env))
+        .workerId(id + "-" + env.redisPrefix())
+        .queues(List.of("default"))
+        .concurrency(concurrency)
+        .lease(Duration.ofSeconds(10))
+        .retryBase(Duration.ofMillis(50))
+        .retryMax(Duration.ofMillis(200))
+        .drainGrace(Duration.ofSeconds(5))
+        .httpPort(0)
+        .build();
   }
 
   static DatabaseConfig database(TestEnvironment env, int pool) {

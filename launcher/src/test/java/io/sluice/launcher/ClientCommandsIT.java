@@ -60,17 +60,16 @@ class ClientCommandsIT {
     workerId = "w-" + env.redisPrefix();
     worker =
         Worker.start(
-            new WorkerConfig(
-                database(env, 3),
-                redis,
-                workerId,
-                List.of("default"),
-                8,
-                Duration.ofSeconds(10),
-                Duration.ofMillis(50),
-                Duration.ofMillis(200),
-                Duration.ofSeconds(2),
-                0));
+            WorkerConfig.builder(database(env, 3), redis)
+                .workerId(workerId)
+                .queues(List.of("default"))
+                .concurrency(8)
+                .lease(Duration.ofSeconds(10))
+                .retryBase(Duration.ofMillis(50))
+                .retryMax(Duration.ofMillis(200))
+                .drainGrace(Duration.ofSeconds(2))
+                .httpPort(0)
+                .build());
   }
 
   @AfterAll

@@ -2,6 +2,9 @@ package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.health.LoopContext;
+import io.sluice.health.LoopSupervisor;
+import io.sluice.loop.Backoff;
 import io.sluice.queue.FanIn;
 import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Completion;
@@ -10,6 +13,7 @@ import io.sluice.store.PostgresCompletions;
 import io.sluice.store.PostgresCompletions.Committed;
 import io.sluice.store.PostgresJobStore.Counts;
 import io.sluice.store.TaskStatus;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,9 +32,12 @@ import org.slf4j.LoggerFactory;
  * redelivers entries whose claims then find the tasks finished, and the fan-in bitmap ignores
  * repeats.
  */
-final class CompletionWriter extends SupervisedBody {
+final class CompletionWriter implements LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(CompletionWriter.class);
   private static final int MAX_BATCH = 1000;
+  // 100 ms doubling to 5 s: an outage is ridden out without hammering PostgreSQL as it comes back.
+  private static final Backoff RETRY_BACKOFF =
+      Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
 
   /** A finished task waiting to be written, with the stream entry to acknowledge after. */
   record Done(Completion completion, String queue, String entryId) {}
@@ -47,6 +54,7 @@ final class CompletionWriter extends SupervisedBody {
   private final Counter retried;
   private final Counter handedBack;
   private volatile boolean running = true;
+  private volatile LoopContext self = LoopContext.unsupervised();
   private volatile long failingSince;
 
   CompletionWriter(Database db, QueueProtocol redis, InFlight inFlight, MeterRegistry metrics) {
@@ -79,10 +87,16 @@ final class CompletionWriter extends SupervisedBody {
   }
 
   @Override
+  public void run(LoopContext self) {
+    this.self = self;
+    loop();
+  }
+
+  /** The body; tests may run it on a thread of their own, unsupervised. */
   void loop() {
     List<Done> batch = new ArrayList<>(MAX_BATCH);
     while (running || !queue.isEmpty()) {
-      beat();
+      self.beat();
       try {
         Done first = queue.poll(200, TimeUnit.MILLISECONDS);
         if (first == null) {
@@ -109,7 +123,7 @@ final class CompletionWriter extends SupervisedBody {
   }
 
   private void writeWithRetry(List<Done> batch, boolean isolatePoison) throws InterruptedException {
-    long backoffMs = 100;
+    Backoff.Attempts backoff = RETRY_BACKOFF.attempts();
     while (true) {
       try {
         write(batch);
@@ -135,14 +149,14 @@ final class CompletionWriter extends SupervisedBody {
         if (failingSince == 0) {
           failingSince = System.nanoTime();
         }
+        long delayMs = backoff.nextMillis();
         log.warn(
             "Writing {} completion(s) failed; retrying in {} ms: {}",
             batch.size(),
-            backoffMs,
+            delayMs,
             e.toString());
-        beat();
-        Thread.sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
+        self.beat();
+        Thread.sleep(delayMs);
       }
     }
   }

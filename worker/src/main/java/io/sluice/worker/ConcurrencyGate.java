@@ -4,6 +4,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.ConcurrencyLimits;
+import io.sluice.health.LoopSpec;
+import io.sluice.health.LoopSupervisor;
+import io.sluice.loop.Backoff;
 import io.sluice.queue.ConcurrencySlots;
 import io.sluice.redis.PriorityBand;
 import io.sluice.redis.RedisKeys;
@@ -12,10 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +28,9 @@ import org.slf4j.LoggerFactory;
  */
 final class ConcurrencyGate implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ConcurrencyGate.class);
-  private static final long MIN_WAIT_MS = 10;
-  private static final long MAX_WAIT_MS = 250;
+  // 10 ms doubling to 250 ms, each wait drawn from [w/2, w): waiters of one full limit spread out.
+  private static final Backoff WAIT =
+      Backoff.exponential(Duration.ofMillis(10), Duration.ofMillis(250)).withJitter(0.5, 1);
 
   /** A gate that limits nothing and touches no Redis. */
   static final ConcurrencyGate UNLIMITED = new ConcurrencyGate();
@@ -40,7 +40,7 @@ final class ConcurrencyGate implements AutoCloseable {
   private final RedisKeys keys;
   private final Duration lease;
   private final Set<Permit> held = ConcurrentHashMap.newKeySet();
-  private final ScheduledExecutorService renewer;
+  private final LoopSupervisor.Loop renewer;
   private final Counter waits;
   private final Counter lost;
 
@@ -54,7 +54,9 @@ final class ConcurrencyGate implements AutoCloseable {
     this.lost = null;
   }
 
-  ConcurrencyGate(WorkerConfig config, ConcurrencySlots slots, MeterRegistry metrics) {
+  /** A gate whose slot renewal runs as a loop of {@code loops}. */
+  ConcurrencyGate(
+      WorkerConfig config, ConcurrencySlots slots, MeterRegistry metrics, LoopSupervisor loops) {
     this.limits = config.concurrencyLimits();
     this.slots = slots;
     this.keys = new RedisKeys(config.redis().prefix());
@@ -62,12 +64,8 @@ final class ConcurrencyGate implements AutoCloseable {
     this.waits = metrics.counter("sluice_concurrency_slot_waits_total");
     this.lost = metrics.counter("sluice_concurrency_slots_lost_total");
     Gauge.builder("sluice_concurrency_slots_held", held, Set::size).register(metrics);
-    this.renewer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().daemon().name("sluice-slot-renewer").unstarted(r));
-    long everyMs = Math.max(100, lease.toMillis() / 3);
-    renewer.scheduleWithFixedDelay(this::renewAll, everyMs, everyMs, TimeUnit.MILLISECONDS);
-    log.info("Concurrency limits: queues {}, job types {}", limits.perQueue(), limits.perType());
+    Duration every = Duration.ofMillis(Math.max(100, lease.toMillis() / 3));
+    this.renewer = loops.start(LoopSpec.every("slot-renewer", every, every, this::renewAll));
   }
 
   /** The slots one running task holds; closing gives them back. */
@@ -116,7 +114,7 @@ final class ConcurrencyGate implements AutoCloseable {
       return new Permit(task, counters, null);
     }
     String holder = task.jobId() + ":" + task.seq() + ":" + task.fenceToken();
-    long waitMs = MIN_WAIT_MS;
+    Backoff.Attempts wait = WAIT.attempts();
     boolean counted = false;
     while (!task.isCancelled()) {
       if (slots.tryAcquire(counters, bounds, holder, lease) == 0) {
@@ -128,8 +126,7 @@ final class ConcurrencyGate implements AutoCloseable {
         waits.increment();
         counted = true;
       }
-      Thread.sleep(waitMs / 2 + ThreadLocalRandom.current().nextLong(waitMs / 2 + 1));
-      waitMs = Math.min(waitMs * 2, MAX_WAIT_MS);
+      Thread.sleep(wait.nextMillis());
     }
     return null;
   }
@@ -172,7 +169,7 @@ final class ConcurrencyGate implements AutoCloseable {
   @Override
   public void close() {
     if (renewer != null) {
-      renewer.shutdownNow();
+      renewer.stop();
     }
     if (slots != null) {
       slots.close();

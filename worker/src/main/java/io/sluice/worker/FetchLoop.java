@@ -1,6 +1,9 @@
 package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
+import io.sluice.health.LoopContext;
+import io.sluice.health.LoopSupervisor;
+import io.sluice.loop.Backoff;
 import io.sluice.queue.Delivery;
 import io.sluice.queue.QueueProtocol;
 import io.sluice.store.ClaimedTask;
@@ -24,10 +27,13 @@ import org.slf4j.LoggerFactory;
  * claim a new lease epoch), and hands the claimed ones to handler threads. Entries whose task is
  * finished, running elsewhere or cancelled are acknowledged without running.
  */
-final class FetchLoop extends SupervisedBody {
+final class FetchLoop implements LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(FetchLoop.class);
   private static final int MAX_FETCH = 256;
   private static final Duration FETCH_BLOCK = Duration.ofSeconds(1);
+  // 100 ms doubling to 5 s: entries read but unclaimed wait for PostgreSQL to come back.
+  private static final Backoff CLAIM_BACKOFF =
+      Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
 
   private final WorkerConfig config;
   private final String queue;
@@ -42,6 +48,7 @@ final class FetchLoop extends SupervisedBody {
   private final Counter started;
   private final Counter backlogFull;
   private volatile boolean running = true;
+  private volatile LoopContext self = LoopContext.unsupervised();
 
   FetchLoop(WorkerContext ctx, String queue) {
     this.config = ctx.config();
@@ -63,9 +70,15 @@ final class FetchLoop extends SupervisedBody {
    * fetching stops while the commit backlog is full.
    */
   @Override
+  public void run(LoopContext self) {
+    this.self = self;
+    loop();
+  }
+
+  /** The body; tests may run it on a thread of their own, unsupervised. */
   void loop() {
     while (running) {
-      beat();
+      self.beat();
       int taken = 0;
       int reserved = 0;
       try {
@@ -175,7 +188,7 @@ final class FetchLoop extends SupervisedBody {
    * is back.
    */
   private List<ClaimedTask> claimRiding(java.util.Set<TaskRef> refs) {
-    long backoffMs = 100;
+    Backoff.Attempts backoff = CLAIM_BACKOFF.attempts();
     while (true) {
       try {
         // One statement, so auto-commit makes it atomic and saves the round trip of a COMMIT.
@@ -184,14 +197,14 @@ final class FetchLoop extends SupervisedBody {
         if (!running) {
           throw e;
         }
+        long delayMs = backoff.nextMillis();
         log.warn(
             "Claiming {} task(s) failed; retrying in {} ms: {}",
             refs.size(),
-            backoffMs,
+            delayMs,
             e.toString());
-        beat();
-        sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
+        self.beat();
+        sleep(delayMs);
       }
     }
   }
@@ -218,10 +231,6 @@ final class FetchLoop extends SupervisedBody {
             task.seq());
       }
     }
-  }
-
-  String queue() {
-    return queue;
   }
 
   void stop() {

@@ -2,10 +2,13 @@ package io.sluice.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.loop.MonotonicClock;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -20,34 +23,49 @@ import org.slf4j.LoggerFactory;
  * renewal itself keeps failing until the lease could have expired, every held task is told to stop,
  * before anyone else can claim it, and is handed back rather than committed.
  */
-final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Body {
+final class LeaseRenewer {
   private static final Logger log = LoggerFactory.getLogger(LeaseRenewer.class);
 
+  /** Extends leases in one transaction; the renewed ones come back. Tests give a fake. */
+  @FunctionalInterface
+  interface Leases {
+    Set<TaskRef> renew(Duration lease, List<ClaimedTask> claims);
+  }
+
   private final WorkerConfig config;
-  private final Database db;
+  private final Leases leases;
   private final InFlight inFlight;
-  private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final Counter renewals;
   private final Counter failures;
-  private volatile long lastSuccess = System.nanoTime();
+  private final Clock clock;
+  private volatile long lastSuccess;
   private volatile boolean outage;
 
   LeaseRenewer(WorkerConfig config, Database db, InFlight inFlight, MeterRegistry metrics) {
+    this(config, postgres(db), inFlight, metrics, MonotonicClock.start());
+  }
+
+  /** Measuring the time since the last successful renewal on {@code clock}. */
+  LeaseRenewer(
+      WorkerConfig config, Leases leases, InFlight inFlight, MeterRegistry metrics, Clock clock) {
     this.config = config;
-    this.db = db;
+    this.clock = clock;
+    this.lastSuccess = clock.millis();
+    this.leases = leases;
     this.inFlight = inFlight;
     this.renewals = metrics.counter("sluice_lease_renewals_total");
     this.failures = metrics.counter("sluice_lease_renewal_failures_total");
   }
 
-  @Override
-  public void run(io.sluice.health.LoopSupervisor.Loop self) throws InterruptedException {
-    long periodMs = config.lease().toMillis() / 3;
-    while (true) {
-      self.beat();
-      run();
-      Thread.sleep(periodMs);
-    }
+  /** The leases of the {@code tasks} table. */
+  static Leases postgres(Database db) {
+    PostgresTaskStore tasks = new PostgresTaskStore();
+    return (lease, claims) -> new HashSet<>(db.inTransaction(c -> tasks.renew(c, lease, claims)));
+  }
+
+  /** How often {@link #renewOnce} runs: a third of the lease. */
+  Duration period() {
+    return config.lease().dividedBy(3);
   }
 
   /**
@@ -56,8 +74,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
    * reclaimed and its result rejected), except those already found lost. The set is bounded by the
    * in-flight capacity, so one statement never covers an unbounded backlog.
    */
-  @Override
-  public void run() {
+  void renewOnce() {
     List<RunningTask> held = inFlight.all().stream().filter(t -> !t.isLeaseLost()).toList();
     if (held.isEmpty()) {
       recovered();
@@ -65,8 +82,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
     }
     try {
       List<ClaimedTask> claims = held.stream().map(t -> t.claim).toList();
-      Set<TaskRef> renewed =
-          new HashSet<>(db.inTransaction(c -> tasks.renew(c, config.lease(), claims)));
+      Set<TaskRef> renewed = leases.renew(config.lease(), claims);
       recovered();
       renewals.increment(renewed.size());
       // The fence renews at most the newest claim of a task; an older one of the same task (a late
@@ -88,7 +104,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
       }
     } catch (RuntimeException e) {
       failures.increment();
-      long sinceMs = (System.nanoTime() - lastSuccess) / 1_000_000;
+      long sinceMs = clock.millis() - lastSuccess;
       log.warn("Lease renewal failed ({} ms since the last success): {}", sinceMs, e.toString());
       if (sinceMs > config.lease().toMillis() * 2 / 3) {
         outage = true;
@@ -102,7 +118,7 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
   }
 
   private void recovered() {
-    lastSuccess = System.nanoTime();
+    lastSuccess = clock.millis();
     if (outage) {
       outage = false;
       // Stop requests stay: a handler may have returned early on one. Those tasks are handed back
@@ -113,6 +129,6 @@ final class LeaseRenewer implements Runnable, io.sluice.health.LoopSupervisor.Bo
 
   /** True while renewals succeed often enough to keep leases. */
   boolean healthy() {
-    return (System.nanoTime() - lastSuccess) / 1_000_000 < config.lease().toMillis() / 2;
+    return clock.millis() - lastSuccess < config.lease().toMillis() / 2;
   }
 }

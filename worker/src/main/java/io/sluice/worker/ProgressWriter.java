@@ -5,11 +5,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresTaskProgress;
 import io.sluice.store.PostgresTaskProgress.Report;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,27 +16,21 @@ import org.slf4j.LoggerFactory;
  * every running task and writes them all in one statement, each to its own task's row and fenced by
  * its claim's epoch. A handler reporting a thousand times a second costs one row write per tick.
  */
-final class ProgressWriter implements AutoCloseable {
+final class ProgressWriter {
   private static final Logger log = LoggerFactory.getLogger(ProgressWriter.class);
-  private static final long TICK_MS = 250;
+
+  /** How often {@link #flush} runs. */
+  static final Duration TICK = Duration.ofMillis(250);
 
   private final Database db;
   private final InFlight inFlight;
   private final PostgresTaskProgress store = new PostgresTaskProgress();
   private final Counter written;
-  private final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().daemon().name("sluice-progress-writer").unstarted(r));
 
   ProgressWriter(Database db, InFlight inFlight, MeterRegistry metrics) {
     this.db = db;
     this.inFlight = inFlight;
     this.written = metrics.counter("sluice_progress_reports_written_total");
-  }
-
-  ProgressWriter start() {
-    timer.scheduleWithFixedDelay(this::flush, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
-    return this;
   }
 
   /** Writes every task's latest unwritten report; package-private so tests can drive it. */
@@ -69,10 +61,5 @@ final class ProgressWriter implements AutoCloseable {
           batch.size(),
           e.toString());
     }
-  }
-
-  @Override
-  public void close() {
-    timer.shutdownNow();
   }
 }

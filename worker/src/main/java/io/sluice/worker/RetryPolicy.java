@@ -1,24 +1,27 @@
 package io.sluice.worker;
 
+import io.sluice.loop.Backoff;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 
 /**
- * Exponential backoff with jitter: base × 2^(attempt-1), capped, times a random factor in [0.5,
- * 1.5).
+ * How long a task waits before its next attempt: base × 2^(attempt-1), capped, times a random
+ * factor in [0.5, 1.5) so that tasks failing together do not retry together.
  */
 final class RetryPolicy {
-  private final Duration base;
-  private final Duration max;
+  private final Backoff backoff;
 
   RetryPolicy(Duration base, Duration max) {
-    this.base = base;
-    this.max = max;
+    this.backoff = Backoff.exponential(base, max).withJitter(0.5, 1.5);
   }
 
+  /** With the jitter drawn from {@code random}. */
+  RetryPolicy(Duration base, Duration max, RandomGenerator random) {
+    this.backoff = Backoff.exponential(base, max).withJitter(0.5, 1.5).withRandom(random);
+  }
+
+  /** The delay after failed attempt number {@code attempt} (1 for the first). */
   long delayMs(int attempt) {
-    long exp = base.toMillis() << Math.min(Math.max(attempt - 1, 0), 20);
-    long capped = Math.min(exp, max.toMillis());
-    return (long) (capped * (0.5 + ThreadLocalRandom.current().nextDouble()));
+    return backoff.delayMillis(attempt);
   }
 }

@@ -4,9 +4,9 @@ import io.sluice.api.JobType;
 import io.sluice.api.NonRetryableException;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
-import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Completion;
 import io.sluice.store.TaskStatus;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -18,15 +18,21 @@ import org.slf4j.MDC;
 final class TaskRunner {
   private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
 
-  private final JobTypeRegistry types;
+  /** Finds a job type by name: the classpath's registry, or a test's few types. */
+  @FunctionalInterface
+  interface JobTypes {
+    Optional<JobType> find(String name);
+  }
+
+  private final JobTypes types;
   private final RetryPolicy retry;
   private final ConcurrencyGate gate;
 
-  TaskRunner(JobTypeRegistry types, RetryPolicy retry) {
+  TaskRunner(JobTypes types, RetryPolicy retry) {
     this(types, retry, ConcurrencyGate.UNLIMITED);
   }
 
-  TaskRunner(JobTypeRegistry types, RetryPolicy retry, ConcurrencyGate gate) {
+  TaskRunner(JobTypes types, RetryPolicy retry, ConcurrencyGate gate) {
     this.types = types;
     this.retry = retry;
     this.gate = gate;

@@ -5,8 +5,10 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.health.Health;
+import io.sluice.health.LoopSpec;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.json.Json;
+import io.sluice.loop.MonotonicClock;
 import io.sluice.queue.QueueProtocol;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
@@ -17,43 +19,37 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** A running worker: fetch loops, handler threads, the completion writer and the lease renewer. */
 public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
+  private static final Duration HEARTBEAT = Duration.ofSeconds(2);
 
   private final WorkerConfig config;
   private final Database db;
   private final QueueProtocol redis;
   private final InFlight inFlight;
   private final CompletionWriter writer;
+  private final Clock clock = MonotonicClock.start();
   private final LoopSupervisor loops;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
-  private final List<FetchLoop> fetchers = new ArrayList<>();
-  private final ScheduledExecutorService scheduler;
+  private final List<LoopSupervisor.Loop> fetchLoops = new ArrayList<>();
+  private final LoopSupervisor.Loop writerLoop;
   private final Javalin http;
-  private final ProgressWriter progress;
   private final ConcurrencyGate gate;
+  private final CompletableFuture<Void> drainedOnRequest = new CompletableFuture<>();
   private volatile boolean draining;
 
   private Worker(WorkerConfig config, io.sluice.config.ApiTokens adminTokens) {
     this.config = config;
-    log.info(
-        "Starting worker {}: {}, {}, queues {}, concurrency {}, commit backlog {}, lease {}",
-        config.workerId(),
-        config.database(),
-        config.redis(),
-        config.queues(),
-        config.concurrency(),
-        config.commitBacklog(),
-        config.lease());
+    log.info("Starting worker: {}", config.describe());
     this.inFlight = new InFlight(config.concurrency() + config.commitBacklog());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.db = new Database(config.database(), "sluice-worker");
@@ -62,21 +58,28 @@ public final class Worker implements AutoCloseable {
             config.redis(), config.queues().size() + 4, "sluice-worker-" + config.workerId());
     Semaphore slots = new Semaphore(config.concurrency());
     this.writer = new CompletionWriter(db, redis, inFlight, metrics);
-    this.loops = new LoopSupervisor(Clock.systemUTC(), metrics);
-    loops.start("completion-writer", Duration.ofSeconds(30), writer, () -> {});
-    this.progress = new ProgressWriter(db, inFlight, metrics).start();
+    this.loops = new LoopSupervisor(clock, metrics);
+    this.writerLoop =
+        loops.start(
+            LoopSpec.of("completion-writer", writer)
+                .stallAfter(Duration.ofSeconds(30))
+                .onStop(writer::stop));
+    ProgressWriter progress = new ProgressWriter(db, inFlight, metrics);
+    loops.start(
+        LoopSpec.every(
+            "progress-writer", ProgressWriter.TICK, ProgressWriter.TICK, progress::flush));
     this.gate =
         config.concurrencyLimits().isEmpty()
             ? ConcurrencyGate.UNLIMITED
-            : new ConcurrencyGate(config, new JedisConcurrencySlots(config.redis(), 8), metrics);
+            : new ConcurrencyGate(
+                config, new JedisConcurrencySlots(config.redis(), 8), metrics, loops);
     TaskRunner runner =
         new TaskRunner(
-            JobTypeRegistry.load(), new RetryPolicy(config.retryBase(), config.retryMax()), gate);
+            JobTypeRegistry.load()::find,
+            new RetryPolicy(config.retryBase(), config.retryMax()),
+            gate);
     WorkerContext ctx =
         new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
-    for (String queue : config.queues()) {
-      fetchers.add(new FetchLoop(ctx, queue));
-    }
     Gauge.builder(
             "sluice_worker_busy_ratio",
             () -> (double) (config.concurrency() - slots.availablePermits()) / config.concurrency())
@@ -90,11 +93,13 @@ public final class Worker implements AutoCloseable {
     Gauge.builder("sluice_worker_commit_backlog", writer, CompletionWriter::backlog)
         .description("finished tasks waiting for the completion writer")
         .register(metrics);
-    LeaseRenewer renewer = new LeaseRenewer(config, db, inFlight, metrics);
-    this.scheduler =
-        Executors.newScheduledThreadPool(
-            1, r -> Thread.ofPlatform().daemon().name("sluice-worker-timer").unstarted(r));
-    loops.start("lease-renewer", config.lease(), renewer, () -> {});
+    LeaseRenewer renewer =
+        new LeaseRenewer(config, LeaseRenewer.postgres(db), inFlight, metrics, clock);
+    loops.start(
+        LoopSpec.of(
+                "lease-renewer",
+                LoopSpec.periodic(Duration.ZERO, renewer.period(), renewer::renewOnce))
+            .stallAfter(config.lease()));
     Health health = new Health(Clock.systemUTC());
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
@@ -105,9 +110,14 @@ public final class Worker implements AutoCloseable {
     // Heartbeat and fetch last: the node row names a port that answers, and work is taken only once
     // the worker can report on it and be drained.
     heartbeat();
-    scheduler.scheduleWithFixedDelay(this::heartbeat, 2, 2, TimeUnit.SECONDS);
-    for (FetchLoop loop : fetchers) {
-      loops.start("fetch-" + loop.queue(), Duration.ofSeconds(15), loop, () -> {});
+    loops.start(LoopSpec.every("heartbeat", HEARTBEAT, HEARTBEAT, this::heartbeat));
+    for (String queue : config.queues()) {
+      FetchLoop fetcher = new FetchLoop(ctx, queue);
+      fetchLoops.add(
+          loops.start(
+              LoopSpec.of("fetch-" + queue, fetcher)
+                  .stallAfter(Duration.ofSeconds(15))
+                  .onStop(fetcher::stop)));
     }
     log.info("Worker {} ready on port {}", config.workerId(), http.port());
   }
@@ -145,13 +155,24 @@ public final class Worker implements AutoCloseable {
     }
   }
 
+  /**
+   * Completes once a drain asked for through {@code POST /admin/drain} has finished. The worker
+   * itself never exits: its owner decides what a drained worker does ({@link WorkerMain} exits 0).
+   */
+  public CompletionStage<Void> drainedOnRequest() {
+    return drainedOnRequest;
+  }
+
   private void drainAsync() {
     Thread.ofPlatform()
         .name("sluice-drain")
         .start(
             () -> {
-              drain();
-              System.exit(0);
+              try {
+                drain();
+              } finally {
+                drainedOnRequest.complete(null);
+              }
             });
   }
 
@@ -169,10 +190,7 @@ public final class Worker implements AutoCloseable {
         config.workerId(),
         inFlight.size(),
         config.drainGrace());
-    List<LoopSupervisor.Loop> fetchLoops =
-        loops.loops().stream().filter(l -> l.name().startsWith("fetch-")).toList();
-    fetchLoops.forEach(LoopSupervisor.Loop::retire);
-    fetchers.forEach(FetchLoop::stop);
+    fetchLoops.forEach(LoopSupervisor.Loop::stop);
     // A fetch blocked in Redis may still return entries: let it claim and start them, so they are
     // finished or handed back below instead of stranded as read-but-unclaimed entries.
     for (LoopSupervisor.Loop loop : fetchLoops) {
@@ -183,8 +201,8 @@ public final class Worker implements AutoCloseable {
         break;
       }
     }
-    long deadline = System.nanoTime() + config.drainGrace().toNanos();
-    while (inFlight.size() > 0 && System.nanoTime() < deadline) {
+    long deadline = clock.millis() + config.drainGrace().toMillis();
+    while (inFlight.size() > 0 && clock.millis() < deadline) {
       try {
         Thread.sleep(50);
       } catch (InterruptedException e) {
@@ -193,13 +211,7 @@ public final class Worker implements AutoCloseable {
       }
     }
     handBackUnfinished();
-    LoopSupervisor.Loop writerLoop =
-        loops.loops().stream()
-            .filter(l -> l.name().equals("completion-writer"))
-            .findFirst()
-            .orElseThrow();
-    writerLoop.retire();
-    writer.stop();
+    writerLoop.stop();
     try {
       writerLoop.join(Duration.ofSeconds(10));
     } catch (InterruptedException e) {
@@ -260,10 +272,8 @@ public final class Worker implements AutoCloseable {
   public void close() {
     drain();
     http.stop();
-    scheduler.shutdownNow();
     loops.close();
     handlers.shutdownNow();
-    progress.close();
     gate.close();
     redis.close();
     db.close();

@@ -1,26 +1,33 @@
 package io.sluice.worker;
 
+import io.sluice.config.ApiTokens;
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
+import io.sluice.config.Redact;
+import java.util.concurrent.atomic.AtomicReference;
 
-/** {@code ./sluice worker}: a worker configured by environment variables; SIGTERM drains it. */
+/**
+ * {@code ./sluice worker}: a worker configured by environment variables. This class, not the
+ * worker, decides how the process ends: a configuration error exits 2, a failed start 1, and both
+ * SIGTERM and {@code POST /admin/drain} drain the worker and then exit 0.
+ */
 public final class WorkerMain {
   private WorkerMain() {}
 
   public static void main(String[] args) {
     WorkerConfig config;
-    io.sluice.config.ApiTokens adminTokens;
+    ApiTokens adminTokens;
     try {
       config = WorkerConfig.fromEnv(Env.system());
       // Optional on workers: when set, POST /admin/drain needs one of these tokens.
       String tokens = Env.system().get("SLUICE_API_TOKENS");
-      adminTokens = tokens == null ? null : io.sluice.config.ApiTokens.parse(tokens);
+      adminTokens = tokens == null ? null : ApiTokens.parse(tokens);
     } catch (ConfigException e) {
       System.err.println("sluice worker: configuration error: " + e.getMessage());
       System.exit(2);
       return;
     }
-    var started = new java.util.concurrent.atomic.AtomicReference<Worker>();
+    AtomicReference<Worker> started = new AtomicReference<>();
     // SIGTERM is how an orchestrator scales a worker in: drain, then exit 0 (not 143), since
     // nothing went wrong.
     Runtime.getRuntime()
@@ -37,12 +44,17 @@ public final class WorkerMain {
                   }
                 },
                 "sluice-shutdown"));
+    Worker worker;
     try {
-      started.set(Worker.start(config, adminTokens));
+      worker = Worker.start(config, adminTokens);
     } catch (RuntimeException e) {
       // Printed redacted and without a trace: a driver's message may carry the URL it was given.
-      System.err.println("sluice worker: not started: " + io.sluice.config.Redact.messages(e));
+      System.err.println("sluice worker: not started: " + Redact.messages(e));
       System.exit(1);
+      return;
     }
+    started.set(worker);
+    // A drained worker has nothing left to do: exiting runs the shutdown hook, which closes it.
+    worker.drainedOnRequest().thenRun(() -> System.exit(0));
   }
 }

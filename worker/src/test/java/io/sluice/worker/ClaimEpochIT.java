@@ -81,7 +81,7 @@ class ClaimEpochIT {
         "UPDATE tasks SET lease_expires_at = now() + interval '1 second' WHERE job_id = ?", jobId);
     new LeaseRenewer(
             WorkerHarness.config(env, QUEUE, 1, 1, LEASE), db, inFlight, new SimpleMeterRegistry())
-        .run();
+        .renewOnce();
     assertThat(running.isCancelled()).as("the current claim keeps its lease").isFalse();
     assertThat(
             jobs.count(

@@ -6,12 +6,14 @@ import static org.awaitility.Awaitility.await;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConcurrencyLimits;
 import io.sluice.config.RedisConfig;
+import io.sluice.health.LoopSupervisor;
 import io.sluice.json.Json;
 import io.sluice.redis.RedisKeys;
 import io.sluice.store.ClaimedTask;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import io.sluice.worker.redis.JedisConcurrencySlots;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -33,24 +35,15 @@ class ConcurrencyGateIT {
   void aStoppedHandlerThatKeepsRunningKeepsItsSlot(TestEnvironment env) throws Exception {
     WorkerConfig base = WorkerHarness.config(env, QUEUE, 2, 10, LEASE);
     WorkerConfig config =
-        new WorkerConfig(
-            base.database(),
-            base.redis(),
-            base.workerId(),
-            base.queues(),
-            base.concurrency(),
-            base.lease(),
-            base.retryBase(),
-            base.retryMax(),
-            base.drainGrace(),
-            0,
-            new ConcurrencyLimits(Map.of(QUEUE, 1), Map.of()),
-            10);
+        base.toBuilder()
+            .concurrencyLimits(new ConcurrencyLimits(Map.of(QUEUE, 1), Map.of()))
+            .build();
     RedisConfig redis = RedisConfig.parse(env.redisUrl(), env.redisPrefix());
     try (JedisConcurrencySlots slots = new JedisConcurrencySlots(redis, 4);
+        LoopSupervisor loops = new LoopSupervisor(Clock.systemUTC(), new SimpleMeterRegistry());
         ConcurrencyGate gate =
             new ConcurrencyGate(
-                config, new JedisConcurrencySlots(redis, 4), new SimpleMeterRegistry())) {
+                config, new JedisConcurrencySlots(redis, 4), new SimpleMeterRegistry(), loops)) {
       String counter = new RedisKeys(env.redisPrefix()).queueSlots(QUEUE);
       RunningTask first = task();
       ConcurrencyGate.Permit permit = gate.acquire(first);

@@ -1,7 +1,6 @@
 package io.sluice.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.config.ConcurrencyLimits;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
 import io.sluice.json.Json;
@@ -23,19 +22,19 @@ final class WorkerHarness {
 
   static WorkerConfig config(
       TestEnvironment env, String queue, int concurrency, int commitBacklog, Duration lease) {
-    return new WorkerConfig(
-        new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 6),
-        RedisConfig.parse(env.redisUrl(), env.redisPrefix()),
-        "w-" + UUID.randomUUID().toString().substring(0, 8),
-        List.of(queue),
-        concurrency,
-        lease,
-        Duration.ofMillis(50),
-        Duration.ofMillis(200),
-        Duration.ofSeconds(1),
-        0,
-        ConcurrencyLimits.NONE,
-        commitBacklog);
+    return WorkerConfig.builder(
+            new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 6),
+            RedisConfig.parse(env.redisUrl(), env.redisPrefix()))
+        .workerId("w-" + UUID.randomUUID().toString().substring(0, 8))
+        .queues(List.of(queue))
+        .concurrency(concurrency)
+        .lease(lease)
+        .retryBase(Duration.ofMillis(50))
+        .retryMax(Duration.ofMillis(200))
+        .drainGrace(Duration.ofSeconds(1))
+        .httpPort(0)
+        .commitBacklog(commitBacklog)
+        .build();
   }
 
   /** The value of an unlabelled metric, or NaN when it is not exported. */

@@ -1,0 +1,60 @@
+package io.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class RedisConfigTest {
+  @Test
+  void aPlainUrlGivesHostPortAndTheDefaults() {
+    RedisConfig c = RedisConfig.parse("redis://cache.internal:6380", "sluice");
+
+    assertThat(c)
+        .isEqualTo(new RedisConfig("cache.internal", 6380, null, null, false, 0, "sluice"));
+  }
+
+  @Test
+  void userPasswordDatabaseAndTlsAreRead() {
+    RedisConfig c = RedisConfig.parse("rediss://app:s%40cret%3A1@redis:6379/3", "p");
+
+    assertThat(c.user()).isEqualTo("app");
+    assertThat(c.password()).as("percent-decoded").isEqualTo("s@cret:1");
+    assertThat(c.tls()).isTrue();
+    assertThat(c.database()).isEqualTo(3);
+  }
+
+  @Test
+  void aPasswordWithoutUserAndAMissingPortTakeRedisDefaults() {
+    RedisConfig c = RedisConfig.parse("redis://:pw@localhost", "sluice");
+
+    assertThat(c.user()).isNull();
+    assertThat(c.password()).isEqualTo("pw");
+    assertThat(c.port()).isEqualTo(6379);
+    assertThat(RedisConfig.parse("redis://onlypw@localhost", "sluice").password())
+        .isEqualTo("onlypw");
+  }
+
+  @Test
+  void theMaskedFormsNeverShowThePassword() {
+    RedisConfig c = RedisConfig.parse("redis://app:hunter2@redis:6379/1", "sluice");
+
+    assertThat(c.maskedUrl()).isEqualTo("redis://app:****@redis:6379/1");
+    assertThat(c.toString()).doesNotContain("hunter2").contains("prefix=sluice");
+  }
+
+  @Test
+  void badUrlsNameTheSettingAndWhyWithoutTheirSecrets() {
+    assertThatThrownBy(() -> RedisConfig.parse("http://u:hunter2@redis:6379", "sluice"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("SLUICE_REDIS_URL")
+        .hasMessageContaining("must start with redis:// or rediss://")
+        .hasMessageNotContaining("hunter2");
+    assertThatThrownBy(() -> RedisConfig.parse("redis://redis:6379/zero", "sluice"))
+        .hasMessageContaining("database must be a number");
+    assertThatThrownBy(() -> RedisConfig.parse("redis:///0", "sluice"))
+        .hasMessageContaining("has no host");
+    assertThatThrownBy(() -> RedisConfig.parse("redis://redis:6379", "bad prefix"))
+        .hasMessageContaining("SLUICE_REDIS_PREFIX");
+  }
+}
