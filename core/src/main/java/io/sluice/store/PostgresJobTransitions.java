@@ -48,112 +48,60 @@ public final class PostgresJobTransitions {
       SELECT version FROM moved
       """;
 
-  private static final String LOCKED =
-      "FROM (SELECT id, status AS old_status FROM jobs WHERE id = ? FOR UPDATE) o";
-
-  private static final String DISPATCHED =
-      """
-      WITH moved AS (
-        UPDATE jobs j SET status = 'RUNNING', version = j.version + 1, updated_at = now()
-      """
-          + LOCKED
-          + """
-           WHERE j.id = o.id AND j.status = 'QUEUED'
+  // Each transition is one UPDATE of the locked row whose WHERE is its fence, and its event. The
+  // parameters are those of SET, then the job's id, then those of the fence.
+  private static String transition(String set, String fence) {
+    return """
+        WITH moved AS (
+          UPDATE jobs j SET %s, version = j.version + 1, updated_at = now()
+            FROM (SELECT id, status AS old_status FROM jobs WHERE id = ? FOR UPDATE) o
+           WHERE j.id = o.id AND %s
           RETURNING j.id, o.old_status, j.status, j.version
         )
         """
-          + LOGGED;
+            .formatted(set, fence)
+        + LOGGED;
+  }
+
+  private static final String FINISHED = "finished_at = now()";
+
+  private static final String DISPATCHED = transition("status = 'RUNNING'", "j.status = 'QUEUED'");
 
   // The collection gate: it also checks PostgreSQL's counts, so an early or duplicate trigger
   // changes nothing.
   private static final String COLLECTING =
-      """
-      WITH moved AS (
-        UPDATE jobs j SET status = 'COLLECTING', version = j.version + 1, updated_at = now()
-      """
-          + LOCKED
-          + """
-           WHERE j.id = o.id AND j.status IN ('QUEUED', 'RUNNING')
-             AND j.tasks_succeeded + j.tasks_failed = j.task_count
-          RETURNING j.id, o.old_status, j.status, j.version
-        )
-        """
-          + LOGGED;
+      transition(
+          "status = 'COLLECTING'",
+          "j.status IN ('QUEUED', 'RUNNING') AND j.tasks_succeeded + j.tasks_failed = j.task_count");
 
   private static final String COLLECTED =
-      """
-      WITH moved AS (
-        UPDATE jobs j SET status = 'SUCCEEDED', version = j.version + 1, updated_at = now(),
-                          result = COALESCE(?::jsonb, j.result), finished_at = now()
-      """
-          + LOCKED
-          + """
-           WHERE j.id = o.id AND j.status = 'COLLECTING' AND j.version = ?
-          RETURNING j.id, o.old_status, j.status, j.version
-        )
-        """
-          + LOGGED;
+      transition(
+          "status = 'SUCCEEDED', result = COALESCE(?::jsonb, j.result), " + FINISHED,
+          "j.status = 'COLLECTING' AND j.version = ?");
 
   private static final String COLLECT_FAILED =
-      """
-      WITH moved AS (
-        UPDATE jobs j SET status = 'FAILED', version = j.version + 1, updated_at = now(),
-                          error = COALESCE(?, j.error), finished_at = now()
-      """
-          + LOCKED
-          + """
-           WHERE j.id = o.id AND j.status = 'COLLECTING' AND j.version = ?
-          RETURNING j.id, o.old_status, j.status, j.version
-        )
-        """
-          + LOGGED;
+      transition(
+          "status = 'FAILED', error = COALESCE(?, j.error), " + FINISHED,
+          "j.status = 'COLLECTING' AND j.version = ?");
 
   private static final String FAILED_BY_TASK =
-      """
-      WITH moved AS (
-        UPDATE jobs j SET status = 'FAILED', version = j.version + 1, updated_at = now(),
-                          error = COALESCE(?, j.error), finished_at = now()
-      """
-          + LOCKED
-          + """
-           WHERE j.id = o.id AND j.status IN ('QUEUED', 'RUNNING')
-          RETURNING j.id, o.old_status, j.status, j.version
-        )
-        """
-          + LOGGED;
+      transition(
+          "status = 'FAILED', error = COALESCE(?, j.error), " + FINISHED,
+          "j.status IN ('QUEUED', 'RUNNING')");
 
   private static final String CANCELLED =
-      """
-      WITH moved AS (
-        UPDATE jobs j SET status = 'CANCELLED', version = j.version + 1, updated_at = now(),
-                          error = COALESCE(?, j.error), finished_at = now()
-      """
-          + LOCKED
-          + """
-           WHERE j.id = o.id AND j.status IN ('QUEUED', 'RUNNING')
-             AND (?::bigint IS NULL OR j.version = ?::bigint)
-          RETURNING j.id, o.old_status, j.status, j.version
-        )
-        """
-          + LOGGED;
+      transition(
+          "status = 'CANCELLED', error = COALESCE(?, j.error), " + FINISHED,
+          "j.status IN ('QUEUED', 'RUNNING') AND (?::bigint IS NULL OR j.version = ?::bigint)");
 
   // A reopened job (FAILED → QUEUED) is no longer finished: its error and finish time go.
   private static final String REQUEUED =
-      """
-      WITH moved AS (
-        UPDATE jobs j
-           SET tasks_failed = j.tasks_failed - 1, status = ?, version = j.version + 1,
-               updated_at = now(),
-               error = CASE WHEN ? THEN NULL ELSE j.error END,
-               finished_at = CASE WHEN ? THEN NULL ELSE j.finished_at END
-      """
-          + LOCKED
-          + """
-           WHERE j.id = o.id AND j.version = ? AND j.status = ? AND j.tasks_failed > 0
-          RETURNING j.id, o.old_status, j.status, j.version
-        )
-        """
-          + LOGGED;
+      transition(
+          """
+          status = ?, tasks_failed = j.tasks_failed - 1,
+          error = CASE WHEN ? THEN NULL ELSE j.error END,
+          finished_at = CASE WHEN ? THEN NULL ELSE j.finished_at END""",
+          "j.version = ? AND j.status = ? AND j.tasks_failed > 0");
 
   private static final String SUBMITTED =
       """
