@@ -1,7 +1,5 @@
 package io.sluice.health;
 
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -99,7 +97,7 @@ public final class LoopSupervisor implements AutoCloseable {
   /** One supervised loop: its state for health, and the handle to stop it. */
   public final class Loop implements LoopContext {
     private final LoopSpec spec;
-    private final CircuitBreaker breaker;
+    private final RestartBreaker breaker = new RestartBreaker(clock);
     private final Counter restartCounter;
     private final Backoff.Attempts backoff = RESTART_BACKOFF.attempts();
     private final Object stopSignal = new Object();
@@ -117,15 +115,6 @@ public final class LoopSupervisor implements AutoCloseable {
     private Loop(LoopSpec spec) {
       this.spec = spec;
       this.since = clock.instant();
-      this.breaker =
-          CircuitBreaker.of(
-              "loop-" + spec.name(),
-              CircuitBreakerConfig.custom()
-                  .slidingWindowSize(5)
-                  .minimumNumberOfCalls(5)
-                  .failureRateThreshold(100)
-                  .waitDurationInOpenState(Duration.ofSeconds(30))
-                  .build());
       this.restartCounter =
           spec.reported()
               ? metrics.counter("sluice_listener_restarts_total", "listener", spec.name())
@@ -138,7 +127,7 @@ public final class LoopSupervisor implements AutoCloseable {
       if (!up) {
         up = true;
         since = clock.instant();
-        breaker.onSuccess(0, TimeUnit.NANOSECONDS);
+        breaker.succeeded();
         backoff.reset();
       }
     }
@@ -262,11 +251,10 @@ public final class LoopSupervisor implements AutoCloseable {
       }
       if (!failureRecorded) {
         // One failure per run of the loop, so a loop that keeps dying opens the breaker.
-        breaker.onError(
-            0, TimeUnit.NANOSECONDS, new IllegalStateException(dead ? "died" : "stalled"));
+        breaker.failed();
         failureRecorded = true;
       }
-      if (clock.millis() < notBeforeMillis || !breaker.tryAcquirePermission()) {
+      if (clock.millis() < notBeforeMillis || !breaker.allows()) {
         return;
       }
       if (!dead) {

@@ -2,9 +2,11 @@ package io.sluice.embedded;
 
 import java.security.SecureRandom;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Properties;
 import java.util.regex.Pattern;
 
 /**
@@ -48,6 +50,20 @@ public final class ScratchDatabases {
    * @param admin where to run {@code CREATE DATABASE}
    * @param name lower-case letters, digits and underscores, starting with a letter or underscore
    */
+  /** Connections to {@code url} as {@code user} (either may be null) through the JDBC driver. */
+  public static ConnectionSource at(String url, String user, String password) {
+    return () -> {
+      Properties props = new Properties();
+      if (user != null) {
+        props.setProperty("user", user);
+      }
+      if (password != null) {
+        props.setProperty("password", password);
+      }
+      return DriverManager.getConnection(url, props);
+    };
+  }
+
   public static void create(ConnectionSource admin, String name) {
     check(name);
     try (Connection c = admin.open();

@@ -6,12 +6,8 @@ import io.sluice.embedded.JdbcUrls;
 import io.sluice.embedded.ScratchDatabases;
 import io.sluice.embedded.ScratchKeys;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Properties;
 
 /**
  * The Redis and PostgreSQL a local stack runs against: embedded servers that live as long as this
@@ -87,7 +83,7 @@ final class Servers implements AutoCloseable {
     }
     String database = ScratchDatabases.randomName(dbPrefix, 10);
     String prefix = ScratchDatabases.randomName(keyPrefix, 10);
-    ScratchDatabases.ConnectionSource admin = () -> connect(adminUrl, user, password);
+    ScratchDatabases.ConnectionSource admin = ScratchDatabases.at(adminUrl, user, password);
     ScratchDatabases.create(admin, database);
     Map<String, String> env = new LinkedHashMap<>();
     env.put("SLUICE_REDIS_URL", redisUrl);
@@ -148,17 +144,6 @@ final class Servers implements AutoCloseable {
         }
       }
     }
-  }
-
-  private static Connection connect(String url, String user, String password) throws SQLException {
-    Properties props = new Properties();
-    if (user != null) {
-      props.setProperty("user", user);
-    }
-    if (password != null) {
-      props.setProperty("password", password);
-    }
-    return DriverManager.getConnection(url, props);
   }
 
   private static boolean notBlank(String s) {
