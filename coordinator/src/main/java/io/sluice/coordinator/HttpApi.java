@@ -19,7 +19,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
-/** The coordinator's HTTP API (routes and error mapping); the contract is in DESIGN.md. */
+/**
+ * The coordinator's HTTP API (routes and error mapping); the contract is in the README section
+ * "API".
+ */
 final class HttpApi {
 
   private final CoordinatorConfig config;

@@ -5,7 +5,7 @@ import io.sluice.json.Json;
 import io.sluice.store.Job;
 import io.sluice.store.TaskView;
 
-/** The API's JSON shapes of jobs and tasks (the public contract in DESIGN.md). */
+/** The API's JSON shapes of jobs and tasks (the public contract, in the README section "API"). */
 final class JobJson {
   private JobJson() {}
 

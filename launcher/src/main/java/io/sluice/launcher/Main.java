@@ -5,9 +5,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code ./sluice} command line. Run {@code ./sluice help} for the subcommands; DESIGN.md
- * describes each. {@code coordinator} and {@code worker} hand over to the production main classes
- * unchanged; the other subcommands are the launcher's own.
+ * The {@code ./sluice} command line. Run {@code ./sluice help} for the subcommands; the README
+ * ("Command line") describes each. {@code coordinator} and {@code worker} hand over to the
+ * production main classes unchanged; the other subcommands are the launcher's own.
  */
 public final class Main {
   private static final String HELP =
