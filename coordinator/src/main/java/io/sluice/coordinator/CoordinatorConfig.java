@@ -138,11 +138,6 @@ public record CoordinatorConfig(
     return toBuilder().limits(limits).build();
   }
 
-  /** This configuration with other admission bounds. */
-  public CoordinatorConfig withAdmission(AdmissionLimits admission) {
-    return toBuilder().admission(admission).build();
-  }
-
   /** This configuration with other API tokens. */
   public CoordinatorConfig withTokens(ApiTokens tokens) {
     Builder b = toBuilder();

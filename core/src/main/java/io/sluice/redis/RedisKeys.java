@@ -36,15 +36,6 @@ public final class RedisKeys {
   }
 
   /**
-   * The queue name a task of a job with {@code priority} on {@code queue} goes to: its priority
-   * band's stream name ({@link PriorityBand#stream(String, int)}), as the queue protocol takes it.
-   * For callers that read a job's queue and priority from PostgreSQL.
-   */
-  public static String bandQueue(String queue, int priority) {
-    return PriorityBand.stream(queue, priority);
-  }
-
-  /**
    * The holders of a queue's concurrency slots (a sorted set: holder → expiry). Every bounded
    * counter shares one hash tag, so one script can take a queue's and a job type's slot together.
    */
@@ -85,10 +76,5 @@ public final class RedisKeys {
   /** The leader-election lock. */
   public String leaderLock() {
     return prefix + ":{leader}";
-  }
-
-  /** The pattern matching every key of this installation. */
-  public String all() {
-    return prefix + ":*";
   }
 }

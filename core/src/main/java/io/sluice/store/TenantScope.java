@@ -23,11 +23,6 @@ public final class TenantScope {
     return new TenantScope(Objects.requireNonNull(tenant, "tenant"));
   }
 
-  /** The one tenant in scope, or null for every tenant. */
-  public String tenantOrNull() {
-    return tenant;
-  }
-
   /** Binds the scope's two parameters of the predicate above at {@code index} and the next. */
   void bind(java.sql.PreparedStatement ps, int index) throws java.sql.SQLException {
     ps.setString(index, tenant);

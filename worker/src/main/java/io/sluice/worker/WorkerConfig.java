@@ -135,11 +135,6 @@ public record WorkerConfig(
         .commitBacklog(commitBacklog);
   }
 
-  /** The same configuration with another commit backlog. */
-  public WorkerConfig withCommitBacklog(int backlog) {
-    return toBuilder().commitBacklog(backlog).build();
-  }
-
   /**
    * The effective configuration on one line for the start-up log: every component, secrets masked
    * (the URLs' and passwords' own {@code toString} mask them, and the line is redacted again).
