@@ -1,5 +1,7 @@
 package io.sluice.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 /**
  * Splits a validated payload into task inputs. Inputs are handed to the sink one at a time and
  * streamed to PostgreSQL, so a job of a million tasks never holds a million objects in memory.
@@ -11,6 +13,6 @@ public interface Splitter {
   /** Receives task inputs in order; the first is task 0. */
   @FunctionalInterface
   interface TaskSink {
-    void accept(com.fasterxml.jackson.databind.JsonNode input);
+    void accept(JsonNode input);
   }
 }

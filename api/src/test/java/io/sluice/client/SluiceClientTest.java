@@ -3,9 +3,12 @@ package io.sluice.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -14,7 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Flow.Subscriber;
+import java.util.concurrent.Flow.Subscription;
 import org.junit.jupiter.api.Test;
 
 /** The client's retry on conflict against scripted answers: no server, no sleeping. */
@@ -155,17 +161,17 @@ class SluiceClientTest {
   }
 
   private static String read(HttpRequest.BodyPublisher publisher) {
-    var out = new java.io.ByteArrayOutputStream();
-    var done = new java.util.concurrent.CompletableFuture<Void>();
+    var out = new ByteArrayOutputStream();
+    var done = new CompletableFuture<Void>();
     publisher.subscribe(
-        new java.util.concurrent.Flow.Subscriber<>() {
+        new Subscriber<>() {
           @Override
-          public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+          public void onSubscribe(Subscription s) {
             s.request(Long.MAX_VALUE);
           }
 
           @Override
-          public void onNext(java.nio.ByteBuffer item) {
+          public void onNext(ByteBuffer item) {
             byte[] bytes = new byte[item.remaining()];
             item.get(bytes);
             out.writeBytes(bytes);
@@ -182,7 +188,7 @@ class SluiceClientTest {
           }
         });
     done.join();
-    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    return out.toString(StandardCharsets.UTF_8);
   }
 
   private static SluiceClient.Reply job(long version, int priority) {

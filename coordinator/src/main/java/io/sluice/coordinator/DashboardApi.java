@@ -20,6 +20,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -202,7 +203,7 @@ final class DashboardApi {
   }
 
   private static Map<String, byte[]> loadAssets() {
-    Map<String, byte[]> loaded = new java.util.HashMap<>();
+    Map<String, byte[]> loaded = new HashMap<>();
     for (String name : ASSETS.keySet()) {
       try (InputStream in = DashboardApi.class.getResourceAsStream("/dashboard/" + name)) {
         if (in == null) {

@@ -17,6 +17,7 @@ import io.sluice.store.TaskView;
 import io.sluice.store.TenantScope;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.UUID;
 
 /**
@@ -80,7 +81,7 @@ final class HttpApi {
   private void submit(Context ctx) {
     String tenant = authenticate(ctx).tenant();
     String type = ctx.contentType();
-    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+    if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
       throw new ApiException(415, "Content-Type must be application/json")
           .with("got", String.valueOf(type));
     }

@@ -5,6 +5,7 @@ import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.PostgresTaskProgress;
 import io.sluice.store.PostgresTaskProgress.Live;
+import java.util.Map;
 
 /**
  * A job's progress as the API shows it: finished tasks count whole, running tasks by what their
@@ -23,7 +24,7 @@ final class LiveProgress {
   ObjectNode decorate(ObjectNode json, Job job) {
     Live live =
         job.status().isTerminal()
-            ? new Live(0, 0, java.util.Map.of())
+            ? new Live(0, 0, Map.of())
             : db.query(c -> progress.live(c, job.id()));
     double fraction =
         job.status().isTerminal() || job.taskCount() == 0

@@ -2,6 +2,7 @@ package io.sluice.coordinator;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
+import io.sluice.config.Redact;
 import io.sluice.store.Database;
 import java.io.PrintStream;
 
@@ -41,7 +42,7 @@ public final class MigrateMain {
           "sluice migrate: " + config.database().maskedUrl() + " is at schema version " + version);
       return 0;
     } catch (RuntimeException e) {
-      err.println("sluice migrate: failed: " + io.sluice.config.Redact.messages(e));
+      err.println("sluice migrate: failed: " + Redact.messages(e));
       return 1;
     }
   }

@@ -3,6 +3,7 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.json.Json;
+import java.io.IOException;
 import java.util.Set;
 
 /** Turns a request body into a {@link SubmitRequest}, naming the first field that is wrong. */
@@ -28,7 +29,7 @@ final class SubmitRequestParser {
       root = Json.MAPPER.readTree(body);
     } catch (JsonProcessingException e) {
       throw new ApiException(400, "malformed JSON: " + e.getOriginalMessage());
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new ApiException(400, "unreadable body: " + e.getMessage());
     }
     if (root == null || !root.isObject()) {

@@ -10,6 +10,7 @@ import io.sluice.store.PostgresJobRepair.Cursor;
 import io.sluice.store.PostgresJobRepair.Found;
 import io.sluice.store.PostgresJobRepair.Kind;
 import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresNodeRegistry;
 import io.sluice.store.PostgresTaskRecovery;
 import io.sluice.store.PostgresTaskRecovery.Stranded;
 import java.time.Duration;
@@ -46,8 +47,7 @@ final class Sweeper {
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final PostgresJobRepair repair = new PostgresJobRepair();
   private final Map<Kind, Cursor> cursors = new EnumMap<>(Kind.class);
-  private final io.sluice.store.PostgresNodeRegistry nodes =
-      new io.sluice.store.PostgresNodeRegistry();
+  private final PostgresNodeRegistry nodes = new PostgresNodeRegistry();
   private final Counter reclaimed;
   private final Counter retried;
   private final Counter reaped;
@@ -146,13 +146,10 @@ final class Sweeper {
   }
 
   /** True when no worker has anything left to read from the job's queue (every band). */
-  private boolean queueDrained(java.util.UUID jobId) {
+  private boolean queueDrained(UUID jobId) {
     var job = db.query(c -> jobs.find(c, jobId));
     return job.isPresent()
-        && redis
-            .queueDepths(io.sluice.redis.PriorityBand.streams(job.get().queue()))
-            .values()
-            .stream()
+        && redis.queueDepths(PriorityBand.streams(job.get().queue())).values().stream()
             .allMatch(d -> d.length() - d.pending() <= 0);
   }
 

@@ -9,6 +9,7 @@ import io.sluice.health.LoopSpec;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.loop.MutableClock;
 import io.sluice.store.Database;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -221,7 +222,7 @@ class LeaderElectionTest {
       }
       try {
         return work.run(null);
-      } catch (java.sql.SQLException e) {
+      } catch (SQLException e) {
         throw new IllegalStateException(e);
       }
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
+import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -65,7 +66,7 @@ class MigrateConfigTest {
             "SLUICE_API_TOKENS", "team:token-0123456789");
     assertThat(CoordinatorConfig.fromEnv(new Env(required)).migrate()).isTrue();
 
-    Map<String, String> noDdl = new java.util.HashMap<>(required);
+    Map<String, String> noDdl = new HashMap<>(required);
     noDdl.put("SLUICE_MIGRATE", "false");
     assertThat(CoordinatorConfig.fromEnv(new Env(noDdl)).migrate()).isFalse();
   }

@@ -3,6 +3,7 @@ package io.sluice.builtin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.api.Collector;
+import io.sluice.api.InvalidPayloadException;
 import io.sluice.api.JobType;
 import io.sluice.api.Payload;
 import io.sluice.api.Splitter;
@@ -31,7 +32,7 @@ public final class WordCountJobType implements JobType {
   @Override
   public void validate(Payload payload) {
     if (payload.stringField("text").isEmpty()) {
-      throw new io.sluice.api.InvalidPayloadException("text", "must not be empty");
+      throw new InvalidPayloadException("text", "must not be empty");
     }
     payload.intField("linesPerTask", 1, 1_000_000, null);
     payload.intField("taskDelayMs", 0, 600_000, 0);

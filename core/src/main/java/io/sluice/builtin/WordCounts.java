@@ -1,6 +1,7 @@
 package io.sluice.builtin;
 
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /** The one definition of a word: a maximal run of letters, lower-cased. */
@@ -20,7 +21,7 @@ public final class WordCounts {
         i++;
       }
       if (i > start) {
-        counts.merge(text.substring(start, i).toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
+        counts.merge(text.substring(start, i).toLowerCase(Locale.ROOT), 1, Integer::sum);
       }
     }
     return counts;

@@ -1,6 +1,8 @@
 package io.sluice.config;
 
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -62,7 +64,7 @@ public final class Env {
     if (value == null) {
       return fallback;
     }
-    return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
       case "true", "yes", "1" -> true;
       case "false", "no", "0" -> false;
       default -> throw new ConfigException(name, value, "must be true or false");
@@ -88,16 +90,16 @@ public final class Env {
         throw new ConfigException(name, value, "must be positive");
       }
       return d;
-    } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
+    } catch (IllegalArgumentException | DateTimeParseException e) {
       throw new ConfigException(name, value, "must be a duration such as 500ms, 30s, 5m or PT30S");
     }
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h} or ISO-8601 {@code PT30S}. */
   public static Duration parseDuration(String value) {
-    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    String v = value.trim().toLowerCase(Locale.ROOT);
     if (v.startsWith("pt") || v.startsWith("p")) {
-      return Duration.parse(value.trim().toUpperCase(java.util.Locale.ROOT));
+      return Duration.parse(value.trim().toUpperCase(Locale.ROOT));
     }
     if (v.endsWith("ms")) {
       return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));

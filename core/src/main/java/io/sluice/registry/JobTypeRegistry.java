@@ -5,7 +5,9 @@ import io.sluice.config.ConfigException;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** The job types on the classpath, found with {@link ServiceLoader}. */
 public final class JobTypeRegistry {
@@ -36,7 +38,7 @@ public final class JobTypeRegistry {
     return Optional.ofNullable(types.get(name));
   }
 
-  public java.util.Set<String> names() {
-    return new java.util.TreeSet<>(types.keySet());
+  public Set<String> names() {
+    return new TreeSet<>(types.keySet());
   }
 }

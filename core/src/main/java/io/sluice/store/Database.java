@@ -9,10 +9,14 @@ import io.sluice.SluiceException;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.DatabaseTimeouts;
 import io.sluice.loop.Backoff;
+import java.io.EOFException;
+import java.net.ConnectException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
@@ -120,9 +124,9 @@ public final class Database implements AutoCloseable {
   /** True for failures that mean PostgreSQL is unreachable rather than that it said no. */
   public static boolean isOutage(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof java.sql.SQLTransientConnectionException
-          || t instanceof java.net.ConnectException
-          || t instanceof java.io.EOFException) {
+      if (t instanceof SQLTransientConnectionException
+          || t instanceof ConnectException
+          || t instanceof EOFException) {
         return true;
       }
       if (t instanceof SQLException sql && sql.getSQLState() != null) {
@@ -240,7 +244,7 @@ public final class Database implements AutoCloseable {
         });
   }
 
-  private <T> T guarded(java.util.function.Supplier<T> call) {
+  private <T> T guarded(Supplier<T> call) {
     try {
       return breaker.executeSupplier(call);
     } catch (CallNotPermittedException e) {

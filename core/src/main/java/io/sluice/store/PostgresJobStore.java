@@ -4,6 +4,7 @@ import static io.sluice.store.Sql.instant;
 import static io.sluice.store.Sql.ints;
 import static io.sluice.store.Sql.uuids;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.json.Json;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -122,8 +123,7 @@ public final class PostgresJobStore {
   }
 
   /** A job's payload; kept out of {@link Job} because it may be megabytes. */
-  public com.fasterxml.jackson.databind.JsonNode payload(Connection c, UUID id)
-      throws SQLException {
+  public JsonNode payload(Connection c, UUID id) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(PAYLOAD)) {
       ps.setObject(1, id);
       try (ResultSet rs = ps.executeQuery()) {

@@ -173,19 +173,18 @@ public final class PostgresTaskRecovery {
   }
 
   /** Returns a draining worker's unfinished tasks to QUEUED; returns those released. */
-  public List<io.sluice.store.TaskRef> handBack(
-      Connection c, String workerId, Collection<io.sluice.store.ClaimedTask> held)
+  public List<TaskRef> handBack(Connection c, String workerId, Collection<ClaimedTask> held)
       throws SQLException {
-    List<io.sluice.store.TaskRef> released = new ArrayList<>();
+    List<TaskRef> released = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(HAND_BACK)) {
-      ps.setArray(1, uuids(c, held, io.sluice.store.ClaimedTask::jobId));
-      ps.setArray(2, ints(c, held, io.sluice.store.ClaimedTask::seq));
-      ps.setArray(3, longs(c, held, io.sluice.store.ClaimedTask::leaseEpoch));
+      ps.setArray(1, uuids(c, held, ClaimedTask::jobId));
+      ps.setArray(2, ints(c, held, ClaimedTask::seq));
+      ps.setArray(3, longs(c, held, ClaimedTask::leaseEpoch));
       ps.setString(4, workerId);
       ps.setString(5, JobEventKind.HANDED_BACK.name());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          released.add(new io.sluice.store.TaskRef(rs.getObject(1, UUID.class), rs.getInt(2)));
+          released.add(new TaskRef(rs.getObject(1, UUID.class), rs.getInt(2)));
         }
       }
     }

@@ -7,6 +7,7 @@ import static io.sluice.store.Sql.texts;
 import static io.sluice.store.Sql.uuids;
 
 import io.sluice.api.Collector.TaskOutcome;
+import io.sluice.api.Payload;
 import io.sluice.api.Splitter;
 import io.sluice.json.Json;
 import java.sql.Connection;
@@ -16,7 +17,10 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Consumer;
 
@@ -148,7 +152,7 @@ public final class PostgresTaskStore {
       """;
 
   /** Streams the splitter's inputs into the job's task rows; returns how many were written. */
-  public int insertTasks(Connection c, UUID jobId, Splitter splitter, io.sluice.api.Payload payload)
+  public int insertTasks(Connection c, UUID jobId, Splitter splitter, Payload payload)
       throws Exception {
     try (TaskCopy copy = new TaskCopy(c, jobId)) {
       splitter.split(payload, copy);
@@ -192,7 +196,7 @@ public final class PostgresTaskStore {
     // Keyed by the epoch too: a batch may hold a stale and a current completion of the same task,
     // and only the one whose fence held was applied.
     record Key(UUID jobId, int seq, long epoch) {}
-    var byKey = new java.util.HashMap<Key, Completion>();
+    var byKey = new HashMap<Key, Completion>();
     completions.forEach(x -> byKey.put(new Key(x.jobId(), x.seq(), x.leaseEpoch()), x));
     List<Completion> applied = new ArrayList<>(completions.size());
     try (PreparedStatement ps = c.prepareStatement(COMPLETE)) {
@@ -336,9 +340,9 @@ public final class PostgresTaskStore {
    * job: a redelivered entry of such a task may be one whose worker died between its commit and its
    * fan-in.
    */
-  public java.util.Map<UUID, List<Integer>> finishedOf(Connection c, Collection<TaskRef> refs)
+  public Map<UUID, List<Integer>> finishedOf(Connection c, Collection<TaskRef> refs)
       throws SQLException {
-    java.util.Map<UUID, List<Integer>> finished = new java.util.LinkedHashMap<>();
+    Map<UUID, List<Integer>> finished = new LinkedHashMap<>();
     try (PreparedStatement ps = c.prepareStatement(FINISHED_OF)) {
       ps.setArray(1, uuids(c, refs, TaskRef::jobId));
       ps.setArray(2, ints(c, refs, TaskRef::seq));

@@ -1,5 +1,7 @@
 package io.sluice.store;
 
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.Objects;
 
 /**
@@ -24,7 +26,7 @@ public final class TenantScope {
   }
 
   /** Binds the scope's two parameters of the predicate above at {@code index} and the next. */
-  void bind(java.sql.PreparedStatement ps, int index) throws java.sql.SQLException {
+  void bind(PreparedStatement ps, int index) throws SQLException {
     ps.setString(index, tenant);
     ps.setString(index + 1, tenant);
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class BackoffTest {
@@ -11,8 +12,7 @@ class BackoffTest {
   void eachAttemptDoublesTheDelayUntilTheCap() {
     Backoff backoff = Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
 
-    assertThat(
-            java.util.stream.IntStream.rangeClosed(1, 8).mapToLong(backoff::delayMillis).toArray())
+    assertThat(IntStream.rangeClosed(1, 8).mapToLong(backoff::delayMillis).toArray())
         .containsExactly(100, 200, 400, 800, 1600, 3200, 5000, 5000);
   }
 

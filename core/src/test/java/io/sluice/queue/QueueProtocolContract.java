@@ -13,6 +13,7 @@ import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -252,7 +253,7 @@ public abstract class QueueProtocolContract {
   }
 
   private Map<UUID, FanIn> acknowledge(String queue, List<Delivery> batch) {
-    Map<UUID, List<Integer>> finished = new java.util.LinkedHashMap<>();
+    Map<UUID, List<Integer>> finished = new LinkedHashMap<>();
     batch.forEach(d -> finished.computeIfAbsent(d.jobId(), j -> new ArrayList<>()).add(d.seq()));
     return protocol.acknowledge(
         Map.of(queue, batch.stream().map(Delivery::entryId).toList()), finished);

@@ -18,11 +18,13 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -205,15 +207,15 @@ class DatabaseTimeoutIT {
       throw new AssertionError("the call was meant to fail but returned " + result);
     } catch (ExecutionException e) {
       return e.getCause();
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new AssertionError("the call still blocks after " + BOUND + ": no timeout bounds it");
     }
   }
 
-  private static <T> T callWithin(java.util.concurrent.Callable<T> call) throws Exception {
+  private static <T> T callWithin(Callable<T> call) throws Exception {
     try {
       return caller.submit(call).get(BOUND.toSeconds(), TimeUnit.SECONDS);
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new AssertionError("the call still blocks after " + BOUND + ": no timeout bounds it");
     }
   }

@@ -17,6 +17,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -24,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +35,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.quicktheories.api.Pair;
 import org.quicktheories.core.Gen;
+import redis.clients.jedis.JedisPooled;
 
 /**
  * Property-based (QuickTheories, which shrinks a failing body to a small one): generated JSON
@@ -81,8 +85,8 @@ class InputFuzzIT {
   private Stack stack;
   private JobApi api;
   private UUID target;
-  private java.sql.Connection sql;
-  private redis.clients.jedis.JedisPooled redis;
+  private Connection sql;
+  private JedisPooled redis;
 
   @BeforeAll
   void start(TestEnvironment env) {
@@ -90,7 +94,7 @@ class InputFuzzIT {
     api = new JobApi(stack);
     try {
       sql = env.connect();
-    } catch (java.sql.SQLException e) {
+    } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
     redis = api.redis();
@@ -121,7 +125,7 @@ class InputFuzzIT {
               .filter(k -> k.contains("{j:") || k.contains("{q:"))
               .count();
       return List.of(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), keys);
-    } catch (java.sql.SQLException e) {
+    } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
   }
@@ -155,7 +159,7 @@ class InputFuzzIT {
                 "{\"labels\":{\"team\":\"x\\u0000\"}}"));
   }
 
-  private void refused(String field, java.util.function.Supplier<HttpResponse<String>> request) {
+  private void refused(String field, Supplier<HttpResponse<String>> request) {
     List<Long> before = footprint();
     HttpResponse<String> response = request.get();
     assertThat(response.statusCode()).as(field + ": " + response.body()).isEqualTo(400);
@@ -208,7 +212,7 @@ class InputFuzzIT {
   }
 
   /** Sends one request and checks the invariant around it. */
-  private void exchange(String what, java.util.function.Supplier<HttpResponse<String>> request) {
+  private void exchange(String what, Supplier<HttpResponse<String>> request) {
     List<Long> before = footprint();
     HttpResponse<String> response = request.get();
     int status = response.statusCode();

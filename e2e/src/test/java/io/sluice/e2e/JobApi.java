@@ -12,8 +12,12 @@ import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import redis.clients.jedis.JedisPooled;
 
 /**
@@ -48,8 +52,8 @@ final class JobApi {
   /** Submits and waits until the job is dispatched (RUNNING), so its version stops moving. */
   UUID createRunning(String body) {
     UUID id = create(body);
-    org.awaitility.Awaitility.await()
-        .atMost(java.time.Duration.ofSeconds(10))
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
         .until(() -> job(id).get("status").asText().equals("RUNNING"));
     return id;
   }
@@ -132,12 +136,12 @@ final class JobApi {
   }
 
   /** Opens the job's event stream with the admin token; lines arrive as the server writes them. */
-  HttpResponse<java.util.stream.Stream<String>> events(UUID id) {
+  HttpResponse<Stream<String>> events(UUID id) {
     return events(id, Stack.ADMIN_TOKEN);
   }
 
   /** Opens the job's event stream with {@code token} (none when null). */
-  HttpResponse<java.util.stream.Stream<String>> events(UUID id, String token) {
+  HttpResponse<Stream<String>> events(UUID id, String token) {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(stack.api() + "/api/v1/jobs/" + id + "/events")).GET();
     if (token != null) {
@@ -157,7 +161,7 @@ final class JobApi {
         rs.next();
         return rs.getLong(1);
       }
-    } catch (java.sql.SQLException e) {
+    } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
   }

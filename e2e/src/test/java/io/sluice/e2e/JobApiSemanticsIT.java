@@ -12,6 +12,8 @@ import io.sluice.client.SluiceApiException;
 import io.sluice.client.SluiceClient;
 import io.sluice.config.ApiTokens;
 import io.sluice.coordinator.ApiLimits;
+import io.sluice.coordinator.Coordinator;
+import io.sluice.coordinator.CoordinatorConfig;
 import io.sluice.health.ClientMetrics;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
@@ -20,10 +22,12 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -82,7 +86,7 @@ class JobApiSemanticsIT {
           .extracting(HttpResponse::statusCode)
           .filteredOn(s -> s == 200)
           .hasSize(49);
-      Set<String> ids = new java.util.HashSet<>();
+      Set<String> ids = new HashSet<>();
       answers.forEach(a -> ids.add(Json.read(a.body()).get("id").asText()));
       assertThat(ids).as("every answer names the one job").hasSize(1);
       UUID id = UUID.fromString(ids.iterator().next());
@@ -212,13 +216,12 @@ class JobApiSemanticsIT {
   @Test
   void aTokenOverItsRateGets429WithRetryAfterAndChangesNothing() {
     var config =
-        io.sluice.coordinator.CoordinatorConfig.builder(
-                Stack.database(stack.env, 2), Stack.redis(stack.env), tokens())
+        CoordinatorConfig.builder(Stack.database(stack.env, 2), Stack.redis(stack.env), tokens())
             .httpPort(0)
             .nodeId("limited-" + stack.env.redisPrefix())
             .limits(new ApiLimits(1, 3, 0, Map.of()))
             .build();
-    try (var limited = io.sluice.coordinator.Coordinator.start(config)) {
+    try (var limited = Coordinator.start(config)) {
       String base = "http://127.0.0.1:" + limited.port();
       for (int i = 0; i < 3; i++) {
         assertThat(
@@ -266,7 +269,7 @@ class JobApiSemanticsIT {
   }
 
   /** Runs {@code n} copies of the call on real threads released together by a barrier. */
-  static <T> List<T> concurrently(int n, java.util.concurrent.Callable<T> call) throws Exception {
+  static <T> List<T> concurrently(int n, Callable<T> call) throws Exception {
     CyclicBarrier barrier = new CyclicBarrier(n);
     List<T> results = new ArrayList<>();
     try (ExecutorService pool = Executors.newFixedThreadPool(n)) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
+import java.net.URI;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.params.ClientKillParams;
 
 /**
  * G7: a listener whose Redis connection is killed (CLIENT KILL) is noticed and restarted within
@@ -75,13 +77,13 @@ class ListenerRecoveryIT {
 
   /** Kills this test's clients with the given name; returns how many. */
   private int killClients(String name) {
-    try (Jedis jedis = new Jedis(java.net.URI.create(stack.env.redisUrl()))) {
+    try (Jedis jedis = new Jedis(URI.create(stack.env.redisUrl()))) {
       int killed = 0;
       for (String line : jedis.clientList().split("\n")) {
         if (line.contains(" name=" + name + " ")) {
           String id =
               line.substring(line.indexOf("id=") + 3, line.indexOf(' ', line.indexOf("id=")));
-          jedis.clientKill(redis.clients.jedis.params.ClientKillParams.clientKillParams().id(id));
+          jedis.clientKill(ClientKillParams.clientKillParams().id(id));
           killed++;
         }
       }
@@ -90,7 +92,7 @@ class ListenerRecoveryIT {
   }
 
   private String clientNames() {
-    try (Jedis jedis = new Jedis(java.net.URI.create(stack.env.redisUrl()))) {
+    try (Jedis jedis = new Jedis(URI.create(stack.env.redisUrl()))) {
       return jedis.clientList();
     }
   }

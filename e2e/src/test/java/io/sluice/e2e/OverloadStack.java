@@ -6,6 +6,7 @@ import io.sluice.coordinator.CoordinatorConfig;
 import io.sluice.embedded.ChildJvm;
 import io.sluice.json.Json;
 import io.sluice.testkit.TestEnvironment;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A coordinator configured from environment variables (so a test can set the {@code SLUICE_*}
@@ -34,7 +36,7 @@ final class OverloadStack implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
 
   OverloadStack(TestEnvironment env, Map<String, String> settings, int workerCount, int concurrency)
-      throws java.io.IOException {
+      throws IOException {
     this.env = env;
     Map<String, String> vars = env.sluiceEnv();
     vars.put("SLUICE_API_TOKENS", "tenant-a:" + Stack.TOKEN);
@@ -105,7 +107,7 @@ final class OverloadStack implements AutoCloseable {
               () ->
                   count("SELECT count(*) FROM jobs WHERE id = ? AND status = 'SUCCEEDED'", id)
                       == 1);
-    } catch (org.awaitility.core.ConditionTimeoutException e) {
+    } catch (ConditionTimeoutException e) {
       return null;
     }
     long started =

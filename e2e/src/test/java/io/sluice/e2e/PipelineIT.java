@@ -6,17 +6,22 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
+import java.net.URI;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
+import redis.clients.jedis.JedisPooled;
 
 /** Submit → split → dispatch → work → collect, over HTTP, with three workers. */
 @ExtendWith(SluiceTestExtension.class)
@@ -47,7 +52,7 @@ class PipelineIT {
     assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(10_000);
     assertThat(job.get("tasksFailed").asInt()).isZero();
     assertThat(job.get("result").get("succeeded").asLong()).isEqualTo(10_000);
-    org.awaitility.Awaitility.await("a finished job leaves no keys in Redis")
+    Awaitility.await("a finished job leaves no keys in Redis")
         .atMost(Duration.ofSeconds(5))
         .until(() -> jobKeys(id).isEmpty());
     try (Connection c = stack.env.connect();
@@ -72,7 +77,7 @@ class PipelineIT {
   void wordcountEqualsAnIndependentCount() {
     String text = Corpus.text(3_000, 7);
     Map<String, Long> expected = new HashMap<>();
-    for (String word : Pattern.compile("\\P{L}+").split(text.toLowerCase(java.util.Locale.ROOT))) {
+    for (String word : Pattern.compile("\\P{L}+").split(text.toLowerCase(Locale.ROOT))) {
       if (!word.isEmpty()) {
         expected.merge(word, 1L, Long::sum);
       }
@@ -125,7 +130,7 @@ class PipelineIT {
 
     assertThat(job.get("status").asText()).isEqualTo("FAILED");
     assertThat(job.get("error").asText()).contains("task 2 failed");
-    org.awaitility.Awaitility.await("a finished job leaves no keys in Redis")
+    Awaitility.await("a finished job leaves no keys in Redis")
         .atMost(Duration.ofSeconds(5))
         .until(() -> jobKeys(id).isEmpty());
     JsonNode task =
@@ -167,9 +172,8 @@ class PipelineIT {
     assertThat(job.get("result").get("failed").get(0).asInt()).isEqualTo(3);
   }
 
-  private java.util.Set<String> jobKeys(String jobId) {
-    try (var redis =
-        new redis.clients.jedis.JedisPooled(java.net.URI.create(stack.env.redisUrl()))) {
+  private Set<String> jobKeys(String jobId) {
+    try (var redis = new JedisPooled(URI.create(stack.env.redisUrl()))) {
       return redis.keys(stack.env.redisPrefix() + ":{j:" + jobId + "}:*");
     }
   }

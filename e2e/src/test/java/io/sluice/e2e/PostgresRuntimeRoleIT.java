@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.config.Env;
+import io.sluice.coordinator.Coordinator;
 import io.sluice.coordinator.MigrateMain;
 import io.sluice.embedded.ScratchDatabases;
 import io.sluice.json.Json;
@@ -83,10 +84,7 @@ class PostgresRuntimeRoleIT {
   @Order(1)
   void aCoordinatorThatMayNotMigrateRefusesAnOldSchemaAndSaysWhatToRun() {
     assertThatThrownBy(
-            () ->
-                io.sluice.coordinator.Coordinator.start(
-                        Stack.coordinatorConfig(app).withMigrate(false))
-                    .close())
+            () -> Coordinator.start(Stack.coordinatorConfig(app).withMigrate(false)).close())
         .isInstanceOf(SchemaNotCurrentException.class)
         .hasMessageContaining("at version 3")
         .hasMessageContaining("./sluice migrate");

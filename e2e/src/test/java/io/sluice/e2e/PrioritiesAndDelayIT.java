@@ -10,6 +10,7 @@ import io.sluice.worker.Worker;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -72,7 +73,7 @@ class PrioritiesAndDelayIT {
   @Test
   @Order(2)
   void aJobWithRunAtStartsNoTaskBeforeThenAndACancelledOneNever() {
-    Instant runAt = Instant.now().plusSeconds(7).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    Instant runAt = Instant.now().plusSeconds(7).truncatedTo(ChronoUnit.MILLIS);
     String body =
         "{\"type\":\"probe\",\"runAt\":\"" + runAt + "\",\"payload\":{\"tasks\":4,\"holdMs\":10}}";
     HttpResponse<String> created = api.submit(Stack.TOKEN, body);

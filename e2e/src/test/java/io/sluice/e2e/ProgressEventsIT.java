@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -87,7 +88,7 @@ class ProgressEventsIT {
     List<String[]> events = new CopyOnWriteArrayList<>();
 
     CompletableFuture.runAsync(() -> collect(stream.body(), events))
-        .orTimeout(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)
+        .orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS)
         .join();
 
     assertThat(events.get(0)[0]).isEqualTo("state");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -91,7 +92,7 @@ class RejectedInputIT {
             c.createStatement()
                 .executeQuery(
                     "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM tasks), (SELECT count(*) FROM job_events)");
-        JedisPooled redis = new JedisPooled(java.net.URI.create(stack.env.redisUrl()))) {
+        JedisPooled redis = new JedisPooled(URI.create(stack.env.redisUrl()))) {
       rs.next();
       // Job and queue keys only: the leader lock and the rebuild marker come and go on their own.
       long keys =

@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.read.ListAppender;
 import io.sluice.config.ApiTokens;
+import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import java.time.Duration;
@@ -60,7 +61,7 @@ class SecretsStayOutOfLogsIT {
               + "\"}}";
       var created = api.submit(TOKEN, job);
       assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-      String id = io.sluice.json.Json.read(created.body()).get("id").asText();
+      String id = Json.read(created.body()).get("id").asText();
       assertThat(api.submit(WRONG_TOKEN, job).statusCode()).isEqualTo(401);
       assertThat(
               api.submit(TOKEN, "{\"type\":\"noop\",\"payload\":{\"tasks\":\"" + SECRET + "\"}}")

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.function.UnaryOperator;
+import org.awaitility.Awaitility;
 
 /**
  * A coordinator and in-process workers on a test's own database and Redis prefix, over real HTTP.
@@ -146,7 +147,7 @@ final class Stack implements AutoCloseable {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("job " + id + " not terminal after " + timeout + ": " + job);
       }
-      org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(50)).until(() -> true);
+      Awaitility.await().pollDelay(Duration.ofMillis(50)).until(() -> true);
     }
   }
 

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -98,8 +99,7 @@ class TenantIsolationIT {
       expect(stack.get(path, A), 404, "no job");
       assertThat(stack.get(path, B).statusCode()).as(path).isEqualTo(200);
     }
-    HttpResponse<java.util.stream.Stream<String>> foreign =
-        api.events(UUID.fromString(failedJobOfB), A);
+    HttpResponse<Stream<String>> foreign = api.events(UUID.fromString(failedJobOfB), A);
     assertThat(foreign.statusCode()).isEqualTo(404);
     assertThat(foreign.body().collect(Collectors.joining())).contains("no job");
     List<String> own = api.events(UUID.fromString(failedJobOfB), B).body().toList();

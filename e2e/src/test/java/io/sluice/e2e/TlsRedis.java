@@ -2,6 +2,7 @@ package io.sluice.e2e;
 
 import io.sluice.embedded.FileTrees;
 import io.sluice.embedded.FreePort;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -253,7 +254,7 @@ final class TlsRedis implements AutoCloseable {
     if (path == null) {
       return false;
     }
-    for (String entry : path.split(java.io.File.pathSeparator)) {
+    for (String entry : path.split(File.pathSeparator)) {
       if (Files.isExecutable(Path.of(entry, command))) {
         return true;
       }

@@ -11,6 +11,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -44,7 +45,7 @@ class WorkerAdminAuthIT {
       assertThat(Json.read(none.body()).get("error").asText()).contains("Bearer");
       var created = stack.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":20}}");
       String id = Json.read(created.body()).get("id").asText();
-      assertThat(stack.awaitTerminal(id, java.time.Duration.ofSeconds(30)).get("status").asText())
+      assertThat(stack.awaitTerminal(id, Duration.ofSeconds(30)).get("status").asText())
           .as("the worker was not drained")
           .isEqualTo("SUCCEEDED");
     }

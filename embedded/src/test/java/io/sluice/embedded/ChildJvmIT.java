@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,7 +54,7 @@ class ChildJvmIT {
     assertThat(child.isAlive()).isFalse();
     assertThat(child.waitFor(Duration.ZERO)).hasValue(137);
     assertThat(ProcessHandle.of(child.pid()).map(ProcessHandle::isAlive))
-        .isNotEqualTo(java.util.Optional.of(true));
+        .isNotEqualTo(Optional.of(true));
   }
 
   private static long ticks(ChildJvm child) throws IOException {

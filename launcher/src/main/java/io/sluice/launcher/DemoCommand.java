@@ -5,6 +5,7 @@ import io.sluice.client.SluiceClient;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 
@@ -25,7 +26,7 @@ final class DemoCommand {
     this.out = out;
   }
 
-  int run(java.util.List<String> arguments) {
+  int run(List<String> arguments) {
     Args args = Args.parse(arguments, VALUED, FLAGS);
     int workers = args.intValue("workers", 2, 1, 16);
     int linesPerTask = args.intValue("lines-per-task", 400, 1, 1_000_000);

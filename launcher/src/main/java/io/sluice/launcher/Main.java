@@ -1,6 +1,10 @@
 package io.sluice.launcher;
 
+import io.sluice.config.Redact;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.reflect.InvocationTargetException;
 import java.util.Arrays;
 import java.util.List;
 
@@ -108,10 +112,10 @@ public final class Main {
       return LauncherException.FAILED;
     } catch (RuntimeException e) {
       // The trace of a failed start can carry a URL with its password: print it redacted.
-      java.io.StringWriter trace = new java.io.StringWriter();
-      e.printStackTrace(new java.io.PrintWriter(trace));
-      err.println("sluice " + command + " failed: " + io.sluice.config.Redact.text(e.toString()));
-      err.print(io.sluice.config.Redact.text(trace.toString()));
+      StringWriter trace = new StringWriter();
+      e.printStackTrace(new PrintWriter(trace));
+      err.println("sluice " + command + " failed: " + Redact.text(e.toString()));
+      err.print(Redact.text(trace.toString()));
       return LauncherException.FAILED;
     }
   }
@@ -125,7 +129,7 @@ public final class Main {
       Class.forName(mainClass)
           .getMethod("main", String[].class)
           .invoke(null, (Object) args.toArray(String[]::new));
-    } catch (java.lang.reflect.InvocationTargetException e) {
+    } catch (InvocationTargetException e) {
       throw e.getCause() instanceof RuntimeException r
           ? r
           : new IllegalStateException(e.getCause());

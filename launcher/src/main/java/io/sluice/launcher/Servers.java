@@ -1,5 +1,6 @@
 package io.sluice.launcher;
 
+import io.sluice.config.Redact;
 import io.sluice.embedded.EmbeddedPostgres;
 import io.sluice.embedded.EmbeddedRedis;
 import io.sluice.embedded.JdbcUrls;
@@ -105,7 +106,7 @@ final class Servers implements AutoCloseable {
         };
     String description =
         "Redis "
-            + io.sluice.config.Redact.text(redisUrl)
+            + Redact.text(redisUrl)
             + " (prefix "
             + prefix
             + "), PostgreSQL database "

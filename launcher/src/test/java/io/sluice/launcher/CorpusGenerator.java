@@ -2,11 +2,13 @@ package io.sluice.launcher;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
@@ -83,7 +85,7 @@ public final class CorpusGenerator {
     Files.createDirectories(out.toAbsolutePath().getParent());
     try (OutputStream file = Files.newOutputStream(out);
         GZIPOutputStream gz = new GZIPOutputStream(file, 1 << 16);
-        Writer w = new java.io.OutputStreamWriter(gz, StandardCharsets.US_ASCII)) {
+        Writer w = new OutputStreamWriter(gz, StandardCharsets.US_ASCII)) {
       w.write(generate());
     }
     System.out.println("wrote " + out + " (" + Files.size(out) + " bytes)");
@@ -167,7 +169,7 @@ public final class CorpusGenerator {
   }
 
   private static int pick(double[] cumulative, double u) {
-    int i = java.util.Arrays.binarySearch(cumulative, u);
+    int i = Arrays.binarySearch(cumulative, u);
     return Math.min(i >= 0 ? i : -i - 1, cumulative.length - 1);
   }
 

@@ -15,6 +15,7 @@ import io.sluice.store.PostgresJobStore.Counts;
 import io.sluice.store.TaskStatus;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -236,7 +237,7 @@ final class CompletionWriter implements LoopSupervisor.Body {
    * acknowledged, as a drain does), so it runs again.
    */
   private void requeueHandedBack(List<Done> batch, List<Completion> applied) {
-    Map<InFlight.Key, String> streams = new java.util.HashMap<>();
+    Map<InFlight.Key, String> streams = new HashMap<>();
     batch.forEach(d -> streams.put(InFlight.Key.of(d.completion()), d.queue()));
     Map<String, Map<UUID, List<Integer>>> groups = new TreeMap<>();
     for (Completion x : applied) {

@@ -14,8 +14,11 @@ import io.sluice.store.TaskRef;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -151,9 +154,9 @@ final class FetchLoop implements LoopSupervisor.Body {
   private void acknowledgeUnclaimable(List<Delivery> surplus) {
     Map<String, List<String>> ids = new LinkedHashMap<>();
     surplus.forEach(d -> ids.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
-    java.util.Set<TaskRef> refs = new java.util.LinkedHashSet<>();
+    Set<TaskRef> refs = new LinkedHashSet<>();
     surplus.forEach(d -> refs.add(new TaskRef(d.jobId(), d.seq())));
-    Map<java.util.UUID, List<Integer>> finished;
+    Map<UUID, List<Integer>> finished;
     try {
       finished = db.query(c -> tasks.finishedOf(c, refs));
     } catch (RuntimeException e) {
@@ -164,7 +167,7 @@ final class FetchLoop implements LoopSupervisor.Body {
           e.toString());
       return;
     }
-    List<java.util.UUID> crossed = new ArrayList<>();
+    List<UUID> crossed = new ArrayList<>();
     redis
         .acknowledge(ids, finished)
         .forEach(
@@ -187,7 +190,7 @@ final class FetchLoop implements LoopSupervisor.Body {
    * would strand them until the reaper re-appends them; retrying keeps them moving once PostgreSQL
    * is back.
    */
-  private List<ClaimedTask> claimRiding(java.util.Set<TaskRef> refs) {
+  private List<ClaimedTask> claimRiding(Set<TaskRef> refs) {
     Backoff.Attempts backoff = CLAIM_BACKOFF.attempts();
     while (true) {
       try {

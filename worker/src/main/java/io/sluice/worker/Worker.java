@@ -4,6 +4,7 @@ import io.javalin.Javalin;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.config.ApiTokens;
 import io.sluice.health.Health;
 import io.sluice.health.LoopSpec;
 import io.sluice.health.LoopSupervisor;
@@ -13,12 +14,18 @@ import io.sluice.queue.QueueProtocol;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresNodeRegistry;
+import io.sluice.store.PostgresTaskRecovery;
 import io.sluice.worker.redis.JedisConcurrencySlots;
 import io.sluice.worker.redis.JedisTaskQueue;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
@@ -47,7 +54,7 @@ public final class Worker implements AutoCloseable {
   private final CompletableFuture<Void> drainedOnRequest = new CompletableFuture<>();
   private volatile boolean draining;
 
-  private Worker(WorkerConfig config, io.sluice.config.ApiTokens adminTokens) {
+  private Worker(WorkerConfig config, ApiTokens adminTokens) {
     this.config = config;
     log.info("Starting worker: {}", config.describe());
     this.inFlight = new InFlight(config.concurrency() + config.commitBacklog());
@@ -128,7 +135,7 @@ public final class Worker implements AutoCloseable {
   }
 
   /** A worker whose {@code POST /admin/drain} needs one of {@code adminTokens}. */
-  public static Worker start(WorkerConfig config, io.sluice.config.ApiTokens adminTokens) {
+  public static Worker start(WorkerConfig config, ApiTokens adminTokens) {
     return new Worker(config, adminTokens);
   }
 
@@ -236,19 +243,18 @@ public final class Worker implements AutoCloseable {
       // PostgreSQL first: once the tasks are QUEUED again, whatever a stopping handler returns is
       // fenced out; cancelling first would let a handler that gives up early commit as a success.
       var released =
-          new java.util.HashSet<>(
+          new HashSet<>(
               db.inTransaction(
                   c ->
-                      new io.sluice.store.PostgresTaskRecovery()
+                      new PostgresTaskRecovery()
                           .handBack(
                               c, config.workerId(), left.stream().map(t -> t.claim).toList())));
-      java.util.Map<String, java.util.Map<java.util.UUID, List<Integer>>> groups =
-          new java.util.TreeMap<>();
-      java.util.Map<String, List<String>> entries = new java.util.TreeMap<>();
+      Map<String, Map<UUID, List<Integer>>> groups = new TreeMap<>();
+      Map<String, List<String>> entries = new TreeMap<>();
       for (RunningTask t : left) {
         if (released.contains(t.claim.ref())) {
           groups
-              .computeIfAbsent(t.queue, q -> new java.util.LinkedHashMap<>())
+              .computeIfAbsent(t.queue, q -> new LinkedHashMap<>())
               .computeIfAbsent(t.jobId(), j -> new ArrayList<>())
               .add(t.seq());
           entries.computeIfAbsent(t.queue, q -> new ArrayList<>()).add(t.entryId);
@@ -257,7 +263,7 @@ public final class Worker implements AutoCloseable {
       }
       groups.forEach(
           (queue, byJob) -> byJob.forEach((jobId, seqs) -> redis.enqueue(queue, jobId, seqs)));
-      redis.acknowledge(entries, java.util.Map.of());
+      redis.acknowledge(entries, Map.of());
       left.forEach(t -> t.stop("the worker is draining"));
       log.info("Worker {} handed back {} unfinished task(s)", config.workerId(), released.size());
     } catch (RuntimeException e) {

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -67,7 +68,7 @@ class ConcurrencyGateIT {
           .until(() -> slots.holders(counter) == 1 && !waiting.isDone());
 
       permit.close();
-      ConcurrencyGate.Permit next = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      ConcurrencyGate.Permit next = waiting.get(10, TimeUnit.SECONDS);
       assertThat(next).as("the slot frees when the handler returns").isNotNull();
       next.close();
     }

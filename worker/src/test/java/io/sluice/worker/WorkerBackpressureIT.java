@@ -4,6 +4,7 @@ import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
 import io.sluice.store.Database;
 import io.sluice.store.JobStatus;
@@ -39,10 +40,7 @@ class WorkerBackpressureIT {
   @BeforeAll
   static void connect(TestEnvironment environment) throws Exception {
     env = environment;
-    db =
-        new Database(
-            new io.sluice.config.DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 4),
-            "test");
+    db = new Database(new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 4), "test");
     db.migrate();
     queue = new JedisTaskQueue(RedisConfig.parse(env.redisUrl(), env.redisPrefix()), 4);
     jobs = new TestJobs(db, queue);

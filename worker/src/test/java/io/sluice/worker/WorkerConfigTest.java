@@ -8,6 +8,7 @@ import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Env;
 import io.sluice.config.RedisConfig;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -53,7 +54,7 @@ class WorkerConfigTest {
 
   @Test
   void everyVariableTheReadmeNamesIsRead() {
-    Map<String, String> vars = new java.util.HashMap<>(REQUIRED);
+    Map<String, String> vars = new HashMap<>(REQUIRED);
     vars.putAll(
         Map.of(
             "SLUICE_WORKER_ID", "w-7",
@@ -103,7 +104,7 @@ class WorkerConfigTest {
 
   @Test
   void aBadDurationInTheEnvironmentIsRefusedBeforeAnythingStarts() {
-    Map<String, String> vars = new java.util.HashMap<>(REQUIRED);
+    Map<String, String> vars = new HashMap<>(REQUIRED);
     vars.put("SLUICE_DRAIN_GRACE", "0s");
 
     assertThatThrownBy(() -> WorkerConfig.fromEnv(new Env(vars)))

@@ -5,6 +5,8 @@ import io.sluice.config.DatabaseConfig;
 import io.sluice.config.RedisConfig;
 import io.sluice.json.Json;
 import io.sluice.testkit.TestEnvironment;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -62,8 +64,8 @@ final class WorkerHarness {
               .timeout(Duration.ofSeconds(5))
               .build(),
           HttpResponse.BodyHandlers.ofString());
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);

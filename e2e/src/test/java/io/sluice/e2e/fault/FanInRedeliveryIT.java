@@ -8,6 +8,7 @@ import io.sluice.embedded.ChildJvm;
 import io.sluice.json.Json;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisKeys;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -191,6 +192,6 @@ class FanInRedeliveryIT {
   }
 
   private Jedis jedis() {
-    return new Jedis(java.net.URI.create(harness.redis.url()));
+    return new Jedis(URI.create(harness.redis.url()));
   }
 }

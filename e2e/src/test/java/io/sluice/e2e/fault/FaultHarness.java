@@ -12,6 +12,7 @@ import io.sluice.embedded.ChildJvm;
 import io.sluice.embedded.EmbeddedPostgres;
 import io.sluice.embedded.EmbeddedRedis;
 import io.sluice.json.Json;
+import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,10 +26,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import redis.clients.jedis.Jedis;
 
 /**
  * Servers the fault tests own (so they may restart, stop or flush them), an in-process coordinator,
@@ -155,7 +159,7 @@ final class FaultHarness implements AutoCloseable {
     JsonNode[] last = new JsonNode[1];
     try {
       awaitTerminal(id, timeout, last);
-    } catch (org.awaitility.core.ConditionTimeoutException e) {
+    } catch (ConditionTimeoutException e) {
       throw new AssertionError(
           "job " + id + " not terminal after " + timeout + ": " + last[0] + "; " + diagnose(id), e);
     }
@@ -186,7 +190,7 @@ final class FaultHarness implements AutoCloseable {
     } catch (Exception e) {
       sb.append(" unavailable: ").append(e);
     }
-    try (redis.clients.jedis.Jedis jedis = new redis.clients.jedis.Jedis(URI.create(redis.url()))) {
+    try (Jedis jedis = new Jedis(URI.create(redis.url()))) {
       sb.append("; ready stream length ").append(jedis.xlen("sluice:{q:default}:ready"));
       sb.append(", pending ")
           .append(jedis.xpending("sluice:{q:default}:ready", "workers").getTotal());
@@ -254,7 +258,7 @@ final class FaultHarness implements AutoCloseable {
 
   static long countWords(String text) {
     return Pattern.compile("\\P{L}+")
-        .splitAsStream(text.toLowerCase(java.util.Locale.ROOT))
+        .splitAsStream(text.toLowerCase(Locale.ROOT))
         .filter(w -> !w.isEmpty())
         .count();
   }
@@ -262,7 +266,7 @@ final class FaultHarness implements AutoCloseable {
   static int freePort() {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalStateException(e);
     }
   }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.e2e.Corpus;
 import io.sluice.embedded.ChildJvm;
 import io.sluice.json.Json;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -133,7 +134,7 @@ class FaultToleranceIT {
   void redisFlushedInTheMiddleOfAJobLosesNothing() throws Exception {
     assertSurvivesRedisLoss(
         () -> {
-          try (Jedis jedis = new Jedis(java.net.URI.create(harness.redis.url()))) {
+          try (Jedis jedis = new Jedis(URI.create(harness.redis.url()))) {
             jedis.flushAll();
           }
         });

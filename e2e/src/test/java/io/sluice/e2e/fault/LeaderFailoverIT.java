@@ -3,6 +3,8 @@ package io.sluice.e2e.fault;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.config.DatabaseConfig;
 import io.sluice.e2e.Corpus;
 import io.sluice.embedded.ChildJvm;
 import io.sluice.json.Json;
@@ -25,6 +27,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 import org.awaitility.Awaitility;
@@ -71,9 +74,7 @@ class LeaderFailoverIT {
     Instant runAt = Instant.now().plusSeconds(3);
     for (int i = 0; i < 3; i++) {
       String text = Corpus.text(200, 200 + i);
-      var body =
-          (com.fasterxml.jackson.databind.node.ObjectNode)
-              Json.read(FaultHarness.wordcountBody(text, 20, 0));
+      var body = (ObjectNode) Json.read(FaultHarness.wordcountBody(text, 20, 0));
       body.put("runAt", runAt.toString());
       jobs.put(submit(leader.node(), Json.write(body)), text);
     }
@@ -100,13 +101,9 @@ class LeaderFailoverIT {
     Map<String, String> jobs = new LinkedHashMap<>();
     String key = "slow-" + UUID.randomUUID();
     String slowText = Corpus.text(300, 400);
-    var slow =
-        (com.fasterxml.jackson.databind.node.ObjectNode)
-            Json.read(FaultHarness.wordcountBody(slowText, 30, 0));
+    var slow = (ObjectNode) Json.read(FaultHarness.wordcountBody(slowText, 30, 0));
     slow.put("type", "slowcollect");
-    ((com.fasterxml.jackson.databind.node.ObjectNode) slow.get("payload"))
-        .put("key", key)
-        .put("collectDelayMs", 4000);
+    ((ObjectNode) slow.get("payload")).put("key", key).put("collectDelayMs", 4000);
     String slowId = submit(leader.node(), Json.write(slow));
     jobs.put(slowId, slowText);
     for (int i = 0; i < 3; i++) {
@@ -180,8 +177,7 @@ class LeaderFailoverIT {
   void aDeposedLeadersFencedWriteChangesNothing(TestEnvironment env) throws Exception {
     try (Database db =
         new Database(
-            new io.sluice.config.DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 2),
-            "fence-test")) {
+            new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 2), "fence-test")) {
       db.migrate();
       PostgresLeaderStore store = new PostgresLeaderStore();
       // Earlier tests' coordinators were killed; their lease runs out within two seconds.
@@ -190,29 +186,27 @@ class LeaderFailoverIT {
           .atMost(Duration.ofSeconds(10))
           .until(
               () -> {
-                java.util.OptionalLong won =
+                OptionalLong won =
                     db.inTransaction(c -> store.takeOver(c, "a", 1, Duration.ofMillis(500)));
                 won.ifPresent(e -> epochOfA[0] = e);
                 return won.isPresent();
               });
       long a = epochOfA[0];
-      java.util.OptionalLong early =
-          db.inTransaction(c -> store.takeOver(c, "b", 1, Duration.ofSeconds(30)));
+      OptionalLong early = db.inTransaction(c -> store.takeOver(c, "b", 1, Duration.ofSeconds(30)));
       assertThat(early).as("a's lease still runs").isEmpty();
       long[] epochOfB = new long[1];
       Awaitility.await()
           .atMost(Duration.ofSeconds(5))
           .until(
               () -> {
-                java.util.OptionalLong won =
+                OptionalLong won =
                     db.inTransaction(c -> store.takeOver(c, "b", 1, Duration.ofSeconds(30)));
                 won.ifPresent(e -> epochOfB[0] = e);
                 return won.isPresent();
               });
 
       boolean fenceHeld = db.inTransaction(c -> store.holdFence(c, "a", a));
-      java.util.OptionalLong renewed =
-          db.inTransaction(c -> store.renew(c, "a", a, Duration.ofSeconds(5)));
+      OptionalLong renewed = db.inTransaction(c -> store.renew(c, "a", a, Duration.ofSeconds(5)));
       assertThat(fenceHeld).isFalse();
       assertThat(renewed).isEmpty();
       assertThat(epochOfB[0]).isGreaterThan(a);
