@@ -30,6 +30,9 @@ final class FakeSweepStore implements SweepStore {
   final List<String> calls = new ArrayList<>();
   final List<UUID> touched = new ArrayList<>();
 
+  /** Runs when the named read is made, e.g. to depose the leader in the middle of a sweep. */
+  final Map<String, Runnable> onRead = new HashMap<>();
+
   @Override
   public List<Found> stalled(Kind kind, Duration grace, Cursor after, int limit) {
     calls.add("stalled " + kind + " after " + after.id());
@@ -57,18 +60,21 @@ final class FakeSweepStore implements SweepStore {
   @Override
   public List<Stranded> dueRetries(int limit) {
     calls.add("dueRetries");
+    onRead.getOrDefault("dueRetries", () -> {}).run();
     return List.copyOf(dueRetries);
   }
 
   @Override
   public List<Stranded> expiredLeases(int limit) {
     calls.add("expiredLeases");
+    onRead.getOrDefault("expiredLeases", () -> {}).run();
     return List.copyOf(expiredLeases);
   }
 
   @Override
   public List<String> activeQueues() {
     calls.add("activeQueues");
+    onRead.getOrDefault("activeQueues", () -> {}).run();
     return List.copyOf(activeQueues);
   }
 

@@ -251,6 +251,26 @@ class SweeperTest {
   }
 
   @Test
+  void aLeaderDeposedInTheMiddleOfASweepMarksNoRetryQueued() {
+    store.dueRetries.add(stranded(job(2), 0, 0));
+    leadFor(Duration.ZERO);
+    store.onRead.put("dueRetries", () -> leaderRow.epoch++);
+
+    assertThatThrownBy(sweeper::sweepOnce).isInstanceOf(LeaderElection.NotLeaderException.class);
+    assertThat(store.fenced()).isEmpty();
+  }
+
+  @Test
+  void aLeaderDeposedInTheMiddleOfASweepReclaimsNoLease() {
+    store.expiredLeases.add(stranded(job(1), 0, 0));
+    leadFor(DEAD_AFTER);
+    store.onRead.put("expiredLeases", () -> leaderRow.epoch++);
+
+    assertThatThrownBy(sweeper::sweepOnce).isInstanceOf(LeaderElection.NotLeaderException.class);
+    assertThat(store.fenced()).containsExactly("fenced markDead PT15S");
+  }
+
+  @Test
   void entriesReadButNotAcknowledgedForTheReapIdleTimeAreAppendedAgain() {
     leadFor(Duration.ZERO);
     store.activeQueues.add("q");

@@ -40,9 +40,18 @@ class CompletionWriterTest {
         inFlight,
         metrics,
         ms -> {
+          if (sleeps.size() > 20) {
+            throw new AssertionError("retried without end: " + sleeps);
+          }
           sleeps.add(ms);
           healthyWhileWaiting.add(writer.healthy());
         });
+  }
+
+  /** A RUNNING job whose tasks are all claimed at epoch 1, with its fan-in counter. */
+  private void running(UUID jobId, int tasks, String onTaskFailure) {
+    store.runningJob(jobId, tasks, onTaskFailure, 1);
+    redis.initFanIn(jobId, tasks);
   }
 
   /** A claim of {@code seq} held in flight, with its stream entry fetched from {@code QUEUE}. */
@@ -74,10 +83,8 @@ class CompletionWriterTest {
 
   @Test
   void aBatchCommitsOnceAndIsAcknowledgedAndCountedInOnePipeline() throws Exception {
-    store.runningJob(JOB, 3, "continue", 1);
-    store.runningJob(OTHER, 2, "continue", 1);
-    redis.initFanIn(JOB, 3);
-    redis.initFanIn(OTHER, 2);
+    running(JOB, 3, "continue");
+    running(OTHER, 2, "continue");
 
     writeAll(succeeded(JOB, 0), succeeded(OTHER, 0), succeeded(JOB, 1), succeeded(OTHER, 1));
 
@@ -96,8 +103,7 @@ class CompletionWriterTest {
 
   @Test
   void theFanInCrossingSignalsCollectionExactlyOnceEvenWhenATaskIsRedelivered() {
-    store.runningJob(JOB, 2, "continue", 1);
-    redis.initFanIn(JOB, 2);
+    running(JOB, 2, "continue");
     Done first = succeeded(JOB, 0);
     Done last = succeeded(JOB, 1);
 
@@ -123,8 +129,7 @@ class CompletionWriterTest {
 
   @Test
   void aZombieResultIsCountedDiscardedAndNotCountedTowardsTheFanIn() {
-    store.runningJob(JOB, 2, "continue", 1);
-    redis.initFanIn(JOB, 2);
+    running(JOB, 2, "continue");
     Done zombie = succeeded(JOB, 0);
     Done live = succeeded(JOB, 1);
     store.reclaimed(JOB, 0, 2);
@@ -142,8 +147,7 @@ class CompletionWriterTest {
 
   @Test
   void aTransientWriteFailureIsRetriedWithBackoffAndTheBatchIsWrittenOnce() throws Exception {
-    store.runningJob(JOB, 1, "continue", 1);
-    redis.initFanIn(JOB, 1);
+    running(JOB, 1, "continue");
     store.failNext(3);
 
     writeAll(succeeded(JOB, 0));
@@ -158,8 +162,7 @@ class CompletionWriterTest {
 
   @Test
   void aCompletionPostgresRefusesIsIsolatedAndFailsOnlyItsOwnTask() throws Exception {
-    store.runningJob(JOB, 4, "continue", 1);
-    redis.initFanIn(JOB, 4);
+    running(JOB, 4, "continue");
 
     writeAll(
         succeeded(JOB, 0),
@@ -184,8 +187,7 @@ class CompletionWriterTest {
 
   @Test
   void aTaskThatFailsItsJobDeletesTheJobsKeys() {
-    store.runningJob(JOB, 3, "fail", 1);
-    redis.initFanIn(JOB, 3);
+    running(JOB, 3, "fail");
 
     writer.write(List.of(succeeded(JOB, 0), claimed(JOB, 1, TaskStatus.FAILED, null, "boom")));
 
@@ -196,8 +198,7 @@ class CompletionWriterTest {
 
   @Test
   void aHandedBackTaskIsAppendedAgainWithoutSpendingItsFanIn() {
-    store.runningJob(JOB, 2, "continue", 1);
-    redis.initFanIn(JOB, 2);
+    running(JOB, 2, "continue");
     Done stopped = claimed(JOB, 0, TaskStatus.QUEUED, null, "lease renewal failed");
     Done done = succeeded(JOB, 1);
 
@@ -221,7 +222,7 @@ class CompletionWriterTest {
   void writtenClaimsGiveTheirRoomBackSoTheFetchLoopMayClaimAgain() throws Exception {
     inFlight = new InFlight(2);
     writer = writer();
-    store.runningJob(JOB, 2, "continue", 1);
+    running(JOB, 2, "continue");
     assertThat(inFlight.reserve(2, 0)).isEqualTo(2);
     Done a = succeeded(JOB, 0);
     Done b = succeeded(JOB, 1);
