@@ -5,13 +5,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.queue.Delivery;
 import io.sluice.redis.PriorityBand;
 import io.sluice.store.Database;
-import io.sluice.store.PostgresJobRepair;
 import io.sluice.store.PostgresJobRepair.Cursor;
 import io.sluice.store.PostgresJobRepair.Found;
 import io.sluice.store.PostgresJobRepair.Kind;
-import io.sluice.store.PostgresJobStore;
-import io.sluice.store.PostgresNodeRegistry;
-import io.sluice.store.PostgresTaskRecovery;
 import io.sluice.store.PostgresTaskRecovery.Stranded;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +15,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -36,34 +33,15 @@ final class Sweeper {
   private static final int BATCH = 1000;
   private static final int PAGE = 100;
 
-  private final Database db;
+  private final SweepStore store;
   private final CoordinatorConfig config;
   private final CoordinatorRedis redis;
-  private final Dispatcher dispatcher;
-  private final JobCollector collector;
+  private final Repairs repairs;
   private final LeaderElection leader;
-  private final RedisRebuild rebuild;
-  private final PostgresJobStore jobs = new PostgresJobStore();
-  private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
-  private final PostgresJobRepair repair = new PostgresJobRepair();
   private final Map<Kind, Cursor> cursors = new EnumMap<>(Kind.class);
-  private final PostgresNodeRegistry nodes = new PostgresNodeRegistry();
   private final Counter reclaimed;
   private final Counter retried;
   private final Counter reaped;
-
-  Sweeper(SweeperParts parts) {
-    this.db = parts.db();
-    this.config = parts.config();
-    this.redis = parts.redis();
-    this.dispatcher = parts.dispatcher();
-    this.collector = parts.collector();
-    this.leader = parts.leader();
-    this.rebuild = new RedisRebuild(db, redis, dispatcher, parts.metrics());
-    this.reclaimed = parts.metrics().counter("sluice_tasks_reclaimed_total");
-    this.retried = parts.metrics().counter("sluice_tasks_retried_total");
-    this.reaped = parts.metrics().counter("sluice_stream_entries_reaped_total");
-  }
 
   /** What a sweeper works with. */
   record SweeperParts(
@@ -75,11 +53,73 @@ final class Sweeper {
       LeaderElection leader,
       MeterRegistry metrics) {}
 
+  /** What a sweep asks of the rest of the coordinator to repair a job. Tests give a fake. */
+  interface Repairs {
+    /** Appends the job's queued tasks again (and dispatches it if it never was). */
+    void redispatch(UUID jobId);
+
+    /** Starts collecting the job. */
+    void collect(UUID jobId);
+
+    /** Rebuilds Redis from PostgreSQL if it lost its data. */
+    void rebuildIfLost();
+  }
+
+  Sweeper(SweeperParts parts) {
+    this(
+        SweepStore.postgres(parts.db()),
+        parts.config(),
+        parts.redis(),
+        repairs(parts),
+        parts.leader(),
+        parts.metrics());
+  }
+
+  /** Working on {@code store} and Redis through {@code repairs}, while {@code leader} leads. */
+  Sweeper(
+      SweepStore store,
+      CoordinatorConfig config,
+      CoordinatorRedis redis,
+      Repairs repairs,
+      LeaderElection leader,
+      MeterRegistry metrics) {
+    this.store = store;
+    this.config = config;
+    this.redis = redis;
+    this.repairs = repairs;
+    this.leader = leader;
+    this.reclaimed = metrics.counter("sluice_tasks_reclaimed_total");
+    this.retried = metrics.counter("sluice_tasks_retried_total");
+    this.reaped = metrics.counter("sluice_stream_entries_reaped_total");
+  }
+
+  private static Repairs repairs(SweeperParts parts) {
+    Dispatcher dispatcher = parts.dispatcher();
+    JobCollector collector = parts.collector();
+    RedisRebuild rebuild = new RedisRebuild(parts.db(), parts.redis(), dispatcher, parts.metrics());
+    return new Repairs() {
+      @Override
+      public void redispatch(UUID jobId) {
+        dispatcher.redispatch(jobId);
+      }
+
+      @Override
+      public void collect(UUID jobId) {
+        collector.submit(jobId);
+      }
+
+      @Override
+      public void rebuildIfLost() {
+        rebuild.rebuildIfLost();
+      }
+    };
+  }
+
   void sweepOnce() {
     if (!leader.isLeader()) {
       return;
     }
-    rebuild.rebuildIfLost();
+    repairs.rebuildIfLost();
     markDeadNodes();
     repairStalledJobs();
     requeueDueRetries();
@@ -94,7 +134,7 @@ final class Sweeper {
   private void repairStalledJobs() {
     for (Kind kind : Kind.values()) {
       Cursor after = cursors.getOrDefault(kind, Cursor.START);
-      List<Found> page = db.query(c -> repair.page(c, kind, grace(kind), after, PAGE));
+      List<Found> page = store.stalled(kind, grace(kind), after, PAGE);
       cursors.put(kind, page.size() < PAGE ? Cursor.START : page.getLast().position());
       for (Found job : page) {
         try {
@@ -121,8 +161,8 @@ final class Sweeper {
 
   private void repair(Kind kind, UUID jobId) {
     switch (kind) {
-      case UNCOLLECTED, STALE_COLLECTING -> collector.submit(jobId);
-      case DUE -> dispatcher.redispatch(jobId);
+      case UNCOLLECTED, STALE_COLLECTING -> repairs.collect(jobId);
+      case DUE -> repairs.redispatch(jobId);
       case UNDISPATCHED -> redispatchAndTouch(jobId);
       case NOT_PROGRESSING -> {
         // Appending a queued task again is harmless (claims are compare-and-set), so a job that
@@ -137,25 +177,21 @@ final class Sweeper {
   }
 
   private void redispatchAndTouch(UUID jobId) {
-    dispatcher.redispatch(jobId);
-    db.inTransaction(
-        c -> {
-          jobs.touch(c, jobId);
-          return null;
-        });
+    repairs.redispatch(jobId);
+    store.touch(jobId);
   }
 
   /** True when no worker has anything left to read from the job's queue (every band). */
   private boolean queueDrained(UUID jobId) {
-    var job = db.query(c -> jobs.find(c, jobId));
-    return job.isPresent()
-        && redis.queueDepths(PriorityBand.streams(job.get().queue())).values().stream()
+    Optional<String> queue = store.queueOf(jobId);
+    return queue.isPresent()
+        && redis.queueDepths(PriorityBand.streams(queue.get())).values().stream()
             .allMatch(d -> d.length() - d.pending() <= 0);
   }
 
   /** Rebuilds Redis from PostgreSQL if it lost its data; run once at start, then every sweep. */
   void rebuildIfLost() {
-    rebuild.rebuildIfLost();
+    repairs.rebuildIfLost();
   }
 
   /**
@@ -167,7 +203,7 @@ final class Sweeper {
     if (leader.unbrokenContact().compareTo(config.nodeDeadAfter()) < 0) {
       return;
     }
-    List<String> dead = leader.fenced(c -> nodes.markDead(c, config.nodeDeadAfter()));
+    List<String> dead = leader.fenced(store.markDead(config.nodeDeadAfter()));
     if (!dead.isEmpty()) {
       log.warn(
           "Nodes {} stopped heartbeating for {}: marked DEAD, their tasks are reclaimed now",
@@ -177,12 +213,12 @@ final class Sweeper {
   }
 
   private void requeueDueRetries() {
-    List<Stranded> due = db.query(c -> recovery.dueRetries(c, BATCH));
+    List<Stranded> due = store.dueRetries(BATCH);
     if (due.isEmpty()) {
       return;
     }
     enqueue(due);
-    retried.increment(leader.fenced(c -> recovery.markRetriesQueued(c, due)));
+    retried.increment(leader.fenced(store.markRetriesQueued(due)));
   }
 
   /**
@@ -194,14 +230,14 @@ final class Sweeper {
     if (leader.unbrokenContact().compareTo(config.nodeDeadAfter()) < 0) {
       return;
     }
-    List<Stranded> expired = db.query(c -> recovery.expiredLeases(c, BATCH));
+    List<Stranded> expired = store.expiredLeases(BATCH);
     if (expired.isEmpty()) {
       return;
     }
     // Appended first, marked QUEUED second: a claim accepts an expired lease too, so either order
     // of claim and mark is safe, and a crash in between leaves the lease expired and found again.
     enqueue(expired);
-    int count = leader.fenced(c -> recovery.reclaim(c, expired));
+    int count = leader.fenced(store.reclaim(expired));
     reclaimed.increment(count);
     if (count > 0) {
       log.warn("Reclaimed {} task(s) whose lease expired; they run again", count);
@@ -210,7 +246,7 @@ final class Sweeper {
 
   private void reapUnacknowledgedEntries() {
     Set<String> queues = new TreeSet<>();
-    db.query(recovery::activeQueues).forEach(q -> queues.addAll(PriorityBand.streams(q)));
+    store.activeQueues().forEach(q -> queues.addAll(PriorityBand.streams(q)));
     for (String queue : queues) {
       List<Delivery> stale = redis.takeOverIdleEntries(queue, config.reapIdle(), BATCH);
       if (stale.isEmpty()) {

@@ -8,13 +8,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.health.LoopSpec;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.loop.MutableClock;
-import io.sluice.store.Database;
-import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.HashSet;
-import java.util.OptionalLong;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,8 +19,8 @@ class LeaderElectionTest {
   private static final Duration LEASE = Duration.ofSeconds(5);
 
   private final MutableClock clock = MutableClock.start();
-  private final FakeLock lock = new FakeLock();
-  private final FakeStore store = new FakeStore();
+  private final FakeLeaderLock lock = new FakeLeaderLock();
+  private final FakeLeaderStore store = new FakeLeaderStore(clock);
   private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
   private final LeaderElection election =
       new LeaderElection("me", LEASE, store, lock, clock, metrics);
@@ -141,90 +135,6 @@ class LeaderElectionTest {
       assertThat(store.holder).as("resigned in PostgreSQL").isNull();
       assertThat(lock.holder).isNull();
       assertThat(lock.threads).as("every lock call from one thread").hasSize(1);
-    }
-  }
-
-  /** Redisson's fenced lock as LeaderElection sees it: one holder, a growing token. */
-  private static final class FakeLock implements LeaderLock {
-    volatile String holder;
-    long token;
-    final Set<String> threads = new HashSet<>();
-
-    @Override
-    public synchronized Long tryAcquire(Duration lease) {
-      threads.add(Thread.currentThread().getName());
-      if (holder != null && !holder.equals("me")) {
-        return null;
-      }
-      holder = "me";
-      return ++token;
-    }
-
-    @Override
-    public synchronized void release() {
-      threads.add(Thread.currentThread().getName());
-      if ("me".equals(holder)) {
-        holder = null;
-      }
-    }
-  }
-
-  /** The leader row: a holder, an epoch and a lease that runs out on the test's clock. */
-  private final class FakeStore implements LeaderStore {
-    volatile String holder;
-    volatile long epoch;
-    volatile Instant expires;
-    volatile boolean failing;
-    int calls;
-
-    private void call() {
-      calls++;
-      if (failing) {
-        throw new IllegalStateException("PostgreSQL is unreachable");
-      }
-    }
-
-    @Override
-    public synchronized OptionalLong takeOver(String nodeId, long lockToken, Duration lease) {
-      call();
-      if (holder != null && expires != null && clock.instant().isBefore(expires)) {
-        return OptionalLong.empty();
-      }
-      holder = nodeId;
-      expires = clock.instant().plus(lease);
-      return OptionalLong.of(++epoch);
-    }
-
-    @Override
-    public synchronized OptionalLong renew(String nodeId, long current, Duration lease) {
-      call();
-      if (!nodeId.equals(holder) || current != epoch) {
-        return OptionalLong.empty();
-      }
-      expires = clock.instant().plus(lease);
-      return OptionalLong.of(epoch);
-    }
-
-    @Override
-    public synchronized void resign(String nodeId, long current) {
-      call();
-      if (nodeId.equals(holder) && current == epoch) {
-        holder = null;
-        expires = null;
-      }
-    }
-
-    @Override
-    public synchronized <T> T fenced(String nodeId, long current, Database.TxWork<T> work) {
-      call();
-      if (!nodeId.equals(holder) || current != epoch) {
-        throw new LeaderElection.NotLeaderException(nodeId);
-      }
-      try {
-        return work.run(null);
-      } catch (SQLException e) {
-        throw new IllegalStateException(e);
-      }
     }
   }
 }

@@ -11,7 +11,6 @@ import io.sluice.redis.RedisKeys;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import io.sluice.worker.Worker;
-import io.sluice.worker.WorkerConfig;
 import io.sluice.worker.redis.JedisConcurrencySlots;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -64,15 +63,9 @@ class BoundedConcurrencyIT {
     for (int i = 0; i < 3; i++) {
       stack.workers.add(
           Worker.start(
-              WorkerConfig.builder(Stack.database(env, 4), Stack.redis(env))
-                  .workerId("bw" + i + "-" + env.redisPrefix())
+              Stack.workerBuilder(env, "bw" + i, 6)
                   .queues(List.of("default", "limited"))
-                  .concurrency(6)
                   .lease(LEASE)
-                  .retryBase(Duration.ofMillis(50))
-                  .retryMax(Duration.ofMillis(200))
-                  .drainGrace(Duration.ofSeconds(5))
-                  .httpPort(0)
                   .concurrencyLimits(limits)
                   .build()));
     }

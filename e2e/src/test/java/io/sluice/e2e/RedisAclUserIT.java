@@ -11,7 +11,6 @@ import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import io.sluice.worker.Worker;
-import io.sluice.worker.WorkerConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,15 +71,7 @@ class RedisAclUserIT {
       // Concurrency limits and a retry take the worker through every script it has.
       stack.workers.add(
           Worker.start(
-              WorkerConfig.builder(Stack.database(limited, 4), Stack.redis(limited))
-                  .workerId("acl-" + limited.redisPrefix())
-                  .queues(List.of("default"))
-                  .concurrency(4)
-                  .lease(Duration.ofSeconds(10))
-                  .retryBase(Duration.ofMillis(50))
-                  .retryMax(Duration.ofMillis(200))
-                  .drainGrace(Duration.ofSeconds(5))
-                  .httpPort(0)
+              Stack.workerBuilder(limited, "acl", 4)
                   .concurrencyLimits(
                       new ConcurrencyLimits(Map.of("default", 3), Map.of("flaky", 2)))
                   .build()));

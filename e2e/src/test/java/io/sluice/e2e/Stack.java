@@ -77,6 +77,11 @@ final class Stack implements AutoCloseable {
   }
 
   static WorkerConfig workerConfig(TestEnvironment env, String id, int concurrency) {
+    return workerBuilder(env, id, concurrency).build();
+  }
+
+  /** A test worker on queue {@code default} with fast retries, for a test to adjust. */
+  static WorkerConfig.Builder workerBuilder(TestEnvironment env, String id, int concurrency) {
     return WorkerConfig.builder(database(env, 4), redis(env))
         .workerId(id + "-" + env.redisPrefix())
         .queues(List.of("default"))
@@ -85,8 +90,7 @@ final class Stack implements AutoCloseable {
         .retryBase(Duration.ofMillis(50))
         .retryMax(Duration.ofMillis(200))
         .drainGrace(Duration.ofSeconds(5))
-        .httpPort(0)
-        .build();
+        .httpPort(0);
   }
 
   static DatabaseConfig database(TestEnvironment env, int pool) {

@@ -43,10 +43,22 @@ final class CompletionWriter implements LoopSupervisor.Body {
   /** A finished task waiting to be written, with the stream entry to acknowledge after. */
   record Done(Completion completion, String queue, String entryId) {}
 
-  private final Database db;
+  /** Commits one batch of completions in one transaction. Tests give a fake. */
+  @FunctionalInterface
+  interface Completions {
+    Committed commit(List<Completion> batch);
+  }
+
+  /** Waits between retries. Tests give one that only records the delays. */
+  @FunctionalInterface
+  interface Sleeper {
+    void sleep(long millis) throws InterruptedException;
+  }
+
+  private final Completions completions;
   private final QueueProtocol redis;
   private final InFlight inFlight;
-  private final PostgresCompletions completions = new PostgresCompletions();
+  private final Sleeper sleeper;
   private final BlockingQueue<Done> queue;
   private final Counter zombies;
   private final Counter poisoned;
@@ -59,9 +71,20 @@ final class CompletionWriter implements LoopSupervisor.Body {
   private volatile long failingSince;
 
   CompletionWriter(Database db, QueueProtocol redis, InFlight inFlight, MeterRegistry metrics) {
-    this.db = db;
+    this(postgres(db), redis, inFlight, metrics, Thread::sleep);
+  }
+
+  /** Committing through {@code completions} and waiting between retries with {@code sleeper}. */
+  CompletionWriter(
+      Completions completions,
+      QueueProtocol redis,
+      InFlight inFlight,
+      MeterRegistry metrics,
+      Sleeper sleeper) {
+    this.completions = completions;
     this.redis = redis;
     this.inFlight = inFlight;
+    this.sleeper = sleeper;
     // Never more completions than claims held; the bound is the in-flight capacity.
     this.queue = new LinkedBlockingQueue<>(Math.min(inFlight.capacity(), 1_000_000));
     this.zombies = metrics.counter("sluice_zombie_commits_rejected_total");
@@ -70,6 +93,12 @@ final class CompletionWriter implements LoopSupervisor.Body {
     this.failed = metrics.counter("sluice_tasks_failed_total");
     this.retried = metrics.counter("sluice_tasks_retry_scheduled_total");
     this.handedBack = metrics.counter("sluice_tasks_handed_back_total");
+  }
+
+  /** The completions of the {@code tasks} and {@code jobs} tables. */
+  static Completions postgres(Database db) {
+    PostgresCompletions completions = new PostgresCompletions();
+    return batch -> db.inTransaction(c -> completions.commit(c, batch));
   }
 
   /** Queues a finished task for the next batch; waits while the queue is full. */
@@ -157,7 +186,7 @@ final class CompletionWriter implements LoopSupervisor.Body {
             delayMs,
             e.toString());
         self.beat();
-        Thread.sleep(delayMs);
+        sleeper.sleep(delayMs);
       }
     }
   }
@@ -188,7 +217,7 @@ final class CompletionWriter implements LoopSupervisor.Body {
    */
   void write(List<Done> batch) {
     List<Completion> written = batch.stream().map(Done::completion).toList();
-    Committed committed = db.inTransaction(c -> completions.commit(c, written));
+    Committed committed = completions.commit(written);
     FaultInjection.afterCommitBeforeAck();
     int rejected = written.size() - committed.applied().size();
     if (rejected > 0) {

@@ -1,0 +1,38 @@
+package io.sluice.coordinator;
+
+import io.sluice.queue.InMemoryQueueProtocol;
+import java.time.Clock;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The coordinator's Redis in memory: the shared queue fake plus the marker and queue depths. */
+class FakeCoordinatorRedis extends InMemoryQueueProtocol implements CoordinatorRedis {
+  private String marker;
+
+  FakeCoordinatorRedis(Clock clock) {
+    super(clock);
+  }
+
+  @Override
+  public synchronized boolean markerPresent(String value) {
+    return value.equals(marker);
+  }
+
+  @Override
+  public synchronized void setMarker(String value) {
+    marker = value;
+  }
+
+  @Override
+  public long collectBacklog() {
+    return signalled().size();
+  }
+
+  @Override
+  public synchronized Map<String, QueueDepth> queueDepths(Collection<String> queues) {
+    Map<String, QueueDepth> depths = new LinkedHashMap<>();
+    queues.forEach(q -> depths.put(q, new QueueDepth(entries(q).size(), pending(q).size(), 0)));
+    return depths;
+  }
+}
