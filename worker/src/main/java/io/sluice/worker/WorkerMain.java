@@ -4,6 +4,8 @@ import io.sluice.config.ApiTokens;
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
 import io.sluice.config.Redact;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -28,12 +30,20 @@ public final class WorkerMain {
       return;
     }
     AtomicReference<Worker> started = new AtomicReference<>();
+    CountDownLatch startEnded = new CountDownLatch(1);
     // SIGTERM is how an orchestrator scales a worker in: drain, then exit 0 (not 143), since
-    // nothing went wrong.
+    // nothing went wrong. A SIGTERM during the start waits for it (its loops may already have
+    // claimed tasks), so those tasks are handed back too.
+    long startWaitMillis = config.drainGrace().toMillis();
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
+                  try {
+                    startEnded.await(startWaitMillis, TimeUnit.MILLISECONDS);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
                   Worker worker = started.get();
                   if (worker != null) {
                     try {
@@ -47,13 +57,15 @@ public final class WorkerMain {
     Worker worker;
     try {
       worker = Worker.start(config, adminTokens);
+      started.set(worker);
     } catch (RuntimeException e) {
+      startEnded.countDown();
       // Printed redacted and without a trace: a driver's message may carry the URL it was given.
       System.err.println("sluice worker: not started: " + Redact.messages(e));
       System.exit(1);
       return;
     }
-    started.set(worker);
+    startEnded.countDown();
     // A drained worker has nothing left to do: exiting runs the shutdown hook, which closes it.
     worker.drainedOnRequest().thenRun(() -> System.exit(0));
   }
