@@ -1,6 +1,8 @@
 package io.sluice.builtin;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.Collector;
+import io.sluice.api.InvalidPayloadException;
 import io.sluice.api.JobType;
 import io.sluice.api.Payload;
 import io.sluice.api.Splitter;
@@ -8,11 +10,13 @@ import io.sluice.api.TaskHandler;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
 import java.time.Duration;
+import java.util.BitSet;
 
 /**
- * {@code noop}: payload {@code {"tasks": N, "taskDelayMs": d?}}; N tasks that do nothing but wait d
- * ms. The collector reports how many succeeded. Used by benchmarks and fault tests. A task told to
- * stop never reports success.
+ * {@code noop}: payload {@code {"tasks": N, "taskDelayMs": d?, "fail": [seq, ...]?}}; N tasks that
+ * do nothing but wait d ms, except that the tasks numbered in {@code fail} fail at once without
+ * retry (for testing failure paths). The collector reports how many succeeded. Used by benchmarks
+ * and fault tests. A task told to stop never reports success.
  */
 public final class NoopJobType implements JobType {
   public static final int MAX_TASKS = 1_000_000;
@@ -25,8 +29,31 @@ public final class NoopJobType implements JobType {
 
   @Override
   public void validate(Payload payload) {
-    payload.intField("tasks", 1, MAX_TASKS, null);
+    failing(payload, payload.intField("tasks", 1, MAX_TASKS, null));
     payload.intField("taskDelayMs", 0, MAX_DELAY_MS, 0);
+  }
+
+  /** The task numbers of {@code fail}: an array of distinct integers from 0 to tasks - 1. */
+  private static BitSet failing(Payload payload, int tasks) {
+    BitSet failing = new BitSet();
+    JsonNode fail = payload.json().get("fail");
+    if (fail == null || fail.isNull()) {
+      return failing;
+    }
+    if (!fail.isArray()) {
+      throw new InvalidPayloadException("fail", "must be an array of task numbers");
+    }
+    for (JsonNode seq : fail) {
+      if (!seq.isInt() || seq.intValue() < 0 || seq.intValue() >= tasks) {
+        throw new InvalidPayloadException(
+            "fail", "must hold task numbers from 0 to " + (tasks - 1) + ", got " + seq);
+      }
+      if (failing.get(seq.intValue())) {
+        throw new InvalidPayloadException("fail", "names task " + seq + " twice");
+      }
+      failing.set(seq.intValue());
+    }
+    return failing;
   }
 
   @Override
@@ -34,9 +61,11 @@ public final class NoopJobType implements JobType {
     return (payload, sink) -> {
       int tasks = payload.intField("tasks", 1, MAX_TASKS, null);
       int delay = payload.intField("taskDelayMs", 0, MAX_DELAY_MS, 0);
+      BitSet failing = failing(payload, tasks);
       var input = delay == 0 ? Json.object() : Json.object().put("d", delay);
+      var failInput = Json.object().put("fail", true);
       for (int i = 0; i < tasks; i++) {
-        sink.accept(input);
+        sink.accept(failing.get(i) ? failInput : input);
       }
     };
   }
@@ -44,6 +73,9 @@ public final class NoopJobType implements JobType {
   @Override
   public TaskHandler handler() {
     return ctx -> {
+      if (ctx.input().path("fail").asBoolean(false)) {
+        return TaskResult.fail("task " + ctx.seq() + " is listed in the payload's \"fail\"");
+      }
       long delay = ctx.input().path("d").asLong(0);
       long deadline = System.nanoTime() + delay * 1_000_000;
       while (delay > 0 && System.nanoTime() < deadline && !ctx.isCancelled()) {
