@@ -142,6 +142,25 @@ class PipelineIT {
   }
 
   @Test
+  void aNoopTaskListedInFailFailsItsJobOnItsFirstAttemptWithoutRetry() {
+    var created =
+        stack.submit(
+            "{\"type\":\"noop\",\"maxAttempts\":3,\"payload\":{\"tasks\":4,\"fail\":[2]}}");
+    String id = Json.read(created.body()).get("id").asText();
+
+    JsonNode job = stack.awaitTerminal(id, Duration.ofSeconds(30));
+
+    assertThat(job.get("status").asText()).isEqualTo("FAILED");
+    assertThat(job.get("error").asText()).contains("task 2 failed");
+    JsonNode task =
+        Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?status=FAILED").body())
+            .get("items")
+            .get(0);
+    assertThat(task.get("seq").asInt()).isEqualTo(2);
+    assertThat(task.get("attempt").asInt()).as("failed without retry").isEqualTo(1);
+  }
+
+  @Test
   void aTaskThatFailsTwiceThenSucceedsIsRetriedAndTheJobSucceeds() {
     var created =
         stack.submit(
