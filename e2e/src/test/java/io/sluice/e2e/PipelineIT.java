@@ -133,10 +133,7 @@ class PipelineIT {
     Awaitility.await("a finished job leaves no keys in Redis")
         .atMost(Duration.ofSeconds(5))
         .until(() -> jobKeys(id).isEmpty());
-    JsonNode task =
-        Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?status=FAILED").body())
-            .get("items")
-            .get(0);
+    JsonNode task = firstFailedTask(id);
     assertThat(task.get("seq").asInt()).isEqualTo(2);
     assertThat(task.get("attempt").asInt()).isEqualTo(3);
   }
@@ -152,10 +149,7 @@ class PipelineIT {
 
     assertThat(job.get("status").asText()).isEqualTo("FAILED");
     assertThat(job.get("error").asText()).contains("task 2 failed");
-    JsonNode task =
-        Json.read(stack.get("/api/v1/jobs/" + id + "/tasks?status=FAILED").body())
-            .get("items")
-            .get(0);
+    JsonNode task = firstFailedTask(id);
     assertThat(task.get("seq").asInt()).isEqualTo(2);
     assertThat(task.get("attempt").asInt()).as("failed without retry").isEqualTo(1);
   }
@@ -189,6 +183,12 @@ class PipelineIT {
     assertThat(job.get("tasksSucceeded").asInt()).isEqualTo(3);
     assertThat(job.get("tasksFailed").asInt()).isEqualTo(1);
     assertThat(job.get("result").get("failed").get(0).asInt()).isEqualTo(3);
+  }
+
+  private JsonNode firstFailedTask(String jobId) {
+    return Json.read(stack.get("/api/v1/jobs/" + jobId + "/tasks?status=FAILED").body())
+        .get("items")
+        .get(0);
   }
 
   private Set<String> jobKeys(String jobId) {
