@@ -4,12 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.function.Consumer;
 
 /**
- * Merges a job's task outcomes into its result. Runs on a coordinator once all tasks are finished.
+ * Merges a stage's task outcomes into its result (a one-stage job's result is its stage's). Runs on a coordinator once all tasks are finished.
  */
 @FunctionalInterface
 public interface Collector {
 
   JsonNode collect(Payload payload, Outcomes outcomes) throws Exception;
+
+  /**
+   * Collects the outcomes of one stage's tasks, knowing the stage. The default ignores it.
+   * Coordinators always call this one.
+   */
+  default JsonNode collect(Stage stage, Payload payload, Outcomes outcomes) throws Exception {
+    return collect(payload, outcomes);
+  }
 
   /** Streams the job's task outcomes in sequence order; never holds them all in memory. */
   @FunctionalInterface
