@@ -161,7 +161,7 @@ public final class PostgresPipelines {
     }
     c.releaseSavepoint(before);
     transitions.split(c, stage.id(), pipelineId, count);
-    log.info("Pipeline {}: stage {} split into {} task(s)", pipelineId, stage.stageName(), count);
+    log.debug("Pipeline {}: stage {} split into {} task(s)", pipelineId, stage.stageName(), count);
     return Optional.empty();
   }
 

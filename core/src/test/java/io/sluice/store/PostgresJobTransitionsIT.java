@@ -150,7 +150,10 @@ class PostgresJobTransitionsIT {
   @MethodSource("operations")
   void aTransitionFromAnyOtherStatusChangesNothing(
       String name, Op op, boolean versioned, JobStatus to, Set<JobStatus> legalFrom) {
-    for (JobStatus from : EnumSet.complementOf(EnumSet.copyOf(legalFrom))) {
+    EnumSet<JobStatus> illegal = EnumSet.complementOf(EnumSet.copyOf(legalFrom));
+    illegal.remove(
+        JobStatus.WAITING); // only a pipeline's stage waits; PostgresPipelinesIT has them
+    for (JobStatus from : illegal) {
       UUID id = jobIn(from);
       JobRows.Snapshot before = rows.snapshot(db, id);
 

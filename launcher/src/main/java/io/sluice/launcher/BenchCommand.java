@@ -20,7 +20,7 @@ import java.util.UUID;
  * standard error.
  */
 final class BenchCommand {
-  private static final Set<String> VALUED = Set.of("tasks", "workers", "concurrency");
+  private static final Set<String> VALUED = Set.of("tasks", "workers", "concurrency", "stages");
   private static final Duration POLL = Duration.ofMillis(20);
   private static final Duration TIMEOUT = Duration.ofMinutes(30);
   private static final Duration STALL_LIMIT = Duration.ofMinutes(2);
@@ -37,6 +37,7 @@ final class BenchCommand {
     Args args = Args.parse(arguments, VALUED, Set.of("keep-logs"));
     int n = args.intValue("tasks", 50_000, 1, 1_000_000);
     int workers = args.intValue("workers", 2, 1, 64);
+    int stages = args.intValue("stages", 1, 1, 64);
     Integer concurrency =
         args.value("concurrency") == null ? null : args.intValue("concurrency", 0, 1, 10_000);
     Path work = LocalStack.tempDir("sluice-bench-");
@@ -48,7 +49,7 @@ final class BenchCommand {
           new LocalStack.Spec(
               "bench", work.resolve("logs"), 0, workers, concurrency, UUID.randomUUID().toString());
       try (LocalStack stack = LocalStack.start(spec, servers, err)) {
-        ok = measure(stack.api(), n, workers, concurrency);
+        ok = measure(stack.api(), n, stages, workers, concurrency);
       }
       return ok ? 0 : LauncherException.FAILED;
     } finally {
@@ -63,10 +64,10 @@ final class BenchCommand {
         : Servers.embedded(work.resolve("data"), "bench");
   }
 
-  private boolean measure(SluiceClient api, int n, int workers, Integer concurrency) {
-    ObjectNode payload = CliClient.JSON.createObjectNode().put("tasks", n);
+  private boolean measure(SluiceClient api, int n, int stages, int workers, Integer concurrency) {
+    ObjectNode request = request(n, stages);
     long t0 = System.nanoTime();
-    JobView job = new JobView(CliClient.call(api, () -> api.submit("noop", payload)).json());
+    JobView job = new JobView(CliClient.call(api, () -> api.submit(request)).json());
     long submitted = System.nanoTime();
     List<long[]> samples = new ArrayList<>(); // {nanos since submit, finished tasks}
     job =
@@ -80,6 +81,9 @@ final class BenchCommand {
     double totalMs = totalNanos / 1e6;
     ObjectNode line =
         CliClient.JSON.createObjectNode().put("tool", "sluice").put("n", n).put("workers", workers);
+    if (stages > 1) {
+      line.put("stages", stages);
+    }
     if (concurrency != null) {
       line.put("concurrency", concurrency);
     }
@@ -92,6 +96,28 @@ final class BenchCommand {
         .put("latency", "job progress polled every " + POLL.toMillis() + " ms");
     out.println(line);
     return true;
+  }
+
+  /**
+   * One {@code noop} job of n tasks; or, with several stages, a pipeline that is a chain of that
+   * many {@code noop} stages sharing the n tasks (the first takes the remainder), each starting
+   * when the one before it succeeded.
+   */
+  static ObjectNode request(int n, int stages) {
+    ObjectNode request = CliClient.JSON.createObjectNode();
+    if (stages == 1) {
+      request.put("type", "noop").putObject("payload").put("tasks", n);
+      return request;
+    }
+    var list = request.putArray("stages");
+    for (int i = 0; i < stages; i++) {
+      ObjectNode stage = list.addObject().put("name", "s" + i).put("type", "noop");
+      stage.putObject("payload").put("tasks", n / stages + (i == 0 ? n % stages : 0));
+      if (i > 0) {
+        stage.putArray("dependsOn").add("s" + (i - 1));
+      }
+    }
+    return request;
   }
 
   /** Milliseconds from submit to the first poll that saw {@code q * n} tasks finished. */

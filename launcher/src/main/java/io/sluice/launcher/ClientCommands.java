@@ -202,9 +202,14 @@ final class ClientCommands {
       return null;
     }
     String upper = raw.trim().toUpperCase(Locale.ROOT);
-    if (Arrays.stream(JobStatus.values()).noneMatch(s -> s.name().equals(upper))) {
-      throw LauncherException.usage(
-          "--status " + raw + " is not one of " + Arrays.toString(JobStatus.values()));
+    // Only a pipeline's stage is ever WAITING, never a job.
+    List<String> jobStatuses =
+        Arrays.stream(JobStatus.values())
+            .filter(s -> s != JobStatus.WAITING)
+            .map(JobStatus::name)
+            .toList();
+    if (!jobStatuses.contains(upper)) {
+      throw LauncherException.usage("--status " + raw + " is not one of " + jobStatuses);
     }
     return upper;
   }

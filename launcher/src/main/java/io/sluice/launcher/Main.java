@@ -50,8 +50,9 @@ public final class Main {
             Asks a worker to drain (POST /admin/drain on its port): it stops fetching, lets running
             tasks finish, hands the rest back and exits. By id, the port comes from the workers
             listing and the host is H (default: SLUICE_API_URL's host).
-        bench [--tasks N] [--workers W] [--concurrency C] [--keep-logs]
-            One noop job of N (50000) tasks on W (2) workers; prints one JSON line with tasks_per_s
+        bench [--tasks N] [--stages K] [--workers W] [--concurrency C] [--keep-logs]
+            One noop job of N (50000) tasks on W (2) workers, or with --stages K a pipeline of K
+            noop stages in a chain sharing the N tasks; prints one JSON line with tasks_per_s
             and latency percentiles. Uses SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both are set
             (in a fresh database and key prefix, removed afterwards), else embedded servers.
         help

@@ -21,4 +21,17 @@ class BenchCommandTest {
     assertThat(BenchCommand.percentile(samples, 1000, 0.99)).isEqualTo(80);
     assertThat(BenchCommand.percentile(samples, 1000, 1.0)).isEqualTo(100);
   }
+
+  @Test
+  void severalStagesAreAChainOfNoopStagesSharingTheTasks() {
+    var one = BenchCommand.request(100, 1);
+    var three = BenchCommand.request(100, 3);
+
+    assertThat(one.toString()).isEqualTo("{\"type\":\"noop\",\"payload\":{\"tasks\":100}}");
+    assertThat(three.get("stages")).hasSize(3);
+    assertThat(three.get("stages").get(0).get("payload").get("tasks").asInt()).isEqualTo(34);
+    assertThat(three.get("stages").get(2).get("payload").get("tasks").asInt()).isEqualTo(33);
+    assertThat(three.get("stages").get(2).get("dependsOn").toString()).isEqualTo("[\"s1\"]");
+    assertThat(three.get("stages").get(0).has("dependsOn")).isFalse();
+  }
 }
