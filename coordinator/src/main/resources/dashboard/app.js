@@ -216,7 +216,7 @@
       el('td', { className: 'status' }, badge(task.status)),
       td(String(task.attempt), 'num'),
       td(task.workerId || '–', 'mono'),
-      td(pct(task.progress) + (task.stage ? ' · ' + task.stage : ''), 'num', task.message || null),
+      td(pct(task.progress) + (task.phase ? ' · ' + task.phase : ''), 'num', task.message || null),
       td(task.error || '', 'error', task.error),
       el('td', {}, task.status === 'FAILED' ? requeueButton(id, task.seq, job.status) : null)));
     $('tasks').tBodies[0].replaceChildren(...rows);
