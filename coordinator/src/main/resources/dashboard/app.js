@@ -10,7 +10,7 @@
   const DEAD_MS = 60000;
   const REQUEUABLE = new Set(['QUEUED', 'RUNNING', 'FAILED']);
 
-  const state = { selectedJob: null, filter: '', lastOk: 0, failing: null };
+  const state = { selectedJob: null, filter: '', lastOk: 0, failing: null, graphKey: null };
 
   const $ = (id) => document.getElementById(id);
 
@@ -201,6 +201,18 @@
     box.hidden = false;
   }
 
+  // A pipeline's stages as a graph (graph.js); drawn again only when a stage changed, so the page
+  // does not flicker once a second. A one-stage job draws nothing: its stage is the job itself.
+  function graph(job) {
+    const box = $('job-graph');
+    const key = job.id + ' ' + JSON.stringify(job.stages || null);
+    if (key === state.graphKey) return;
+    state.graphKey = key;
+    const drawn = window.SluiceGraph.draw(job.stages);
+    box.replaceChildren(...(drawn ? [drawn] : []));
+    box.hidden = !drawn;
+  }
+
   async function refreshTasks() {
     const id = state.selectedJob;
     if (!id) return;
@@ -211,6 +223,7 @@
     if (id !== state.selectedJob) return;
     $('tasks-job').textContent = job.type + ' · ' + id;
     detail(job);
+    graph(job);
     const rows = page.items.map((task) => el('tr', { dataset: { seq: String(task.seq), status: task.status } },
       td(String(task.seq), 'num'),
       el('td', { className: 'status' }, badge(task.status)),
