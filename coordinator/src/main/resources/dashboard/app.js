@@ -224,8 +224,10 @@
     $('tasks-job').textContent = job.type + ' · ' + id;
     detail(job);
     graph(job);
+    // A pipeline's tasks are numbered within their stage, so the stage is named beside the seq.
+    const pipeline = Array.isArray(job.stages) && job.stages.length > 1;
     const rows = page.items.map((task) => el('tr', { dataset: { seq: String(task.seq), status: task.status } },
-      td(String(task.seq), 'num'),
+      td(pipeline && task.stage ? task.stage + ' · ' + task.seq : String(task.seq), 'num'),
       el('td', { className: 'status' }, badge(task.status)),
       td(String(task.attempt), 'num'),
       td(task.workerId || '–', 'mono'),
