@@ -240,6 +240,19 @@ class DashboardBrowserIT {
     Path png = Path.of(System.getProperty("basedir", "."), "target", "dashboard-pipeline.png");
     Files.createDirectories(png.getParent());
     Files.write(png, ((TakesScreenshot) page).getScreenshotAs(OutputType.BYTES));
+
+    String single = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":1}}");
+    stack.awaitTerminal(single, PAGE_WAIT);
+    await("a one-stage job's detail draws no graph, and the pipeline's is gone")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              page.findElement(By.cssSelector("tr[data-job-id='" + single + "']")).click();
+              return find("tasks-job").getText().contains(single)
+                  && !find("job-graph").isDisplayed()
+                  && graph("g.stage").isEmpty();
+            });
   }
 
   /** The status each stage box shows, by stage name; added to {@code seen} when it changed. */
