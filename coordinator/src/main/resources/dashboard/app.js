@@ -10,7 +10,7 @@
   const DEAD_MS = 60000;
   const REQUEUABLE = new Set(['QUEUED', 'RUNNING', 'FAILED']);
 
-  const state = { selectedJob: null, filter: '', lastOk: 0, failing: null };
+  const state = { selectedJob: null, filter: '', lastOk: 0, failing: null, graphKey: null };
 
   const $ = (id) => document.getElementById(id);
 
@@ -201,6 +201,18 @@
     box.hidden = false;
   }
 
+  // A pipeline's stages as a graph (graph.js); drawn again only when a stage changed, so the page
+  // does not flicker once a second. A one-stage job draws nothing: its stage is the job itself.
+  function graph(job) {
+    const box = $('job-graph');
+    const key = job.id + ' ' + JSON.stringify(job.stages || null);
+    if (key === state.graphKey) return;
+    state.graphKey = key;
+    const drawn = window.SluiceGraph.draw(job.stages);
+    box.replaceChildren(...(drawn ? [drawn] : []));
+    box.hidden = !drawn;
+  }
+
   async function refreshTasks() {
     const id = state.selectedJob;
     if (!id) return;
@@ -211,12 +223,15 @@
     if (id !== state.selectedJob) return;
     $('tasks-job').textContent = job.type + ' · ' + id;
     detail(job);
+    graph(job);
+    // A pipeline's tasks are numbered within their stage, so the stage is named beside the seq.
+    const pipeline = Array.isArray(job.stages) && job.stages.length > 1;
     const rows = page.items.map((task) => el('tr', { dataset: { seq: String(task.seq), status: task.status } },
-      td(String(task.seq), 'num'),
+      td(pipeline && task.stage ? task.stage + ' · ' + task.seq : String(task.seq), 'num'),
       el('td', { className: 'status' }, badge(task.status)),
       td(String(task.attempt), 'num'),
       td(task.workerId || '–', 'mono'),
-      td(pct(task.progress) + (task.stage ? ' · ' + task.stage : ''), 'num', task.message || null),
+      td(pct(task.progress) + (task.phase ? ' · ' + task.phase : ''), 'num', task.message || null),
       td(task.error || '', 'error', task.error),
       el('td', {}, task.status === 'FAILED' ? requeueButton(id, task.seq, job.status) : null)));
     $('tasks').tBodies[0].replaceChildren(...rows);

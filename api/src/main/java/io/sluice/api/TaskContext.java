@@ -41,12 +41,14 @@ public interface TaskContext {
   }
 
   /**
-   * Reports progress in [0, 1] within a named stage (such as {@code "download"} or {@code "parse"};
+   * Reports progress in [0, 1] within a named phase (such as {@code "download"} or {@code "parse"};
    * at most 64 characters), with an optional message (at most 500 characters, longer ones are cut).
-   * A null stage keeps the current one. A job's progress shows how many of its running tasks are in
-   * each stage. Implementations that predate stages record only the fraction.
+   * A null phase keeps the current one. A job's progress shows how many of its running tasks are in
+   * each phase ({@code phases}); a task shows its {@code phase}. A phase is a label within one
+   * task's work, not a pipeline {@link Stage}. Implementations that predate phases record only the
+   * fraction.
    */
-  default void reportProgress(String stage, double fraction, String message) {
+  default void reportProgress(String phase, double fraction, String message) {
     reportProgress(fraction);
   }
 }

@@ -41,6 +41,7 @@ final class DashboardApi {
       Map.of(
           "index.html", "text/html; charset=utf-8",
           "app.js", "text/javascript; charset=utf-8",
+          "graph.js", "text/javascript; charset=utf-8",
           "style.css", "text/css; charset=utf-8");
   // The page loads nothing from elsewhere and runs no inline script.
   private static final String CSP =

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code GET /api/v1/jobs/{id}/events}: server-sent events of one job. The first event is a {@code
  * state} snapshot; then a {@code state} event whenever the status changes and a {@code progress}
- * event whenever counts, progress or stages change, each carrying the whole snapshot; after the
+ * event whenever counts, progress or phases change, each carrying the whole snapshot; after the
  * terminal state an {@code end} event closes the stream. The watcher polls PostgreSQL (the record
  * plane) on a virtual thread, so a watcher costs two small reads per tick and no coordinator state.
  */
@@ -105,7 +105,7 @@ final class JobEventStream {
           "tasksFailed",
           "progress",
           "running",
-          "stages",
+          "phases",
           "error"
         }) {
       s.set(field, full.get(field));

@@ -93,7 +93,7 @@ final class JobJson {
     n.put("error", t.error());
     n.put("startedAt", t.startedAt() == null ? null : t.startedAt().toString());
     n.put("finishedAt", t.finishedAt() == null ? null : t.finishedAt().toString());
-    n.put("stage", t.stage());
+    n.put("phase", t.phase());
     n.put("message", t.message());
     return n;
   }

@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * A job's progress as the API shows it: finished tasks count whole, running tasks by what their
- * handlers last reported, and {@code stages} counts the running tasks in each named stage with
+ * handlers last reported, and {@code phases} counts the running tasks in each named phase with
  * their mean progress. Reads only the job's running tasks (a partial index), never all of them.
  */
 final class LiveProgress {
@@ -20,7 +20,7 @@ final class LiveProgress {
     this.db = db;
   }
 
-  /** Sets {@code progress}, {@code running} and {@code stages} of a job's JSON. */
+  /** Sets {@code progress}, {@code running} and {@code phases} of a job's JSON. */
   ObjectNode decorate(ObjectNode json, Job job) {
     Live live =
         job.status().isTerminal()
@@ -34,14 +34,14 @@ final class LiveProgress {
                 (job.tasksSucceeded() + job.tasksFailed() + live.progressSum()) / job.taskCount());
     json.put("progress", Math.round(fraction * 10_000) / 10_000.0);
     json.put("running", live.running());
-    ObjectNode stages = json.putObject("stages");
-    live.stages()
+    ObjectNode phases = json.putObject("phases");
+    live.phases()
         .forEach(
-            (name, stage) ->
-                stages
+            (name, phase) ->
+                phases
                     .putObject(name)
-                    .put("running", stage.tasks())
-                    .put("progress", Math.round(stage.mean() * 10_000) / 10_000.0));
+                    .put("running", phase.tasks())
+                    .put("progress", Math.round(phase.mean() * 10_000) / 10_000.0));
     return json;
   }
 }

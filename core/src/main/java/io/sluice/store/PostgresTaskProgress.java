@@ -19,19 +19,22 @@ import java.util.UUID;
  * aggregate of a job's running tasks. A report is written only to its own task's row and only while
  * the claim that made it still holds (same {@code lease_epoch}, still RUNNING), so it can neither
  * overwrite another task's progress nor a finished task's.
+ *
+ * <p>The column {@code progress_stage} holds a report's <em>phase</em> (such as {@code download});
+ * it keeps the name it had before pipeline stages existed, since a rename migration buys nothing.
  */
 public final class PostgresTaskProgress {
   private static final String WRITE =
       """
       WITH c AS (
         SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::real[], ?::text[], ?::text[])
-                 AS c(job_id, seq, epoch, fraction, stage, message)
+                 AS c(job_id, seq, epoch, fraction, phase, message)
       ), locked AS (
         SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
       )
       UPDATE tasks t
-         SET progress = c.fraction, progress_stage = c.stage, progress_message = c.message,
+         SET progress = c.fraction, progress_stage = c.phase, progress_message = c.message,
              progress_at = now(), version = t.version + 1
         FROM c, locked l
        WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
@@ -47,17 +50,17 @@ public final class PostgresTaskProgress {
 
   /** The latest progress report of one claim. */
   public record Report(
-      UUID jobId, int seq, long leaseEpoch, double fraction, String stage, String message) {}
+      UUID jobId, int seq, long leaseEpoch, double fraction, String phase, String message) {}
 
-  /** Running tasks of one stage: how many, and the sum of their progress. */
-  public record Stage(int tasks, double progressSum) {
+  /** Running tasks in one phase: how many, and the sum of their progress. */
+  public record Phase(int tasks, double progressSum) {
     public double mean() {
       return tasks == 0 ? 0 : progressSum / tasks;
     }
   }
 
-  /** A job's running tasks: their summed progress, and per named stage. */
-  public record Live(int running, double progressSum, Map<String, Stage> stages) {}
+  /** A job's running tasks: their summed progress, and per named phase. */
+  public record Live(int running, double progressSum, Map<String, Phase> phases) {}
 
   /**
    * Writes a batch of reports, at most one per task, in one statement; returns how many were
@@ -70,7 +73,7 @@ public final class PostgresTaskProgress {
       ps.setArray(3, longs(c, reports, Report::leaseEpoch));
       ps.setArray(
           4, c.createArrayOf("float4", reports.stream().map(r -> (float) r.fraction()).toArray()));
-      ps.setArray(5, texts(c, reports, Report::stage));
+      ps.setArray(5, texts(c, reports, Report::phase));
       ps.setArray(6, texts(c, reports, Report::message));
       return ps.executeUpdate();
     }
@@ -80,7 +83,7 @@ public final class PostgresTaskProgress {
   public Live live(Connection c, UUID jobId) throws SQLException {
     int running = 0;
     double sum = 0;
-    Map<String, Stage> stages = new LinkedHashMap<>();
+    Map<String, Phase> phases = new LinkedHashMap<>();
     try (PreparedStatement ps = c.prepareStatement(LIVE)) {
       ps.setObject(1, jobId);
       try (ResultSet rs = ps.executeQuery()) {
@@ -89,13 +92,13 @@ public final class PostgresTaskProgress {
           double progress = rs.getDouble("progress");
           running += tasks;
           sum += progress;
-          String stage = rs.getString("progress_stage");
-          if (stage != null) {
-            stages.put(stage, new Stage(tasks, progress));
+          String phase = rs.getString("progress_stage");
+          if (phase != null) {
+            phases.put(phase, new Phase(tasks, progress));
           }
         }
       }
     }
-    return new Live(running, sum, stages);
+    return new Live(running, sum, phases);
   }
 }

@@ -331,7 +331,7 @@ public final class PostgresTaskStore {
                   rs.getString("error"),
                   instant(rs, "started_at"),
                   instant(rs, "finished_at"),
-                  rs.getString("progress_stage"),
+                  rs.getString("progress_stage"), // the phase; the column predates stages
                   rs.getString("progress_message")));
         }
       }

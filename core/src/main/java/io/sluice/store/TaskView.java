@@ -3,7 +3,7 @@ package io.sluice.store;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 
-/** A task as the API shows it; {@code stage} and {@code message} are its latest progress report. */
+/** A task as the API shows it; {@code phase} and {@code message} are its latest progress report. */
 public record TaskView(
     int seq,
     TaskStatus status,
@@ -14,5 +14,5 @@ public record TaskView(
     String error,
     Instant startedAt,
     Instant finishedAt,
-    String stage,
+    String phase,
     String message) {}

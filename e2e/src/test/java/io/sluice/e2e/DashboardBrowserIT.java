@@ -14,7 +14,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,7 +38,7 @@ import org.openqa.selenium.WebElement;
  * page shows no job data and asks for one; entered in the page or handed over in the URL fragment,
  * an admin token shows every tenant's jobs; a running job's progress rises on the page, a
  * dead-lettered task is requeued by clicking, runs again and its job succeeds, and a screenshot is
- * saved to {@code target/dashboard.png}.
+ * saved to {@code target/dashboard.png}; a pipeline's detail draws its stages as an SVG graph.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -179,6 +181,109 @@ class DashboardBrowserIT {
         .isEqualTo("FAILED");
 
     screenshotWithAJobRunning();
+  }
+
+  @Test
+  @Order(3)
+  void aPipelinesDetailDrawsOneBoxPerStageAndAnArrowFromEachDependencyToItsDependent()
+      throws Exception {
+    String id =
+        submit(
+            "{\"stages\":["
+                + "{\"name\":\"a\",\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":200}},"
+                + "{\"name\":\"b\",\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":200}},"
+                + "{\"name\":\"c\",\"type\":\"noop\",\"payload\":{\"tasks\":2},"
+                + "\"dependsOn\":[\"a\",\"b\"]}]}");
+    By row = By.cssSelector("tr[data-job-id='" + id + "']");
+    await("the pipeline's detail opens")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              page.findElement(row).click();
+              return find("tasks-job").getText().contains(id);
+            });
+
+    List<Map<String, String>> seen = new ArrayList<>();
+    await("the graph shows every stage SUCCEEDED")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () -> recordStatuses(seen),
+            drawn -> drawn.size() == 3 && drawn.values().stream().allMatch("SUCCEEDED"::equals));
+
+    assertThat(stack.job(id).get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(seen)
+        .as("c is drawn started only once a and b are drawn SUCCEEDED")
+        .allSatisfy(
+            drawn -> {
+              if (!"WAITING".equals(drawn.get("c"))) {
+                assertThat(drawn).containsEntry("a", "SUCCEEDED").containsEntry("b", "SUCCEEDED");
+              }
+            });
+    assertThat(graph("g.stage").stream().map(g -> g.getAttribute("data-stage")))
+        .containsExactly("a", "b", "c");
+    assertThat(
+            graph("path.dep").stream()
+                .map(d -> d.getAttribute("data-from") + "->" + d.getAttribute("data-to")))
+        .containsExactlyInAnyOrder("a->c", "b->c");
+    assertThat(graph("path.dep"))
+        .allSatisfy(d -> assertThat(d.getAttribute("marker-end")).isEqualTo("url(#stage-arrow)"));
+    assertThat(stageText("a")).contains("a", "SUCCEEDED", "4/4");
+    assertThat(stageText("c")).contains("c", "SUCCEEDED", "2/2");
+    WebElement a = stageBox("a");
+    WebElement c = stageBox("c");
+    assertThat(c.getLocation().getX())
+        .as("c is drawn in the column right of its dependencies")
+        .isGreaterThan(a.getLocation().getX() + a.getSize().getWidth());
+
+    Path png = Path.of(System.getProperty("basedir", "."), "target", "dashboard-pipeline.png");
+    Files.createDirectories(png.getParent());
+    Files.write(png, ((TakesScreenshot) page).getScreenshotAs(OutputType.BYTES));
+
+    String single = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":1}}");
+    stack.awaitTerminal(single, PAGE_WAIT);
+    await("a one-stage job's detail draws no graph, and the pipeline's is gone")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              page.findElement(By.cssSelector("tr[data-job-id='" + single + "']")).click();
+              return find("tasks-job").getText().contains(single)
+                  && !find("job-graph").isDisplayed()
+                  && graph("g.stage").isEmpty();
+            });
+  }
+
+  /** The status each stage box shows, by stage name; added to {@code seen} when it changed. */
+  private Map<String, String> recordStatuses(List<Map<String, String>> seen) {
+    Map<String, String> drawn = new LinkedHashMap<>();
+    for (WebElement g : graph("g.stage")) {
+      drawn.put(g.getAttribute("data-stage"), g.getAttribute("data-status"));
+    }
+    if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(drawn)) {
+      seen.add(drawn);
+    }
+    return drawn;
+  }
+
+  private List<WebElement> graph(String selector) {
+    return page.findElements(By.cssSelector("#job-graph svg " + selector));
+  }
+
+  private WebElement stageBox(String name) {
+    return page.findElement(
+        By.cssSelector("#job-graph svg g.stage[data-stage='" + name + "'] rect.stage-box"));
+  }
+
+  private String stageText(String name) {
+    return String.join(
+        " ",
+        page
+            .findElements(By.cssSelector("#job-graph svg g.stage[data-stage='" + name + "'] text"))
+            .stream()
+            .map(WebElement::getText)
+            .toList());
   }
 
   /** Leaves a job running (and the other dead letter listed) so the picture shows every panel. */

@@ -107,14 +107,14 @@ public class ProbeJobType implements JobType {
     MAX_RUNNING.computeIfAbsent(key, k -> new AtomicInteger()).accumulateAndGet(now, Math::max);
   }
 
-  /** Reports rising to (seq + 1) / (tasks + 1), in stage "stage-(seq mod 3)". */
+  /** Reports rising to (seq + 1) / (tasks + 1), in phase "phase-(seq mod 3)". */
   private static void report(TaskContext ctx) {
     JsonNode in = ctx.input();
     int reports = in.path("reports").asInt();
     double last = (ctx.seq() + 1.0) / (in.path("tasks").asInt() + 1.0);
     for (int i = 1; i <= reports; i++) {
       ctx.reportProgress(
-          "stage-" + (ctx.seq() % 3), last * i / reports, "task " + ctx.seq() + " report " + i);
+          "phase-" + (ctx.seq() % 3), last * i / reports, "task " + ctx.seq() + " report " + i);
     }
   }
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Progress per task and per stage, batched by the worker, and the job's server-sent events. */
+/** Progress per task and per phase, batched by the worker, and the job's server-sent events. */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProgressEventsIT {
@@ -45,7 +45,7 @@ class ProgressEventsIT {
   }
 
   @Test
-  void everyTasksLatestReportLandsOnItsOwnRowAndTheJobAggregatesThemByStage() {
+  void everyTasksLatestReportLandsOnItsOwnRowAndTheJobAggregatesThemByPhase() {
     double writtenBefore = workerCounter("sluice_progress_reports_written_total");
     UUID id =
         api.create("{\"type\":\"probe\",\"payload\":{\"tasks\":12,\"hold\":true,\"reports\":300}}");
@@ -57,16 +57,16 @@ class ProgressEventsIT {
     for (JsonNode t : api.tasks(id)) {
       int seq = t.get("seq").asInt();
       assertThat(t.get("progress").asDouble()).isCloseTo((seq + 1) / 13.0, within(1e-6));
-      assertThat(t.get("stage").asText()).isEqualTo("stage-" + seq % 3);
+      assertThat(t.get("phase").asText()).isEqualTo("phase-" + seq % 3);
     }
     JsonNode job = api.job(id);
     assertThat(job.get("progress").asDouble()).isCloseTo(0.5, within(1e-3));
     assertThat(job.get("running").asInt()).isEqualTo(12);
-    JsonNode stages = job.get("stages");
-    assertThat(stages.get("stage-0").get("running").asInt()).isEqualTo(4);
-    assertThat(stages.get("stage-0").get("progress").asDouble()).isCloseTo(5.5 / 13, within(1e-3));
-    assertThat(stages.get("stage-1").get("progress").asDouble()).isCloseTo(6.5 / 13, within(1e-3));
-    assertThat(stages.get("stage-2").get("progress").asDouble()).isCloseTo(7.5 / 13, within(1e-3));
+    JsonNode phases = job.get("phases");
+    assertThat(phases.get("phase-0").get("running").asInt()).isEqualTo(4);
+    assertThat(phases.get("phase-0").get("progress").asDouble()).isCloseTo(5.5 / 13, within(1e-3));
+    assertThat(phases.get("phase-1").get("progress").asDouble()).isCloseTo(6.5 / 13, within(1e-3));
+    assertThat(phases.get("phase-2").get("progress").asDouble()).isCloseTo(7.5 / 13, within(1e-3));
     assertThat(workerCounter("sluice_progress_reports_written_total") - writtenBefore)
         .as("3600 reports are written in a few batched row updates")
         .isLessThan(360);
@@ -74,7 +74,7 @@ class ProgressEventsIT {
     ProbeJobType.release(id);
     JsonNode done = stack.awaitTerminal(id.toString(), WAIT);
     assertThat(done.get("progress").asDouble()).isEqualTo(1.0);
-    assertThat(done.get("stages").size()).isZero();
+    assertThat(done.get("phases").size()).isZero();
   }
 
   @Test
@@ -105,6 +105,10 @@ class ProgressEventsIT {
     List<Double> progress =
         events.stream().map(e -> Json.read(e[1]).get("progress").asDouble()).toList();
     assertThat(progress).as("progress never goes backwards").isSorted();
+    assertThat(events)
+        .as("every event carries the running tasks per phase")
+        .allMatch(e -> Json.read(e[1]).get("phases").isObject())
+        .anyMatch(e -> Json.read(e[1]).get("phases").has("phase-0"));
     assertThat(progress.get(progress.size() - 1)).isEqualTo(1.0);
 
     HttpResponse<String> unknown = stack.get("/api/v1/jobs/" + UUID.randomUUID() + "/events");

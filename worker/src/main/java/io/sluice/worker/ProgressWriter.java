@@ -44,7 +44,7 @@ final class ProgressWriter {
         tasks.add(t);
         taken.add(p);
         batch.add(
-            new Report(t.jobId(), t.seq(), t.fenceToken(), p.fraction(), p.stage(), p.message()));
+            new Report(t.jobId(), t.seq(), t.fenceToken(), p.fraction(), p.phase(), p.message()));
       }
     }
     if (batch.isEmpty()) {

@@ -18,12 +18,12 @@ final class RunningTask implements TaskContext {
   private volatile String stopReason;
   private volatile boolean leaseLost;
   private volatile double progress;
-  private volatile String stage;
+  private volatile String phase;
   private volatile String message;
   private final AtomicReference<Progress> unwritten = new AtomicReference<>();
 
   /** One progress report as the handler made it. */
-  record Progress(double fraction, String stage, String message) {}
+  record Progress(double fraction, String phase, String message) {}
 
   RunningTask(ClaimedTask claim, String queue, String entryId) {
     this.claim = claim;
@@ -101,17 +101,17 @@ final class RunningTask implements TaskContext {
   }
 
   @Override
-  public void reportProgress(String stage, double fraction, String message) {
+  public void reportProgress(String phase, double fraction, String message) {
     Progress report;
     synchronized (this) {
       if (!Double.isNaN(fraction)) {
         progress = Math.max(0, Math.min(1, fraction));
       }
-      if (stage != null) {
-        this.stage = cut(stage, 64);
+      if (phase != null) {
+        this.phase = cut(phase, 64);
       }
       this.message = message == null ? null : cut(message, 500);
-      report = new Progress(progress, this.stage, this.message);
+      report = new Progress(progress, this.phase, this.message);
     }
     unwritten.set(report);
   }
