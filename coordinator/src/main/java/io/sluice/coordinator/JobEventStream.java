@@ -11,6 +11,9 @@ import jakarta.servlet.ServletOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,8 +22,10 @@ import org.slf4j.LoggerFactory;
  * {@code GET /api/v1/jobs/{id}/events}: server-sent events of one job. The first event is a {@code
  * state} snapshot; then a {@code state} event whenever the status changes and a {@code progress}
  * event whenever counts, progress or phases change, each carrying the whole snapshot; after the
- * terminal state an {@code end} event closes the stream. The watcher polls PostgreSQL (the record
- * plane) on a virtual thread, so a watcher costs two small reads per tick and no coordinator state.
+ * terminal state an {@code end} event closes the stream. A pipeline's stream also has a {@code
+ * stage} event (its name, status and counts) for every stage when the stream starts and whenever
+ * one changes status. The watcher polls PostgreSQL (the record plane) on a virtual thread, so a
+ * watcher costs two small reads per tick and no coordinator state.
  */
 final class JobEventStream {
   private static final Logger log = LoggerFactory.getLogger(JobEventStream.class);
@@ -65,7 +70,9 @@ final class JobEventStream {
     String lastStatus = null;
     String lastSnapshot = null;
     long lastWrite = System.nanoTime();
+    Map<String, String> stageStatus = new HashMap<>();
     while (job != null) {
+      sequence = stageEvents(job, stageStatus, out, sequence);
       ObjectNode snapshot = snapshot(job);
       String text = Json.write(snapshot);
       if (!job.status().name().equals(lastStatus)) {
@@ -90,6 +97,34 @@ final class JobEventStream {
       Thread.sleep(TICK);
       job = load(scope, id);
     }
+  }
+
+  /**
+   * A {@code stage} event for each stage of a pipeline whose status is new or changed since the
+   * last tick (the first tick reports every stage), before the job's own event; returns the last
+   * event id used.
+   */
+  private long stageEvents(Job job, Map<String, String> seen, ServletOutputStream out, long id)
+      throws IOException {
+    if (!job.isPipeline()) {
+      return id;
+    }
+    long sequence = id;
+    for (Job stage : db.query(c -> jobs.stagesOf(c, job.id()))) {
+      ObjectNode shown = (ObjectNode) JobJson.stages(job, List.of(stage)).get(0);
+      String status = shown.get("status").asText();
+      if (!status.equals(seen.put(stage.stageName(), status))) {
+        ObjectNode event = Json.object().put("id", job.id().toString());
+        for (String field :
+            new String[] {
+              "name", "status", "taskCount", "tasksSucceeded", "tasksFailed", "error"
+            }) {
+          event.set(field, shown.get(field));
+        }
+        send(out, "stage", ++sequence, Json.write(event));
+      }
+    }
+    return sequence;
   }
 
   private ObjectNode snapshot(Job job) {

@@ -74,7 +74,7 @@ public final class PostgresJobTransitions {
 
   // A stage whose dependencies all succeeded gets its tasks: WAITING → QUEUED with its task count.
   private static final String SPLIT =
-      transition("status = 'QUEUED', task_count = ?", "j.status = 'WAITING'");
+      transition("status = 'QUEUED', task_count = ?, started_at = now()", "j.status = 'WAITING'");
 
   // A stage that will never finish (its pipeline failed or was cancelled); a collecting one loses
   // its gate, so its collector's late commit changes nothing.
@@ -96,7 +96,8 @@ public final class PostgresJobTransitions {
   // changes nothing.
   private static final String COLLECTING =
       transition(
-          "status = 'COLLECTING'",
+          // A job whose tasks all finished before its dispatch was recorded started nonetheless.
+          "status = 'COLLECTING', started_at = COALESCE(j.started_at, now())",
           "j.status IN ('QUEUED', 'RUNNING') AND j.stage_count = 0"
               + " AND j.tasks_succeeded + j.tasks_failed = j.task_count");
 

@@ -44,7 +44,9 @@ public final class PostgresTaskProgress {
   private static final String LIVE =
       """
       SELECT progress_stage, count(*) AS tasks, sum(progress) AS progress
-        FROM tasks WHERE job_id = ? AND status = 'RUNNING'
+        FROM tasks
+       WHERE job_id IN (SELECT ?::uuid UNION ALL SELECT id FROM jobs WHERE parent_id = ?)
+         AND status = 'RUNNING'
        GROUP BY progress_stage ORDER BY progress_stage NULLS FIRST
       """;
 
@@ -85,7 +87,8 @@ public final class PostgresTaskProgress {
     double sum = 0;
     Map<String, Phase> phases = new LinkedHashMap<>();
     try (PreparedStatement ps = c.prepareStatement(LIVE)) {
-      ps.setObject(1, jobId);
+      ps.setObject(1, jobId); // a one-stage job's tasks, or a pipeline's stages' (its own has none)
+      ps.setObject(2, jobId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           int tasks = rs.getInt("tasks");

@@ -260,6 +260,40 @@ class StagesIT {
   }
 
   @Test
+  void theEventStreamReportsEachStagesTransitionsInDependencyOrder() {
+    UUID id =
+        UUID.fromString(
+            submit(
+                stages(
+                    stage("a", "noop", "{\"tasks\":8,\"taskDelayMs\":100}"),
+                    stage("b", "noop", "{\"tasks\":2,\"taskDelayMs\":800}", "a"))));
+    var stream = new JobApi(stack).events(id);
+    List<JsonNode> stageEvents = new ArrayList<>();
+    List<String> kinds = new ArrayList<>();
+    String event = null;
+    for (var it = stream.body().iterator(); it.hasNext(); ) {
+      String line = it.next();
+      if (line.startsWith("event: ")) {
+        event = line.substring(7);
+        kinds.add(event);
+      } else if (line.startsWith("data: ") && "stage".equals(event)) {
+        stageEvents.add(Json.read(line.substring(6)));
+      } else if (line.startsWith("data: ") && "end".equals(event)) {
+        break;
+      }
+    }
+
+    List<String> seen =
+        stageEvents.stream()
+            .map(e -> e.get("name").asText() + ":" + e.get("status").asText())
+            .toList();
+    assertThat(seen).contains("b:WAITING", "a:SUCCEEDED", "b:RUNNING", "b:SUCCEEDED");
+    assertThat(seen.indexOf("b:RUNNING")).isGreaterThan(seen.indexOf("a:SUCCEEDED"));
+    assertThat(seen.indexOf("b:SUCCEEDED")).isGreaterThan(seen.indexOf("b:RUNNING"));
+    assertThat(kinds.get(kinds.size() - 1)).isEqualTo("end");
+  }
+
+  @Test
   void aOneStageJobShowsItsOnlyStageMain() {
     var created = stack.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":2}}");
     String id = Json.read(created.body()).get("id").asText();
