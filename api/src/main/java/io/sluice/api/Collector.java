@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.function.Consumer;
 
 /**
- * Merges a stage's task outcomes into its result (a one-stage job's result is its stage's). Runs on a coordinator once all tasks are finished.
+ * Merges a stage's task outcomes into its result (a one-stage job's result is its stage's). Runs on
+ * a coordinator once all tasks are finished.
  */
 @FunctionalInterface
 public interface Collector {

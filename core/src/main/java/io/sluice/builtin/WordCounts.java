@@ -1,10 +1,18 @@
 package io.sluice.builtin;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.json.Json;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
-/** The one definition of a word: a maximal run of letters, lower-cased. */
+/**
+ * The one definition of a word (a maximal run of letters, lower-cased) and of a word-count result,
+ * shared by {@code wordcount} and {@code merge} so both answer in the same shape and order.
+ */
 public final class WordCounts {
   private WordCounts() {}
 
@@ -25,5 +33,41 @@ public final class WordCounts {
       }
     }
     return counts;
+  }
+
+  /** Adds the counts of a JSON object {@code {word: n}} to {@code merged}. */
+  static void addAll(Map<String, Long> merged, JsonNode counts) {
+    counts
+        .fields()
+        .forEachRemaining(e -> merged.merge(e.getKey(), e.getValue().asLong(), Long::sum));
+  }
+
+  /**
+   * A word-count result: {@code {"totalWords", "distinctWords", "top": [[word, count], …]}}, the
+   * {@code top} most frequent words first and ties by word; with {@code withCounts} also {@code
+   * "counts": {word: n}} of every word, by word; {@code "failedTasks"} when any failed.
+   */
+  static ObjectNode summary(
+      Map<String, Long> merged, int top, boolean withCounts, List<String> failures) {
+    ObjectNode result = Json.object();
+    result.put("totalWords", merged.values().stream().mapToLong(Long::longValue).sum());
+    result.put("distinctWords", merged.size());
+    var topWords = result.putArray("top");
+    merged.entrySet().stream()
+        .sorted(
+            Map.Entry.<String, Long>comparingByValue()
+                .reversed()
+                .thenComparing(Map.Entry.comparingByKey()))
+        .limit(top)
+        .forEach(e -> topWords.addArray().add(e.getKey()).add(e.getValue()));
+    if (withCounts) {
+      ObjectNode counts = result.putObject("counts");
+      new TreeMap<>(merged).forEach(counts::put);
+    }
+    if (!failures.isEmpty()) {
+      var list = result.putArray("failedTasks");
+      failures.forEach(list::add);
+    }
+    return result;
   }
 }
