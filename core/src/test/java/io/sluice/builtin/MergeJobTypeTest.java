@@ -64,16 +64,21 @@ class MergeJobTypeTest {
   }
 
   @Test
-  void aDependencyWithoutCountsFailsTheSplitNamingTheStageAndTheFix() {
-    Map<String, JsonNode> results =
-        Map.of(
-            "left", Json.read("{\"counts\": {\"a\": 1}}"),
-            "right", Json.read("{\"totalWords\": 1, \"distinctWords\": 1, \"top\": [[\"a\", 1]]}"));
+  void aDependencyWithoutACountsObjectFailsTheSplitNamingTheStageAndTheFix() {
+    for (String right :
+        List.of(
+            "{\"totalWords\": 1, \"distinctWords\": 1, \"top\": [[\"a\", 1]]}",
+            "{\"counts\": [[\"a\", 1]]}",
+            "null")) {
+      Map<String, JsonNode> results =
+          Map.of("left", Json.read("{\"counts\": {\"a\": 1}}"), "right", Json.read(right));
 
-    assertThatThrownBy(() -> split(merge, stage("total", results), payload("{}")))
-        .isInstanceOf(InvalidPayloadException.class)
-        .hasMessageContaining("\"right\"")
-        .hasMessageContaining("\"counts\": true");
+      assertThatThrownBy(() -> split(merge, stage("total", results), payload("{}")))
+          .as(right)
+          .isInstanceOf(InvalidPayloadException.class)
+          .hasMessageContaining("\"right\"")
+          .hasMessageContaining("\"counts\": true");
+    }
   }
 
   @Test
