@@ -6,8 +6,9 @@ import java.util.function.Consumer;
 
 /**
  * Polls a job until it reaches a terminal state, drawing a progress bar. Gives up when the job is
- * not terminal within the time limit, or when it shows no progress (same status, same finished
- * count) for the stall limit, so a stuck system ends in a message rather than a hang.
+ * not terminal within the time limit, or when it shows no progress (same status and finished count,
+ * of the job and of each stage) for the stall limit, so a stuck system ends in a message rather
+ * than a hang.
  */
 final class JobWatcher {
   private final SluiceClient api;
@@ -54,7 +55,7 @@ final class JobWatcher {
         String id = job.id();
         JobView next = new JobView(CliClient.call(api, () -> api.get(id)).json());
         onPoll.accept(next);
-        if (next.finished() != job.finished() || !next.status().equals(job.status())) {
+        if (!next.progressSignature().equals(job.progressSignature())) {
           lastChange = System.nanoTime();
         }
         job = next;
