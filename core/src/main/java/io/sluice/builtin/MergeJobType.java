@@ -10,9 +10,6 @@ import io.sluice.api.Stage;
 import io.sluice.api.TaskHandler;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -82,18 +79,7 @@ public final class MergeJobType implements JobType {
 
   @Override
   public Collector collector() {
-    return (payload, outcomes) -> {
-      Map<String, Long> merged = new HashMap<>();
-      List<String> failures = new ArrayList<>();
-      outcomes.forEach(
-          o -> {
-            if (o.succeeded()) {
-              WordCounts.addAll(merged, o.output().path("counts"));
-            } else {
-              failures.add("task " + o.seq() + ": " + o.error());
-            }
-          });
-      return WordCounts.summary(merged, top(payload), true, failures);
-    };
+    return (payload, outcomes) ->
+        WordCounts.collect(outcomes, output -> output.path("counts"), top(payload), true);
   }
 }

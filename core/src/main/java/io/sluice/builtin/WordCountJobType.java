@@ -9,9 +9,6 @@ import io.sluice.api.Splitter;
 import io.sluice.api.TaskHandler;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -83,18 +80,7 @@ public final class WordCountJobType implements JobType {
 
   @Override
   public Collector collector() {
-    return (payload, outcomes) -> {
-      Map<String, Long> merged = new HashMap<>();
-      List<String> failures = new ArrayList<>();
-      outcomes.forEach(
-          o -> {
-            if (!o.succeeded()) {
-              failures.add("task " + o.seq() + ": " + o.error());
-              return;
-            }
-            WordCounts.addAll(merged, o.output());
-          });
-      return WordCounts.summary(merged, TOP, counts(payload), failures);
-    };
+    return (payload, outcomes) ->
+        WordCounts.collect(outcomes, output -> output, TOP, counts(payload));
   }
 }

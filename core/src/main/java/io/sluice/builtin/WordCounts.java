@@ -2,12 +2,15 @@ package io.sluice.builtin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.api.Collector.Outcomes;
 import io.sluice.json.Json;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 
 /**
  * The one definition of a word (a maximal run of letters, lower-cased) and of a word-count result,
@@ -35,11 +38,28 @@ public final class WordCounts {
     return counts;
   }
 
-  /** Adds the counts of a JSON object {@code {word: n}} to {@code merged}. */
-  static void addAll(Map<String, Long> merged, JsonNode counts) {
-    counts
-        .fields()
-        .forEachRemaining(e -> merged.merge(e.getKey(), e.getValue().asLong(), Long::sum));
+  /**
+   * The word-count result of a stage's outcomes ({@link #summary}): the counts of every succeeded
+   * task summed, each failed one listed.
+   *
+   * @param countsOf the {@code {word: n}} object of a task's output
+   */
+  static ObjectNode collect(
+      Outcomes outcomes, UnaryOperator<JsonNode> countsOf, int top, boolean withCounts) {
+    Map<String, Long> merged = new HashMap<>();
+    List<String> failures = new ArrayList<>();
+    outcomes.forEach(
+        o -> {
+          if (o.succeeded()) {
+            countsOf
+                .apply(o.output())
+                .fields()
+                .forEachRemaining(e -> merged.merge(e.getKey(), e.getValue().asLong(), Long::sum));
+          } else {
+            failures.add("task " + o.seq() + ": " + o.error());
+          }
+        });
+    return summary(merged, top, withCounts, failures);
   }
 
   /**
@@ -47,7 +67,7 @@ public final class WordCounts {
    * {@code top} most frequent words first and ties by word; with {@code withCounts} also {@code
    * "counts": {word: n}} of every word, by word; {@code "failedTasks"} when any failed.
    */
-  static ObjectNode summary(
+  private static ObjectNode summary(
       Map<String, Long> merged, int top, boolean withCounts, List<String> failures) {
     ObjectNode result = Json.object();
     result.put("totalWords", merged.values().stream().mapToLong(Long::longValue).sum());

@@ -50,7 +50,13 @@ final class BuiltinRuns {
     return new Stage(UUID.randomUUID(), name, dependencyResults);
   }
 
+  /** Task {@code seq}'s first attempt of 3 at {@code input}. */
   static TaskContext context(int seq, JsonNode input) {
+    return context(seq, input, false);
+  }
+
+  /** As {@link #context(int, JsonNode)}, told to stop when {@code cancelled}. */
+  static TaskContext context(int seq, JsonNode input, boolean cancelled) {
     UUID job = UUID.randomUUID();
     return new TaskContext() {
       @Override
@@ -85,7 +91,7 @@ final class BuiltinRuns {
 
       @Override
       public boolean isCancelled() {
-        return false;
+        return cancelled;
       }
 
       @Override
