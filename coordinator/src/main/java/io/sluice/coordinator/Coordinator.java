@@ -49,6 +49,9 @@ public final class Coordinator implements AutoCloseable {
     this.dispatcher =
         new Dispatcher(
             db, new PostgresJobStore(), redis, collector, config.admission().maxDispatchBacklog());
+    // A stage a collection made ready is dispatched like a job; if the dispatch queue is full, it
+    // stays QUEUED and the sweeper dispatches it after the dispatch grace.
+    collector.dispatchStagesWith(stage -> dispatcher.dispatchAsync(stage, () -> {}));
     JobSubmitter submitter =
         new JobSubmitter(db, new PostgresJobStore(), types, dispatcher, admission);
     Clock clock = MonotonicClock.start();

@@ -9,6 +9,7 @@ import io.sluice.store.PostgresJobControl;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobTransitions;
 import io.sluice.store.PostgresTaskStore;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -16,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +70,10 @@ final class Dispatcher implements AutoCloseable {
    * done} runs once the dispatch ended, or was left to the sweeper.
    */
   void dispatchAsync(Job job, Runnable done) {
+    if (job.isPipeline()) {
+      dispatchStages(job.id(), done);
+      return;
+    }
     try {
       executor.execute(
           () -> {
@@ -94,11 +100,38 @@ final class Dispatcher implements AutoCloseable {
     }
   }
 
+  /**
+   * Dispatches every QUEUED stage of a pipeline (those its submission split); {@code done} runs
+   * once the last of them ended.
+   */
+  private void dispatchStages(UUID pipelineId, Runnable done) {
+    List<Job> queued =
+        db.query(c -> jobs.stagesOf(c, pipelineId)).stream()
+            .filter(s -> s.status() == JobStatus.QUEUED)
+            .toList();
+    if (queued.isEmpty()) {
+      done.run();
+      return;
+    }
+    AtomicInteger left = new AtomicInteger(queued.size());
+    for (Job stage : queued) {
+      dispatchAsync(
+          stage,
+          () -> {
+            if (left.decrementAndGet() == 0) {
+              done.run();
+            }
+          });
+    }
+  }
+
   /** Dispatches a job again after a crash or a Redis loss: only the tasks still QUEUED. */
   void redispatch(UUID jobId) {
     Job job = db.query(c -> jobs.find(c, jobId)).orElse(null);
-    if (job == null || job.status() != JobStatus.QUEUED && job.status() != JobStatus.RUNNING) {
-      return;
+    if (job == null
+        || job.isPipeline()
+        || job.status() != JobStatus.QUEUED && job.status() != JobStatus.RUNNING) {
+      return; // A pipeline's own row has no tasks; its stages are dispatched one by one.
     }
     if (job.status() == JobStatus.QUEUED
         && job.runAt() != null
@@ -118,7 +151,17 @@ final class Dispatcher implements AutoCloseable {
       redis.ensureWorkerGroup(queue);
     }
     redis.enqueue(queue, jobId, seqs);
-    boolean moved = db.inTransaction(c -> transitions.dispatched(c, jobId)).isPresent();
+    boolean moved =
+        db.inTransaction(
+                c -> {
+                  var dispatched = transitions.dispatched(c, jobId);
+                  UUID pipeline = dispatched.isPresent() ? jobs.parentOf(c, jobId) : null;
+                  if (pipeline != null) {
+                    transitions.dispatched(c, pipeline); // its first stage running: RUNNING
+                  }
+                  return dispatched;
+                })
+            .isPresent();
     if (!moved
         && db.query(c -> jobs.find(c, jobId)).map(j -> j.status().isTerminal()).orElse(true)) {
       // Cancelled while being dispatched: the counter just created would outlive the job.

@@ -106,7 +106,10 @@ final class HttpApi {
   private void getJob(Context ctx) {
     Job job = findJob(ctx, authenticate(ctx));
     ctx.header("ETag", "\"" + job.version() + "\"");
-    ctx.json(progress.decorate(JobJson.job(job), job));
+    ObjectNode body = progress.decorate(JobJson.job(job), job);
+    List<Job> stages = job.isPipeline() ? db.query(c -> jobs.stagesOf(c, job.id())) : List.of();
+    body.set("stages", JobJson.stages(job, stages));
+    ctx.json(body);
   }
 
   private void listJobs(Context ctx) {
@@ -134,14 +137,31 @@ final class HttpApi {
     Job job = findJob(ctx, scope);
     TaskStatus status = RequestParams.enumParam(ctx, "status", TaskStatus.class);
     int limit = RequestParams.limit(ctx);
-    int afterSeq = RequestParams.tasksCursor(ctx);
-    List<TaskView> page = db.query(c -> tasks.page(c, scope, job.id(), status, afterSeq, limit));
+    RequestParams.TasksCursor cursor = RequestParams.tasksCursor(ctx);
+    List<Job> stages = job.isPipeline() ? db.query(c -> jobs.stagesOf(c, job.id())) : List.of(job);
+    String only = ctx.queryParam("stage");
+    if (only != null && stages.stream().noneMatch(s -> s.stage().equals(only))) {
+      throw new ApiException(400, "the job has no stage named '" + only + "'")
+          .with("field", "stage");
+    }
+    // Stage by stage in topological order, each in sequence order; the cursor names both.
     ObjectNode body = Json.object();
     ArrayNode items = body.putArray("items");
-    page.forEach(t -> items.add(JobJson.task(t)));
-    body.put(
-        "nextCursor",
-        page.size() == limit ? String.valueOf(page.get(page.size() - 1).seq()) : null);
+    String next = null;
+    for (int i = cursor.stage(); i < stages.size() && items.size() < limit; i++) {
+      Job stage = stages.get(i);
+      if (only != null && !stage.stage().equals(only)) {
+        continue;
+      }
+      int after = i == cursor.stage() ? cursor.afterSeq() : -1;
+      int want = limit - items.size();
+      List<TaskView> page = db.query(c -> tasks.page(c, scope, stage.id(), status, after, want));
+      page.forEach(t -> items.add(JobJson.task(t, stage.stage())));
+      if (items.size() == limit && !page.isEmpty()) {
+        next = RequestParams.tasksCursor(i, page.get(page.size() - 1).seq());
+      }
+    }
+    body.put("nextCursor", next);
     ctx.json(body);
   }
 

@@ -4,16 +4,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.api.JobType;
+import io.sluice.api.Splitter;
 import io.sluice.json.Json;
 import io.sluice.queue.QueueProtocol;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
+import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresCollectAttempts;
 import io.sluice.store.PostgresCollectAttempts.Gate;
 import io.sluice.store.PostgresCollectInput;
+import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobTransitions;
+import io.sluice.store.PostgresPipelines;
+import io.sluice.store.PostgresPipelines.Advanced;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -48,6 +55,10 @@ final class JobCollector implements AutoCloseable {
 
   private final Database db;
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
+  private final PostgresJobStore jobs = new PostgresJobStore();
+  private final PostgresPipelines pipelines = new PostgresPipelines();
+  // Until the dispatcher is wired, a split stage is left QUEUED for the sweeper's dispatch.
+  private volatile StageDispatch stages = stage -> {};
   private final PostgresCollectInput input = new PostgresCollectInput();
   private final PostgresCollectAttempts attempts = new PostgresCollectAttempts();
   private final JobTypeRegistry types;
@@ -222,7 +233,7 @@ final class JobCollector implements AutoCloseable {
     return input.read(
         db,
         jobId,
-        (type, payload, outcomes) -> {
+        (stage, type, payload, outcomes) -> {
           JobType jobType =
               types
                   .find(type)
@@ -230,7 +241,7 @@ final class JobCollector implements AutoCloseable {
                       () ->
                           new IllegalStateException(
                               "job type '" + type + "' is not on this coordinator's classpath"));
-          return jobType.collector().collect(payload, outcomes);
+          return jobType.collector().collect(stage, payload, outcomes);
         });
   }
 
@@ -250,21 +261,75 @@ final class JobCollector implements AutoCloseable {
         null);
   }
 
+  /**
+   * Commits a collection's end; for a stage of a pipeline, the pipeline moves on in the same
+   * transaction ({@link PostgresPipelines#advance}: the stages this one made ready are split, or
+   * the pipeline fails or succeeds), and the stages split are dispatched after the commit.
+   */
   private void commit(UUID jobId, long version, End end) {
-    OptionalLong done =
+    record Committed(boolean done, UUID pipeline, Advanced advanced) {}
+    Committed committed =
         db.inTransaction(
-            c ->
-                end.to() == JobStatus.SUCCEEDED
-                    ? transitions.collected(c, jobId, version, end.resultJson())
-                    : transitions.collectFailed(c, jobId, version, end.error()));
-    if (done.isPresent()) {
+            c -> {
+              OptionalLong done =
+                  end.to() == JobStatus.SUCCEEDED
+                      ? transitions.collected(c, jobId, version, end.resultJson())
+                      : transitions.collectFailed(c, jobId, version, end.error());
+              if (done.isEmpty()) {
+                return new Committed(false, null, null);
+              }
+              UUID pipeline = jobs.parentOf(c, jobId);
+              return new Committed(
+                  true,
+                  pipeline,
+                  pipeline == null ? null : pipelines.advance(c, pipeline, this::splitterOf));
+            });
+    if (committed.done()) {
       collected.increment();
       log.info("Job {} {}", jobId, end.to());
       redis.deleteJobKeys(jobId);
+      if (committed.pipeline() != null) {
+        afterAdvance(committed.pipeline(), committed.advanced());
+      }
     } else {
       log.info(
           "Job {} was collected by another coordinator meanwhile; this result is discarded", jobId);
     }
+  }
+
+  /**
+   * Moves a pipeline on if its stages say it should (the sweeper's repair of a pipeline left behind
+   * by a crash between a stage's move and its own); repeating it changes nothing.
+   */
+  void advance(UUID pipelineId) {
+    Advanced advanced = db.inTransaction(c -> pipelines.advance(c, pipelineId, this::splitterOf));
+    afterAdvance(pipelineId, advanced);
+  }
+
+  private void afterAdvance(UUID pipelineId, Advanced advanced) {
+    for (Job stage : advanced.split()) {
+      stages.dispatch(stage);
+    }
+    if (advanced.ended()) {
+      List<UUID> keys = new ArrayList<>();
+      db.query(c -> jobs.stagesOf(c, pipelineId)).forEach(s -> keys.add(s.id()));
+      redis.deleteJobKeys(keys);
+    }
+  }
+
+  private Optional<Splitter> splitterOf(String type) {
+    return types.find(type).map(JobType::splitter);
+  }
+
+  /** Hands the stages a collection split to the dispatcher; set once the dispatcher exists. */
+  void dispatchStagesWith(StageDispatch dispatch) {
+    this.stages = dispatch;
+  }
+
+  /** Dispatches a stage just split. */
+  @FunctionalInterface
+  interface StageDispatch {
+    void dispatch(Job stage);
   }
 
   @Override

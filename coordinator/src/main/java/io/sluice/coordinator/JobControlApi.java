@@ -17,6 +17,7 @@ import io.sluice.store.PostgresJobControl.NotFound;
 import io.sluice.store.PostgresJobControl.Outcome;
 import io.sluice.store.PostgresJobControl.Refused;
 import io.sluice.store.PostgresJobStore;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
@@ -157,7 +158,9 @@ final class JobControlApi {
 
   private void forgetRedisKeys(UUID id) {
     try {
-      parts.redis().deleteJobKeys(id);
+      List<UUID> keys = new ArrayList<>(List.of(id));
+      parts.db().query(c -> jobs.stagesOf(c, id)).forEach(s -> keys.add(s.id()));
+      parts.redis().deleteJobKeys(keys);
     } catch (RuntimeException e) {
       log.warn(
           "Deleting the Redis keys of cancelled job {} failed; they stay until a rebuild: {}",

@@ -1,9 +1,12 @@
 package io.sluice.coordinator;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.json.Json;
 import io.sluice.store.Job;
+import io.sluice.store.JobStatus;
 import io.sluice.store.TaskView;
+import java.util.List;
 
 /** The API's JSON shapes of jobs and tasks (the public contract, in the README section "API"). */
 final class JobJson {
@@ -31,6 +34,51 @@ final class JobJson {
     n.put("finishedAt", job.finishedAt() == null ? null : job.finishedAt().toString());
     n.set("labels", job.labels() == null ? Json.object() : job.labels());
     n.put("runAt", job.runAt() == null ? null : job.runAt().toString());
+    return n;
+  }
+
+  /**
+   * A job's {@code stages}: each stage of a pipeline in topological order, or the one stage {@code
+   * main} of a one-stage job, which is the job itself.
+   */
+  static ArrayNode stages(Job job, List<Job> stages) {
+    ArrayNode list = Json.MAPPER.createArrayNode();
+    if (stages.isEmpty()) {
+      list.add(stage(job));
+    } else {
+      stages.forEach(s -> list.add(stage(s)));
+    }
+    return list;
+  }
+
+  /**
+   * One stage. A stage split but not yet dispatched (QUEUED) shows as RUNNING: the stage statuses
+   * are WAITING, RUNNING, COLLECTING, SUCCEEDED, FAILED, CANCELLED.
+   */
+  private static ObjectNode stage(Job s) {
+    ObjectNode n = Json.object();
+    n.put("name", s.stage());
+    n.put("type", s.type());
+    n.put("queue", s.queue());
+    n.put("status", s.status() == JobStatus.QUEUED ? "RUNNING" : s.status().name());
+    ArrayNode deps = n.putArray("dependsOn");
+    s.dependsOn().forEach(deps::add);
+    n.put("taskCount", s.taskCount());
+    n.put("tasksSucceeded", s.tasksSucceeded());
+    n.put("tasksFailed", s.tasksFailed());
+    n.put("progress", s.status() == JobStatus.WAITING ? 0.0 : s.progress());
+    n.set("result", s.result());
+    n.put("error", s.error());
+    n.put("onTaskFailure", s.onTaskFailure());
+    n.put("startedAt", s.startedAt() == null ? null : s.startedAt().toString());
+    n.put("finishedAt", s.finishedAt() == null ? null : s.finishedAt().toString());
+    return n;
+  }
+
+  /** A task of the stage named {@code stage}. */
+  static ObjectNode task(TaskView t, String stage) {
+    ObjectNode n = task(t);
+    n.put("stage", stage);
     return n;
   }
 

@@ -3,10 +3,12 @@ package io.sluice.coordinator;
 import io.sluice.api.InvalidPayloadException;
 import io.sluice.api.JobType;
 import io.sluice.api.Payload;
+import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.NewJob;
+import io.sluice.store.NewStage;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobSubmission;
 import io.sluice.store.PostgresJobSubmission.Created;
@@ -14,6 +16,8 @@ import io.sluice.store.PostgresJobSubmission.KeyTaken;
 import io.sluice.store.PostgresJobSubmission.OverQuota;
 import io.sluice.store.PostgresJobSubmission.SplitFailedException;
 import io.sluice.store.PostgresJobSubmission.Stored;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +29,9 @@ import org.slf4j.LoggerFactory;
  */
 final class JobSubmitter {
   private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
+
+  /** The {@code type} a pipeline's own row shows; its stages have the types that run. */
+  static final String PIPELINE_TYPE = "pipeline";
 
   /** What a submission led to. */
   record Outcome(Job job, boolean created) {}
@@ -59,6 +66,9 @@ final class JobSubmitter {
    * ({@code runAt} ahead) is left to the sweeper, which dispatches it once due.
    */
   Outcome submit(String tenant, Integer quota, SubmitRequest request) {
+    if (request.isPipeline()) {
+      return submitPipeline(tenant, quota, request);
+    }
     JobType type =
         types
             .find(request.type())
@@ -82,9 +92,72 @@ final class JobSubmitter {
             request.maxAttempts(),
             request.onTaskFailure(),
             request.labels(),
-            request.runAt());
+            request.runAt(),
+            List.of());
     try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
       return store(tenant, quota, type, payload, job, ticket);
+    }
+  }
+
+  /**
+   * A pipeline: every stage's type must be known and accept its payload (400 naming the stage),
+   * then the pipeline, its stages and the tasks of the stages that depend on none are stored in one
+   * transaction and those stages dispatched.
+   */
+  private Outcome submitPipeline(String tenant, Integer quota, SubmitRequest request) {
+    List<NewStage> stages = new ArrayList<>();
+    for (int i = 0; i < request.stages().size(); i++) {
+      SubmitRequest.StageRequest s = request.stages().get(i);
+      String at = "stages[" + i + "]";
+      JobType type =
+          types
+              .find(s.type())
+              .orElseThrow(
+                  () ->
+                      new Refusal.InvalidSubmission(
+                              "stage '" + s.name() + "': unknown job type '" + s.type() + "'",
+                              at + ".type")
+                          .with("stage", s.name())
+                          .with("known", String.join(",", types.names())));
+      try {
+        type.validate(new Payload(s.payload()));
+      } catch (InvalidPayloadException e) {
+        throw new Refusal.InvalidSubmission(
+                "stage '" + s.name() + "': " + e.getMessage(), at + ".payload." + e.field())
+            .with("stage", s.name());
+      }
+      stages.add(
+          new NewStage(
+              s.name(), s.type(), s.payload(), s.dependsOn(), s.queue(), s.onTaskFailure()));
+    }
+    NewJob job =
+        new NewJob(
+            UUID.randomUUID(),
+            tenant,
+            PIPELINE_TYPE,
+            request.queue(),
+            Json.object(),
+            request.idempotencyKey(),
+            RequestHash.of(request),
+            request.priority(),
+            request.maxAttempts(),
+            request.onTaskFailure(),
+            request.labels(),
+            request.runAt(),
+            stages);
+    try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
+      Stored stored;
+      try {
+        stored =
+            submission.storePipeline(
+                db, job, name -> types.find(name).map(JobType::splitter), quota);
+      } catch (InvalidPayloadException e) {
+        throw new Refusal.InvalidSubmission(e.getMessage(), "stages");
+      } catch (SplitFailedException e) {
+        throw new Refusal.InvalidSubmission(
+            "splitting a stage failed: " + e.getCause().getMessage(), "stages");
+      }
+      return stored(tenant, job, stored, ticket);
     }
   }
 
@@ -104,6 +177,10 @@ final class JobSubmitter {
       throw new Refusal.InvalidSubmission(
           "splitting the payload failed: " + e.getCause().getMessage(), "payload");
     }
+    return stored(tenant, job, stored, ticket);
+  }
+
+  private Outcome stored(String tenant, NewJob job, Stored stored, AdmissionControl.Ticket ticket) {
     return switch (stored) {
       case Created created -> {
         log.info(

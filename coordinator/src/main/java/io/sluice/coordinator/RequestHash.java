@@ -21,7 +21,7 @@ final class RequestHash {
     ObjectNode canonical = Json.object();
     canonical.put("type", r.type());
     canonical.put("queue", r.queue());
-    canonical.set("payload", canonical(r.payload()));
+    canonical.set("payload", r.payload() == null ? null : canonical(r.payload()));
     canonical.put("priority", r.priority());
     canonical.put("maxAttempts", r.maxAttempts());
     canonical.put("onTaskFailure", r.onTaskFailure());
@@ -31,6 +31,9 @@ final class RequestHash {
     }
     if (r.runAt() != null) {
       canonical.put("runAt", r.runAt().toString());
+    }
+    if (r.isPipeline()) {
+      canonical.set("stages", canonical(Json.MAPPER.valueToTree(r.stages())));
     }
     try {
       byte[] digest =

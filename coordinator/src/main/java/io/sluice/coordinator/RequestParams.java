@@ -128,21 +128,46 @@ final class RequestParams {
         .encodeToString(next.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** The {@code cursor} of a page of tasks: the last sequence number shown, -1 when absent. */
-  static int tasksCursor(Context ctx) {
+  /**
+   * Where a page of tasks continues: after task {@code afterSeq} (-1: from the first) of the stage
+   * at {@code stage} in topological order.
+   */
+  record TasksCursor(int stage, int afterSeq) {}
+
+  /** The {@code cursor} of a page of tasks; from the first task when absent. */
+  static TasksCursor tasksCursor(Context ctx) {
     return tasksCursor(ctx.queryParam("cursor"));
   }
 
-  /** A page of tasks' {@code cursor} as the query gave it. */
-  static int tasksCursor(String cursor) {
+  /**
+   * A page of tasks' {@code cursor} as the query gave it: the last sequence number shown, preceded
+   * by {@code "<stage index>:"} past a pipeline's first stage (so a one-stage job's cursor is the
+   * plain sequence number it always was).
+   */
+  static TasksCursor tasksCursor(String cursor) {
     if (cursor == null || cursor.isEmpty()) {
-      return -1;
+      return new TasksCursor(0, -1);
     }
     try {
-      return Integer.parseInt(cursor);
+      int colon = cursor.indexOf(':');
+      TasksCursor c =
+          colon < 0
+              ? new TasksCursor(0, Integer.parseInt(cursor))
+              : new TasksCursor(
+                  Integer.parseInt(cursor.substring(0, colon)),
+                  Integer.parseInt(cursor.substring(colon + 1)));
+      if (c.stage() < 0 || c.afterSeq() < -1) {
+        throw new NumberFormatException("negative");
+      }
+      return c;
     } catch (NumberFormatException e) {
       throw new ApiException(400, "cursor must be the nextCursor of a previous page")
           .with("field", "cursor");
     }
+  }
+
+  /** The cursor after task {@code seq} of the stage at {@code stage}. */
+  static String tasksCursor(int stage, int seq) {
+    return stage == 0 ? String.valueOf(seq) : stage + ":" + seq;
   }
 }

@@ -3,10 +3,12 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * A job submission as the API received it, after syntax checks; {@code labels} and {@code runAt}
- * may be null.
+ * may be null; {@code stages} is null for a one-stage job, whose {@code type} and {@code payload}
+ * are then set (both are null for a pipeline).
  */
 public record SubmitRequest(
     String type,
@@ -17,4 +19,20 @@ public record SubmitRequest(
     int maxAttempts,
     String onTaskFailure,
     ObjectNode labels,
-    Instant runAt) {}
+    Instant runAt,
+    List<StageRequest> stages) {
+
+  /** A stage of a pipeline submission, after syntax checks; {@code queue} and policy resolved. */
+  public record StageRequest(
+      String name,
+      String type,
+      JsonNode payload,
+      List<String> dependsOn,
+      String queue,
+      String onTaskFailure) {}
+
+  /** Whether this is a pipeline ({@code stages}) rather than a one-stage job. */
+  public boolean isPipeline() {
+    return stages != null;
+  }
+}

@@ -18,7 +18,8 @@ final class SubmitRequestParser {
           "maxAttempts",
           "onTaskFailure",
           "labels",
-          "runAt");
+          "runAt",
+          "stages");
   private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
@@ -43,16 +44,44 @@ final class SubmitRequestParser {
                 throw new ApiException(400, "unknown field '" + name + "'").with("field", name);
               }
             });
+    String queue = name(root, "queue", "default");
+    String onTaskFailure = onTaskFailure(root);
+    JsonNode stages = root.get("stages");
+    if (stages != null && !stages.isNull()) {
+      for (String oneStage : new String[] {"type", "payload"}) {
+        if (root.has(oneStage)) {
+          throw new ApiException(
+                  400,
+                  "give either type and payload (a one-stage job) or stages (a pipeline), not"
+                      + " both: "
+                      + oneStage
+                      + " belongs in a stage")
+              .with("field", oneStage);
+        }
+      }
+      return new SubmitRequest(
+          null,
+          queue,
+          null,
+          idempotencyKey(root),
+          integer(root, "priority", 0, -1000, 1000),
+          integer(root, "maxAttempts", 3, 1, 100),
+          onTaskFailure,
+          Labels.parse(root.get("labels")),
+          Labels.runAt(root.get("runAt")),
+          StagesParser.parse(stages, queue, onTaskFailure));
+    }
     return new SubmitRequest(
         name(root, "type", null),
-        name(root, "queue", "default"),
+        queue,
         payload(root),
         idempotencyKey(root),
         integer(root, "priority", 0, -1000, 1000),
         integer(root, "maxAttempts", 3, 1, 100),
-        onTaskFailure(root),
+        onTaskFailure,
         Labels.parse(root.get("labels")),
-        Labels.runAt(root.get("runAt")));
+        Labels.runAt(root.get("runAt")),
+        null);
   }
 
   private static String name(JsonNode root, String field, String fallback) {

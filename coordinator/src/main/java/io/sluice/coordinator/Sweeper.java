@@ -63,6 +63,9 @@ final class Sweeper {
 
     /** Rebuilds Redis from PostgreSQL if it lost its data. */
     void rebuildIfLost();
+
+    /** Moves a pipeline on that its stages' moves left behind. */
+    void advance(UUID pipelineId);
   }
 
   Sweeper(SweeperParts parts) {
@@ -112,6 +115,11 @@ final class Sweeper {
       public void rebuildIfLost() {
         rebuild.rebuildIfLost();
       }
+
+      @Override
+      public void advance(UUID pipelineId) {
+        collector.advance(pipelineId);
+      }
     };
   }
 
@@ -152,7 +160,7 @@ final class Sweeper {
 
   private Duration grace(Kind kind) {
     return switch (kind) {
-      case UNCOLLECTED -> config.collectGrace();
+      case UNCOLLECTED, UNADVANCED -> config.collectGrace();
       case STALE_COLLECTING -> config.collectingGrace();
       case DUE -> Duration.ZERO;
       case UNDISPATCHED, NOT_PROGRESSING -> config.dispatchGrace();
@@ -163,6 +171,7 @@ final class Sweeper {
     switch (kind) {
       case UNCOLLECTED, STALE_COLLECTING -> repairs.collect(jobId);
       case DUE -> repairs.redispatch(jobId);
+      case UNADVANCED -> repairs.advance(jobId);
       case UNDISPATCHED -> redispatchAndTouch(jobId);
       case NOT_PROGRESSING -> {
         // Appending a queued task again is harmless (claims are compare-and-set), so a job that

@@ -50,8 +50,13 @@ class RequestParamsTest {
     for (String bad : new String[] {"abc", "%%%", farFuture}) {
       assertRefused(() -> RequestParams.jobsCursor(bad), "cursor");
     }
-    assertThat(RequestParams.tasksCursor((String) null)).isEqualTo(-1);
-    assertThat(RequestParams.tasksCursor("41")).isEqualTo(41);
+    assertThat(RequestParams.tasksCursor((String) null))
+        .isEqualTo(new RequestParams.TasksCursor(0, -1));
+    assertThat(RequestParams.tasksCursor("41")).isEqualTo(new RequestParams.TasksCursor(0, 41));
+    assertThat(RequestParams.tasksCursor("3:7")).isEqualTo(new RequestParams.TasksCursor(3, 7));
+    assertThat(RequestParams.tasksCursor(RequestParams.tasksCursor(2, 9)))
+        .isEqualTo(new RequestParams.TasksCursor(2, 9));
+    assertRefused(() -> RequestParams.tasksCursor("-1:3"), "cursor");
     assertRefused(() -> RequestParams.tasksCursor("x"), "cursor");
   }
 

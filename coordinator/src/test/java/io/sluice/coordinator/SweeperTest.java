@@ -72,6 +72,11 @@ class SweeperTest {
             public void rebuildIfLost() {
               repaired.add("rebuild");
             }
+
+            @Override
+            public void advance(UUID pipelineId) {
+              repaired.add("advance " + pipelineId);
+            }
           },
           leader,
           metrics);

@@ -1,12 +1,15 @@
 package io.sluice.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.api.Stage;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 /**
- * A job row as stored. {@code labels} is a JSON object of strings the client attached; {@code
- * runAt} is the earliest time its tasks may start, or null.
+ * A job row as stored: a one-stage job, a pipeline, or a stage of a pipeline ({@code parentId}).
+ * {@code labels} is a JSON object of strings the client attached; {@code runAt} is the earliest
+ * time its tasks may start, or null.
  */
 public record Job(
     UUID id,
@@ -29,7 +32,28 @@ public record Job(
     Instant updatedAt,
     Instant finishedAt,
     JsonNode labels,
-    Instant runAt) {
+    Instant runAt,
+    UUID parentId,
+    String stageName,
+    int stageIdx,
+    List<String> dependsOn,
+    int stageCount,
+    Instant startedAt) {
+
+  /** Whether this row is a pipeline: it has stages (rows of their own) and no tasks. */
+  public boolean isPipeline() {
+    return stageCount > 0;
+  }
+
+  /** Whether this row is a stage of a pipeline ({@link #parentId()}). */
+  public boolean isStage() {
+    return parentId != null;
+  }
+
+  /** The stage's name: its own for a stage of a pipeline, {@code main} for a one-stage job. */
+  public String stage() {
+    return stageName == null ? Stage.MAIN : stageName;
+  }
 
   /** Finished tasks over all tasks; 1 once the job is terminal. */
   public double progress() {

@@ -1,7 +1,12 @@
 package io.sluice.store;
 
-/** A job's life: QUEUED → RUNNING → COLLECTING → SUCCEEDED, or FAILED / CANCELLED. */
+/**
+ * A job's (or a stage's) life: (WAITING →) QUEUED → RUNNING → COLLECTING → SUCCEEDED, or FAILED /
+ * CANCELLED. Only a stage of a pipeline is ever WAITING.
+ */
 public enum JobStatus {
+  /** A stage of a pipeline whose dependencies have not all succeeded: not split yet. */
+  WAITING,
   QUEUED,
   RUNNING,
   COLLECTING,

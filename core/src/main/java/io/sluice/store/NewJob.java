@@ -2,9 +2,13 @@ package io.sluice.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
-/** A validated submission, ready to be stored; {@code labels} and {@code runAt} may be null. */
+/**
+ * A validated submission, ready to be stored; {@code labels} and {@code runAt} may be null; {@code
+ * stages} is empty for a one-stage job ({@code type} and {@code payload} are its stage's).
+ */
 public record NewJob(
     UUID id,
     String tenant,
@@ -17,7 +21,17 @@ public record NewJob(
     int maxAttempts,
     String onTaskFailure,
     JsonNode labels,
-    Instant runAt) {
+    Instant runAt,
+    List<NewStage> stages) {
+
+  public NewJob {
+    stages = stages == null ? List.of() : List.copyOf(stages);
+  }
+
+  /** Whether this submission is a pipeline of stages, in topological order. */
+  public boolean isPipeline() {
+    return !stages.isEmpty();
+  }
 
   /** A submission without labels or a delayed start. */
   public NewJob(
@@ -43,6 +57,7 @@ public record NewJob(
         maxAttempts,
         onTaskFailure,
         null,
-        null);
+        null,
+        List.of());
   }
 }

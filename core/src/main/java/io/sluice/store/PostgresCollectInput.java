@@ -1,9 +1,13 @@
 package io.sluice.store;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.Collector;
 import io.sluice.api.Payload;
+import io.sluice.api.Stage;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -18,18 +22,22 @@ public final class PostgresCollectInput {
   /** A collection computed from a job's input. */
   @FunctionalInterface
   public interface Collection<T> {
-    T collect(String type, Payload payload, Collector.Outcomes outcomes) throws Exception;
+    T collect(Stage stage, String type, Payload payload, Collector.Outcomes outcomes)
+        throws Exception;
   }
 
   /** Runs {@code collection} over the job's input; whatever it throws is thrown on. */
   public <T> T read(Database db, UUID jobId, Collection<T> collection) throws Exception {
     try (Connection c = db.dataSource().getConnection()) {
-      String type = jobs.find(c, jobId).orElseThrow().type();
+      Job job = jobs.find(c, jobId).orElseThrow();
+      String type = job.type();
       Payload payload = new Payload(jobs.payload(c, jobId));
+      Stage stage = stage(c, job);
       // A cursor needs a transaction; it only reads, so nothing is held that a writer waits for.
       c.setAutoCommit(false);
       try {
         return collection.collect(
+            stage,
             type,
             payload,
             action -> {
@@ -44,5 +52,19 @@ public final class PostgresCollectInput {
         c.setAutoCommit(true);
       }
     }
+  }
+
+  /** The stage a row collects for: {@code main} of a one-stage job, or a pipeline's stage. */
+  private Stage stage(Connection c, Job job) throws SQLException {
+    if (!job.isStage()) {
+      return Stage.main(job.id());
+    }
+    Map<String, JsonNode> results = new LinkedHashMap<>();
+    for (Job other : jobs.stagesOf(c, job.parentId())) {
+      if (job.dependsOn().contains(other.stageName())) {
+        results.put(other.stageName(), other.result());
+      }
+    }
+    return new Stage(job.parentId(), job.stageName(), results);
   }
 }

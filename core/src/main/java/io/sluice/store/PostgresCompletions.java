@@ -23,6 +23,7 @@ public final class PostgresCompletions {
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
+  private final PostgresPipelines pipelines = new PostgresPipelines();
 
   /**
    * What a batch committed.
@@ -56,6 +57,10 @@ public final class PostgresCompletions {
           && "fail".equals(job.onTaskFailure())
           && failJob(c, job.id(), applied)) {
         failedJobs.add(job.id());
+        if (job.parentId() != null) {
+          // A failed stage fails its pipeline and cancels its other stages, in this transaction.
+          pipelines.advance(c, job.parentId(), null);
+        }
       }
     }
     return new Committed(applied, counts, failedJobs);

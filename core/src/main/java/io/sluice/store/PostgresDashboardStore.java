@@ -50,6 +50,7 @@ public final class PostgresDashboardStore {
                  AND t.job_id = j.id
                  AND t.finished_at > now() - ? * interval '1 millisecond') f ON true
        WHERE (?::text IS NULL OR j.tenant = ?::text)
+         AND j.stage_count = 0 -- a pipeline's own row has no tasks; its stages count on their queues
        GROUP BY j.queue
        ORDER BY j.queue
        LIMIT ?

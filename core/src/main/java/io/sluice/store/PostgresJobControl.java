@@ -18,11 +18,12 @@ public final class PostgresJobControl {
          SET priority = COALESCE(?::int, priority), max_attempts = COALESCE(?::int, max_attempts),
              labels = COALESCE(?::jsonb, labels), version = version + 1, updated_at = now()
        WHERE id = ? AND tenant = ? AND version = ? AND status IN ('QUEUED', 'RUNNING')
+         AND parent_id IS NULL
       RETURNING version
       """;
 
   private static final String STATE =
-      "SELECT status, version FROM jobs WHERE id = ? AND tenant = ?";
+      "SELECT status, version FROM jobs WHERE id = ? AND tenant = ? AND parent_id IS NULL";
 
   // Tasks first, then the job: the same order as a worker's completion (task rows, then the job's
   // counters), which keeps the two from deadlocking in the common case.
@@ -37,6 +38,7 @@ public final class PostgresJobControl {
       "SELECT run_at IS NULL OR run_at <= now() FROM jobs WHERE id = ?";
 
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
+  private final PostgresPipelines pipelines = new PostgresPipelines();
 
   /** A job's status and version as a refusal reports them. */
   public record State(JobStatus status, long version) {}
@@ -94,6 +96,8 @@ public final class PostgresJobControl {
       ps.setObject(1, id);
       cancelled = ps.executeUpdate();
     }
+    // A pipeline's stages go with it, each with its tasks.
+    cancelled += pipelines.cancelStages(c, id, PostgresJobTransitions.CANCELLED_BY_REQUEST);
     var moved = transitions.cancelled(c, id, expectedVersion);
     if (moved.isEmpty()) {
       return new Refused(state(c, tenant, id));

@@ -27,7 +27,7 @@ public final class PostgresJobRepair {
         """
         SELECT id, updated_at AS at FROM jobs
          WHERE status IN ('QUEUED', 'RUNNING') AND tasks_succeeded + tasks_failed = task_count
-           AND updated_at < now() - ? * interval '1 millisecond'
+           AND stage_count = 0 AND updated_at < now() - ? * interval '1 millisecond'
            AND (updated_at, id) > (?, ?)
          ORDER BY updated_at, id LIMIT ?
         """),
@@ -46,7 +46,7 @@ public final class PostgresJobRepair {
     DUE(
         """
         SELECT id, run_at AS at FROM jobs
-         WHERE status = 'QUEUED' AND run_at IS NOT NULL
+         WHERE status = 'QUEUED' AND run_at IS NOT NULL AND stage_count = 0
            AND run_at <= now() - ? * interval '1 millisecond'
            AND (run_at, id) > (?, ?)
          ORDER BY run_at, id LIMIT ?
@@ -57,7 +57,8 @@ public final class PostgresJobRepair {
     UNDISPATCHED(
         """
         SELECT id, updated_at AS at FROM jobs
-         WHERE status = 'QUEUED' AND updated_at < now() - ? * interval '1 millisecond'
+         WHERE status = 'QUEUED' AND stage_count = 0
+           AND updated_at < now() - ? * interval '1 millisecond'
            AND (run_at IS NULL OR run_at <= now())
            AND (updated_at, id) > (?, ?)
          ORDER BY updated_at, id LIMIT ?
@@ -71,6 +72,27 @@ public final class PostgresJobRepair {
         SELECT id, updated_at AS at FROM jobs
          WHERE status = 'RUNNING' AND updated_at < now() - ? * interval '1 millisecond'
            AND EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = jobs.id AND t.status = 'QUEUED')
+           AND (updated_at, id) > (?, ?)
+         ORDER BY updated_at, id LIMIT ?
+        """),
+    /**
+     * A pipeline that its stages should have moved on and did not: a stage ready but not split, a
+     * FAILED stage whose pipeline still runs, or every stage finished while the pipeline has not.
+     * Each is done in the transaction of the stage's move, so this only repairs what a crash or an
+     * outage between the two left behind.
+     */
+    UNADVANCED(
+        """
+        SELECT id, updated_at AS at FROM jobs p
+         WHERE status IN ('QUEUED', 'RUNNING') AND stage_count > 0
+           AND updated_at < now() - ? * interval '1 millisecond'
+           AND (EXISTS (SELECT 1 FROM jobs s WHERE s.parent_id = p.id AND s.status = 'FAILED')
+                OR NOT EXISTS (SELECT 1 FROM jobs s WHERE s.parent_id = p.id
+                                  AND s.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED'))
+                OR EXISTS (SELECT 1 FROM jobs s WHERE s.parent_id = p.id AND s.status = 'WAITING'
+                              AND NOT EXISTS (SELECT 1 FROM jobs d WHERE d.parent_id = p.id
+                                                 AND d.stage_name = ANY (s.depends_on)
+                                                 AND d.status <> 'SUCCEEDED')))
            AND (updated_at, id) > (?, ?)
          ORDER BY updated_at, id LIMIT ?
         """);

@@ -28,16 +28,32 @@ public final class PostgresJobStore {
       id, tenant, type, queue, status, version, idempotency_key, request_hash,
       priority, max_attempts, on_task_failure, task_count, tasks_succeeded, tasks_failed,
       result::text AS result, error, created_at, updated_at, finished_at,
-      labels::text AS labels, run_at
+      labels::text AS labels, run_at, parent_id, stage_name, stage_idx, depends_on, stage_count,
+      started_at
       """;
 
   private static final String INSERT =
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
-                        priority, max_attempts, on_task_failure, labels, run_at)
-      VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?)
+                        priority, max_attempts, on_task_failure, labels, run_at, stage_count)
+      VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?, ?)
       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       """;
+
+  // A stage of a pipeline: born WAITING, without tasks; it shares its pipeline's tenant, priority,
+  // attempts, labels and delayed start, and has no idempotency key of its own.
+  private static final String INSERT_STAGE =
+      """
+      INSERT INTO jobs (id, tenant, type, queue, status, payload, request_hash, priority,
+                        max_attempts, on_task_failure, labels, run_at, parent_id, stage_name,
+                        stage_idx, depends_on)
+      SELECT ?, p.tenant, ?, ?, 'WAITING', ?::jsonb, p.request_hash, p.priority, p.max_attempts, ?,
+             p.labels, p.run_at, p.id, ?, ?, ?::text[]
+        FROM jobs p WHERE p.id = ?
+      """;
+
+  private static final String STAGES_OF =
+      "SELECT " + COLUMNS + " FROM jobs WHERE parent_id = ? ORDER BY stage_idx";
 
   private static final String PAYLOAD = "SELECT payload::text FROM jobs WHERE id = ?";
 
@@ -45,8 +61,11 @@ public final class PostgresJobStore {
 
   private static final String BY_ID = "SELECT " + COLUMNS + " FROM jobs WHERE id = ?";
 
+  // What the API shows as a job: a one-stage job or a pipeline, never a pipeline's stage row.
   private static final String BY_ID_IN_SCOPE =
-      "SELECT " + COLUMNS + " FROM jobs WHERE id = ? AND (?::text IS NULL OR tenant = ?::text)";
+      "SELECT "
+          + COLUMNS
+          + " FROM jobs WHERE id = ? AND parent_id IS NULL AND (?::text IS NULL OR tenant = ?::text)";
 
   private static final String BY_KEY =
       "SELECT " + COLUMNS + " FROM jobs WHERE tenant = ? AND idempotency_key = ?";
@@ -56,19 +75,32 @@ public final class PostgresJobStore {
           + COLUMNS
           + """
            FROM jobs
-          WHERE (?::text IS NULL OR tenant = ?::text)
+          WHERE parent_id IS NULL AND (?::text IS NULL OR tenant = ?::text)
             AND (?::text IS NULL OR status = ?::text)
             AND (?::timestamptz IS NULL OR (created_at, id) < (?::timestamptz, ?::uuid))
           ORDER BY created_at DESC, id DESC LIMIT ?
           """;
 
+  // A stage's finished tasks count in its pipeline's sums too, in the same statement; the stages'
+  // rows are locked first, then their pipelines', the order every writer of both keeps.
   private static final String ADD_COUNTS =
       """
-      UPDATE jobs j SET tasks_succeeded = j.tasks_succeeded + c.s, tasks_failed = j.tasks_failed + c.f,
-                        version = j.version + 1, updated_at = now()
-        FROM unnest(?::uuid[], ?::int[], ?::int[]) AS c(id, s, f)
-       WHERE j.id = c.id
-      RETURNING j.id, j.status, j.task_count, j.tasks_succeeded, j.tasks_failed, j.on_task_failure
+      WITH counted AS (
+        UPDATE jobs j SET tasks_succeeded = j.tasks_succeeded + c.s, tasks_failed = j.tasks_failed + c.f,
+                          version = j.version + 1, updated_at = now()
+          FROM unnest(?::uuid[], ?::int[], ?::int[]) AS c(id, s, f)
+         WHERE j.id = c.id
+        RETURNING j.id, j.status, j.task_count, j.tasks_succeeded, j.tasks_failed, j.on_task_failure,
+                  j.parent_id, c.s, c.f
+      ), summed AS (
+        UPDATE jobs p SET tasks_succeeded = p.tasks_succeeded + d.s, tasks_failed = p.tasks_failed + d.f,
+                          updated_at = now()
+          FROM (SELECT parent_id, sum(s)::int AS s, sum(f)::int AS f FROM counted
+                 WHERE parent_id IS NOT NULL GROUP BY parent_id) d
+         WHERE p.id = d.parent_id
+      )
+      SELECT id, status, task_count, tasks_succeeded, tasks_failed, on_task_failure, parent_id
+        FROM counted
       """;
 
   private static final String DISPATCH_LAG =
@@ -94,7 +126,43 @@ public final class PostgresJobStore {
       ps.setString(10, job.onTaskFailure());
       ps.setString(11, job.labels() == null ? null : Json.write(job.labels()));
       ps.setTimestamp(12, job.runAt() == null ? null : Timestamp.from(job.runAt()));
+      ps.setInt(13, job.stages().size());
       return ps.executeUpdate() == 1;
+    }
+  }
+
+  /** Inserts stage {@code idx} of the pipeline {@code parentId}, WAITING, as row {@code id}. */
+  public void insertStage(Connection c, UUID parentId, int idx, UUID id, NewStage stage)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(INSERT_STAGE)) {
+      ps.setObject(1, id);
+      ps.setString(2, stage.type());
+      ps.setString(3, stage.queue());
+      ps.setString(4, Json.write(stage.payload()));
+      ps.setString(5, stage.onTaskFailure());
+      ps.setString(6, stage.name());
+      ps.setInt(7, idx);
+      ps.setArray(8, c.createArrayOf("text", stage.dependsOn().toArray()));
+      ps.setObject(9, parentId);
+      ps.executeUpdate();
+    }
+  }
+
+  /** The pipeline a stage row belongs to; null for a one-stage job (or a pipeline). */
+  public UUID parentOf(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT parent_id FROM jobs WHERE id = ?")) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getObject(1, UUID.class) : null;
+      }
+    }
+  }
+
+  /** The stages of a pipeline in topological order; empty for a one-stage job. */
+  public List<Job> stagesOf(Connection c, UUID pipelineId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(STAGES_OF)) {
+      ps.setObject(1, pipelineId);
+      return all(ps);
     }
   }
 
@@ -169,7 +237,13 @@ public final class PostgresJobStore {
 
   /** The counters of one job after a batch of completions. */
   public record Counts(
-      UUID id, JobStatus status, int taskCount, int succeeded, int failed, String onTaskFailure) {
+      UUID id,
+      JobStatus status,
+      int taskCount,
+      int succeeded,
+      int failed,
+      String onTaskFailure,
+      UUID parentId) {
     public boolean allFinished() {
       return succeeded + failed == taskCount;
     }
@@ -193,7 +267,8 @@ public final class PostgresJobStore {
                   rs.getInt("task_count"),
                   rs.getInt("tasks_succeeded"),
                   rs.getInt("tasks_failed"),
-                  rs.getString("on_task_failure")));
+                  rs.getString("on_task_failure"),
+                  rs.getObject("parent_id", UUID.class)));
         }
       }
     }
@@ -250,7 +325,13 @@ public final class PostgresJobStore {
                 instant(rs, "updated_at"),
                 instant(rs, "finished_at"),
                 Json.read(rs.getString("labels")),
-                instant(rs, "run_at")));
+                instant(rs, "run_at"),
+                rs.getObject("parent_id", UUID.class),
+                rs.getString("stage_name"),
+                rs.getInt("stage_idx"),
+                List.of((String[]) rs.getArray("depends_on").getArray()),
+                rs.getInt("stage_count"),
+                instant(rs, "started_at")));
       }
     }
     return jobs;

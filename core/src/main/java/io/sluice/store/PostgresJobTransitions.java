@@ -19,7 +19,10 @@ import java.util.UUID;
  *   operation       from                 to
  *   submitted       (insert)             QUEUED
  *   dispatched      QUEUED               RUNNING
- *   collecting      QUEUED, RUNNING      COLLECTING   (every task finished)
+ *   collecting      QUEUED, RUNNING      COLLECTING   (every task finished; not a pipeline)
+ *   split           WAITING              QUEUED       (a stage, with its tasks)
+ *   stageCancelled  WAITING … COLLECTING CANCELLED    (a stage whose pipeline ended)
+ *   pipelineSucceeded QUEUED, RUNNING    SUCCEEDED    (a pipeline, every stage succeeded)
  *   collected       COLLECTING @version  SUCCEEDED
  *   collectFailed   COLLECTING @version  FAILED
  *   failedByTask    QUEUED, RUNNING      FAILED
@@ -65,14 +68,37 @@ public final class PostgresJobTransitions {
 
   private static final String FINISHED = "finished_at = now()";
 
-  private static final String DISPATCHED = transition("status = 'RUNNING'", "j.status = 'QUEUED'");
+  private static final String DISPATCHED =
+      transition(
+          "status = 'RUNNING', started_at = COALESCE(j.started_at, now())", "j.status = 'QUEUED'");
+
+  // A stage whose dependencies all succeeded gets its tasks: WAITING → QUEUED with its task count.
+  private static final String SPLIT =
+      transition("status = 'QUEUED', task_count = ?", "j.status = 'WAITING'");
+
+  // A stage that will never finish (its pipeline failed or was cancelled); a collecting one loses
+  // its gate, so its collector's late commit changes nothing.
+  private static final String STAGE_CANCELLED =
+      transition(
+          "status = 'CANCELLED', error = COALESCE(?, j.error), " + FINISHED,
+          "j.status IN ('WAITING', 'QUEUED', 'RUNNING', 'COLLECTING')");
+
+  // A pipeline whose every stage succeeded; its result names its final stages.
+  private static final String PIPELINE_SUCCEEDED =
+      transition(
+          "status = 'SUCCEEDED', result = ?::jsonb, finished_at = now()",
+          "j.status IN ('QUEUED', 'RUNNING') AND j.stage_count > 0");
+
+  // A pipeline's task count grows by each stage's as the stage is split.
+  private static final String GROW = "UPDATE jobs SET task_count = task_count + ? WHERE id = ?";
 
   // The collection gate: it also checks PostgreSQL's counts, so an early or duplicate trigger
   // changes nothing.
   private static final String COLLECTING =
       transition(
           "status = 'COLLECTING'",
-          "j.status IN ('QUEUED', 'RUNNING') AND j.tasks_succeeded + j.tasks_failed = j.task_count");
+          "j.status IN ('QUEUED', 'RUNNING') AND j.stage_count = 0"
+              + " AND j.tasks_succeeded + j.tasks_failed = j.task_count");
 
   private static final String COLLECTED =
       transition(
@@ -106,7 +132,7 @@ public final class PostgresJobTransitions {
   private static final String SUBMITTED =
       """
       INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
-      VALUES (?, 1, ?, NULL, 'QUEUED', NULL)
+      VALUES (?, 1, ?, NULL, ?, NULL)
       """;
 
   private static final String EVENT =
@@ -117,11 +143,45 @@ public final class PostgresJobTransitions {
 
   /** Records the birth of a job just inserted QUEUED at version 1, in its insert's transaction. */
   public void submitted(Connection c, UUID jobId) throws SQLException {
+    born(c, jobId, JobStatus.QUEUED);
+  }
+
+  /** Records the birth of a row just inserted at version 1 in {@code status} (a stage: WAITING). */
+  public void born(Connection c, UUID jobId, JobStatus status) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(SUBMITTED)) {
       ps.setObject(1, jobId);
       ps.setString(2, JobEventKind.STATUS.name());
+      ps.setString(3, status.name());
       ps.executeUpdate();
     }
+  }
+
+  /**
+   * A stage WAITING → QUEUED with its {@code taskCount} tasks just inserted, in their transaction;
+   * its pipeline's task count grows by as many.
+   */
+  public OptionalLong split(Connection c, UUID stageId, UUID pipelineId, int taskCount)
+      throws SQLException {
+    OptionalLong moved = move(c, SPLIT, null, taskCount, stageId);
+    if (moved.isPresent()) {
+      try (PreparedStatement ps = c.prepareStatement(GROW)) {
+        ps.setInt(1, taskCount);
+        ps.setObject(2, pipelineId);
+        ps.executeUpdate();
+      }
+    }
+    return moved;
+  }
+
+  /** A stage that has not finished → CANCELLED with {@code why}. */
+  public OptionalLong stageCancelled(Connection c, UUID stageId, String why) throws SQLException {
+    return move(c, STAGE_CANCELLED, errorDetail(why), why, stageId);
+  }
+
+  /** A pipeline QUEUED or RUNNING → SUCCEEDED with its result, once every stage succeeded. */
+  public OptionalLong pipelineSucceeded(Connection c, UUID pipelineId, String resultJson)
+      throws SQLException {
+    return move(c, PIPELINE_SUCCEEDED, null, resultJson, pipelineId);
   }
 
   /** QUEUED → RUNNING once the job's tasks are on their Redis queue. */

@@ -81,10 +81,12 @@ public final class PostgresTaskRecovery {
       """;
 
   private static final String ACTIVE_JOBS =
-      "SELECT id, queue, task_count FROM jobs WHERE status IN ('QUEUED', 'RUNNING') ORDER BY created_at";
+      "SELECT id, queue, task_count FROM jobs WHERE status IN ('QUEUED', 'RUNNING') AND stage_count = 0"
+          + " ORDER BY created_at"; // a pipeline's own row has no tasks: its stages are rebuilt
 
   private static final String ACTIVE_QUEUES =
-      "SELECT DISTINCT queue FROM jobs WHERE status IN ('QUEUED', 'RUNNING') ORDER BY queue";
+      "SELECT DISTINCT queue FROM jobs WHERE status IN ('QUEUED', 'RUNNING') AND stage_count = 0"
+          + " ORDER BY queue";
 
   private static final String FINISHED_SEQS =
       "SELECT seq FROM tasks WHERE job_id = ? AND status IN ('SUCCEEDED', 'FAILED') ORDER BY seq";

@@ -9,6 +9,7 @@ import static io.sluice.store.Sql.uuids;
 import io.sluice.api.Collector.TaskOutcome;
 import io.sluice.api.Payload;
 import io.sluice.api.Splitter;
+import io.sluice.api.Stage;
 import io.sluice.json.Json;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -151,11 +152,14 @@ public final class PostgresTaskStore {
        ORDER BY seq LIMIT ?
       """;
 
-  /** Streams the splitter's inputs into the job's task rows; returns how many were written. */
-  public int insertTasks(Connection c, UUID jobId, Splitter splitter, Payload payload)
+  /**
+   * Streams the splitter's inputs for {@code stage} into the task rows of row {@code jobId} (a
+   * one-stage job or a stage of a pipeline); returns how many were written.
+   */
+  public int insertTasks(Connection c, UUID jobId, Stage stage, Splitter splitter, Payload payload)
       throws Exception {
     try (TaskCopy copy = new TaskCopy(c, jobId)) {
-      splitter.split(payload, copy);
+      splitter.split(stage, payload, copy);
       return copy.finish();
     }
   }

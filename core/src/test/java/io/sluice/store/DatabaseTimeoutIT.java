@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.sluice.api.Payload;
 import io.sluice.api.Splitter;
+import io.sluice.api.Stage;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.DatabaseTimeouts;
 import io.sluice.json.Json;
@@ -160,7 +161,9 @@ class DatabaseTimeoutIT {
           }
           jobs.insert(c, aJob().withId(jobId).withPayload(Json.object()).build());
           try {
-            int n = new PostgresTaskStore().insertTasks(c, jobId, slow, new Payload(Json.object()));
+            int n =
+                new PostgresTaskStore()
+                    .insertTasks(c, jobId, Stage.main(jobId), slow, new Payload(Json.object()));
             jobs.setTaskCount(c, jobId, n);
             return n;
           } catch (SQLException | RuntimeException e) {

@@ -3,7 +3,9 @@ package io.sluice.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.json.Json;
 import io.sluice.store.NewJob;
+import io.sluice.store.NewStage;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -94,6 +96,8 @@ public final class NewJobBuilder {
     return this;
   }
 
+  private List<NewStage> stages = List.of();
+
   public NewJobBuilder withRunAt(Instant runAt) {
     this.runAt = runAt;
     return this;
@@ -117,6 +121,13 @@ public final class NewJobBuilder {
         maxAttempts,
         onTaskFailure,
         labels,
-        runAt);
+        runAt,
+        stages);
+  }
+
+  /** A pipeline of these stages (in topological order) instead of one-stage job. */
+  public NewJobBuilder withStages(NewStage... stages) {
+    this.stages = List.of(stages);
+    return this;
   }
 }

@@ -2,6 +2,7 @@ package io.sluice.testing;
 
 import io.sluice.api.Payload;
 import io.sluice.api.Splitter;
+import io.sluice.api.Stage;
 import io.sluice.builtin.NoopJobType;
 import io.sluice.store.Database;
 import io.sluice.store.NewJob;
@@ -59,7 +60,9 @@ public final class StoredJobs {
     }
     int n;
     try {
-      n = tasks.insertTasks(c, job.id(), splitter, new Payload(job.payload()));
+      n =
+          tasks.insertTasks(
+              c, job.id(), Stage.main(job.id()), splitter, new Payload(job.payload()));
     } catch (SQLException | RuntimeException e) {
       throw e;
     } catch (Exception e) {

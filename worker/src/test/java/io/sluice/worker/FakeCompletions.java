@@ -112,7 +112,13 @@ final class FakeCompletions implements CompletionWriter.Completions {
           job.failed += n[1];
           counts.add(
               new Counts(
-                  id, job.status, job.taskCount, job.succeeded, job.failed, job.onTaskFailure));
+                  id,
+                  job.status,
+                  job.taskCount,
+                  job.succeeded,
+                  job.failed,
+                  job.onTaskFailure,
+                  null));
           if (n[1] > 0 && "fail".equals(job.onTaskFailure) && !job.status.isTerminal()) {
             job.status = JobStatus.FAILED;
             failedJobs.add(id);
