@@ -196,15 +196,22 @@ final class ClientCommands {
     return listing;
   }
 
-  /** A job status in any case, as the API spells it; null stays null. */
+  /**
+   * A job status in any case, as the API spells it; null stays null. WAITING is not one: only a
+   * stage of a pipeline waits, and {@code jobs} lists jobs.
+   */
   static String jobStatus(String raw) {
     if (raw == null) {
       return null;
     }
     String upper = raw.trim().toUpperCase(Locale.ROOT);
-    if (Arrays.stream(JobStatus.values()).noneMatch(s -> s.name().equals(upper))) {
-      throw LauncherException.usage(
-          "--status " + raw + " is not one of " + Arrays.toString(JobStatus.values()));
+    List<String> statuses =
+        Arrays.stream(JobStatus.values())
+            .filter(s -> s != JobStatus.WAITING)
+            .map(JobStatus::name)
+            .toList();
+    if (!statuses.contains(upper)) {
+      throw LauncherException.usage("--status " + raw + " is not one of " + statuses);
     }
     return upper;
   }
