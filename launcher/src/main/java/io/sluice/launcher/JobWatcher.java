@@ -40,7 +40,9 @@ final class JobWatcher {
   JobView watch(JobView first, Consumer<JobView> onPoll) {
     long start = System.nanoTime();
     long lastChange = start;
-    JobView job = first;
+    // A submit's answer has no stages (only a read has): read the job once so that a pipeline's
+    // first drawing is already one bar per stage.
+    JobView job = first.json().has("stages") ? first : poll(first.id());
     try {
       bar.update(job);
       while (!job.terminal()) {
@@ -52,8 +54,7 @@ final class JobWatcher {
           throw stuck(job, "made no progress for " + stallLimit.toSeconds() + " s");
         }
         LocalStack.sleep(interval);
-        String id = job.id();
-        JobView next = new JobView(CliClient.call(api, () -> api.get(id)).json());
+        JobView next = poll(job.id());
         onPoll.accept(next);
         if (!next.progressSignature().equals(job.progressSignature())) {
           lastChange = System.nanoTime();
@@ -65,6 +66,10 @@ final class JobWatcher {
     } finally {
       bar.finish();
     }
+  }
+
+  private JobView poll(String id) {
+    return new JobView(CliClient.call(api, () -> api.get(id)).json());
   }
 
   private static LauncherException stuck(JobView job, String what) {
