@@ -25,6 +25,18 @@ public record Payload(JsonNode json) {
     return value;
   }
 
+  /** A boolean field, or {@code fallback} when absent. */
+  public boolean booleanField(String field, boolean fallback) {
+    JsonNode node = json.get(field);
+    if (node == null || node.isNull()) {
+      return fallback;
+    }
+    if (!node.isBoolean()) {
+      throw new InvalidPayloadException(field, "must be true or false, got " + abbreviate(node));
+    }
+    return node.booleanValue();
+  }
+
   /** A required string field. */
   public String stringField(String field) {
     JsonNode node = json.get(field);

@@ -1,8 +1,11 @@
 package io.sluice.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /** A job as the API returned it, with the version its {@code ETag} named. */
@@ -31,5 +34,20 @@ public record JobSnapshot(JsonNode json, long version) {
         .fields()
         .forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
     return labels;
+  }
+
+  /**
+   * The job's stages in a topological order (a one-stage job has one, {@code main}); empty from a
+   * server that predates pipelines.
+   */
+  public List<StageSnapshot> stages() {
+    List<StageSnapshot> stages = new ArrayList<>();
+    json.path("stages").forEach(s -> stages.add(new StageSnapshot(s)));
+    return stages;
+  }
+
+  /** The stage named {@code name}, if the job has one. */
+  public Optional<StageSnapshot> stage(String name) {
+    return stages().stream().filter(s -> s.name().equals(name)).findFirst();
   }
 }

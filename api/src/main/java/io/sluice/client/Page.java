@@ -19,6 +19,13 @@ public record Page(JsonNode json) {
     return items;
   }
 
+  /** The items of a task listing, as tasks. */
+  public List<TaskSnapshot> tasks() {
+    List<TaskSnapshot> tasks = new ArrayList<>();
+    json.path("items").forEach(t -> tasks.add(new TaskSnapshot(t)));
+    return tasks;
+  }
+
   /**
    * The cursor that continues after this page, or null. A full page always carries one, even when
    * nothing follows; the next page is then empty.

@@ -23,6 +23,8 @@ import java.util.function.Function;
  * <pre>{@code
  * SluiceClient client = SluiceClient.create(URI.create("http://coordinator:8080"), token, null);
  * JobSnapshot job = client.submit("wordcount", payload);
+ * JobSnapshot pipeline = client.submit(Pipeline.builder().stage(...).build());
+ * job.stages().forEach(s -> System.out.println(s.name() + " " + s.status()));
  * client.update(job.id(), j -> JobUpdate.priority(j.priority() + 1));
  * }</pre>
  *
@@ -153,6 +155,14 @@ public final class SluiceClient {
     return submit(body);
   }
 
+  /**
+   * {@code POST /api/v1/jobs} of a pipeline ({@code stages}); retried only when it carries an
+   * {@code idempotencyKey}, as {@link #submit(ObjectNode)}.
+   */
+  public JobSnapshot submit(Pipeline pipeline) {
+    return submit(pipeline.toJson());
+  }
+
   /** {@code GET /api/v1/jobs/{id}}. */
   public JobSnapshot get(UUID id) {
     return get(id.toString());
@@ -179,7 +189,18 @@ public final class SluiceClient {
 
   /** One page of {@code GET /api/v1/jobs/{id}/tasks}, by sequence number; as {@link #jobs}. */
   public Page tasks(UUID jobId, String status, String cursor, int limit) {
-    return page(jobPath(jobId.toString()) + "/tasks", status, cursor, limit);
+    return tasks(jobId, null, status, cursor, limit);
+  }
+
+  /**
+   * One page of {@code GET /api/v1/jobs/{id}/tasks?stage=NAME}: the tasks of one stage of a
+   * pipeline ({@link Page#tasks()} names each one's stage); as {@link #jobs}.
+   *
+   * @param stage a stage's name, or null for the tasks of every stage
+   */
+  public Page tasks(UUID jobId, String stage, String status, String cursor, int limit) {
+    String path = jobPath(jobId.toString()) + "/tasks";
+    return page(stage == null ? path : path + "?stage=" + encode(stage), status, cursor, limit);
   }
 
   /**
@@ -324,7 +345,11 @@ public final class SluiceClient {
   }
 
   private Page page(String path, String status, String cursor, int limit) {
-    StringBuilder query = new StringBuilder(path).append("?limit=").append(limit);
+    StringBuilder query =
+        new StringBuilder(path)
+            .append(path.contains("?") ? '&' : '?')
+            .append("limit=")
+            .append(limit);
     if (status != null) {
       query.append("&status=").append(encode(status));
     }

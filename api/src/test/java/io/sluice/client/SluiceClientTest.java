@@ -152,7 +152,8 @@ class SluiceClientTest {
     return (SluiceClient.Reply) next;
   }
 
-  private static String body(HttpRequest request) {
+  /** The request body as sent, after a space; empty without one. */
+  static String body(HttpRequest request) {
     return request
         .bodyPublisher()
         .filter(p -> p.contentLength() > 0)

@@ -1,6 +1,5 @@
 package io.sluice.builtin;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.api.Collector;
 import io.sluice.api.InvalidPayloadException;
@@ -10,16 +9,14 @@ import io.sluice.api.Splitter;
 import io.sluice.api.TaskHandler;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * {@code wordcount}: payload {@code {"text", "linesPerTask", "taskDelayMs"?}}. Each task counts the
- * words (lower-cased, split on non-letters) of its lines; the collector merges the counts into
- * {@code {"totalWords", "distinctWords", "top": [[word, count], …]}}. A lost or double-counted task
- * shows as a wrong {@code totalWords}.
+ * {@code wordcount}: payload {@code {"text", "linesPerTask", "taskDelayMs"?, "counts"?}}. Each task
+ * counts the words (lower-cased, split on non-letters) of its lines; the collector merges the
+ * counts into {@code {"totalWords", "distinctWords", "top": [[word, count], …]}}, with {@code
+ * "counts": true} also {@code "counts": {word: n}} of every word (what {@code merge} joins). A lost
+ * or double-counted task shows as a wrong {@code totalWords}.
  */
 public final class WordCountJobType implements JobType {
   private static final int TOP = 20;
@@ -36,6 +33,12 @@ public final class WordCountJobType implements JobType {
     }
     payload.intField("linesPerTask", 1, 1_000_000, null);
     payload.intField("taskDelayMs", 0, 600_000, 0);
+    counts(payload);
+  }
+
+  /** Whether the result lists every word's count ({@code "counts": true}); false when absent. */
+  private static boolean counts(Payload payload) {
+    return payload.booleanField("counts", false);
   }
 
   @Override
@@ -77,39 +80,7 @@ public final class WordCountJobType implements JobType {
 
   @Override
   public Collector collector() {
-    return (payload, outcomes) -> {
-      Map<String, Long> merged = new HashMap<>();
-      List<String> failures = new ArrayList<>();
-      outcomes.forEach(
-          o -> {
-            if (!o.succeeded()) {
-              failures.add("task " + o.seq() + ": " + o.error());
-              return;
-            }
-            o.output()
-                .fields()
-                .forEachRemaining(e -> merged.merge(e.getKey(), e.getValue().asLong(), Long::sum));
-          });
-      return summary(merged, failures);
-    };
-  }
-
-  private static JsonNode summary(Map<String, Long> merged, List<String> failures) {
-    ObjectNode result = Json.object();
-    result.put("totalWords", merged.values().stream().mapToLong(Long::longValue).sum());
-    result.put("distinctWords", merged.size());
-    var top = result.putArray("top");
-    merged.entrySet().stream()
-        .sorted(
-            Map.Entry.<String, Long>comparingByValue()
-                .reversed()
-                .thenComparing(Map.Entry.comparingByKey()))
-        .limit(TOP)
-        .forEach(e -> top.addArray().add(e.getKey()).add(e.getValue()));
-    if (!failures.isEmpty()) {
-      var list = result.putArray("failedTasks");
-      failures.forEach(list::add);
-    }
-    return result;
+    return (payload, outcomes) ->
+        WordCounts.collect(outcomes, output -> output, TOP, counts(payload));
   }
 }

@@ -1,17 +1,16 @@
 package io.sluice.builtin;
 
+import static io.sluice.builtin.BuiltinRuns.payload;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.InvalidPayloadException;
-import io.sluice.api.Payload;
 import io.sluice.api.TaskContext;
 import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class NoopJobTypeTest {
@@ -60,53 +59,11 @@ class NoopJobTypeTest {
     }
   }
 
-  private static Payload payload(String json) {
-    return new Payload(Json.read(json));
-  }
-
   private static TaskContext context(long delayMs, boolean cancelled) {
     return context(delayMs == 0 ? Json.object() : Json.object().put("d", delayMs), cancelled);
   }
 
   private static TaskContext context(JsonNode input, boolean cancelled) {
-    return new TaskContext() {
-      @Override
-      public UUID jobId() {
-        return UUID.randomUUID();
-      }
-
-      @Override
-      public int seq() {
-        return 0;
-      }
-
-      @Override
-      public JsonNode input() {
-        return input;
-      }
-
-      @Override
-      public int attempt() {
-        return 1;
-      }
-
-      @Override
-      public int maxAttempts() {
-        return 3;
-      }
-
-      @Override
-      public long fenceToken() {
-        return 1;
-      }
-
-      @Override
-      public boolean isCancelled() {
-        return cancelled;
-      }
-
-      @Override
-      public void reportProgress(double fraction) {}
-    };
+    return BuiltinRuns.context(0, input, cancelled);
   }
 }

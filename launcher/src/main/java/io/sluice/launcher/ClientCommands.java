@@ -196,20 +196,22 @@ final class ClientCommands {
     return listing;
   }
 
-  /** A job status in any case, as the API spells it; null stays null. */
+  /**
+   * A job status in any case, as the API spells it; null stays null. WAITING is not one: only a
+   * stage of a pipeline waits, and {@code jobs} lists jobs.
+   */
   static String jobStatus(String raw) {
     if (raw == null) {
       return null;
     }
     String upper = raw.trim().toUpperCase(Locale.ROOT);
-    // Only a pipeline's stage is ever WAITING, never a job.
-    List<String> jobStatuses =
+    List<String> statuses =
         Arrays.stream(JobStatus.values())
             .filter(s -> s != JobStatus.WAITING)
             .map(JobStatus::name)
             .toList();
-    if (!jobStatuses.contains(upper)) {
-      throw LauncherException.usage("--status " + raw + " is not one of " + jobStatuses);
+    if (!statuses.contains(upper)) {
+      throw LauncherException.usage("--status " + raw + " is not one of " + statuses);
     }
     return upper;
   }

@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.client.StageSnapshot;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
@@ -27,6 +28,9 @@ final class ClientOutput {
     line(s, "type", text(json, "type") + "  (queue " + text(json, "queue") + ")");
     line(s, "status", job.status() + "  (version " + text(json, "version") + ")");
     line(s, "tasks", tasks(job) + "  (" + job.failed() + " failed)");
+    if (job.pipeline()) {
+      s.append(stages(job.stages()));
+    }
     line(s, "created", time(text(json, "createdAt")));
     line(s, "updated", time(text(json, "updatedAt")));
     if (!job.result().isMissingNode() && !job.result().isNull()) {
@@ -34,6 +38,33 @@ final class ClientOutput {
     }
     if (!job.error().isMissingNode() && !job.error().isNull()) {
       line(s, "error", job.error().isTextual() ? job.error().asText() : job.error().toString());
+    }
+    return s.toString();
+  }
+
+  /**
+   * A pipeline's stages as a table under the label {@code stages}, one line per stage in the
+   * server's (topological) order: name, status, tasks finished of its count, what it waits for.
+   */
+  static String stages(List<StageSnapshot> stages) {
+    List<List<String>> rows = new ArrayList<>();
+    for (StageSnapshot stage : stages) {
+      rows.add(
+          List.of(
+              stage.name(),
+              stage.status(),
+              stage.tasksFinished()
+                  + "/"
+                  + stage.taskCount()
+                  + (stage.tasksFailed() > 0 ? " (" + stage.tasksFailed() + " failed)" : ""),
+              stage.dependsOn().isEmpty() ? "-" : String.join(", ", stage.dependsOn())));
+    }
+    String table = table(List.of("STAGE", "STATUS", "TASKS", "DEPENDS ON"), rows);
+    StringBuilder s = new StringBuilder();
+    String label = String.format("%-8s ", "stages");
+    for (String row : table.split("\n")) {
+      s.append(label).append(row).append('\n');
+      label = " ".repeat(9);
     }
     return s.toString();
   }

@@ -53,4 +53,16 @@ record Corpus(String text, int lines, long totalWords, Map<String, Long> counts)
             .thenComparing(Map.Entry.comparingByKey()));
     return entries.subList(0, Math.min(n, entries.size()));
   }
+
+  /**
+   * The text cut in two at the line boundary nearest its middle line: the first half of its lines
+   * and the rest, which concatenated are the text again.
+   */
+  List<String> halves() {
+    int cut = 0;
+    for (int line = 0; line < lines / 2; line++) {
+      cut = text.indexOf('\n', cut) + 1;
+    }
+    return List.of(text.substring(0, cut), text.substring(cut));
+  }
 }

@@ -1,7 +1,10 @@
 package io.sluice.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.client.Pipeline;
+import io.sluice.client.Pipeline.StageSpec;
 import io.sluice.client.SluiceClient;
+import io.sluice.client.StageSnapshot;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -10,11 +13,13 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * {@code ./sluice demo}: embedded Redis and PostgreSQL, a coordinator and worker JVMs, one {@code
- * wordcount} job over the bundled corpus with a progress bar, the result checked against a count
+ * {@code ./sluice demo}: embedded Redis and PostgreSQL, a coordinator and worker JVMs, one pipeline
+ * over the bundled corpus (two {@code wordcount} stages over its two halves in parallel, joined by
+ * a {@code merge} stage) with a progress bar per stage, the merged result checked against a count
  * made here, then everything stopped. Nothing touches the machine's own Redis or PostgreSQL.
  */
 final class DemoCommand {
+  private static final String TOTAL = "total";
   private static final Duration JOB_TIMEOUT = Duration.ofMinutes(10);
   private static final Duration STALL_LIMIT = Duration.ofMinutes(2);
   private static final Set<String> VALUED = Set.of("workers", "lines-per-task");
@@ -61,16 +66,14 @@ final class DemoCommand {
 
   private boolean runJob(SluiceClient api, Corpus corpus, int linesPerTask) {
     out.printf(
-        "Submitting a wordcount job: %,d lines (%,d words), %d lines per task%n",
+        "Submitting a pipeline over %,d lines (%,d words), %d lines per task:%n"
+            + "  wordcount stages left and right over each half of the lines, in parallel,%n"
+            + "  joined by a merge stage total%n",
         corpus.lines(), corpus.totalWords(), linesPerTask);
-    JsonNode payload =
-        CliClient.JSON
-            .createObjectNode()
-            .put("text", corpus.text())
-            .put("linesPerTask", linesPerTask);
+    Pipeline pipeline = pipeline(corpus, linesPerTask);
     long start = System.nanoTime();
-    JobView job = new JobView(CliClient.call(api, () -> api.submit("wordcount", payload)).json());
-    out.printf("  job %s: %d tasks%n", job.id(), job.taskCount());
+    JobView job = new JobView(CliClient.call(api, () -> api.submit(pipeline)).json());
+    out.printf("  job %s%n", job.id());
     job =
         new JobWatcher(api, new ProgressBar(out), Duration.ofMillis(200), JOB_TIMEOUT, STALL_LIMIT)
             .watch(job, j -> {});
@@ -78,10 +81,40 @@ final class DemoCommand {
     out.printf(
         "Job %s in %.1f s: %d tasks, %d succeeded, %d failed%n",
         job.status(), seconds, job.taskCount(), job.succeeded(), job.failed());
+    out.print(ClientOutput.stages(job.stages()));
     if (!job.succeededJob()) {
       out.println("  error: " + job.error());
       return false;
     }
-    return new ResultCheck(out).check(job.result(), corpus);
+    JsonNode merged =
+        job.stages().stream()
+            .filter(s -> TOTAL.equals(s.name()))
+            .findFirst()
+            .map(StageSnapshot::result)
+            .orElse(job.result().path(TOTAL));
+    out.println("Merged result of stage " + TOTAL + ", checked against a count of the whole text:");
+    return new ResultCheck(out).check(merged, corpus);
+  }
+
+  /**
+   * Two {@code wordcount} stages, {@code left} and {@code right}, over the first and second half of
+   * the corpus's lines, each listing every word's count, and a {@code merge} stage {@code total}
+   * that depends on both.
+   */
+  static Pipeline pipeline(Corpus corpus, int linesPerTask) {
+    List<String> halves = corpus.halves();
+    return Pipeline.builder()
+        .stage(StageSpec.of("left", "wordcount", wordcount(halves.get(0), linesPerTask)))
+        .stage(StageSpec.of("right", "wordcount", wordcount(halves.get(1), linesPerTask)))
+        .stage(StageSpec.of(TOTAL, "merge", null, "left", "right"))
+        .build();
+  }
+
+  private static JsonNode wordcount(String text, int linesPerTask) {
+    return CliClient.JSON
+        .createObjectNode()
+        .put("text", text)
+        .put("linesPerTask", linesPerTask)
+        .put("counts", true);
   }
 }

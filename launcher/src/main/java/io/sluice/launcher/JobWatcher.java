@@ -6,8 +6,9 @@ import java.util.function.Consumer;
 
 /**
  * Polls a job until it reaches a terminal state, drawing a progress bar. Gives up when the job is
- * not terminal within the time limit, or when it shows no progress (same status, same finished
- * count) for the stall limit, so a stuck system ends in a message rather than a hang.
+ * not terminal within the time limit, or when it shows no progress (same status and finished count,
+ * of the job and of each stage) for the stall limit, so a stuck system ends in a message rather
+ * than a hang.
  */
 final class JobWatcher {
   private final SluiceClient api;
@@ -39,7 +40,9 @@ final class JobWatcher {
   JobView watch(JobView first, Consumer<JobView> onPoll) {
     long start = System.nanoTime();
     long lastChange = start;
-    JobView job = first;
+    // A submit's answer has no stages (only a read has): read the job once so that a pipeline's
+    // first drawing is already one bar per stage.
+    JobView job = first.json().has("stages") ? first : poll(first.id());
     try {
       bar.update(job);
       while (!job.terminal()) {
@@ -51,10 +54,9 @@ final class JobWatcher {
           throw stuck(job, "made no progress for " + stallLimit.toSeconds() + " s");
         }
         LocalStack.sleep(interval);
-        String id = job.id();
-        JobView next = new JobView(CliClient.call(api, () -> api.get(id)).json());
+        JobView next = poll(job.id());
         onPoll.accept(next);
-        if (next.finished() != job.finished() || !next.status().equals(job.status())) {
+        if (!next.progressSignature().equals(job.progressSignature())) {
           lastChange = System.nanoTime();
         }
         job = next;
@@ -64,6 +66,10 @@ final class JobWatcher {
     } finally {
       bar.finish();
     }
+  }
+
+  private JobView poll(String id) {
+    return new JobView(CliClient.call(api, () -> api.get(id)).json());
   }
 
   private static LauncherException stuck(JobView job, String what) {

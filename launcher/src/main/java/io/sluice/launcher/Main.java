@@ -21,8 +21,9 @@ public final class Main {
       Usage: ./sluice <command> [options]
 
         demo [--workers N] [--lines-per-task L] [--keep-logs]
-            Embedded Redis and PostgreSQL, a coordinator and N (2) worker JVMs; runs a wordcount job,
-            shows its progress, checks the result against a local count, stops everything.
+            Embedded Redis and PostgreSQL, a coordinator and N (2) worker JVMs; runs a pipeline (two
+            wordcount stages over the halves of a text in parallel, joined by merge), shows each
+            stage's progress, checks the result against a local count, stops everything.
         dev [--port P] [--workers N] [--concurrency C]
             The same stack in the foreground until Ctrl-C; prints the API address and a token.
         coordinator | worker

@@ -1,11 +1,17 @@
 package io.sluice.launcher;
 
+import io.sluice.client.StageSnapshot;
 import java.io.Console;
 import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Shows a job's progress: one redrawn line ({@code \r}) on a terminal, else a line whenever another
- * tenth of the tasks is done or the status changes, so logs of non-interactive runs stay short.
+ * tenth of the tasks is done or the status changes, so logs of non-interactive runs stay short. A
+ * pipeline gets one bar per stage: redrawn in place on a terminal, else a stage's line whenever
+ * another tenth of its tasks is done or its status changes.
  */
 final class ProgressBar {
   private static final int WIDTH = 32;
@@ -16,6 +22,8 @@ final class ProgressBar {
   private String lastStatus = "";
   private int lastTenth = -1;
   private int lastLength;
+  private int drawnStageLines;
+  private final Map<String, String> lastStageShown = new HashMap<>();
 
   ProgressBar(PrintStream out) {
     this(out, isTerminal());
@@ -27,6 +35,10 @@ final class ProgressBar {
   }
 
   void update(JobView job) {
+    if (job.pipeline()) {
+      updateStages(job.stages());
+      return;
+    }
     String line = render(job);
     if (terminal) {
       out.print("\r" + line + " ".repeat(Math.max(0, lastLength - line.length())));
@@ -42,6 +54,30 @@ final class ProgressBar {
     }
   }
 
+  private void updateStages(List<StageSnapshot> stages) {
+    int width = stages.stream().mapToInt(st -> st.name().length()).max().orElse(0);
+    if (terminal) {
+      StringBuilder s = new StringBuilder();
+      if (drawnStageLines > 0) {
+        s.append("\033[").append(drawnStageLines).append('F');
+      }
+      for (StageSnapshot stage : stages) {
+        s.append(render(stage, width)).append("\033[K\n");
+      }
+      out.print(s);
+      out.flush();
+      drawnStageLines = stages.size();
+      return;
+    }
+    for (StageSnapshot stage : stages) {
+      int total = stage.taskCount();
+      String shown = stage.status() + " " + (total == 0 ? 0 : stage.tasksFinished() * 10 / total);
+      if (!shown.equals(lastStageShown.put(stage.name(), shown))) {
+        out.println(render(stage, width));
+      }
+    }
+  }
+
   /** Ends the redrawn line so the next output starts on its own. */
   void finish() {
     if (terminal && lastLength > 0) {
@@ -50,19 +86,26 @@ final class ProgressBar {
   }
 
   String render(JobView job) {
-    int total = job.taskCount();
-    int done = job.finished();
+    return bar(job.finished(), job.taskCount(), job.failed(), job.status());
+  }
+
+  /** One stage's bar, its name first, padded to {@code nameWidth} so the bars line up. */
+  String render(StageSnapshot stage, int nameWidth) {
+    return String.format("%-" + nameWidth + "s ", stage.name())
+        + bar(stage.tasksFinished(), stage.taskCount(), stage.tasksFailed(), stage.status());
+  }
+
+  private String bar(int done, int total, int failed, String status) {
     int filled = total == 0 ? 0 : (int) ((long) done * WIDTH / total);
-    String failed = job.failed() > 0 ? " (" + job.failed() + " failed)" : "";
     return String.format(
         "[%s%s] %d/%d tasks%s %3d%%  %-10s %5.1fs",
         "#".repeat(filled),
         ".".repeat(WIDTH - filled),
         done,
         total,
-        failed,
+        failed > 0 ? " (" + failed + " failed)" : "",
         total == 0 ? 0 : done * 100L / total,
-        job.status(),
+        status,
         (System.nanoTime() - startNanos) / 1e9);
   }
 

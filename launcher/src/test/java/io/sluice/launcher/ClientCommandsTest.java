@@ -54,6 +54,9 @@ class ClientCommandsTest {
     assertThatThrownBy(() -> ClientCommands.jobStatus("DONE"))
         .hasMessageContaining("--status DONE is not one of [QUEUED, RUNNING, COLLECTING")
         .satisfies(e -> assertThat(((LauncherException) e).exitCode()).isEqualTo(2));
+    assertThatThrownBy(() -> ClientCommands.jobStatus("waiting"))
+        .as("only a stage waits; jobs lists jobs")
+        .hasMessageContaining("--status waiting is not one of");
   }
 
   @ParameterizedTest

@@ -33,6 +33,41 @@ class ClientOutputTest {
   }
 
   @Test
+  void aPipelineShowsOneLinePerStageWithStatusTasksAndDependencies() throws Exception {
+    ObjectNode json = job("5f0e", "RUNNING", 6, 3, 1);
+    json.set(
+        "stages",
+        CliClient.JSON.readTree(
+            """
+            [{"name": "left", "status": "SUCCEEDED", "taskCount": 3, "tasksSucceeded": 3,
+              "tasksFailed": 0, "dependsOn": []},
+             {"name": "right", "status": "RUNNING", "taskCount": 3, "tasksSucceeded": 0,
+              "tasksFailed": 1, "dependsOn": []},
+             {"name": "total", "status": "WAITING", "taskCount": 0, "tasksSucceeded": 0,
+              "tasksFailed": 0, "dependsOn": ["left", "right"]}]
+            """));
+    assertThat(ClientOutput.job(new JobView(json)))
+        .contains(
+            """
+            tasks    4/6  (1 failed)
+            stages   STAGE  STATUS     TASKS           DEPENDS ON
+                     left   SUCCEEDED  3/3             -
+                     right  RUNNING    1/3 (1 failed)  -
+                     total  WAITING    0/0             left, right
+            created\s""");
+  }
+
+  @Test
+  void aOneStageJobShowsNoStageLines() throws Exception {
+    ObjectNode json = job("5f0f", "RUNNING", 2, 1, 0);
+    json.set(
+        "stages",
+        CliClient.JSON.readTree(
+            "[{\"name\": \"main\", \"status\": \"RUNNING\", \"taskCount\": 2}]"));
+    assertThat(ClientOutput.job(new JobView(json))).doesNotContain("stages", "main");
+  }
+
+  @Test
   void jobsAreATableWhoseColumnsLineUp() {
     ArrayNode items = CliClient.JSON.createArrayNode();
     items.add(job("5f0c-long-id", "RUNNING", 125, 38, 2));

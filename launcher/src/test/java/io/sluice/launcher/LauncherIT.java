@@ -19,14 +19,19 @@ import org.junit.jupiter.api.Test;
 class LauncherIT {
 
   @Test
-  void demoRunsAWordcountJobWhoseCountMatchesTheLocalOne() throws Exception {
+  void demoRunsAPipelineWhoseMergedCountMatchesTheLocalOne() throws Exception {
     Output out = new Output();
     Output err = new Output();
     int exit = Main.run("demo", List.of(), out.stream(), err.stream());
     assertThat(exit).as("exit code; output:%n%s%n%s", out, err).isZero();
     assertThat(out.toString())
         .contains("Job SUCCEEDED")
+        .containsPattern("(?m)^left +\\[#+\\] \\d+/\\d+ tasks +100%  SUCCEEDED")
+        .containsPattern("(?m)^right +\\[#+\\] \\d+/\\d+ tasks +100%  SUCCEEDED")
+        .containsPattern("(?m)^total +\\[#+\\] 2/2 tasks +100%  SUCCEEDED")
+        .contains("Merged result of stage total")
         .contains("totalWords")
+        .containsPattern("counts .*: match")
         .contains(": match")
         .doesNotContain("MISMATCH")
         .contains("Demo finished");
