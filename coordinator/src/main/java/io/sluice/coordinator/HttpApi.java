@@ -100,16 +100,23 @@ final class HttpApi {
         submitter.submit(tenant, config.limits().quotaOf(tenant), SubmitRequestParser.parse(body));
     ctx.header("ETag", "\"" + outcome.job().version() + "\"");
     ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
-    ctx.status(outcome.created() ? 201 : 200).json(JobJson.job(outcome.job()));
+    Job job = outcome.job();
+    ObjectNode answer = JobJson.job(job);
+    answer.set("stages", JobJson.stages(job, stagesOf(job)));
+    ctx.status(outcome.created() ? 201 : 200).json(answer);
   }
 
   private void getJob(Context ctx) {
     Job job = findJob(ctx, authenticate(ctx));
     ctx.header("ETag", "\"" + job.version() + "\"");
     ObjectNode body = progress.decorate(JobJson.job(job), job);
-    List<Job> stages = job.isPipeline() ? db.query(c -> jobs.stagesOf(c, job.id())) : List.of();
-    body.set("stages", JobJson.stages(job, stages));
+    body.set("stages", JobJson.stages(job, stagesOf(job)));
     ctx.json(body);
+  }
+
+  /** A pipeline's stages; none for a one-stage job (its only stage is the job itself). */
+  private List<Job> stagesOf(Job job) {
+    return job.isPipeline() ? db.query(c -> jobs.stagesOf(c, job.id())) : List.of();
   }
 
   private void listJobs(Context ctx) {

@@ -15,12 +15,16 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,6 +86,42 @@ class StagesIT {
         .isAfterOrEqualTo(instant(byName.get("b"), "finishedAt"));
     assertThat(splitsOf(id)).as("every stage split exactly once").containsOnly(1L);
     assertThat(collectsOf(id)).as("every stage collected exactly once").containsOnly(1L);
+  }
+
+  @Test
+  void aDiamondOfWordcountsJoinedByMergeCountsEveryWordOfTheWholeTextExactly() {
+    String[] lines = Corpus.text(2_000, 11).split("\n");
+    int half = lines.length / 2;
+    String first = String.join("\n", Arrays.copyOfRange(lines, 0, half));
+    String second = String.join("\n", Arrays.copyOfRange(lines, half, lines.length));
+    Map<String, Long> expected = new HashMap<>();
+    for (String word :
+        Pattern.compile("\\P{L}+").split(String.join("\n", lines).toLowerCase(Locale.ROOT))) {
+      if (!word.isEmpty()) {
+        expected.merge(word, 1L, Long::sum);
+      }
+    }
+    ObjectNode left = stage("left", "wordcount", "{}");
+    left.putObject("payload").put("text", first).put("linesPerTask", 40).put("counts", true);
+    ObjectNode right = stage("right", "wordcount", "{}");
+    right.putObject("payload").put("text", second).put("linesPerTask", 40).put("counts", true);
+    ObjectNode total = stage("total", "merge", "{\"top\":5}", "left", "right");
+    String id = submit(stages(left, right, total));
+
+    JsonNode job = stack.awaitTerminal(id, Duration.ofSeconds(90));
+
+    assertThat(job.get("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
+    JsonNode merged = job.get("result").get("total");
+    assertThat(merged.get("totalWords").asLong())
+        .isEqualTo(expected.values().stream().mapToLong(Long::longValue).sum());
+    assertThat(merged.get("distinctWords").asInt()).isEqualTo(expected.size());
+    assertThat(merged.get("top")).hasSize(5);
+    Map<String, Long> counted = new HashMap<>();
+    merged
+        .get("counts")
+        .fields()
+        .forEachRemaining(e -> counted.put(e.getKey(), e.getValue().asLong()));
+    assertThat(counted).isEqualTo(expected);
   }
 
   @Test
