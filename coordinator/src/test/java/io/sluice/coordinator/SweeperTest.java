@@ -130,6 +130,7 @@ class SweeperTest {
     store.stalled.put(Kind.DUE, List.of(found(3)));
     store.stalled.put(Kind.UNDISPATCHED, List.of(found(4)));
     store.stalled.put(Kind.NOT_PROGRESSING, List.of(found(5), found(6)));
+    store.stalled.put(Kind.UNADVANCED, List.of(found(7)));
     // Job 5's only entry was read by a worker: nothing left to hand out. Job 6's waits unread.
     store.queues.put(job(5), "q5");
     store.queues.put(job(6), "q6");
@@ -146,7 +147,8 @@ class SweeperTest {
             "collect " + job(2),
             "redispatch " + job(3),
             "redispatch " + job(4),
-            "redispatch " + job(5));
+            "redispatch " + job(5),
+            "advance " + job(7));
     assertThat(store.touched)
         .as("their dispatch grace starts over")
         .containsExactly(job(4), job(5));
@@ -155,7 +157,8 @@ class SweeperTest {
         .containsEntry(Kind.STALE_COLLECTING, Duration.ofSeconds(60))
         .containsEntry(Kind.DUE, Duration.ZERO)
         .containsEntry(Kind.UNDISPATCHED, Duration.ofSeconds(30))
-        .containsEntry(Kind.NOT_PROGRESSING, Duration.ofSeconds(30));
+        .containsEntry(Kind.NOT_PROGRESSING, Duration.ofSeconds(30))
+        .containsEntry(Kind.UNADVANCED, Duration.ofSeconds(2));
   }
 
   @Test

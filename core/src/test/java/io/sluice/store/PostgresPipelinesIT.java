@@ -19,9 +19,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -235,6 +237,62 @@ class PostgresPipelinesIT {
     assertThat(again.split()).isEmpty();
     assertThat(again.ended()).isFalse();
     assertThat(splits(jobs(pipeline).get(1).id())).isEqualTo(1);
+  }
+
+  @Test
+  void aSweepFindsAPipelineWhoseStageSucceededWithoutItsDependentSplitAndAdvanceRepairsIt()
+      throws Exception {
+    UUID pipeline =
+        store(
+            List.of(
+                stage("a", "noop", "{\"tasks\":1}"),
+                new NewStage("b", "noop", Json.read("{\"tasks\":3}"), List.of("a"), "q", "fail")));
+    Job a = jobs(pipeline).get(0);
+    long gate = finishTasksAndGate(a.id());
+    // The collect commit without its advance: what no code path leaves, but a sweep must repair.
+    db.inTransaction(c -> transitions.collected(c, a.id(), gate, "{\"succeeded\":1}"));
+
+    List<UUID> found = new ArrayList<>();
+    db.query(
+            c ->
+                new PostgresJobRepair()
+                    .page(
+                        c,
+                        PostgresJobRepair.Kind.UNADVANCED,
+                        Duration.ZERO,
+                        PostgresJobRepair.Cursor.START,
+                        1000))
+        .forEach(f -> found.add(f.id()));
+    assertThat(found).contains(pipeline);
+
+    Advanced repaired = db.inTransaction(c -> pipelines.advance(c, pipeline, SPLITTERS));
+
+    assertThat(repaired.split()).extracting(Job::stageName).containsExactly("b");
+    assertThat(jobs(pipeline).get(1).taskCount()).isEqualTo(3);
+  }
+
+  @Test
+  void theStageTransitionsMoveOnlyFromTheirOwnStatuses() throws Exception {
+    UUID pipeline =
+        store(
+            List.of(
+                stage("a", "noop", "{\"tasks\":1}"),
+                new NewStage("b", "noop", Json.read("{\"tasks\":1}"), List.of("a"), "q", "fail")));
+    Job a = jobs(pipeline).get(0);
+    finishTasksAndGate(a.id()); // the pipeline's counts now add up: 1 of 1 task finished
+    UUID single = UUID.randomUUID();
+    NewJob one = aJob().withId(single).withTasks(1).build();
+    submission.store(db, one, NOOP, new Payload(Json.read("{\"tasks\":1}")), null);
+
+    assertThat(db.<OptionalLong>inTransaction(c -> transitions.split(c, a.id(), pipeline, 5)))
+        .as("a stage split already (QUEUED) is not split again")
+        .isEmpty();
+    assertThat(db.<OptionalLong>inTransaction(c -> transitions.pipelineSucceeded(c, single, "{}")))
+        .as("a one-stage job never succeeds as a pipeline")
+        .isEmpty();
+    assertThat(db.<OptionalLong>inTransaction(c -> transitions.collecting(c, pipeline)))
+        .as("a pipeline has no collection gate of its own")
+        .isEmpty();
   }
 
   private static NewStage stage(String name, String type, String payload) {
