@@ -1,5 +1,6 @@
 package io.sluice.coordinator;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.InvalidPayloadException;
 import io.sluice.api.JobType;
 import io.sluice.api.Payload;
@@ -79,21 +80,7 @@ final class JobSubmitter {
                         .with("known", String.join(",", types.names())));
     Payload payload = new Payload(request.payload());
     validate(type, payload);
-    NewJob job =
-        new NewJob(
-            UUID.randomUUID(),
-            tenant,
-            request.type(),
-            request.queue(),
-            request.payload(),
-            request.idempotencyKey(),
-            RequestHash.of(request),
-            request.priority(),
-            request.maxAttempts(),
-            request.onTaskFailure(),
-            request.labels(),
-            request.runAt(),
-            List.of());
+    NewJob job = newJob(tenant, request, request.type(), request.payload(), List.of());
     try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
       return store(tenant, quota, type, payload, job, ticket);
     }
@@ -130,21 +117,7 @@ final class JobSubmitter {
           new NewStage(
               s.name(), s.type(), s.payload(), s.dependsOn(), s.queue(), s.onTaskFailure()));
     }
-    NewJob job =
-        new NewJob(
-            UUID.randomUUID(),
-            tenant,
-            PIPELINE_TYPE,
-            request.queue(),
-            Json.object(),
-            request.idempotencyKey(),
-            RequestHash.of(request),
-            request.priority(),
-            request.maxAttempts(),
-            request.onTaskFailure(),
-            request.labels(),
-            request.runAt(),
-            stages);
+    NewJob job = newJob(tenant, request, PIPELINE_TYPE, Json.object(), stages);
     try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
       Stored stored;
       try {
@@ -178,6 +151,25 @@ final class JobSubmitter {
           "splitting the payload failed: " + e.getCause().getMessage(), "payload");
     }
     return stored(tenant, job, stored, ticket);
+  }
+
+  /** The job to store: a one-stage job of {@code type}, or a pipeline of {@code stages}. */
+  private static NewJob newJob(
+      String tenant, SubmitRequest request, String type, JsonNode payload, List<NewStage> stages) {
+    return new NewJob(
+        UUID.randomUUID(),
+        tenant,
+        type,
+        request.queue(),
+        payload,
+        request.idempotencyKey(),
+        RequestHash.of(request),
+        request.priority(),
+        request.maxAttempts(),
+        request.onTaskFailure(),
+        request.labels(),
+        request.runAt(),
+        stages);
   }
 
   private Outcome stored(String tenant, NewJob job, Stored stored, AdmissionControl.Ticket ticket) {

@@ -47,7 +47,8 @@ final class SubmitRequestParser {
     String queue = name(root, "queue", "default");
     String onTaskFailure = onTaskFailure(root);
     JsonNode stages = root.get("stages");
-    if (stages != null && !stages.isNull()) {
+    boolean pipeline = stages != null && !stages.isNull();
+    if (pipeline) {
       for (String oneStage : new String[] {"type", "payload"}) {
         if (root.has(oneStage)) {
           throw new ApiException(
@@ -59,29 +60,18 @@ final class SubmitRequestParser {
               .with("field", oneStage);
         }
       }
-      return new SubmitRequest(
-          null,
-          queue,
-          null,
-          idempotencyKey(root),
-          integer(root, "priority", 0, -1000, 1000),
-          integer(root, "maxAttempts", 3, 1, 100),
-          onTaskFailure,
-          Labels.parse(root.get("labels")),
-          Labels.runAt(root.get("runAt")),
-          StagesParser.parse(stages, queue, onTaskFailure));
     }
     return new SubmitRequest(
-        name(root, "type", null),
+        pipeline ? null : name(root, "type", null),
         queue,
-        payload(root),
+        pipeline ? null : payload(root),
         idempotencyKey(root),
         integer(root, "priority", 0, -1000, 1000),
         integer(root, "maxAttempts", 3, 1, 100),
         onTaskFailure,
         Labels.parse(root.get("labels")),
         Labels.runAt(root.get("runAt")),
-        null);
+        pipeline ? StagesParser.parse(stages, queue, onTaskFailure) : null);
   }
 
   private static String name(JsonNode root, String field, String fallback) {

@@ -167,12 +167,7 @@ class PostgresPipelinesIT {
     Job parent = jobs(pipeline).get(0);
     long gate = finishTasksAndGate(parent.id());
 
-    Advanced advanced =
-        db.inTransaction(
-            c -> {
-              transitions.collected(c, parent.id(), gate, "{\"succeeded\":7}").orElseThrow();
-              return pipelines.advance(c, pipeline, SPLITTERS);
-            });
+    Advanced advanced = collectAndAdvance(pipeline, parent.id(), gate, "{\"succeeded\":7}");
 
     assertThat(advanced.split()).hasSize(1);
     assertThat(jobs(pipeline).get(1).taskCount())
@@ -194,12 +189,7 @@ class PostgresPipelinesIT {
     Job first = jobs(pipeline).get(0);
     long gate = finishTasksAndGate(first.id());
 
-    Advanced advanced =
-        db.inTransaction(
-            c -> {
-              transitions.collected(c, first.id(), gate, "{\"succeeded\":1}").orElseThrow();
-              return pipelines.advance(c, pipeline, SPLITTERS);
-            });
+    Advanced advanced = collectAndAdvance(pipeline, first.id(), gate, "{\"succeeded\":1}");
 
     assertThat(advanced.ended()).isTrue();
     List<Job> stages = jobs(pipeline);
@@ -226,11 +216,7 @@ class PostgresPipelinesIT {
                 new NewStage("b", "noop", Json.read("{\"tasks\":1}"), List.of("a"), "q", "fail")));
     Job a = jobs(pipeline).get(0);
     long gate = finishTasksAndGate(a.id());
-    db.inTransaction(
-        c -> {
-          transitions.collected(c, a.id(), gate, "{\"succeeded\":1}").orElseThrow();
-          return pipelines.advance(c, pipeline, SPLITTERS);
-        });
+    collectAndAdvance(pipeline, a.id(), gate, "{\"succeeded\":1}");
 
     Advanced again = db.inTransaction(c -> pipelines.advance(c, pipeline, SPLITTERS));
 
@@ -293,6 +279,15 @@ class PostgresPipelinesIT {
     assertThat(db.<OptionalLong>inTransaction(c -> transitions.collecting(c, pipeline)))
         .as("a pipeline has no collection gate of its own")
         .isEmpty();
+  }
+
+  /** A stage's collect commit with its result, and the pipeline's advance, in one transaction. */
+  private static Advanced collectAndAdvance(UUID pipeline, UUID stage, long gate, String result) {
+    return db.inTransaction(
+        c -> {
+          transitions.collected(c, stage, gate, result).orElseThrow();
+          return pipelines.advance(c, pipeline, SPLITTERS);
+        });
   }
 
   private static NewStage stage(String name, String type, String payload) {
