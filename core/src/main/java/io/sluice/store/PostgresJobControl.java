@@ -25,20 +25,12 @@ public final class PostgresJobControl {
   private static final String STATE =
       "SELECT status, version FROM jobs WHERE id = ? AND tenant = ? AND parent_id IS NULL";
 
-  // Tasks first, then the job: the same order as a worker's completion (task rows, then the job's
-  // counters), which keeps the two from deadlocking in the common case.
-  private static final String CANCEL_TASKS =
-      """
-      UPDATE tasks SET status = 'CANCELLED', lease_expires_at = NULL, not_before = NULL,
-                       finished_at = now(), version = version + 1
-       WHERE job_id = ? AND status IN ('QUEUED', 'RETRY_WAIT', 'RUNNING')
-      """;
-
   private static final String DUE =
       "SELECT run_at IS NULL OR run_at <= now() FROM jobs WHERE id = ?";
 
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
   private final PostgresPipelines pipelines = new PostgresPipelines();
+  private final PostgresTaskStore tasks = new PostgresTaskStore();
 
   /** A job's status and version as a refusal reports them. */
   public record State(JobStatus status, long version) {}
@@ -91,11 +83,9 @@ public final class PostgresJobControl {
     if (before == null) {
       return new NotFound();
     }
-    int cancelled;
-    try (PreparedStatement ps = c.prepareStatement(CANCEL_TASKS)) {
-      ps.setObject(1, id);
-      cancelled = ps.executeUpdate();
-    }
+    // Tasks first, then the job: the same order as a worker's completion (task rows, then the
+    // job's counters), which keeps the two from deadlocking in the common case.
+    int cancelled = tasks.cancelUnfinished(c, id);
     // A pipeline's stages go with it, each with its tasks.
     cancelled += pipelines.cancelStages(c, id, PostgresJobTransitions.CANCELLED_BY_REQUEST);
     var moved = transitions.cancelled(c, id, expectedVersion);

@@ -48,13 +48,6 @@ public final class PostgresPipelines {
   private static final String LOCK =
       "SELECT status FROM jobs WHERE id = ? AND stage_count > 0 FOR UPDATE";
 
-  private static final String CANCEL_TASKS =
-      """
-      UPDATE tasks SET status = 'CANCELLED', lease_expires_at = NULL, not_before = NULL,
-                       finished_at = now(), version = version + 1
-       WHERE job_id = ? AND status IN ('QUEUED', 'RETRY_WAIT', 'RUNNING')
-      """;
-
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
@@ -120,7 +113,7 @@ public final class PostgresPipelines {
     int cancelled = 0;
     for (Job stage : jobs.stagesOf(c, pipelineId)) {
       if (!stage.status().isTerminal()) {
-        cancelled += cancelTasks(c, stage.id());
+        cancelled += tasks.cancelUnfinished(c, stage.id());
         transitions.stageCancelled(c, stage.id(), why);
       }
     }
@@ -182,7 +175,7 @@ public final class PostgresPipelines {
     int cancelled = 0;
     for (Job stage : stages) {
       if (!stage.status().isTerminal() && !stage.id().equals(failed.id())) {
-        cancelled += cancelTasks(c, stage.id());
+        cancelled += tasks.cancelUnfinished(c, stage.id());
         transitions.stageCancelled(c, stage.id(), why);
       }
     }
@@ -192,13 +185,6 @@ public final class PostgresPipelines {
         pipelineId,
         error,
         cancelled);
-  }
-
-  private static int cancelTasks(Connection c, UUID stageId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(CANCEL_TASKS)) {
-      ps.setObject(1, stageId);
-      return ps.executeUpdate();
-    }
   }
 
   /** One stage's result; or an object keyed by the name of every stage no other depends on. */

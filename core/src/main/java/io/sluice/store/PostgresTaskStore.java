@@ -136,6 +136,14 @@ public final class PostgresTaskStore {
        WHERE job_id = ? AND status IN ('QUEUED', 'RETRY_WAIT')
       """;
 
+  // A running task's lease ends too: its renewal and its completion are refused from now on.
+  private static final String CANCEL_UNFINISHED =
+      """
+      UPDATE tasks SET status = 'CANCELLED', lease_expires_at = NULL, not_before = NULL,
+                       finished_at = now(), version = version + 1
+       WHERE job_id = ? AND status IN ('QUEUED', 'RETRY_WAIT', 'RUNNING')
+      """;
+
   private static final String OUTCOMES =
       """
       SELECT seq, status, output::text AS output, error FROM tasks
@@ -300,6 +308,14 @@ public final class PostgresTaskStore {
   /** Marks a job's tasks that have not started as CANCELLED; returns how many. */
   public int cancelWaiting(Connection c, UUID jobId) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(CANCEL_WAITING)) {
+      ps.setObject(1, jobId);
+      return ps.executeUpdate();
+    }
+  }
+
+  /** Marks every task of a job that has not finished, running ones too, CANCELLED; how many. */
+  public int cancelUnfinished(Connection c, UUID jobId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(CANCEL_UNFINISHED)) {
       ps.setObject(1, jobId);
       return ps.executeUpdate();
     }
