@@ -94,7 +94,7 @@ class PipelineFaultIT {
     harness.workers.remove(victim);
     harness.startWorker();
 
-    assertPipelineExact(harness, id, 4, Duration.ofSeconds(90));
+    assertPipelineExact(harness, id, 4, Duration.ofSeconds(60));
     assertThat(eventsOfStages(harness, id, "kind = 'RECLAIM'"))
         .as("the killed worker's running tasks were reclaimed")
         .isPositive();
@@ -112,7 +112,7 @@ class PipelineFaultIT {
     harness.redis.restart();
     long joinFinishedBefore = finishedIn(harness, id, "total");
 
-    assertPipelineExact(harness, id, 16, Duration.ofSeconds(90));
+    assertPipelineExact(harness, id, 16, Duration.ofSeconds(60));
     assertThat(joinFinishedBefore)
         .as("the join's tasks were still to run at the restart")
         .isLessThan(16);
@@ -137,7 +137,7 @@ class PipelineFaultIT {
         .ignoreExceptions()
         .until(() -> harness.readyStatus() == 200);
 
-    assertPipelineExact(harness, id, 4, Duration.ofSeconds(90));
+    assertPipelineExact(harness, id, 4, Duration.ofSeconds(60));
   }
 
   @Test
@@ -172,7 +172,7 @@ class PipelineFaultIT {
 
       a.kill();
 
-      assertPipelineExact(own, id, 4, Duration.ofSeconds(90));
+      assertPipelineExact(own, id, 4, Duration.ofSeconds(60));
       assertThat(leader(own)).isEqualTo("coordinator-b");
       assertThat(Files.readString(b.logFile()))
           .as("the survivor took the collection over")
