@@ -45,8 +45,13 @@ final class FaultHarness implements AutoCloseable {
   final Path dir;
   final EmbeddedRedis redis;
   final EmbeddedPostgres postgres;
+
+  /** The in-process coordinator; null for a harness whose coordinators are child JVMs. */
   final Coordinator coordinator;
+
   final List<ChildJvm> workers = new ArrayList<>();
+  final List<ChildJvm> coordinators = new ArrayList<>();
+  private volatile String api;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private int spawned;
@@ -60,12 +65,24 @@ final class FaultHarness implements AutoCloseable {
    *     was lost; far beyond a test's length, only the fan-in trigger path collects
    */
   FaultHarness(Duration collectGrace) throws Exception {
+    this(collectGrace, true);
+  }
+
+  /**
+   * @param inProcess whether to start the in-process coordinator; without it the test starts
+   *     coordinator JVMs ({@link #startCoordinator}) and points the API at one ({@link #useApi})
+   */
+  FaultHarness(Duration collectGrace, boolean inProcess) throws Exception {
     dir = Files.createTempDirectory("sluice-faults");
     Files.createDirectories(dir.resolve("redis"));
     Files.createDirectories(dir.resolve("postgres"));
     redis = EmbeddedRedis.launch(0, dir.resolve("redis"));
     postgres = EmbeddedPostgres.launch(0, dir.resolve("postgres"));
     postgres.createDatabase(DATABASE);
+    if (!inProcess) {
+      coordinator = null;
+      return;
+    }
     coordinator =
         Coordinator.start(
             CoordinatorConfig.builder(
@@ -82,6 +99,7 @@ final class FaultHarness implements AutoCloseable {
                 .reapIdle(Duration.ofSeconds(4))
                 .nodeDeadAfter(Duration.ofSeconds(6))
                 .build());
+    api = "http://127.0.0.1:" + coordinator.port();
   }
 
   Map<String, String> workerEnv(String id) {
@@ -121,8 +139,41 @@ final class FaultHarness implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts a coordinator JVM named {@code node} on {@code port}, with the in-process coordinator's
+   * timings (leader lease 2 s, collecting grace 3 s); it migrates the database as it starts.
+   */
+  ChildJvm startCoordinator(String node, int port) {
+    Map<String, String> env = new HashMap<>();
+    env.put("SLUICE_REDIS_URL", redis.url());
+    env.put("SLUICE_DATABASE_URL", postgres.jdbcUrl(DATABASE));
+    env.put("SLUICE_DATABASE_USER", EmbeddedPostgres.USER);
+    env.put("SLUICE_API_TOKENS", TOKEN);
+    env.put("SLUICE_HTTP_PORT", String.valueOf(port));
+    env.put("SLUICE_NODE_ID", node);
+    env.put("SLUICE_LEADER_LEASE", "2s");
+    env.put("SLUICE_SWEEP_INTERVAL", "250ms");
+    env.put("SLUICE_DISPATCH_GRACE", "3s");
+    env.put("SLUICE_COLLECTING_GRACE", "3s");
+    ChildJvm jvm =
+        ChildJvm.builder("io.sluice.coordinator.CoordinatorMain")
+            .name(node)
+            .classpath(ChildJvm.currentClasspath())
+            .jvmArgs("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+            .env(env)
+            .logFile(dir.resolve(node + ".log"))
+            .start();
+    coordinators.add(jvm);
+    return jvm;
+  }
+
+  /** Sends the API calls to the coordinator on {@code port} from now on. */
+  void useApi(int port) {
+    api = "http://127.0.0.1:" + port;
+  }
+
   String api() {
-    return "http://127.0.0.1:" + coordinator.port();
+    return api;
   }
 
   String submit(String body) {
@@ -287,7 +338,10 @@ final class FaultHarness implements AutoCloseable {
   @Override
   public void close() {
     stopWorkers();
-    coordinator.close();
+    coordinators.forEach(ChildJvm::kill);
+    if (coordinator != null) {
+      coordinator.close();
+    }
     postgres.close();
     redis.close();
   }
