@@ -15,8 +15,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,7 +29,7 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * Pipelines under faults injected into real processes: a diamond of two {@code wordcount} stages
  * ({@code left}, {@code right}) over the two halves of a text, joined by a {@code noop} stage
- * ({@code total}; the {@code merge} type is not on this branch), survives a worker JVM killed while
+ * ({@code total}) and by their {@code merge} ({@code merged}), survives a worker JVM killed while
  * the parallel stages run, Redis restarted empty at a stage boundary, PostgreSQL stopped as the
  * join's split would commit, and the coordinator that is leader killed while it collects a stage.
  * After each, every stage was split once and collected once, each task committed once, and the
@@ -200,7 +202,7 @@ class PipelineFaultIT {
     assertThat(job.get("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
     Map<String, JsonNode> stages = new LinkedHashMap<>();
     job.get("stages").forEach(s -> stages.put(s.get("name").asText(), s));
-    assertThat(stages.keySet()).containsExactly("left", "right", "total");
+    assertThat(stages.keySet()).containsExactly("left", "right", "total", "merged");
     for (JsonNode s : stages.values()) {
       assertThat(s.get("status").asText()).as(s.toString()).isEqualTo("SUCCEEDED");
       assertThat(s.get("tasksSucceeded").asInt())
@@ -210,14 +212,14 @@ class PipelineFaultIT {
     assertThat(
             perStage(h, id, "kind = 'STATUS' AND from_status = 'WAITING' AND to_status = 'QUEUED'"))
         .as("every stage split exactly once")
-        .isEqualTo(Map.of("left", 1L, "right", 1L, "total", 1L));
+        .isEqualTo(Map.of("left", 1L, "right", 1L, "total", 1L, "merged", 1L));
     assertThat(
             perStage(
                 h,
                 id,
                 "kind = 'STATUS' AND from_status = 'COLLECTING' AND to_status = 'SUCCEEDED'"))
         .as("every stage collected exactly once")
-        .isEqualTo(Map.of("left", 1L, "right", 1L, "total", 1L));
+        .isEqualTo(Map.of("left", 1L, "right", 1L, "total", 1L, "merged", 1L));
     assertThat(
             h.scalar(
                 "SELECT count(*) FROM job_events WHERE job_id = '"
@@ -239,6 +241,15 @@ class PipelineFaultIT {
     assertThat(left).isEqualTo(FaultHarness.countWords(LEFT));
     assertThat(right).isEqualTo(FaultHarness.countWords(RIGHT));
     assertThat(left + right).isEqualTo(FaultHarness.countWords(TEXT));
+    JsonNode merged = job.get("result").get("merged");
+    assertThat(merged.get("totalWords").asLong()).isEqualTo(FaultHarness.countWords(TEXT));
+    long distinct =
+        Pattern.compile("\\P{L}+")
+            .splitAsStream(TEXT.toLowerCase(Locale.ROOT))
+            .filter(w -> !w.isEmpty())
+            .distinct()
+            .count();
+    assertThat(merged.get("distinctWords").asLong()).isEqualTo(distinct);
   }
 
   /** How many events matching {@code condition} each stage of the pipeline has, by stage name. */
@@ -299,14 +310,19 @@ class PipelineFaultIT {
         .until(() -> h.readyStatus() == 200);
   }
 
-  /** left and right in parallel, then {@code total}: {@code noop} of {@code joinTasks} tasks. */
+  /**
+   * left and right in parallel, then two joins of both: {@code total}, {@code noop} of {@code
+   * joinTasks} tasks (its length places the faults), and {@code merged}, their {@code merge}.
+   */
   private static String diamond(ObjectNode left, ObjectNode right, int joinTasks, int joinDelayMs) {
     ObjectNode total = Json.object().put("name", "total").put("type", "noop");
     total.putObject("payload").put("tasks", joinTasks).put("taskDelayMs", joinDelayMs);
     total.putArray("dependsOn").add("left").add("right");
     ObjectNode body = Json.object().put("maxAttempts", 10);
     ArrayNode stages = body.putArray("stages");
-    stages.add(left).add(right).add(total);
+    ObjectNode merged = Json.object().put("name", "merged").put("type", "merge");
+    merged.putArray("dependsOn").add("left").add("right");
+    stages.add(left).add(right).add(total).add(merged);
     return Json.write(body);
   }
 
@@ -316,7 +332,8 @@ class PipelineFaultIT {
         .putObject("payload")
         .put("text", text)
         .put("linesPerTask", linesPerTask)
-        .put("taskDelayMs", delayMs);
+        .put("taskDelayMs", delayMs)
+        .put("counts", true);
     return stage;
   }
 
