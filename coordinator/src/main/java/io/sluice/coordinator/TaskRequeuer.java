@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.queue.QueueProtocol;
 import io.sluice.store.Database;
+import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresJobTransitions;
@@ -59,6 +60,18 @@ final class TaskRequeuer {
    * tenant's quota).
    */
   Done requeue(UUID jobId, int seq, Long expectedVersion, Caller caller) {
+    UUID parent = db.query(c -> jobs.parentOf(c, jobId));
+    UUID pipeline = parent == null ? jobId : parent;
+    if ((parent != null
+            || db.query(c -> jobs.find(c, caller.scope(), jobId))
+                .map(Job::isPipeline)
+                .orElse(false))
+        && db.query(c -> jobs.find(c, caller.scope(), pipeline)).isPresent()) {
+      // Reopening one stage would have to reopen the stages its failure cancelled, and the
+      // pipeline with them: not built yet, so refused before anything is written.
+      throw new Refusal.JobConflict(
+          "a task of a pipeline cannot be requeued (not supported yet); submit the pipeline again");
+    }
     String by = caller.describe();
     PostgresTaskRequeue.Outcome outcome =
         db.inTransaction(

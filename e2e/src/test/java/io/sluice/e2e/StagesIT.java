@@ -226,6 +226,37 @@ class StagesIT {
     assertThat(byName.get("after").get("status").asText()).isEqualTo("CANCELLED");
     assertThat(byName.get("after").get("taskCount").asInt()).isZero();
     assertThat(tasksOfStage(id, "after")).as("the dependent was never split").isZero();
+    var requeue =
+        stack.post(
+            "/api/v1/jobs/" + id + "/tasks/1/requeue", "application/json", Stack.ADMIN_TOKEN, "");
+    assertThat(requeue.statusCode()).as(requeue.body()).isEqualTo(409);
+    assertThat(requeue.body()).contains("a task of a pipeline cannot be requeued");
+    String stageRow;
+    try (Connection c = stack.env.connect();
+        PreparedStatement ps =
+            c.prepareStatement("SELECT id FROM jobs WHERE parent_id = ? AND stage_name = 'bad'")) {
+      ps.setObject(1, UUID.fromString(id));
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        stageRow = rs.getString(1);
+      }
+    }
+    var byStageRow =
+        stack.post(
+            "/api/v1/jobs/" + stageRow + "/tasks/1/requeue",
+            "application/json",
+            Stack.ADMIN_TOKEN,
+            "");
+    assertThat(byStageRow.statusCode())
+        .as("the dashboard's dead letters name the stage's row")
+        .isEqualTo(409);
+    assertThat(stack.job(id).get("status").asText()).isEqualTo("FAILED");
+    assertThat(
+            byName(Json.read(stack.get("/api/v1/jobs/" + id).body()).get("stages"))
+                .get("bad")
+                .get("status")
+                .asText())
+        .isEqualTo("FAILED");
   }
 
   @Test
