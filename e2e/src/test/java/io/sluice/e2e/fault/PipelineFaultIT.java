@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.e2e.Corpus;
 import io.sluice.embedded.ChildJvm;
 import io.sluice.json.Json;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import redis.clients.jedis.Jedis;
 
 /**
  * Pipelines under faults injected into real processes: a diamond of two {@code wordcount} stages
@@ -104,6 +106,21 @@ class PipelineFaultIT {
 
   @Test
   void redisRestartedEmptyAsTheJoinIsSplitLosesNothing() throws Exception {
+    assertSurvivesRedisLossAtTheJoin(() -> harness.redis.restart());
+  }
+
+  @Test
+  void redisFlushedAsTheJoinIsSplitLosesNothing() throws Exception {
+    assertSurvivesRedisLossAtTheJoin(
+        () -> {
+          try (Jedis jedis = new Jedis(URI.create(harness.redis.url()))) {
+            jedis.flushAll(); // the harness's own Redis, never the machine's
+          }
+        });
+  }
+
+  /** Redis loses everything the moment the joins were split, before their tasks ran. */
+  private void assertSurvivesRedisLossAtTheJoin(RedisLoss loss) throws Exception {
     String id =
         harness.submit(
             diamond(wordcount("left", LEFT, 10, 20), wordcount("right", RIGHT, 10, 20), 16, 400));
@@ -111,13 +128,18 @@ class PipelineFaultIT {
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(20))
         .until(() -> !statusOf(harness, id, "total").equals("WAITING"));
-    harness.redis.restart();
+    loss.run();
     long joinFinishedBefore = finishedIn(harness, id, "total");
 
     assertPipelineExact(harness, id, 16, Duration.ofSeconds(60));
     assertThat(joinFinishedBefore)
-        .as("the join's tasks were still to run at the restart")
+        .as("the join's tasks were still to run when Redis lost its data")
         .isLessThan(16);
+  }
+
+  @FunctionalInterface
+  private interface RedisLoss {
+    void run() throws Exception;
   }
 
   @Test
