@@ -80,6 +80,7 @@ final class Dispatcher implements AutoCloseable {
             try {
               dispatch(
                   job.id(),
+                  job.parentId(),
                   PriorityBand.stream(job.queue(), job.priority()),
                   job.taskCount(),
                   IntStream.range(0, job.taskCount()).toArray());
@@ -142,10 +143,12 @@ final class Dispatcher implements AutoCloseable {
     int[] seqs = db.inTransaction(c -> tasks.queuedSeqs(c, jobId, PAGE));
     log.info("Re-dispatching {} queued task(s) of job {}", seqs.length, jobId);
     int remaining = job.taskCount() - job.tasksSucceeded() - job.tasksFailed();
-    dispatch(jobId, PriorityBand.stream(job.queue(), job.priority()), remaining, seqs);
+    dispatch(
+        jobId, job.parentId(), PriorityBand.stream(job.queue(), job.priority()), remaining, seqs);
   }
 
-  private void dispatch(UUID jobId, String queue, int remaining, int[] seqs) {
+  /** {@code pipeline}: the pipeline a stage belongs to, null for a one-stage job. */
+  private void dispatch(UUID jobId, UUID pipeline, String queue, int remaining, int[] seqs) {
     redis.initFanIn(jobId, remaining);
     if (knownQueues.add(queue)) {
       redis.ensureWorkerGroup(queue);
@@ -155,8 +158,7 @@ final class Dispatcher implements AutoCloseable {
         db.inTransaction(
                 c -> {
                   var dispatched = transitions.dispatched(c, jobId);
-                  UUID pipeline = dispatched.isPresent() ? jobs.parentOf(c, jobId) : null;
-                  if (pipeline != null) {
+                  if (dispatched.isPresent() && pipeline != null) {
                     transitions.dispatched(c, pipeline); // its first stage running: RUNNING
                   }
                   return dispatched;
