@@ -4,12 +4,15 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,15 +107,26 @@ final class AdmissionControl implements Runnable {
    * place along ({@link Ticket#handOffDispatch}).
    */
   Ticket enter(String queue) {
-    long ready = queuedTasks.computeIfAbsent(queue, q -> 0L);
-    if (ready >= limits.maxQueuedTasks()) {
-      throw shed(Reason.QUEUE_BACKLOG, ready, limits.maxQueuedTasks(), " on queue " + queue);
+    return enter(List.of(queue));
+  }
+
+  /**
+   * Admits a submission of one job per element of {@code queues} (a batch: each job's queue, in any
+   * order), all or none: one place among the submissions in progress and a dispatch place per job.
+   */
+  Ticket enter(List<String> queues) {
+    for (String queue : new TreeSet<>(queues)) {
+      long ready = queuedTasks.computeIfAbsent(queue, q -> 0L);
+      if (ready >= limits.maxQueuedTasks()) {
+        throw shed(Reason.QUEUE_BACKLOG, ready, limits.maxQueuedTasks(), " on queue " + queue);
+      }
     }
     long collect = collectBacklog;
     if (collect >= limits.maxCollectBacklog()) {
       throw shed(Reason.COLLECT_BACKLOG, collect, limits.maxCollectBacklog(), "");
     }
-    if (!dispatching.tryAcquire()) {
+    int jobs = queues.size();
+    if (!dispatching.tryAcquire(jobs)) {
       throw shed(Reason.DISPATCH_BACKLOG, dispatchBacklog(), limits.maxDispatchBacklog(), "");
     }
     boolean admitted = false;
@@ -122,13 +136,13 @@ final class AdmissionControl implements Runnable {
       Thread.currentThread().interrupt();
     } finally {
       if (!admitted) {
-        dispatching.release();
+        dispatching.release(jobs);
       }
     }
     if (!admitted) {
       throw shed(Reason.SUBMISSIONS_IN_PROGRESS, submissions(), limits.maxSubmitting(), "");
     }
-    return new Ticket();
+    return new Ticket(jobs);
   }
 
   private Refusal.Overloaded shed(Reason reason, long current, long limit, String where) {
@@ -186,17 +200,19 @@ final class AdmissionControl implements Runnable {
 
   /** One admitted submission's places; close it when the request ends. */
   final class Ticket implements AutoCloseable {
-    private final AtomicBoolean dispatchHeld = new AtomicBoolean(true);
+    private final AtomicInteger dispatchHeld;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Ticket() {}
+    private Ticket(int jobs) {
+      this.dispatchHeld = new AtomicInteger(jobs);
+    }
 
     /**
-     * Passes the job's dispatch place to whoever dispatches it, who runs the returned action (once)
+     * Passes one job's dispatch place to whoever dispatches it, who runs the returned action (once)
      * when the job's tasks are on Redis or its dispatch was given up to the sweeper.
      */
     Runnable handOffDispatch() {
-      if (!dispatchHeld.compareAndSet(true, false)) {
+      if (dispatchHeld.getAndUpdate(n -> Math.max(0, n - 1)) == 0) {
         return () -> {};
       }
       AtomicBoolean released = new AtomicBoolean();
@@ -211,8 +227,9 @@ final class AdmissionControl implements Runnable {
     public void close() {
       if (closed.compareAndSet(false, true)) {
         submitting.release();
-        if (dispatchHeld.compareAndSet(true, false)) {
-          dispatching.release();
+        int held = dispatchHeld.getAndSet(0);
+        if (held > 0) {
+          dispatching.release(held);
         }
       }
     }

@@ -10,17 +10,19 @@ import java.time.Duration;
  * its first task starting or its collection, so a stream of jobs faster than the cluster runs them
  * is refused at the door instead of queueing without bound.
  *
- * @param maxSubmitting submissions in progress at once on this coordinator, each holding or waiting
- *     for a database connection ({@code SLUICE_ADMIT_MAX_SUBMITTING}; default half the pool, so
- *     dispatch and collection keep connections however many clients submit)
+ * @param maxSubmitting submissions in progress at once on this coordinator ({@code
+ *     SLUICE_ADMIT_MAX_SUBMITTING}, default 512), also the bound of the group-commit queue. Small
+ *     jobs wait there for a shared transaction and hold no connection of their own; large ones
+ *     (streaming their tasks) are stored at most half the pool at a time, so dispatch and
+ *     collection keep connections however many clients submit
  * @param submitWait how long a submission may wait for one of those places before it is shed
  *     ({@code SLUICE_ADMIT_SUBMIT_WAIT}, default 5s, the pool's own connection timeout): a burst
  *     queues for a bounded time; the other bounds shed sustained excess at once
  * @param maxDispatchBacklog jobs accepted by this coordinator and not yet on their Redis queue
- *     ({@code SLUICE_ADMIT_MAX_DISPATCH_BACKLOG}, default 1000); also the capacity of the dispatch
+ *     ({@code SLUICE_ADMIT_MAX_DISPATCH_BACKLOG}, default 10000); also the capacity of the dispatch
  *     queue, which therefore never overflows
  * @param maxCollectBacklog jobs whose tasks are all done, waiting in the collect stream for their
- *     collection ({@code SLUICE_ADMIT_MAX_COLLECT_BACKLOG}, default 1000)
+ *     collection ({@code SLUICE_ADMIT_MAX_COLLECT_BACKLOG}, default 10000)
  * @param maxQueuedTasks tasks waiting in a queue's ready streams, not yet read by any worker
  *     ({@code SLUICE_ADMIT_MAX_QUEUED_TASKS}, default 1000000): a submission to a queue this far
  *     behind is shed; the job that makes it so is still accepted
@@ -32,9 +34,9 @@ public record AdmissionLimits(
     int maxCollectBacklog,
     long maxQueuedTasks) {
 
-  /** The defaults for the default pool of 16 connections. */
+  /** The defaults. */
   public static final AdmissionLimits DEFAULT =
-      new AdmissionLimits(8, Duration.ofSeconds(5), 1000, 1000, 1_000_000);
+      new AdmissionLimits(512, Duration.ofSeconds(5), 10_000, 10_000, 1_000_000);
 
   public AdmissionLimits {
     if (maxSubmitting < 1 || maxSubmitting > 100_000) {
@@ -63,20 +65,10 @@ public record AdmissionLimits(
     }
   }
 
-  /** The defaults for a coordinator whose pool has {@code poolSize} connections. */
-  public static AdmissionLimits forPool(int poolSize) {
+  /** Reads the {@code SLUICE_ADMIT_*} variables. */
+  public static AdmissionLimits fromEnv(Env env) {
     return new AdmissionLimits(
-        Math.max(1, poolSize / 2),
-        DEFAULT.submitWait,
-        DEFAULT.maxDispatchBacklog,
-        DEFAULT.maxCollectBacklog,
-        DEFAULT.maxQueuedTasks);
-  }
-
-  /** Reads the {@code SLUICE_ADMIT_*} variables; {@code poolSize} sets the default of the first. */
-  public static AdmissionLimits fromEnv(Env env, int poolSize) {
-    return new AdmissionLimits(
-        env.intValue("SLUICE_ADMIT_MAX_SUBMITTING", Math.max(1, poolSize / 2), 1, 100_000),
+        env.intValue("SLUICE_ADMIT_MAX_SUBMITTING", DEFAULT.maxSubmitting, 1, 100_000),
         submitWait(env),
         env.intValue("SLUICE_ADMIT_MAX_DISPATCH_BACKLOG", DEFAULT.maxDispatchBacklog, 1, 1_000_000),
         env.intValue("SLUICE_ADMIT_MAX_COLLECT_BACKLOG", DEFAULT.maxCollectBacklog, 1, 1_000_000),

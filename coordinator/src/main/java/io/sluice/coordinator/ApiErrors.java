@@ -69,6 +69,12 @@ final class ApiErrors {
     ApiException api =
         switch (refusal) {
           case Refusal.InvalidSubmission r -> new ApiException(400, r.getMessage());
+          case Refusal.InvalidBatch r -> {
+            ApiException batch = new ApiException(400, r.getMessage());
+            var errors = batch.body().putArray("errors");
+            r.items().forEach(errors::add);
+            yield batch;
+          }
           case Refusal.JobNotFound r -> new ApiException(404, r.getMessage());
           case Refusal.JobConflict r -> new ApiException(409, r.getMessage());
           case Refusal.IdempotencyConflict r -> new ApiException(409, r.getMessage());

@@ -28,6 +28,7 @@ public final class Coordinator implements AutoCloseable {
   private final Database db;
   private final CoordinatorRedis redis;
   private final Dispatcher dispatcher;
+  private final GroupCommit groups;
   private final JobCollector collector;
   private final LoopSupervisor loops;
   private final Javalin http;
@@ -52,8 +53,16 @@ public final class Coordinator implements AutoCloseable {
     // A stage a collection made ready is dispatched like a job; if the dispatch queue is full, it
     // stays QUEUED and the sweeper dispatches it after the dispatch grace.
     collector.dispatchStagesWith(stage -> dispatcher.dispatchAsync(stage, () -> {}));
+    this.groups = new GroupCommit(db, 2, config.admission().maxSubmitting(), metrics);
     JobSubmitter submitter =
-        new JobSubmitter(db, new PostgresJobStore(), types, dispatcher, admission);
+        new JobSubmitter(
+            db,
+            new PostgresJobStore(),
+            types,
+            dispatcher,
+            admission,
+            groups,
+            Math.max(1, config.database().poolSize() / 2));
     Clock clock = MonotonicClock.start();
     this.loops = new LoopSupervisor(clock, metrics);
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
@@ -212,6 +221,7 @@ public final class Coordinator implements AutoCloseable {
     }
     loops.close();
     leaderLock.close();
+    groups.close();
     dispatcher.close();
     collector.close();
     redis.close();

@@ -60,7 +60,7 @@ public record CoordinatorConfig(
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
     }
-    admission = admission == null ? AdmissionLimits.forPool(database.poolSize()) : admission;
+    admission = admission == null ? AdmissionLimits.DEFAULT : admission;
     if (httpPort < 0 || httpPort > 65535) {
       throw new ConfigException("SLUICE_HTTP_PORT", String.valueOf(httpPort), "must be 0-65535");
     }
@@ -112,7 +112,7 @@ public record CoordinatorConfig(
         .nodeDeadAfter(env.duration("SLUICE_NODE_DEAD_AFTER", b.nodeDeadAfter))
         .adminTokens(adminTokens(env.get("SLUICE_ADMIN_TOKENS", "")))
         .limits(ApiLimits.fromEnv(env))
-        .admission(AdmissionLimits.fromEnv(env, database.poolSize()))
+        .admission(AdmissionLimits.fromEnv(env))
         .migrate(env.bool("SLUICE_MIGRATE", b.migrate))
         .collect(CollectLimits.fromEnv(env))
         .build();

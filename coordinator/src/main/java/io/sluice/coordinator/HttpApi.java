@@ -1,5 +1,6 @@
 package io.sluice.coordinator;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
@@ -16,15 +17,19 @@ import io.sluice.store.TaskStatus;
 import io.sluice.store.TaskView;
 import io.sluice.store.TenantScope;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * The coordinator's HTTP API (routes and error mapping); the contract is in the README section
  * "API".
  */
 final class HttpApi {
+  /** Jobs in one {@code POST /api/v1/jobs/batch} at most. */
+  static final int MAX_BATCH = 1000;
 
   private final CoordinatorConfig config;
   private final Database db;
@@ -63,6 +68,7 @@ final class HttpApi {
               cfg.useVirtualThreads = true;
             });
     app.post("/api/v1/jobs", this::submit);
+    app.post("/api/v1/jobs/batch", this::submitBatch);
     app.get("/api/v1/jobs", this::listJobs);
     app.get("/api/v1/jobs/{id}", this::getJob);
     app.get("/api/v1/jobs/{id}/tasks", this::listTasks);
@@ -80,6 +86,59 @@ final class HttpApi {
 
   private void submit(Context ctx) {
     String tenant = authenticate(ctx).tenant();
+    byte[] body = jsonBody(ctx);
+    JobSubmitter.Outcome outcome =
+        submitter.submit(tenant, config.limits().quotaOf(tenant), SubmitRequestParser.parse(body));
+    ctx.header("ETag", "\"" + outcome.job().version() + "\"");
+    ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
+    ctx.status(outcome.created() ? 201 : 200).json(answer(outcome.job()));
+  }
+
+  /** {@code POST /api/v1/jobs/batch}: 1 to {@value #MAX_BATCH} jobs, all stored or none. */
+  private void submitBatch(Context ctx) {
+    String tenant = authenticate(ctx).tenant();
+    JsonNode root = SubmitRequestParser.readObject(jsonBody(ctx));
+    root.fieldNames()
+        .forEachRemaining(
+            name -> {
+              if (!name.equals("jobs")) {
+                throw new ApiException(400, "unknown field '" + name + "'; a batch has only jobs")
+                    .with("field", name);
+              }
+            });
+    JsonNode list = root.get("jobs");
+    if (list == null || !list.isArray() || list.isEmpty() || list.size() > MAX_BATCH) {
+      throw new ApiException(400, "jobs must be an array of 1 to " + MAX_BATCH + " submit bodies")
+          .with("field", "jobs")
+          .with("limit", MAX_BATCH);
+    }
+    List<Supplier<SubmitRequest>> requests = new ArrayList<>(list.size());
+    for (JsonNode item : list) {
+      requests.add(
+          () -> {
+            if (item.isObject()) {
+              StorableJson.check(item);
+            }
+            return SubmitRequestParser.parse(item);
+          });
+    }
+    List<JobSubmitter.Outcome> outcomes =
+        submitter.submitBatch(tenant, config.limits().quotaOf(tenant), requests);
+    ObjectNode answer = Json.object();
+    ArrayNode items = answer.putArray("items");
+    outcomes.forEach(o -> items.add(answer(o.job())));
+    ctx.status(201).json(answer);
+  }
+
+  /** A submitted job as the API shows it, with its stages. */
+  private ObjectNode answer(Job job) {
+    ObjectNode answer = JobJson.job(job);
+    answer.set("stages", JobJson.stages(job, stagesOf(job)));
+    return answer;
+  }
+
+  /** The request's JSON body, within the size limit. */
+  private byte[] jsonBody(Context ctx) {
     String type = ctx.contentType();
     if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
       throw new ApiException(415, "Content-Type must be application/json")
@@ -96,14 +155,7 @@ final class HttpApi {
       throw new ApiException(413, "body exceeds the limit of " + config.maxBodyBytes() + " bytes")
           .with("limit", config.maxBodyBytes());
     }
-    JobSubmitter.Outcome outcome =
-        submitter.submit(tenant, config.limits().quotaOf(tenant), SubmitRequestParser.parse(body));
-    ctx.header("ETag", "\"" + outcome.job().version() + "\"");
-    ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
-    Job job = outcome.job();
-    ObjectNode answer = JobJson.job(job);
-    answer.set("stages", JobJson.stages(job, stagesOf(job)));
-    ctx.status(outcome.created() ? 201 : 200).json(answer);
+    return body;
   }
 
   private void getJob(Context ctx) {

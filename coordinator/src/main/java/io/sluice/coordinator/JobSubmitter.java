@@ -1,6 +1,7 @@
 package io.sluice.coordinator;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.api.InvalidPayloadException;
 import io.sluice.api.JobType;
 import io.sluice.api.Payload;
@@ -15,11 +16,18 @@ import io.sluice.store.PostgresJobSubmission;
 import io.sluice.store.PostgresJobSubmission.Created;
 import io.sluice.store.PostgresJobSubmission.KeyTaken;
 import io.sluice.store.PostgresJobSubmission.OverQuota;
+import io.sluice.store.PostgresJobSubmission.QuotaExceededException;
 import io.sluice.store.PostgresJobSubmission.SplitFailedException;
 import io.sluice.store.PostgresJobSubmission.Stored;
+import io.sluice.store.PreparedJob;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.Semaphore;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +42,12 @@ final class JobSubmitter {
   /** The {@code type} a pipeline's own row shows; its stages have the types that run. */
   static final String PIPELINE_TYPE = "pipeline";
 
+  /** A job of at most this many tasks is split in memory and stored in a group commit. */
+  static final int GROUPED_TASKS = 100;
+
+  /** Tasks a batch's one-stage jobs may have in all: they are split in memory first. */
+  static final int BATCH_TASKS = 100_000;
+
   /** What a submission led to. */
   record Outcome(Job job, boolean created) {}
 
@@ -43,18 +57,28 @@ final class JobSubmitter {
   private final Dispatcher dispatcher;
   private final AdmissionControl admission;
   private final PostgresJobSubmission submission = new PostgresJobSubmission();
+  private final GroupCommit groups;
+  private final Semaphore streamed;
 
+  /**
+   * @param groups where small jobs are stored, many per transaction
+   * @param streamedAtOnce large jobs storing their tasks at once, each on a connection of its own
+   */
   JobSubmitter(
       Database db,
       PostgresJobStore jobs,
       JobTypeRegistry types,
       Dispatcher dispatcher,
-      AdmissionControl admission) {
+      AdmissionControl admission,
+      GroupCommit groups,
+      int streamedAtOnce) {
     this.db = db;
     this.jobs = jobs;
     this.types = types;
     this.dispatcher = dispatcher;
     this.admission = admission;
+    this.groups = groups;
+    this.streamed = new Semaphore(streamedAtOnce, true);
   }
 
   Outcome submit(String tenant, SubmitRequest request) {
@@ -82,6 +106,10 @@ final class JobSubmitter {
     validate(type, payload);
     NewJob job = newJob(tenant, request, request.type(), request.payload(), List.of());
     try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
+      Optional<PreparedJob> small = splitSmall(job, type, payload, quota, GROUPED_TASKS, "payload");
+      if (small.isPresent()) {
+        return stored(tenant, job, groups.store(small.get()), ticket);
+      }
       return store(tenant, quota, type, payload, job, ticket);
     }
   }
@@ -92,6 +120,25 @@ final class JobSubmitter {
    * transaction and those stages dispatched.
    */
   private Outcome submitPipeline(String tenant, Integer quota, SubmitRequest request) {
+    NewJob job = pipelineJob(tenant, request);
+    try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
+      Stored stored;
+      try {
+        stored =
+            submission.storePipeline(
+                db, job, name -> types.find(name).map(JobType::splitter), quota);
+      } catch (InvalidPayloadException e) {
+        throw new Refusal.InvalidSubmission(e.getMessage(), "stages");
+      } catch (SplitFailedException e) {
+        throw new Refusal.InvalidSubmission(
+            "splitting a stage failed: " + e.getCause().getMessage(), "stages");
+      }
+      return stored(tenant, job, stored, ticket);
+    }
+  }
+
+  /** A pipeline to store, once every stage's type is known and accepts its payload. */
+  private NewJob pipelineJob(String tenant, SubmitRequest request) {
     List<NewStage> stages = new ArrayList<>();
     for (int i = 0; i < request.stages().size(); i++) {
       SubmitRequest.StageRequest s = request.stages().get(i);
@@ -117,23 +164,179 @@ final class JobSubmitter {
           new NewStage(
               s.name(), s.type(), s.payload(), s.dependsOn(), s.queue(), s.onTaskFailure()));
     }
-    NewJob job = newJob(tenant, request, PIPELINE_TYPE, Json.object(), stages);
-    try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
-      Stored stored;
+    return newJob(tenant, request, PIPELINE_TYPE, Json.object(), stages);
+  }
+
+  /** A batch's job ready to store: a one-stage job split in memory, or a pipeline (unsplit). */
+  private record BatchItem(NewJob job, PreparedJob prepared) {}
+
+  /**
+   * Stores a batch all or nothing: every item is parsed (its supplier throws the parser's {@link
+   * ApiException}) and validated first, and if any is wrong the answer lists each by index and
+   * nothing is stored; then all of them are stored in one transaction (one-stage jobs with {@link
+   * PostgresJobSubmission#storeGroup}, pipelines beside them), answered in request order. An item
+   * whose idempotency key names a job already answers that job; one naming a different request, or
+   * a tenant quota without room for them all, refuses the whole batch.
+   */
+  List<Outcome> submitBatch(String tenant, Integer quota, List<Supplier<SubmitRequest>> requests) {
+    List<BatchItem> items = new ArrayList<>(requests.size());
+    List<ObjectNode> errors = new ArrayList<>();
+    int budget = BATCH_TASKS;
+    for (int i = 0; i < requests.size(); i++) {
       try {
-        stored =
-            submission.storePipeline(
-                db, job, name -> types.find(name).map(JobType::splitter), quota);
-      } catch (InvalidPayloadException e) {
-        throw new Refusal.InvalidSubmission(e.getMessage(), "stages");
-      } catch (SplitFailedException e) {
-        throw new Refusal.InvalidSubmission(
-            "splitting a stage failed: " + e.getCause().getMessage(), "stages");
+        BatchItem item = batchItem(tenant, quota, requests.get(i).get(), budget);
+        items.add(item);
+        budget -= item.prepared() == null ? 0 : item.prepared().inputs().size();
+      } catch (ApiException e) {
+        errors.add(itemError(i, e));
+      } catch (Refusal r) {
+        errors.add(itemError(i, ApiErrors.toApi(r)));
       }
-      return stored(tenant, job, stored, ticket);
+    }
+    if (!errors.isEmpty()) {
+      throw new Refusal.InvalidBatch(
+          errors.size()
+              + " of the batch's "
+              + requests.size()
+              + " jobs are invalid (listed in errors); nothing was stored",
+          errors);
+    }
+    try (AdmissionControl.Ticket ticket =
+        admission.enter(items.stream().map(i -> i.job().queue()).toList())) {
+      List<Outcome> outcomes;
+      try {
+        outcomes =
+            db.inTransaction(
+                c -> {
+                  db.allowBulk(c);
+                  return storeBatch(c, tenant, quota, items);
+                });
+      } catch (QuotaExceededException e) {
+        throw new Refusal.QuotaExceeded(
+                e.getMessage() + "; nothing was stored, submit again when jobs have finished")
+            .with("quota", e.quota());
+      }
+      int created = 0;
+      for (Outcome o : outcomes) {
+        if (o.created()) {
+          created++;
+          if (o.job().runAt() == null) {
+            dispatcher.dispatchAsync(o.job(), ticket.handOffDispatch());
+          }
+        }
+      }
+      log.info("Batch of {} job(s) accepted, {} new", outcomes.size(), created);
+      return outcomes;
     }
   }
 
+  private BatchItem batchItem(String tenant, Integer quota, SubmitRequest request, int budget) {
+    if (request.isPipeline()) {
+      return new BatchItem(pipelineJob(tenant, request), null);
+    }
+    JobType type =
+        types
+            .find(request.type())
+            .orElseThrow(
+                () ->
+                    new Refusal.InvalidSubmission(
+                            "unknown job type '" + request.type() + "'", "type")
+                        .with("known", String.join(",", types.names())));
+    Payload payload = new Payload(request.payload());
+    validate(type, payload);
+    NewJob job = newJob(tenant, request, request.type(), request.payload(), List.of());
+    PreparedJob prepared =
+        splitSmall(job, type, payload, quota, budget, "payload")
+            .orElseThrow(
+                () ->
+                    new Refusal.InvalidSubmission(
+                            "the one-stage jobs of a batch may have "
+                                + BATCH_TASKS
+                                + " tasks in all, and this one passes that; submit it on its own",
+                            "payload")
+                        .with("limit", BATCH_TASKS));
+    return new BatchItem(job, prepared);
+  }
+
+  private List<Outcome> storeBatch(
+      Connection c, String tenant, Integer quota, List<BatchItem> items) throws SQLException {
+    List<PreparedJob> oneStage = new ArrayList<>();
+    items.stream().filter(i -> i.prepared() != null).forEach(i -> oneStage.add(i.prepared()));
+    List<Stored> grouped = submission.storeGroup(c, oneStage, true);
+    List<Outcome> outcomes = new ArrayList<>(items.size());
+    int g = 0;
+    for (int i = 0; i < items.size(); i++) {
+      BatchItem item = items.get(i);
+      Stored stored;
+      if (item.prepared() != null) {
+        stored = grouped.get(g++);
+      } else {
+        try {
+          stored =
+              submission.storePipelineInBatch(
+                  c, item.job(), name -> types.find(name).map(JobType::splitter), quota);
+        } catch (InvalidPayloadException | SplitFailedException e) {
+          String why =
+              e instanceof SplitFailedException ? e.getCause().getMessage() : e.getMessage();
+          throw new Refusal.InvalidBatch(
+              "job " + i + " of the batch could not be split; nothing was stored",
+              List.of(
+                  itemError(
+                      i,
+                      ApiErrors.toApi(
+                          new Refusal.InvalidSubmission(
+                              "splitting a stage failed: " + why, "stages")))));
+        }
+      }
+      outcomes.add(
+          switch (stored) {
+            case Created created -> new Outcome(created.job(), true);
+            case KeyTaken taken -> new Outcome(existingIn(c, tenant, item.job(), i), false);
+            case OverQuota over -> throw new IllegalStateException("a batch takes its quota whole");
+          });
+    }
+    return outcomes;
+  }
+
+  /** The job a batch item's idempotency key names, read in the batch's transaction. */
+  private Job existingIn(Connection c, String tenant, NewJob attempted, int index)
+      throws SQLException {
+    Job existing = jobs.findByIdempotencyKey(c, tenant, attempted.idempotencyKey()).orElseThrow();
+    if (!existing.requestHash().equals(attempted.requestHash())) {
+      throw new Refusal.IdempotencyConflict(
+              "idempotencyKey of job "
+                  + index
+                  + " of the batch was used before with a different request; nothing was stored",
+              existing.id())
+          .with("index", index);
+    }
+    return existing;
+  }
+
+  private static ObjectNode itemError(int index, ApiException e) {
+    ObjectNode error = Json.object().put("index", index);
+    error.setAll(e.body());
+    error.remove("retryAfterSeconds");
+    return error;
+  }
+
+  /**
+   * The job split in memory if it has at most {@code limit} tasks; a splitter's refusal is a 400
+   * naming {@code field} (the payload, or a batch item's).
+   */
+  private static Optional<PreparedJob> splitSmall(
+      NewJob job, JobType type, Payload payload, Integer quota, int limit, String field) {
+    try {
+      return PreparedJob.split(job, type.splitter(), payload, quota, limit);
+    } catch (InvalidPayloadException e) {
+      throw new Refusal.InvalidSubmission(e.getMessage(), field + "." + e.field());
+    } catch (SplitFailedException e) {
+      throw new Refusal.InvalidSubmission(
+          "splitting the payload failed: " + e.getCause().getMessage(), field);
+    }
+  }
+
+  /** A large job: its tasks streamed with COPY in a transaction of its own. */
   private Outcome store(
       String tenant,
       Integer quota,
@@ -143,12 +346,20 @@ final class JobSubmitter {
       AdmissionControl.Ticket ticket) {
     Stored stored;
     try {
+      streamed.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting to store a job", e);
+    }
+    try {
       stored = submission.store(db, job, type.splitter(), payload, quota);
     } catch (InvalidPayloadException e) {
       throw new Refusal.InvalidSubmission(e.getMessage(), "payload." + e.field());
     } catch (SplitFailedException e) {
       throw new Refusal.InvalidSubmission(
           "splitting the payload failed: " + e.getCause().getMessage(), "payload");
+    } finally {
+      streamed.release();
     }
     return stored(tenant, job, stored, ticket);
   }

@@ -1,8 +1,10 @@
 package io.sluice.coordinator;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.SluiceException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -35,6 +37,24 @@ abstract sealed class Refusal extends SluiceException {
     InvalidSubmission(String message, String field) {
       super(message);
       with("field", field);
+    }
+  }
+
+  /**
+   * Items of a batch are wrong: each element of {@link #items()} names its {@code index}, its
+   * {@code error} and the facts of its refusal; nothing of the batch was stored.
+   */
+  static final class InvalidBatch extends Refusal {
+    private final List<ObjectNode> items;
+
+    InvalidBatch(String message, List<ObjectNode> items) {
+      super(message);
+      this.items = List.copyOf(items);
+      with("invalid", items.size());
+    }
+
+    List<ObjectNode> items() {
+      return items;
     }
   }
 

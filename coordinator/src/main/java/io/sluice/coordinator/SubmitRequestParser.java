@@ -25,6 +25,13 @@ final class SubmitRequestParser {
   private SubmitRequestParser() {}
 
   static SubmitRequest parse(byte[] body) {
+    JsonNode root = readObject(body);
+    StorableJson.check(root);
+    return parse(root);
+  }
+
+  /** The body as a JSON object, or a 400 saying why it is not one. */
+  static JsonNode readObject(byte[] body) {
     JsonNode root;
     try {
       root = Json.MAPPER.readTree(body);
@@ -36,7 +43,14 @@ final class SubmitRequestParser {
     if (root == null || !root.isObject()) {
       throw new ApiException(400, "the body must be a JSON object");
     }
-    StorableJson.check(root);
+    return root;
+  }
+
+  /** One submit body, already read (and checked storable), as a request. */
+  static SubmitRequest parse(JsonNode root) {
+    if (root == null || !root.isObject()) {
+      throw new ApiException(400, "a job must be a JSON object");
+    }
     root.fieldNames()
         .forEachRemaining(
             name -> {

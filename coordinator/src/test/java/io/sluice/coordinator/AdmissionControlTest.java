@@ -155,9 +155,8 @@ class AdmissionControlTest {
 
   @Test
   void limitsAreReadFromTheEnvironmentAndCheckedNamingTheVariable() {
-    AdmissionLimits defaults = AdmissionLimits.fromEnv(new Env(Map.of()), 16);
+    AdmissionLimits defaults = AdmissionLimits.fromEnv(new Env(Map.of()));
     assertThat(defaults).isEqualTo(AdmissionLimits.DEFAULT);
-    assertThat(AdmissionLimits.fromEnv(new Env(Map.of()), 8).maxSubmitting()).isEqualTo(4);
     AdmissionLimits set =
         AdmissionLimits.fromEnv(
             new Env(
@@ -166,13 +165,11 @@ class AdmissionControlTest {
                     "SLUICE_ADMIT_SUBMIT_WAIT", "0",
                     "SLUICE_ADMIT_MAX_DISPATCH_BACKLOG", "50",
                     "SLUICE_ADMIT_MAX_COLLECT_BACKLOG", "60",
-                    "SLUICE_ADMIT_MAX_QUEUED_TASKS", "70")),
-            16);
+                    "SLUICE_ADMIT_MAX_QUEUED_TASKS", "70")));
     assertThat(set).isEqualTo(new AdmissionLimits(3, Duration.ZERO, 50, 60, 70));
     assertThatThrownBy(
             () ->
-                AdmissionLimits.fromEnv(
-                    new Env(Map.of("SLUICE_ADMIT_MAX_DISPATCH_BACKLOG", "0")), 16))
+                AdmissionLimits.fromEnv(new Env(Map.of("SLUICE_ADMIT_MAX_DISPATCH_BACKLOG", "0"))))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("SLUICE_ADMIT_MAX_DISPATCH_BACKLOG");
     assertThatThrownBy(() -> new AdmissionLimits(1, Duration.ofMinutes(5), 1, 1, 1))

@@ -48,6 +48,20 @@ public interface QueueProtocol extends AutoCloseable {
     }
   }
 
+  /** One job of a batched {@link #dispatch}: its fan-in counter and its tasks on {@code queue}. */
+  record JobDispatch(UUID jobId, String queue, int remaining, int[] seqs) {}
+
+  /**
+   * {@link #initFanIn} then {@link #enqueue} of each job, in order: for many jobs as few round
+   * trips as the protocol can make it.
+   */
+  default void dispatch(List<JobDispatch> jobs) {
+    for (JobDispatch job : jobs) {
+      initFanIn(job.jobId(), job.remaining());
+      enqueue(job.queue(), job.jobId(), job.seqs());
+    }
+  }
+
   /** Creates a job's fan-in counter with {@code remaining} tasks, unless it exists. */
   void initFanIn(UUID jobId, int remaining);
 

@@ -59,6 +59,17 @@ public class RedisQueueProtocol implements QueueProtocol {
     runner.run(scripts.enqueue(queue, jobId, seqs));
   }
 
+  /** Every job's counter and tasks in one pipeline of script calls. */
+  @Override
+  public void dispatch(List<JobDispatch> jobs) {
+    List<ScriptCall> calls = new ArrayList<>();
+    for (JobDispatch job : jobs) {
+      calls.add(scripts.fanInInit(job.jobId(), job.remaining()));
+      calls.addAll(scripts.enqueue(job.queue(), job.jobId(), job.seqs()));
+    }
+    runner.run(calls);
+  }
+
   @Override
   public List<Delivery> fetch(String queue, String consumer, int count, Duration block) {
     List<String> bands = PriorityBand.streams(queue);

@@ -2,6 +2,7 @@ package io.sluice.store;
 
 import static io.sluice.store.Sql.instant;
 import static io.sluice.store.Sql.ints;
+import static io.sluice.store.Sql.texts;
 import static io.sluice.store.Sql.uuids;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,8 +15,10 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -39,6 +42,28 @@ public final class PostgresJobStore {
       VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?, ?)
       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       """;
+
+  // Many one-stage jobs split beforehand, with their task counts; the rows come back for those
+  // whose idempotency key was free.
+  private static final String INSERT_MANY =
+      """
+      INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
+                        priority, max_attempts, on_task_failure, labels, run_at, task_count)
+      SELECT id, tenant, type, queue, 'QUEUED', payload::jsonb, key, hash, priority, attempts,
+             on_failure, COALESCE(labels::jsonb, '{}'::jsonb), run_at, task_count
+        FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+                    ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[], ?::int[])
+             WITH ORDINALITY
+             AS n(id, tenant, type, queue, payload, key, hash, priority, attempts, on_failure,
+                  labels, run_at, task_count, ord)
+       ORDER BY ord
+      ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      RETURNING id
+      """;
+
+  private static final String DELETE = "DELETE FROM jobs WHERE id = ANY(?)";
+
+  private static final String BY_IDS = "SELECT " + COLUMNS + " FROM jobs WHERE id = ANY(?)";
 
   // A stage of a pipeline: born WAITING, without tasks; it shares its pipeline's tenant, priority,
   // attempts, labels and delayed start, and has no idempotency key of its own.
@@ -128,6 +153,60 @@ public final class PostgresJobStore {
       ps.setTimestamp(12, job.runAt() == null ? null : Timestamp.from(job.runAt()));
       ps.setInt(13, job.stages().size());
       return ps.executeUpdate() == 1;
+    }
+  }
+
+  /**
+   * Inserts one-stage jobs QUEUED, in the order given, each with its task count; returns the ids of
+   * those inserted (the others' idempotency keys were taken).
+   */
+  public Set<UUID> insertMany(Connection c, List<PreparedJob> prepared) throws SQLException {
+    List<NewJob> list = prepared.stream().map(PreparedJob::job).toList();
+    Set<UUID> inserted = new HashSet<>();
+    try (PreparedStatement ps = c.prepareStatement(INSERT_MANY)) {
+      ps.setArray(1, uuids(c, list, NewJob::id));
+      ps.setArray(2, texts(c, list, NewJob::tenant));
+      ps.setArray(3, texts(c, list, NewJob::type));
+      ps.setArray(4, texts(c, list, NewJob::queue));
+      ps.setArray(5, texts(c, list, j -> Json.write(j.payload())));
+      ps.setArray(6, texts(c, list, NewJob::idempotencyKey));
+      ps.setArray(7, texts(c, list, NewJob::requestHash));
+      ps.setArray(8, ints(c, list, NewJob::priority));
+      ps.setArray(9, ints(c, list, NewJob::maxAttempts));
+      ps.setArray(10, texts(c, list, NewJob::onTaskFailure));
+      ps.setArray(11, texts(c, list, j -> j.labels() == null ? null : Json.write(j.labels())));
+      ps.setArray(
+          12,
+          c.createArrayOf(
+              "timestamptz",
+              list.stream()
+                  .map(j -> j.runAt() == null ? null : Timestamp.from(j.runAt()))
+                  .toArray()));
+      ps.setArray(13, ints(c, prepared, p -> p.inputs().size()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          inserted.add(rs.getObject(1, UUID.class));
+        }
+      }
+    }
+    return inserted;
+  }
+
+  /**
+   * Deletes jobs with their tasks and events (a group's jobs its tenant's quota had no room for).
+   */
+  public void delete(Connection c, Collection<UUID> ids) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(DELETE)) {
+      ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+      ps.executeUpdate();
+    }
+  }
+
+  /** The jobs of {@code ids} that exist, in no particular order. */
+  public List<Job> findAll(Connection c, Collection<UUID> ids) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(BY_IDS)) {
+      ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+      return all(ps);
     }
   }
 

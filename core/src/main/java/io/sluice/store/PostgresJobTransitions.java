@@ -5,7 +5,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -66,11 +69,32 @@ public final class PostgresJobTransitions {
         + LOGGED;
   }
 
+  // The same for many rows in one statement: locked in id order (every writer of many job rows at
+  // once takes them in that order, so two such statements cannot deadlock), one event each.
+  private static String transitionAll(String set, String fence) {
+    return """
+        WITH moved AS (
+          UPDATE jobs j SET %s, version = j.version + 1, updated_at = now()
+            FROM (SELECT id, status AS old_status FROM jobs WHERE id = ANY(?)
+                   ORDER BY id FOR UPDATE) o
+           WHERE j.id = o.id AND %s
+          RETURNING j.id, o.old_status, j.status, j.version
+        ), logged AS (
+          INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+          SELECT id, version, ?, old_status, status, NULL FROM moved
+           WHERE old_status IS DISTINCT FROM status
+        )
+        SELECT id FROM moved
+        """
+        .formatted(set, fence);
+  }
+
   private static final String FINISHED = "finished_at = now()";
 
-  private static final String DISPATCHED =
-      transition(
-          "status = 'RUNNING', started_at = COALESCE(j.started_at, now())", "j.status = 'QUEUED'");
+  private static final String DISPATCHED_SET =
+      "status = 'RUNNING', started_at = COALESCE(j.started_at, now())";
+  private static final String DISPATCHED = transition(DISPATCHED_SET, "j.status = 'QUEUED'");
+  private static final String DISPATCHED_ALL = transitionAll(DISPATCHED_SET, "j.status = 'QUEUED'");
 
   // A stage whose dependencies all succeeded gets its tasks: WAITING → QUEUED with its task count.
   private static final String SPLIT =
@@ -136,6 +160,12 @@ public final class PostgresJobTransitions {
       VALUES (?, 1, ?, NULL, ?, NULL)
       """;
 
+  private static final String SUBMITTED_ALL =
+      """
+      INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+      SELECT id, 1, ?, NULL, ?, NULL FROM unnest(?::uuid[]) AS n(id)
+      """;
+
   private static final String EVENT =
       """
       INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
@@ -153,6 +183,16 @@ public final class PostgresJobTransitions {
       ps.setObject(1, jobId);
       ps.setString(2, JobEventKind.STATUS.name());
       ps.setString(3, status.name());
+      ps.executeUpdate();
+    }
+  }
+
+  /** Records the birth of many rows just inserted at version 1 in {@code status}, one statement. */
+  public void bornAll(Connection c, Collection<UUID> ids, JobStatus status) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(SUBMITTED_ALL)) {
+      ps.setString(1, JobEventKind.STATUS.name());
+      ps.setString(2, status.name());
+      ps.setArray(3, c.createArrayOf("uuid", ids.toArray()));
       ps.executeUpdate();
     }
   }
@@ -188,6 +228,24 @@ public final class PostgresJobTransitions {
   /** QUEUED → RUNNING once the job's tasks are on their Redis queue. */
   public OptionalLong dispatched(Connection c, UUID jobId) throws SQLException {
     return move(c, DISPATCHED, null, jobId);
+  }
+
+  /** {@link #dispatched} of many jobs in one statement; returns the ids of those it moved. */
+  public Set<UUID> dispatchedAll(Connection c, Collection<UUID> jobIds) throws SQLException {
+    Set<UUID> moved = new HashSet<>();
+    if (jobIds.isEmpty()) {
+      return moved;
+    }
+    try (PreparedStatement ps = c.prepareStatement(DISPATCHED_ALL)) {
+      ps.setArray(1, c.createArrayOf("uuid", jobIds.toArray()));
+      ps.setString(2, JobEventKind.STATUS.name());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          moved.add(rs.getObject(1, UUID.class));
+        }
+      }
+    }
+    return moved;
   }
 
   /** QUEUED or RUNNING → COLLECTING, only when every task is finished: the collection gate. */

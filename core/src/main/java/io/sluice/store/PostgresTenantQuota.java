@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 
 /**
  * The {@code tenant_usage} table: each tenant's count of active (QUEUED, RUNNING, COLLECTING) jobs.
@@ -12,11 +13,14 @@ import java.sql.SQLException;
  * trigger on {@code jobs} (migration V11) gives the place back when a job finishes.
  */
 public final class PostgresTenantQuota {
+  // n places at once: all of them or none. A tenant's first row is inserted only if n fit.
   private static final String TAKE =
       """
-      INSERT INTO tenant_usage AS u (tenant, active_jobs) VALUES (?, 1)
-      ON CONFLICT (tenant) DO UPDATE SET active_jobs = u.active_jobs + 1, version = u.version + 1
-       WHERE ?::int IS NULL OR u.active_jobs < ?::int
+      INSERT INTO tenant_usage AS u (tenant, active_jobs)
+      SELECT ?, ?::int WHERE ?::int IS NULL OR ?::int <= ?::int
+      ON CONFLICT (tenant) DO UPDATE SET active_jobs = u.active_jobs + EXCLUDED.active_jobs,
+                                         version = u.version + 1
+       WHERE ?::int IS NULL OR u.active_jobs + EXCLUDED.active_jobs <= ?::int
       RETURNING active_jobs
       """;
 
@@ -38,10 +42,21 @@ public final class PostgresTenantQuota {
    * tenant's row until the commit.
    */
   public boolean tryTake(Connection c, String tenant, Integer quota) throws SQLException {
+    return tryTake(c, tenant, 1, quota);
+  }
+
+  /**
+   * Counts {@code n} more active jobs for the tenant if all of them fit in its quota, else none.
+   */
+  public boolean tryTake(Connection c, String tenant, int n, Integer quota) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(TAKE)) {
       ps.setString(1, tenant);
-      ps.setObject(2, quota);
-      ps.setObject(3, quota);
+      ps.setInt(2, n);
+      ps.setObject(3, quota, Types.INTEGER);
+      ps.setInt(4, n);
+      ps.setObject(5, quota, Types.INTEGER);
+      ps.setObject(6, quota, Types.INTEGER);
+      ps.setObject(7, quota, Types.INTEGER);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next();
       }

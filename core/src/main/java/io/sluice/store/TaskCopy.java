@@ -7,13 +7,15 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.UUID;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
 /**
  * Streams a splitter's task inputs into {@code tasks} with COPY, 64 KiB at a time: a job of a
- * million tasks is one statement and never a million objects in memory.
+ * million tasks is one statement and never a million objects in memory. {@link #copyAll} writes the
+ * tasks of many jobs split beforehand in one COPY.
  */
 final class TaskCopy implements Splitter.TaskSink, AutoCloseable {
   private static final String COPY = "COPY tasks (job_id, seq, status, input) FROM STDIN";
@@ -29,12 +31,29 @@ final class TaskCopy implements Splitter.TaskSink, AutoCloseable {
     this.jobPrefix = jobId + "\t";
   }
 
+  /** The tasks of every job of {@code jobs}, seqs 0…n-1 each, in one COPY. */
+  static void copyAll(Connection connection, List<PreparedJob> jobs) throws SQLException {
+    try (TaskCopy copy = new TaskCopy(connection, null)) {
+      for (PreparedJob job : jobs) {
+        String prefix = job.job().id() + "\t";
+        for (int seq = 0; seq < job.inputs().size(); seq++) {
+          copy.row(prefix, seq, job.inputs().get(seq));
+        }
+      }
+      copy.finish();
+    }
+  }
+
   @Override
   public void accept(JsonNode input) {
-    StringBuilder row =
-        new StringBuilder(64).append(jobPrefix).append(count++).append("\tQUEUED\t");
-    escape(Json.write(input), row);
+    row(jobPrefix, count, Json.write(input));
+  }
+
+  private void row(String prefix, int seq, String inputJson) {
+    StringBuilder row = new StringBuilder(64).append(prefix).append(seq).append("\tQUEUED\t");
+    escape(inputJson, row);
     row.append('\n');
+    count++;
     buffer.writeBytes(row.toString().getBytes(StandardCharsets.UTF_8));
     if (buffer.size() >= FLUSH_BYTES) {
       flush();
