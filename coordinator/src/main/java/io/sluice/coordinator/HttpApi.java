@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.function.Supplier;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
 
 /**
  * The coordinator's HTTP API (routes and error mapping); the contract is in the README section
@@ -30,6 +32,9 @@ import java.util.function.Supplier;
 final class HttpApi {
   /** Jobs in one {@code POST /api/v1/jobs/batch} at most. */
   static final int MAX_BATCH = 1000;
+
+  /** Connections the kernel may hold for the server before it accepts them. */
+  static final int ACCEPT_QUEUE = 1024;
 
   private final CoordinatorConfig config;
   private final Database db;
@@ -66,6 +71,17 @@ final class HttpApi {
               cfg.showJavalinBanner = false;
               cfg.http.maxRequestSize = config.maxBodyBytes();
               cfg.useVirtualThreads = true;
+              // Jetty's default accept queue is the JVM's 50: a burst of new connections beyond it
+              // has its SYNs dropped, and clients see connect timeouts instead of an answer (a 503
+              // when overloaded). The kernel caps it at net.core.somaxconn.
+              cfg.jetty.addConnector(
+                  (server, http) -> {
+                    ServerConnector connector =
+                        new ServerConnector(server, new HttpConnectionFactory(http));
+                    connector.setPort(config.httpPort());
+                    connector.setAcceptQueueSize(ACCEPT_QUEUE);
+                    return connector;
+                  });
             });
     app.post("/api/v1/jobs", this::submit);
     app.post("/api/v1/jobs/batch", this::submitBatch);
@@ -80,7 +96,7 @@ final class HttpApi {
     app.get(
         "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
     ApiErrors.register(app, metrics);
-    app.start(config.httpPort());
+    app.start();
     return app;
   }
 
