@@ -94,6 +94,7 @@ class FetchFairnessIT {
         Thread.sleep(5);
       }
     }
+    assertThat(blockedSamples).as("samples with the worker blocked in a read").isZero();
     List<TaskRef> starts = StartLogJobType.started();
     assertThat(starts).hasSizeGreaterThanOrEqualTo(window);
     starts = starts.subList(0, window);
@@ -103,7 +104,6 @@ class FetchFairnessIT {
     assertThat(ofFirst)
         .as("starts of the first flooded queue among the first %d: %s", window, starts)
         .isBetween(window * 40L / 100, window * 60L / 100);
-    assertThat(blockedSamples).as("samples with the worker blocked in a read").isZero();
   }
 
   @Test
