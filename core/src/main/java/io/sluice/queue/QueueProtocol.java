@@ -1,6 +1,7 @@
 package io.sluice.queue;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -33,6 +34,32 @@ public interface QueueProtocol extends AutoCloseable {
    * missing consumer group and reads again.
    */
   List<Delivery> fetch(String queue, String consumer, int count, Duration block);
+
+  /**
+   * Reads, without blocking, up to {@code counts.get(queue)} new entries of each queue for {@code
+   * consumer}, each queue's bands highest first (a count of 0 reads none), and tells for each queue
+   * whether unread entries are left. {@link RedisQueueProtocol} does it in one round trip. This
+   * default reads the queues one by one and cannot tell, so it says entries may be left.
+   */
+  default Map<String, Fetched> fetchEach(Map<String, Integer> counts, String consumer) {
+    Map<String, Fetched> result = new LinkedHashMap<>();
+    counts.forEach(
+        (queue, count) ->
+            result.put(
+                queue,
+                new Fetched(count > 0 ? fetch(queue, consumer, count, null) : List.of(), true)));
+    return result;
+  }
+
+  /**
+   * Blocks up to {@code block} until any band of any of the queues has a new entry, then returns up
+   * to {@code count} new entries, the highest bands first and then in the queues' order; empty when
+   * the time passed. Entries read beyond {@code count} are handed back to the tail of their band.
+   * This default blocks on the first queue only.
+   */
+  default List<Delivery> awaitAny(List<String> queues, String consumer, int count, Duration block) {
+    return fetch(queues.get(0), consumer, count, block);
+  }
 
   /**
    * One pipeline for a committed batch: counts each job's finished tasks towards its fan-in (once

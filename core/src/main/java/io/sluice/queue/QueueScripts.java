@@ -1,6 +1,7 @@
 package io.sluice.queue;
 
 import io.sluice.redis.LuaScript;
+import io.sluice.redis.PriorityBand;
 import io.sluice.redis.RedisKeys;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,6 +43,17 @@ public final class QueueScripts {
     args.add(group);
     args.addAll(entryIds);
     return new ScriptCall(LuaScript.ACK, List.of(streamKey), args);
+  }
+
+  /**
+   * {@code fetch.lua}: up to {@code count} new entries of one queue's bands for {@code consumer},
+   * the highest band first.
+   */
+  public ScriptCall fetch(String queue, String group, String consumer, int count) {
+    return new ScriptCall(
+        LuaScript.FETCH,
+        PriorityBand.streams(queue).stream().map(keys::readyStream).toList(),
+        List.of(group, consumer, String.valueOf(count)));
   }
 
   /** {@code fanin.lua}: counts one job's finished tasks. */

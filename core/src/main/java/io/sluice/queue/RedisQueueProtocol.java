@@ -4,8 +4,11 @@ import io.sluice.SluiceException;
 import io.sluice.redis.PriorityBand;
 import io.sluice.redis.RedisKeys;
 import io.sluice.redis.RedisReplyError;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,6 +87,40 @@ public class RedisQueueProtocol implements QueueProtocol {
       return deliveries;
     }
     return keepHighest(read(bands, consumer, count, block), count);
+  }
+
+  /** One {@code fetch.lua} call per queue, all in one pipeline. */
+  @Override
+  public Map<String, Fetched> fetchEach(Map<String, Integer> counts, String consumer) {
+    List<String> queues = List.copyOf(counts.keySet());
+    List<ScriptCall> calls = new ArrayList<>(queues.size());
+    queues.forEach(
+        q -> calls.add(scripts.fetch(q, RedisKeys.WORKER_GROUP, consumer, counts.get(q))));
+    List<Object> replies = runner.run(calls);
+    Map<String, Fetched> result = new LinkedHashMap<>();
+    for (int i = 0; i < queues.size(); i++) {
+      result.put(queues.get(i), fetched(queues.get(i), (List<?>) replies.get(i)));
+    }
+    return result;
+  }
+
+  /**
+   * One XREADGROUP … BLOCK over every band of every queue, reading at most one entry of each band
+   * so that entries beyond {@code count} are rare (several bands woken at once). Its keys span the
+   * queues' hash tags: a Redis Cluster would need one such read per slot.
+   */
+  @Override
+  public List<Delivery> awaitAny(List<String> queues, String consumer, int count, Duration block) {
+    List<String> bands = new ArrayList<>();
+    int bandCount = PriorityBand.streams(queues.get(0)).size();
+    for (int b = 0; b < bandCount; b++) {
+      for (String queue : queues) {
+        bands.add(PriorityBand.streams(queue).get(b));
+      }
+    }
+    List<Delivery> read = new ArrayList<>(read(bands, consumer, 1, block));
+    read.sort(Comparator.comparingInt(d -> bands.indexOf(d.queue())));
+    return keepHighest(read, count);
   }
 
   @Override
@@ -254,6 +291,30 @@ public class RedisQueueProtocol implements QueueProtocol {
             "cannot create consumer group " + group + " on " + stream + ": " + e.getMessage(), e);
       }
     }
+  }
+
+  /** A {@code fetch.lua} reply: {more, band, id, job, seq, …}. */
+  private static Fetched fetched(String queue, List<?> reply) {
+    List<String> bands = PriorityBand.streams(queue);
+    List<Delivery> deliveries = new ArrayList<>((reply.size() - 1) / 4);
+    for (int i = 1; i + 3 < reply.size(); i += 4) {
+      deliveries.add(
+          new Delivery(
+              bands.get((int) QueueScripts.number(reply.get(i)) - 1),
+              text(reply.get(i + 1)),
+              UUID.fromString(text(reply.get(i + 2))),
+              Integer.parseInt(text(reply.get(i + 3)))));
+    }
+    return new Fetched(deliveries, QueueScripts.number(reply.get(0)) == 1L);
+  }
+
+  /** A bulk string of a script's array reply, as the client hands it over. */
+  private static String text(Object value) {
+    return switch (value) {
+      case byte[] bytes -> new String(bytes, StandardCharsets.UTF_8);
+      case ByteBuffer buffer -> StandardCharsets.UTF_8.decode(buffer.duplicate()).toString();
+      default -> String.valueOf(value);
+    };
   }
 
   private static Delivery delivery(String queue, StreamEntry e) {

@@ -18,6 +18,8 @@ public enum LuaScript implements Script {
   ENQUEUE("enqueue"),
   /** Acknowledges and deletes stream entries. */
   ACK("ack"),
+  /** Reads a queue's new entries, its bands highest first, and tells whether any are left. */
+  FETCH("fetch", true),
   /** Creates a job's fan-in counter and bitmap. */
   FANIN_INIT("fanin_init"),
   /** Counts finished tasks towards a job's fan-in, once per task. */

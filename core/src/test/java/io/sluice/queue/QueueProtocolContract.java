@@ -17,7 +17,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -101,6 +104,84 @@ public abstract class QueueProtocolContract {
     assertThat(first).extracting(Delivery::jobId).containsExactly(high, high, low);
     assertThat(first.get(0).queue()).isEqualTo(PriorityBand.HIGH.stream(queue));
     assertThat(first.get(2).queue()).isEqualTo(PriorityBand.LOW.stream(queue));
+  }
+
+  @Test
+  void aRoundOverSeveralQueuesReadsEachItsCountHighestBandFirstAndTellsWhatIsLeft() {
+    String busy = queue();
+    String scant = queue();
+    String idle = queue();
+    String peeked = queue();
+    UUID high = UUID.randomUUID();
+    UUID normal = UUID.randomUUID();
+    UUID other = UUID.randomUUID();
+    protocol.ensureWorkerGroup(busy);
+    protocol.ensureWorkerGroup(idle);
+    protocol.enqueue(PriorityBand.HIGH.stream(busy), high, new int[] {0});
+    protocol.enqueue(busy, normal, new int[] {0, 1, 2});
+    protocol.enqueue(scant, other, new int[] {5}); // no group yet: created by the read
+    protocol.enqueue(peeked, other, new int[] {9});
+    Map<String, Integer> counts = new LinkedHashMap<>();
+    counts.put(busy, 3);
+    counts.put(scant, 2);
+    counts.put(idle, 2);
+    counts.put(peeked, 0);
+
+    Map<String, Fetched> round = protocol.fetchEach(counts, "w");
+
+    assertThat(round.get(busy).deliveries())
+        .extracting(Delivery::jobId, Delivery::seq)
+        .containsExactly(Tuple.tuple(high, 0), Tuple.tuple(normal, 0), Tuple.tuple(normal, 1));
+    assertThat(round.get(busy).deliveries().get(0).queue())
+        .isEqualTo(PriorityBand.HIGH.stream(busy));
+    assertThat(round.get(busy).deliveries().get(1).queue()).isEqualTo(busy);
+    assertThat(round.get(busy).more()).as("one task of the busy queue is left").isTrue();
+    assertThat(round.get(scant).deliveries()).extracting(Delivery::seq).containsExactly(5);
+    assertThat(round.get(scant).more()).isFalse();
+    assertThat(round.get(idle).deliveries()).isEmpty();
+    assertThat(round.get(idle).more()).isFalse();
+    assertThat(round.get(peeked).deliveries()).as("a count of 0 reads nothing").isEmpty();
+    assertThat(round.get(peeked).more()).isTrue();
+
+    Map<String, Fetched> next = protocol.fetchEach(Map.of(busy, 5, peeked, 5), "w");
+    assertThat(next.get(busy).deliveries()).extracting(Delivery::seq).containsExactly(2);
+    assertThat(next.get(busy).more()).isFalse();
+    assertThat(next.get(peeked).deliveries()).extracting(Delivery::seq).containsExactly(9);
+    assertThat(protocol.fetchEach(Map.of(busy, 0), "w").get(busy).more())
+        .as("read but unacknowledged entries are not left to read")
+        .isFalse();
+  }
+
+  @Test
+  void aWaitOnSeveralQueuesEndsWhenAnyOfThemGetsAnEntry() throws Exception {
+    List<String> queues = List.of(queue(), queue(), queue());
+    queues.forEach(protocol::ensureWorkerGroup);
+    UUID job = UUID.randomUUID();
+    assertThat(protocol.awaitAny(queues, "w", 2, NO_WAIT)).isEmpty();
+
+    var waiting =
+        CompletableFuture.supplyAsync(
+            () -> protocol.awaitAny(queues, "w", 2, Duration.ofSeconds(5)));
+    Thread.sleep(200);
+    protocol.enqueue(PriorityBand.LOW.stream(queues.get(2)), job, new int[] {4});
+
+    List<Delivery> woken = waiting.get(4, TimeUnit.SECONDS);
+    assertThat(woken).extracting(Delivery::seq).containsExactly(4);
+    assertThat(woken.get(0).queue()).isEqualTo(PriorityBand.LOW.stream(queues.get(2)));
+
+    protocol.enqueue(queues.get(0), job, new int[] {0, 1});
+    protocol.enqueue(queues.get(1), job, new int[] {2});
+    protocol.enqueue(PriorityBand.HIGH.stream(queues.get(1)), job, new int[] {3});
+    List<Delivery> one = protocol.awaitAny(queues, "w", 1, NO_WAIT);
+    assertThat(one).as("the highest band first").extracting(Delivery::seq).containsExactly(3);
+    List<Delivery> rest = new ArrayList<>();
+    for (String q : queues) {
+      rest.addAll(protocol.fetch(q, "w", 10, NO_WAIT));
+    }
+    assertThat(rest)
+        .as("what was read beyond the count is handed back, not lost")
+        .extracting(Delivery::seq)
+        .containsExactlyInAnyOrder(0, 1, 2);
   }
 
   @Test

@@ -66,9 +66,7 @@ class ListenerRecoveryIT {
     String worker = "w0-" + stack.env.redisPrefix();
     assertThat(killClients("sluice-worker-" + worker)).as(clientNames()).isPositive();
 
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(15))
-        .until(() -> restarts(worker, "fetch-default") >= 1);
+    Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> restarts(worker, "fetch") >= 1);
     var created = stack.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":50}}");
     String id = Json.read(created.body()).get("id").asText();
     assertThat(stack.awaitTerminal(id, Duration.ofSeconds(30)).get("status").asText())

@@ -5,7 +5,9 @@ import io.sluice.health.LoopContext;
 import io.sluice.health.LoopSupervisor;
 import io.sluice.loop.Backoff;
 import io.sluice.queue.Delivery;
+import io.sluice.queue.Fetched;
 import io.sluice.queue.QueueProtocol;
+import io.sluice.redis.PriorityBand;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
@@ -13,6 +15,8 @@ import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -26,20 +30,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches as many entries as there are free slots, claims them in PostgreSQL in one statement (each
- * claim a new lease epoch), and hands the claimed ones to handler threads. Entries whose task is
- * finished, running elsewhere or cancelled are acknowledged without running.
+ * Fetches as many entries as there are free slots from all the worker's queues, claims them in
+ * PostgreSQL in one statement (each claim a new lease epoch), and hands the claimed ones to handler
+ * threads. Entries whose task is finished, running elsewhere or cancelled are acknowledged without
+ * running.
+ *
+ * <p>The free slots are shared round-robin among the queues that have work: a round reads every
+ * queue at once without blocking, each its share (the queue after the last one served goes first),
+ * and gives what a drained queue left over to those that still have entries. Only when every queue
+ * is empty does the loop block, on all of them at once, so a slot never waits on an empty queue
+ * while another has entries. Within a queue the priority bands are read highest first.
  */
 final class FetchLoop implements LoopSupervisor.Body {
   private static final Logger log = LoggerFactory.getLogger(FetchLoop.class);
   private static final int MAX_FETCH = 256;
+  // Well within the loop's stall deadline; entries arriving in any queue end it at once.
   private static final Duration FETCH_BLOCK = Duration.ofSeconds(1);
   // 100 ms doubling to 5 s: entries read but unclaimed wait for PostgreSQL to come back.
   private static final Backoff CLAIM_BACKOFF =
       Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
 
   private final WorkerConfig config;
-  private final String queue;
+  private final List<String> queues;
   private final Database db;
   private final QueueProtocol redis;
   private final Semaphore slots;
@@ -48,14 +60,20 @@ final class FetchLoop implements LoopSupervisor.Body {
   private final CompletionWriter writer;
   private final ExecutorService handlers;
   private final PostgresTaskStore tasks = new PostgresTaskStore();
-  private final Counter started;
-  private final Counter backlogFull;
+  private final Map<String, Counter> started = new HashMap<>();
+  private final List<Counter> backlogFull = new ArrayList<>();
+  private final Counter waits;
+  // The index in queues of the queue the next round offers a slot to first.
+  private int next;
   private volatile boolean running = true;
   private volatile LoopContext self = LoopContext.unsupervised();
 
-  FetchLoop(WorkerContext ctx, String queue) {
+  FetchLoop(WorkerContext ctx, List<String> queues) {
+    if (queues.isEmpty()) {
+      throw new IllegalArgumentException("a fetch loop needs at least one queue");
+    }
     this.config = ctx.config();
-    this.queue = queue;
+    this.queues = List.copyOf(queues);
     this.db = ctx.db();
     this.redis = ctx.redis();
     this.slots = ctx.slots();
@@ -63,8 +81,14 @@ final class FetchLoop implements LoopSupervisor.Body {
     this.runner = ctx.runner();
     this.writer = ctx.writer();
     this.handlers = ctx.handlers();
-    this.started = ctx.metrics().counter("sluice_tasks_started_total", "queue", queue);
-    this.backlogFull = ctx.metrics().counter("sluice_worker_fetch_paused_total", "queue", queue);
+    this.waits =
+        Counter.builder("sluice_worker_fetch_waits_total")
+            .description("blocking reads, each begun when every queue of the worker was empty")
+            .register(ctx.metrics());
+    for (String queue : this.queues) {
+      started.put(queue, ctx.metrics().counter("sluice_tasks_started_total", "queue", queue));
+      backlogFull.add(ctx.metrics().counter("sluice_worker_fetch_paused_total", "queue", queue));
+    }
   }
 
   /**
@@ -94,12 +118,13 @@ final class FetchLoop implements LoopSupervisor.Body {
         taken = want;
         reserved = inFlight.reserve(want, 500);
         if (reserved == 0) {
-          backlogFull.increment();
+          // Every queue's fetching pauses.
+          backlogFull.forEach(Counter::increment);
           continue;
         }
         slots.release(taken - reserved);
         taken = reserved;
-        List<Delivery> deliveries = redis.fetch(queue, config.workerId(), reserved, FETCH_BLOCK);
+        List<Delivery> deliveries = fetch(reserved);
         int started = start(deliveries);
         taken -= started;
         reserved -= started;
@@ -109,13 +134,70 @@ final class FetchLoop implements LoopSupervisor.Body {
       } catch (RuntimeException e) {
         // Redis failed us (a killed connection, a restart): end this run; the watchdog restarts the
         // loop with backoff, on a fresh connection, and counts it.
-        log.warn("Fetching from queue {} failed: {}", queue, e.toString());
+        log.warn("Fetching from queues {} failed: {}", queues, e.toString());
         throw e;
       } finally {
         slots.release(taken);
         inFlight.unreserve(reserved);
       }
     }
+  }
+
+  /**
+   * Up to {@code count} new entries, shared round-robin among the queues that have work; blocks up
+   * to {@link #FETCH_BLOCK} on all queues at once only when every one is empty.
+   */
+  List<Delivery> fetch(int count) {
+    int size = queues.size();
+    int first = next;
+    List<Integer> candidates = new ArrayList<>(size);
+    for (int k = 0; k < size; k++) {
+      candidates.add((first + k) % size);
+    }
+    List<Delivery> fetched = new ArrayList<>(count);
+    int left = count;
+    while (left > 0 && !candidates.isEmpty()) {
+      // Round-robin by slot: each candidate gets an equal share, the remainder goes one each to
+      // the first ones, and the next round (or the next pass of this one) starts after the last.
+      int base = left / candidates.size();
+      int extra = left % candidates.size();
+      Map<String, Integer> shares = new LinkedHashMap<>();
+      for (int k = 0; k < candidates.size(); k++) {
+        shares.put(queues.get(candidates.get(k)), base + (k < extra ? 1 : 0));
+      }
+      if (extra > 0) {
+        next = (candidates.get(extra - 1) + 1) % size;
+      }
+      Map<String, Fetched> read = redis.fetchEach(shares, config.workerId());
+      List<Integer> more = new ArrayList<>(candidates.size());
+      for (int index : candidates) {
+        String queue = queues.get(index);
+        Fetched f = read.get(queue);
+        fetched.addAll(f.deliveries());
+        left -= f.deliveries().size();
+        // A queue that filled its share and has entries left takes part in the next pass.
+        if (f.more() && f.deliveries().size() == shares.get(queue)) {
+          more.add(index);
+        }
+      }
+      // The next pass goes round from where this one's remainder stopped.
+      more.sort(Comparator.comparingInt(index -> Math.floorMod(index - next, size)));
+      candidates = more;
+    }
+    if (!fetched.isEmpty()) {
+      return fetched;
+    }
+    List<String> order = new ArrayList<>(size);
+    for (int k = 0; k < size; k++) {
+      order.add(queues.get((first + k) % size));
+    }
+    waits.increment();
+    List<Delivery> woken = redis.awaitAny(order, config.workerId(), count, FETCH_BLOCK);
+    if (!woken.isEmpty()) {
+      String last = PriorityBand.queueOf(woken.get(woken.size() - 1).queue());
+      next = (queues.indexOf(last) + 1) % size;
+    }
+    return woken;
   }
 
   /** Claims and starts the deliveries; returns how many slots are now taken by running tasks. */
@@ -135,7 +217,7 @@ final class FetchLoop implements LoopSupervisor.Body {
       Delivery d = unique.remove(claim.ref());
       RunningTask task = new RunningTask(claim, d.queue(), d.entryId());
       inFlight.add(task);
-      started.increment();
+      started.get(PriorityBand.queueOf(d.queue())).increment();
       handlers.execute(() -> runAndRelease(task));
     }
     surplus.addAll(unique.values());

@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
 public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
   private static final Duration HEARTBEAT = Duration.ofSeconds(2);
+  // The fetch loop's (blocking) read, the completion writer, hand-backs and health checks.
+  private static final int REDIS_CONNECTIONS = 5;
 
   private final WorkerConfig config;
   private final Database db;
@@ -61,8 +63,7 @@ public final class Worker implements AutoCloseable {
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.db = new Database(config.database(), "sluice-worker");
     this.redis =
-        new JedisTaskQueue(
-            config.redis(), config.queues().size() + 4, "sluice-worker-" + config.workerId());
+        new JedisTaskQueue(config.redis(), REDIS_CONNECTIONS, "sluice-worker-" + config.workerId());
     Semaphore slots = new Semaphore(config.concurrency());
     this.writer = new CompletionWriter(db, redis, inFlight, metrics);
     this.loops = new LoopSupervisor(clock, metrics);
@@ -118,14 +119,13 @@ public final class Worker implements AutoCloseable {
     // the worker can report on it and be drained.
     heartbeat();
     loops.start(LoopSpec.every("heartbeat", HEARTBEAT, HEARTBEAT, this::heartbeat));
-    for (String queue : config.queues()) {
-      FetchLoop fetcher = new FetchLoop(ctx, queue);
-      fetchLoops.add(
-          loops.start(
-              LoopSpec.of("fetch-" + queue, fetcher)
-                  .stallAfter(Duration.ofSeconds(15))
-                  .onStop(fetcher::stop)));
-    }
+    // One loop for all queues, sharing the free slots among those with work.
+    FetchLoop fetcher = new FetchLoop(ctx, config.queues());
+    fetchLoops.add(
+        loops.start(
+            LoopSpec.of("fetch", fetcher)
+                .stallAfter(Duration.ofSeconds(15))
+                .onStop(fetcher::stop)));
     log.info("Worker {} ready on port {}", config.workerId(), http.port());
   }
 
