@@ -28,7 +28,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -227,7 +226,7 @@ final class JobCollector implements AutoCloseable {
    */
   void collectAll(List<UUID> jobIds) {
     List<UUID> mine = new ArrayList<>();
-    for (UUID id : new LinkedHashSet<>(jobIds)) {
+    for (UUID id : jobIds) {
       if (queued.add(id)) {
         mine.add(id);
       } else {
