@@ -1,35 +1,33 @@
 package io.sluice.coordinator;
 
-import static java.util.concurrent.TimeUnit.NANOSECONDS;
-
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.store.Database;
-import io.sluice.store.PostgresCollectAttempts;
+import io.sluice.store.PostgresCollectAttempts.Gate;
 import java.time.Duration;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
- * One run of a job's collector on a thread of its own: the boundary where whatever a collector
- * throws, an {@link Error} included, becomes a failed attempt instead of killing the thread that
- * asked for the collection. The caller waits up to the timeout, heartbeating the collection row
- * meanwhile; a collector that overruns is interrupted and its attempt fails.
+ * One run of a job's collector, under one gate: the boundary where whatever a collector throws, an
+ * {@link Error} included, becomes a failed attempt instead of killing the thread it ran on. It ends
+ * exactly once, whichever comes first: the collector returns ({@link Done}) or throws ({@link
+ * Failed}), its timeout passes ({@link #overran}: it is interrupted and the attempt fails), or its
+ * gate is lost ({@link #lose}: taken over, or this coordinator stopping; it is interrupted and
+ * nothing is committed). The end is handed to {@code onEnd} once; a collector that comes back after
+ * its run ended changes nothing.
+ *
+ * <p>A run is created when its gate opens and waits for a collector thread; the {@link
+ * JobCollector}'s heartbeat covers it from then on, its timeout from when it starts.
  */
-final class CollectRun {
-  private static final Logger log = LoggerFactory.getLogger(CollectRun.class);
-
-  /** What a collector computes, reading its input on a connection of its own. */
+final class CollectRun implements Runnable {
+  /** What a collector computes. */
   @FunctionalInterface
   interface Body {
     JsonNode run() throws Exception;
   }
 
   /** How one run ended. */
-  sealed interface Outcome permits Done, Failed, Lost {}
+  sealed interface Outcome permits Done, Failed, Lost, Exhausted {}
 
   /** The collector returned its result. */
   record Done(JsonNode result) implements Outcome {}
@@ -40,65 +38,128 @@ final class CollectRun {
   /** The gate was lost (taken over) or this coordinator is stopping: commit nothing. */
   record Lost(String why) implements Outcome {}
 
-  private final Database db;
-  private final PostgresCollectAttempts attempts;
-  private final Duration timeout;
-  private final Duration heartbeatEvery;
+  /**
+   * The gate was taken over with every attempt already spent: the collector does not run again and
+   * the job fails with {@code why}.
+   */
+  record Exhausted(String why) implements Outcome {}
 
-  CollectRun(
-      Database db, PostgresCollectAttempts attempts, Duration timeout, Duration heartbeatEvery) {
-    this.db = db;
-    this.attempts = attempts;
+  private static final int WAITING = 0;
+  private static final int RUNNING = 1;
+  private static final int ENDED = 2;
+
+  private final UUID jobId;
+  private final Gate gate;
+  private final Body body;
+  private final Duration timeout;
+  private final Consumer<CollectRun> onEnd;
+  private final AtomicInteger state = new AtomicInteger(WAITING);
+  private volatile long deadline;
+  private volatile Outcome outcome;
+  private volatile boolean startedBeforeEnd;
+  private Thread thread; // guarded by this
+
+  CollectRun(UUID jobId, Gate gate, Body body, Duration timeout, Consumer<CollectRun> onEnd) {
+    this.jobId = jobId;
+    this.gate = gate;
+    this.body = body;
     this.timeout = timeout;
-    this.heartbeatEvery = heartbeatEvery;
+    this.onEnd = onEnd;
   }
 
-  Outcome run(UUID jobId, long version, Body body) {
-    CompletableFuture<JsonNode> result = new CompletableFuture<>();
-    Thread thread =
-        Thread.ofPlatform()
-            .daemon()
-            .name("sluice-collector-" + jobId)
-            .start(
-                () -> {
-                  try {
-                    result.complete(body.run());
-                  } catch (Throwable t) {
-                    result.completeExceptionally(t);
-                  }
-                });
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      long left = deadline - System.nanoTime();
+  UUID jobId() {
+    return jobId;
+  }
+
+  Gate gate() {
+    return gate;
+  }
+
+  /** How it ended; null until it has. */
+  Outcome outcome() {
+    return outcome;
+  }
+
+  /** Whether it had started when it ended (it held a collector thread's place). */
+  boolean startedBeforeEnd() {
+    return startedBeforeEnd;
+  }
+
+  boolean ended() {
+    return state.get() == ENDED;
+  }
+
+  /**
+   * Marks the run started, its timeout counting from now; false when it ended before it could start
+   * (its gate was lost meanwhile), and then it must not run.
+   */
+  boolean begin() {
+    deadline = System.nanoTime() + timeout.toNanos();
+    return state.compareAndSet(WAITING, RUNNING);
+  }
+
+  /** True when the run started and its timeout passed. */
+  boolean overran(long now) {
+    return state.get() == RUNNING && now - deadline >= 0;
+  }
+
+  /** Ends a run whose timeout passed: a failed attempt; false when it had ended already. */
+  boolean timeOut() {
+    return endWith(new Failed("timed out after " + timeout), true);
+  }
+
+  /** Ends the run without a result; false when it had ended already. */
+  boolean lose(String why) {
+    return endWith(new Lost(why), true);
+  }
+
+  /** Ends the run with {@code o}; false when it had ended already. */
+  boolean endWith(Outcome o) {
+    return endWith(o, false);
+  }
+
+  @Override
+  public void run() {
+    synchronized (this) {
+      thread = Thread.currentThread();
+    }
+    try {
+      if (state.get() != RUNNING) {
+        return;
+      }
+      JsonNode result;
       try {
-        return new Done(result.get(Math.min(left, heartbeatEvery.toNanos()), NANOSECONDS));
-      } catch (ExecutionException e) {
-        return new Failed(describe(e.getCause()));
-      } catch (InterruptedException e) {
-        thread.interrupt();
-        Thread.currentThread().interrupt();
-        return new Lost("this coordinator is stopping");
-      } catch (TimeoutException e) {
-        if (System.nanoTime() - deadline >= 0) {
-          thread.interrupt();
-          return new Failed("timed out after " + timeout);
-        }
-        if (!heartbeat(jobId, version)) {
-          thread.interrupt();
-          return new Lost("another coordinator took the collection over");
-        }
+        result = body.run();
+      } catch (Throwable t) {
+        endWith(new Failed(describe(t)), false);
+        return;
+      }
+      endWith(new Done(result), false);
+    } finally {
+      synchronized (this) {
+        thread = null;
+        // An interrupt meant for this run must not reach whatever the thread runs next.
+        Thread.interrupted();
       }
     }
   }
 
-  private boolean heartbeat(UUID jobId, long version) {
-    try {
-      return db.inTransaction(c -> attempts.heartbeat(c, jobId, version));
-    } catch (RuntimeException e) {
-      // PostgreSQL unreachable: the collector goes on; its commit is fenced by the version anyway.
-      log.debug("Heartbeat of collection {} failed: {}", jobId, e.toString());
-      return true;
+  private boolean endWith(Outcome o, boolean interrupt) {
+    int was = state.getAndSet(ENDED);
+    if (was == ENDED) {
+      return false;
     }
+    startedBeforeEnd = was == RUNNING;
+    outcome = o;
+    if (interrupt) {
+      synchronized (this) {
+        if (thread != null) {
+          thread.interrupt();
+        }
+      }
+    }
+    onEnd.accept(this);
+    return true;
   }
 
   private static String describe(Throwable t) {

@@ -1,12 +1,19 @@
 package io.sluice.store;
 
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -49,7 +56,74 @@ public final class PostgresCollectAttempts {
       RETURNING collect_attempts
       """;
 
+  // The gate of many jobs in one statement: each row either moves RUNNING → COLLECTING (its tasks
+  // all finished, as PostgreSQL counts them; a fresh gate starts a fresh count) or, already
+  // COLLECTING and silent for the grace, is taken over (the version moves on, the start is
+  // counted). The rows are locked in id order, so two coordinators gating overlapping batches
+  // queue on each other instead of deadlocking; a row moved meanwhile is re-checked under its lock.
+  // Only a real move writes a status event, as the one-job transitions do.
+  private static final String READY =
+      "(j.status IN ('QUEUED', 'RUNNING') AND j.stage_count = 0"
+          + " AND j.tasks_succeeded + j.tasks_failed = j.task_count)";
+
+  private static final String STALE =
+      "(j.status = 'COLLECTING' AND j.updated_at < now() - ? * interval '1 millisecond')";
+
+  private static final String OPEN_ALL =
+      """
+      WITH locked AS MATERIALIZED (
+        SELECT j.id, j.status AS old_status FROM jobs j
+         WHERE j.id = ANY (?::uuid[]) AND (%1$s OR %2$s)
+         ORDER BY j.id
+           FOR UPDATE OF j
+      ), moved AS (
+        UPDATE jobs j SET status = 'COLLECTING', started_at = COALESCE(j.started_at, now()),
+                          version = j.version + 1, updated_at = now(),
+                          collect_attempts =
+                            CASE WHEN j.status = 'COLLECTING' THEN j.collect_attempts + 1 ELSE 1 END,
+                          collect_error = CASE WHEN j.status = 'COLLECTING' THEN j.collect_error END
+          FROM locked o
+         WHERE j.id = o.id AND (%1$s OR %2$s)
+        RETURNING j.id, o.old_status, j.version, j.collect_attempts, j.collect_error, j.parent_id,
+                  j.task_count
+      ), logged AS (
+        INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+        SELECT id, version, ?, old_status, 'COLLECTING', NULL FROM moved
+         WHERE old_status <> 'COLLECTING'
+      )
+      SELECT id, version, collect_attempts, collect_error, parent_id, task_count FROM moved
+      """
+          .formatted(READY, STALE);
+
+  // The heartbeat of every collection still running here, in one statement.
+  private static final String HEARTBEAT_ALL =
+      """
+      UPDATE jobs j SET updated_at = now()
+        FROM unnest(?::uuid[], ?::bigint[]) AS i(id, version)
+       WHERE j.id = i.id AND j.status = 'COLLECTING' AND j.version = i.version
+      RETURNING j.id
+      """;
+
+  // The failed attempts of many collections that will be repeated, in one statement.
+  private static final String RETRY_ALL =
+      """
+      UPDATE jobs j SET collect_attempts = j.collect_attempts + 1, collect_error = i.error,
+                        updated_at = now()
+        FROM unnest(?::uuid[], ?::bigint[], ?::text[]) AS i(id, version, error)
+       WHERE j.id = i.id AND j.status = 'COLLECTING' AND j.version = i.version
+      RETURNING j.id, j.collect_attempts
+      """;
+
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
+
+  /**
+   * A gate {@link #openAll} opened: the job, its gate, its pipeline (null for a one-stage job) and
+   * its task count.
+   */
+  public record Opened(UUID jobId, Gate gate, UUID parentId, int taskCount) {}
+
+  /** A failed attempt to record, at the gate's {@code version}. */
+  public record Retry(UUID jobId, long version, String error) {}
 
   /** A collection gate held at {@code version}, and which start of the collector this is. */
   public record Gate(long version, int attempt, String lastError) {}
@@ -110,5 +184,77 @@ public final class PostgresCollectAttempts {
         return rs.next() ? Optional.of(new Gate(version, rs.getInt(1), error)) : Optional.empty();
       }
     }
+  }
+
+  /**
+   * {@link #open} for many jobs in one statement: the gates opened or taken over, in id order; a
+   * job neither ready nor stale (an early or duplicate trigger, a collection alive elsewhere) is
+   * not in the answer.
+   */
+  public List<Opened> openAll(Connection c, List<UUID> jobIds, Duration staleAfter)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(OPEN_ALL)) {
+      ps.setArray(1, uuids(c, jobIds));
+      ps.setLong(2, staleAfter.toMillis());
+      ps.setLong(3, staleAfter.toMillis());
+      ps.setString(4, JobEventKind.STATUS.name());
+      List<Opened> opened = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          opened.add(
+              new Opened(
+                  rs.getObject(1, UUID.class),
+                  new Gate(rs.getLong(2), rs.getInt(3), rs.getString(4)),
+                  rs.getObject(5, UUID.class),
+                  rs.getInt(6)));
+        }
+      }
+      return opened;
+    }
+  }
+
+  /**
+   * {@link #heartbeat} of many collections, each at its gate's version, in one statement: the jobs
+   * whose gate still holds.
+   */
+  public Set<UUID> heartbeatAll(Connection c, Map<UUID, Long> versions) throws SQLException {
+    List<UUID> ids = new ArrayList<>(versions.keySet());
+    try (PreparedStatement ps = c.prepareStatement(HEARTBEAT_ALL)) {
+      ps.setArray(1, uuids(c, ids));
+      ps.setArray(2, c.createArrayOf("bigint", ids.stream().map(versions::get).toArray()));
+      Set<UUID> alive = new HashSet<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          alive.add(rs.getObject(1, UUID.class));
+        }
+      }
+      return alive;
+    }
+  }
+
+  /**
+   * {@link #retry} of many collections in one statement: the next gate of each whose gate still
+   * holds; one that was lost (taken over, its stage cancelled) is not in the answer.
+   */
+  public Map<UUID, Gate> retryAll(Connection c, List<Retry> retries) throws SQLException {
+    Map<UUID, Retry> byId = new HashMap<>();
+    retries.forEach(r -> byId.put(r.jobId(), r));
+    try (PreparedStatement ps = c.prepareStatement(RETRY_ALL)) {
+      ps.setArray(1, uuids(c, retries.stream().map(Retry::jobId).toList()));
+      ps.setArray(2, c.createArrayOf("bigint", retries.stream().map(Retry::version).toArray()));
+      ps.setArray(3, c.createArrayOf("text", retries.stream().map(Retry::error).toArray()));
+      Map<UUID, Gate> next = new HashMap<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          Retry r = byId.get(rs.getObject(1, UUID.class));
+          next.put(r.jobId(), new Gate(r.version(), rs.getInt(2), r.error()));
+        }
+      }
+      return next;
+    }
+  }
+
+  static Array uuids(Connection c, List<UUID> ids) throws SQLException {
+    return c.createArrayOf("uuid", ids.toArray());
   }
 }

@@ -5,8 +5,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
@@ -134,6 +138,40 @@ public final class PostgresJobTransitions {
       transition(
           "status = 'FAILED', error = COALESCE(?, j.error), " + FINISHED,
           "j.status = 'COLLECTING' AND j.version = ?");
+
+  // collected and collectFailed of many collections in one statement, each row fenced by its own
+  // gate's version: a row whose fence misses is simply not moved, the others are. Rows are locked
+  // in id order (two coordinators committing overlapping batches queue instead of deadlocking).
+  private static final String COLLECTIONS_ENDED =
+      """
+      WITH i AS MATERIALIZED (
+        SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::text[], ?::text[])
+                   AS i(id, version, status, result, error)
+      ), locked AS MATERIALIZED (
+        SELECT j.id FROM jobs j
+         WHERE j.id IN (SELECT id FROM i) AND j.status = 'COLLECTING'
+         ORDER BY j.id
+           FOR UPDATE OF j
+      ), moved AS (
+        UPDATE jobs j SET status = i.status,
+                          result = CASE WHEN i.status = 'SUCCEEDED'
+                                        THEN COALESCE(i.result::jsonb, j.result) ELSE j.result END,
+                          error = CASE WHEN i.status = 'FAILED'
+                                       THEN COALESCE(i.error, j.error) ELSE j.error END,
+                          finished_at = now(), version = j.version + 1, updated_at = now()
+          FROM i, locked l
+         WHERE j.id = i.id AND l.id = i.id AND j.status = 'COLLECTING' AND j.version = i.version
+           AND i.status IN ('SUCCEEDED', 'FAILED')
+        RETURNING j.id, j.status, j.version, i.error
+      ), logged AS (
+        INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
+        SELECT id, version, ?, 'COLLECTING', status,
+               CASE WHEN status = 'FAILED' AND error IS NOT NULL
+                    THEN jsonb_build_object('error', error) END
+          FROM moved
+      )
+      SELECT id, version FROM moved
+      """;
 
   private static final String FAILED_BY_TASK =
       transition(
@@ -263,6 +301,56 @@ public final class PostgresJobTransitions {
   public OptionalLong collectFailed(Connection c, UUID jobId, long version, String error)
       throws SQLException {
     return move(c, COLLECT_FAILED, errorDetail(error), error, jobId, version);
+  }
+
+  /**
+   * How a collection ends: SUCCEEDED with the collector's result, or FAILED with its error, at the
+   * version of the gate its collector ran under.
+   */
+  public record CollectionEnd(
+      UUID jobId, long version, JobStatus to, String resultJson, String error) {
+    public CollectionEnd {
+      if (to != JobStatus.SUCCEEDED && to != JobStatus.FAILED) {
+        throw new IllegalArgumentException("a collection does not end " + to);
+      }
+    }
+  }
+
+  /**
+   * {@link #collected} and {@link #collectFailed} of many collections in one statement, each fenced
+   * by its own gate's version: the new version of each job that moved; one whose fence missed
+   * (taken over, already collected, its stage cancelled) is not in the answer and nothing of it was
+   * written.
+   */
+  public Map<UUID, Long> collectionsEnded(Connection c, List<CollectionEnd> ends)
+      throws SQLException {
+    List<UUID> ids = new ArrayList<>(ends.size());
+    List<Long> versions = new ArrayList<>(ends.size());
+    List<String> statuses = new ArrayList<>(ends.size());
+    List<String> results = new ArrayList<>(ends.size());
+    List<String> errors = new ArrayList<>(ends.size());
+    for (CollectionEnd end : ends) {
+      ids.add(end.jobId());
+      versions.add(end.version());
+      statuses.add(end.to().name());
+      results.add(end.to() == JobStatus.SUCCEEDED ? end.resultJson() : null);
+      errors.add(end.to() == JobStatus.FAILED ? end.error() : null);
+    }
+    try (PreparedStatement ps = c.prepareStatement(COLLECTIONS_ENDED)) {
+      ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+      ps.setArray(2, c.createArrayOf("bigint", versions.toArray()));
+      ps.setArray(3, c.createArrayOf("text", statuses.toArray()));
+      ps.setArray(4, c.createArrayOf("text", results.toArray()));
+      ps.setArray(5, c.createArrayOf("text", errors.toArray()));
+      ps.setString(6, JobEventKind.STATUS.name());
+      Map<UUID, Long> moved = new HashMap<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          moved.put(rs.getObject(1, UUID.class), rs.getLong(2));
+        }
+      }
+      return moved;
+    }
   }
 
   /** QUEUED or RUNNING → FAILED because a task ran out of attempts under {@code fail}. */
