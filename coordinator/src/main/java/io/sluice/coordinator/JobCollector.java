@@ -607,7 +607,12 @@ final class JobCollector implements AutoCloseable {
     for (CollectionEnd end : ends) {
       if (committed.ended().contains(end.jobId())) {
         collected.increment();
-        log.info("Job {} {}", end.jobId(), end.to());
+        // A stream of small jobs finishes thousands a second: successes are for debugging only.
+        if (end.to() == JobStatus.SUCCEEDED) {
+          log.debug("Job {} SUCCEEDED", end.jobId());
+        } else {
+          log.info("Job {} {}", end.jobId(), end.to());
+        }
         keys.add(end.jobId());
       } else {
         log.info(

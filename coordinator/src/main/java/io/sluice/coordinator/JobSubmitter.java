@@ -386,7 +386,7 @@ final class JobSubmitter {
   private Outcome stored(String tenant, NewJob job, Stored stored, AdmissionControl.Ticket ticket) {
     return switch (stored) {
       case Created created -> {
-        log.info(
+        log.debug(
             "Job {} ({}) accepted with {} tasks on queue {}",
             job.id(),
             job.type(),
