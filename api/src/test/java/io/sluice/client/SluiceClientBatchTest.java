@@ -41,7 +41,8 @@ class SluiceClientBatchTest {
         exchange -> {
           requests.incrementAndGet();
           String auth = exchange.getRequestHeaders().getFirst("Authorization");
-          String sent = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          String sent =
+              new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
           bodies.add(exchange.getRequestMethod() + " " + auth + " " + sent);
           Answer a = answer.get() != null ? answer.get() : created(sent);
           byte[] out = a.body().getBytes(StandardCharsets.UTF_8);
@@ -100,7 +101,9 @@ class SluiceClientBatchTest {
                 + "{\"type\":\"t0\",\"payload\":{\"tasks\":1}},"
                 + "{\"type\":\"t1\",\"payload\":{\"tasks\":1}},"
                 + "{\"type\":\"t2\",\"payload\":{\"tasks\":1}}]}");
-    assertThat(created).extracting(j -> j.json().path("type").asText()).containsExactly("t0", "t1", "t2");
+    assertThat(created)
+        .extracting(j -> j.json().path("type").asText())
+        .containsExactly("t0", "t1", "t2");
     assertThat(created).extracting(JobSnapshot::status).containsOnly("QUEUED");
     assertThat(created).extracting(JobSnapshot::version).containsOnly(1L);
   }

@@ -1,0 +1,70 @@
+package io.sluice.launcher;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A child JVM's heap as its own GC log ({@code -Xlog:gc:file=…}) tells it: each collection logs
+ * {@code before->after(committed)}, so the largest "before" is the peak heap used and the last
+ * "after" is what was live at the latest collection. The processes expose no JVM metrics on {@code
+ * /metrics}, and a log costs nothing to poll.
+ */
+final class GcLog {
+  private static final Pattern PAUSE =
+      Pattern.compile("(\\d+)([KMG])->(\\d+)([KMG])\\((\\d+)([KMG])\\)");
+
+  /** Megabytes: peak used before a collection, live after the latest one, and collections seen. */
+  record Heap(double peakMb, double lastLiveMb, int collections) {
+    static final Heap NONE = new Heap(-1, -1, 0);
+  }
+
+  private GcLog() {}
+
+  /**
+   * The JVM argument that makes a child named {@code {name}} log its collections in {@code dir}.
+   */
+  static String jvmArg(Path dir) {
+    return "-Xlog:gc:file=" + dir.resolve("{name}-gc.log");
+  }
+
+  static Path file(Path dir, String child) {
+    return dir.resolve(child + "-gc.log");
+  }
+
+  static Heap read(Path file) {
+    try {
+      return parse(Files.readAllLines(file, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      return Heap.NONE;
+    }
+  }
+
+  static Heap parse(List<String> lines) {
+    double peak = -1;
+    double last = -1;
+    int n = 0;
+    for (String line : lines) {
+      Matcher m = PAUSE.matcher(line);
+      if (m.find()) {
+        peak = Math.max(peak, mb(m.group(1), m.group(2)));
+        last = mb(m.group(3), m.group(4));
+        n++;
+      }
+    }
+    return new Heap(peak, last, n);
+  }
+
+  private static double mb(String value, String unit) {
+    double v = Double.parseDouble(value);
+    return switch (unit) {
+      case "K" -> v / 1024;
+      case "G" -> v * 1024;
+      default -> v;
+    };
+  }
+}
