@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A stream of one-task {@code noop} jobs, one {@code POST /api/v1/jobs} each, offered open loop
@@ -30,6 +31,7 @@ final class StreamLoad {
       double offeredPerS,
       long accepted,
       long refused,
+      long refused429,
       long errors,
       long overflowed,
       Map<Integer, Long> otherStatuses,
@@ -42,6 +44,8 @@ final class StreamLoad {
           .put("accepted", accepted)
           .put("accepted_per_s", seconds <= 0 ? 0 : Math.round(accepted / seconds * 10) / 10.0)
           .put("refused", refused)
+          .put("refused_503", refused - refused429)
+          .put("refused_429", refused429)
           .put("errors", errors)
           .put("client_overflow", overflowed);
       ObjectNode other = line.putObject("other_statuses");
@@ -82,6 +86,7 @@ final class StreamLoad {
               .POST(HttpRequest.BodyPublishers.ofString(BODY))
               .build();
       OpenLoop loop = new OpenLoop(rate, duration, MAX_IN_FLIGHT);
+      AtomicReference<String> firstError = new AtomicReference<>();
       err.printf("bench: offering %d jobs at %d/s for %d s%n", n, rate, duration.toSeconds());
       long t0 = System.nanoTime();
       loop.run(
@@ -92,6 +97,9 @@ final class StreamLoad {
               status[i] = r.statusCode();
             } catch (IOException e) {
               status[i] = -1;
+              if (firstError.compareAndSet(null, e.toString())) {
+                err.println("bench: first submit without an answer: " + e);
+              }
             } catch (InterruptedException e) {
               status[i] = -1;
               Thread.currentThread().interrupt();
@@ -117,6 +125,7 @@ final class StreamLoad {
       double seconds) {
     long accepted = 0;
     long refused = 0;
+    long refused429 = 0;
     long errors = 0;
     Map<Integer, Long> other = new TreeMap<>();
     double[] rtt = new double[status.length];
@@ -128,7 +137,11 @@ final class StreamLoad {
           accepted++;
           rtt[k++] = roundTrip[i] / 1e6;
         }
-        case 503, 429 -> refused++;
+        case 503 -> refused++;
+        case 429 -> {
+          refused++;
+          refused429++;
+        }
         case -1 -> errors++;
         default -> {
           errors++;
@@ -141,6 +154,7 @@ final class StreamLoad {
         offeredPerS,
         accepted,
         refused,
+        refused429,
         errors,
         overflowed,
         other,
