@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
@@ -87,14 +88,18 @@ final class StreamLoad {
               .build();
       OpenLoop loop = new OpenLoop(rate, duration, MAX_IN_FLIGHT);
       AtomicReference<String> firstError = new AtomicReference<>();
+      Map<Integer, String> firstAnswers = new ConcurrentHashMap<>();
       err.printf("bench: offering %d jobs at %d/s for %d s%n", n, rate, duration.toSeconds());
       long t0 = System.nanoTime();
       loop.run(
           i -> {
             long start = System.nanoTime();
             try {
-              HttpResponse<Void> r = http.send(request, HttpResponse.BodyHandlers.discarding());
+              HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
               status[i] = r.statusCode();
+              if (r.statusCode() != 201 && firstAnswers.putIfAbsent(r.statusCode(), "") == null) {
+                err.println("bench: first " + r.statusCode() + " answer: " + r.body());
+              }
             } catch (IOException e) {
               status[i] = -1;
               if (firstError.compareAndSet(null, e.toString())) {
