@@ -131,9 +131,11 @@ final class BenchCommand {
       BenchOptions o, SluiceClient api, String token, BenchDb db, ObjectNode line)
       throws InterruptedException {
     o.streamRequests();
-    line.put("rate", o.rate()).put("seconds", o.seconds());
+    line.put("rate", o.rate()).put("seconds", o.seconds()).put("max_in_flight", o.maxInFlight());
     StreamLoad.Result r =
-        new StreamLoad(api.base(), token, o.rate(), Duration.ofSeconds(o.seconds())).run(err);
+        new StreamLoad(
+                api.base(), token, o.rate(), Duration.ofSeconds(o.seconds()), o.maxInFlight())
+            .run(err);
     r.write(line);
     err.printf(
         "bench: %d accepted, %d refused, %d errors; waiting for them to finish%n",
@@ -166,10 +168,11 @@ final class BenchCommand {
     o.streamRequests();
     line.put("rate", o.rate())
         .put("seconds", o.seconds())
+        .put("max_in_flight", o.maxInFlight())
         .put("fanout_tasks", o.tasks())
         .put("fanout_every_s", o.fanoutEvery());
     Duration length = Duration.ofSeconds(o.seconds());
-    StreamLoad load = new StreamLoad(api.base(), token, o.rate(), length);
+    StreamLoad load = new StreamLoad(api.base(), token, o.rate(), length, o.maxInFlight());
     StreamLoad.Result[] result = new StreamLoad.Result[1];
     Thread stream =
         Thread.ofPlatform()
@@ -193,7 +196,10 @@ final class BenchCommand {
       while (nextFanout < t) {
         LocalStack.sleep(untilSecond(start, nextFanout));
         try {
-          api.submit(FanoutRun.request(o.tasks(), 1));
+          // Keyed, so a shed submit (503) is retried after its Retry-After like any client's.
+          api.submit(
+              FanoutRun.request(o.tasks(), 1)
+                  .put("idempotencyKey", "bench-soak-fanout-" + nextFanout));
           fanouts++;
         } catch (RuntimeException e) {
           fanoutErrors++;

@@ -26,6 +26,7 @@ record BenchOptions(
     int connections,
     int fanoutEvery,
     int drainSeconds,
+    int maxInFlight,
     String heap,
     boolean profile,
     boolean keepLogs) {
@@ -64,6 +65,7 @@ record BenchOptions(
           "connections",
           "fanout-every",
           "drain-seconds",
+          "max-in-flight",
           "heap");
   static final Set<String> FLAGS = Set.of("keep-logs", "profile");
 
@@ -111,6 +113,7 @@ record BenchOptions(
         args.intValue("connections", 4, 1, 256),
         args.intValue("fanout-every", 60, 1, 86_400),
         args.intValue("drain-seconds", 120, 1, 86_400),
+        args.intValue("max-in-flight", 4096, 1, 16_000),
         heap,
         args.flag("profile"),
         args.flag("keep-logs"));

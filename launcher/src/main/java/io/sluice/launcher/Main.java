@@ -53,7 +53,8 @@ public final class Main {
             listing and the host is H (default: SLUICE_API_URL's host).
         bench [--scenario S] [--tasks N] [--stages K] [--workers W] [--concurrency C]
               [--rate R] [--seconds T] [--jobs J] [--batch-size B] [--connections K]
-              [--fanout-every F] [--heap SIZE] [--drain-seconds D] [--profile] [--keep-logs]
+              [--fanout-every F] [--heap SIZE] [--drain-seconds D] [--max-in-flight M]
+              [--profile] [--keep-logs]
             The end-to-end benchmarks; each prints one JSON line on standard output. S is
             fanout (default: one noop job of N (50000) tasks, or with --stages K a chain of K
             stages sharing them), stream (one-task jobs offered open loop at R (500)/s for T (30)

@@ -23,7 +23,6 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class StreamLoad {
   static final String BODY = "{\"type\":\"noop\",\"payload\":{\"tasks\":1}}";
-  static final int MAX_IN_FLIGHT = 2048;
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
   /** What the stream offered and what the server answered. */
@@ -59,12 +58,14 @@ final class StreamLoad {
   private final String token;
   private final int rate;
   private final Duration duration;
+  private final int maxInFlight;
 
-  StreamLoad(URI base, String token, int rate, Duration duration) {
+  StreamLoad(URI base, String token, int rate, Duration duration, int maxInFlight) {
     this.jobs = URI.create(base + "/api/v1/jobs");
     this.token = token;
     this.rate = rate;
     this.duration = duration;
+    this.maxInFlight = maxInFlight;
   }
 
   Result run(PrintStream err) throws InterruptedException {
@@ -86,7 +87,7 @@ final class StreamLoad {
               .header("Authorization", "Bearer " + token)
               .POST(HttpRequest.BodyPublishers.ofString(BODY))
               .build();
-      OpenLoop loop = new OpenLoop(rate, duration, MAX_IN_FLIGHT);
+      OpenLoop loop = new OpenLoop(rate, duration, maxInFlight);
       AtomicReference<String> firstError = new AtomicReference<>();
       Map<Integer, String> firstAnswers = new ConcurrentHashMap<>();
       err.printf("bench: offering %d jobs at %d/s for %d s%n", n, rate, duration.toSeconds());
@@ -112,7 +113,7 @@ final class StreamLoad {
             roundTrip[i] = System.nanoTime() - start;
           });
       double seconds = (System.nanoTime() - t0) / 1e9;
-      if (!loop.awaitInFlight(MAX_IN_FLIGHT, REQUEST_TIMEOUT.plusSeconds(5))) {
+      if (!loop.awaitInFlight(maxInFlight, REQUEST_TIMEOUT.plusSeconds(5))) {
         err.println("bench: some submits were still unanswered after the request timeout");
       }
       return tally(

@@ -119,6 +119,19 @@ class BenchLineTest {
     assertThat(heap.lastLiveMb()).isEqualTo(0.25);
     assertThat(heap.collections()).isEqualTo(4);
     assertThat(GcLog.parse(List.of("no collections yet"))).isEqualTo(new GcLog.Heap(-1, -1, 0));
+
+    // The heap at exit counts when it is more than any collection saw: young + tenured.
+    GcLog.Heap atExit =
+        GcLog.parse(
+            List.of(
+                "[1.0s][info][gc] GC(0) Pause Young (Allocation Failure) 100M->10M(365M) 4ms",
+                "[9.0s][info][gc,heap,exit] Heap",
+                "[9.0s][info][gc,heap,exit]  def new generation   total 110592K, used 102400K [0x…)",
+                "[9.0s][info][gc,heap,exit]   eden space 98304K,  97% used [0x…)",
+                "[9.0s][info][gc,heap,exit]  tenured generation   total 245760K, used 20480K [0x…)",
+                "[9.0s][info][gc,heap,exit]  Metaspace       used 40000K, committed 40500K"));
+    assertThat(atExit.peakMb()).isEqualTo(120);
+    assertThat(atExit.lastLiveMb()).isEqualTo(10);
   }
 
   @Test

@@ -32,6 +32,7 @@ class BenchOptionsTest {
     assertThat(o.profile()).isFalse();
     assertThat(o.heap()).isNull();
     assertThat(BenchOptions.parse(List.of()).tasks()).isEqualTo(50_000);
+    assertThat(BenchOptions.parse(List.of()).maxInFlight()).isEqualTo(4096);
   }
 
   @Test
@@ -81,7 +82,7 @@ class BenchOptionsTest {
             BenchCommand.jvmArgs(
                 BenchOptions.parse(List.of("--scenario", "scale", "--profile")), logs))
         .containsExactly(
-            "-Xlog:gc:file=/tmp/b/logs/{name}-gc.log",
+            "-Xlog:gc,gc+heap+exit:file=/tmp/b/logs/{name}-gc.log",
             "-Xmx256m",
             "-XX:StartFlightRecording=filename=/tmp/b/logs/{name}.jfr,settings=profile,dumponexit=true");
     var spec =
