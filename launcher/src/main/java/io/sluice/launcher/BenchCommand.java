@@ -45,7 +45,7 @@ final class BenchCommand {
               "bench", logs, 0, o.workers(), o.concurrency(), token, jvmArgs(o, logs));
       try (LocalStack stack = LocalStack.start(spec, servers, err);
           BenchDb db = BenchDb.connect(servers.env())) {
-        ObjectNode line = header(o, servers);
+        ObjectNode line = header(o, servers, System.getenv());
         Counters counters = Counters.of(db, servers.env(), err);
         LocalStack.sleep(Duration.ofSeconds(1));
         Counters.Snapshot before = counters.read();
@@ -109,8 +109,25 @@ final class BenchCommand {
     return args;
   }
 
-  /** The fields every scenario's line starts with. */
-  static ObjectNode header(BenchOptions o, Servers servers) {
+  /**
+   * Settings the children inherit from the bench's environment that change what a scenario measures
+   * (the coordinator's limits shed load; the JVM flags change its speed).
+   */
+  static final List<String> SETTINGS =
+      List.of(
+          "SLUICE_API_RATE_LIMIT",
+          "SLUICE_API_RATE_BURST",
+          "SLUICE_TENANT_MAX_ACTIVE_JOBS",
+          "SLUICE_ADMIT_MAX_SUBMITTING",
+          "SLUICE_ADMIT_SUBMIT_WAIT",
+          "SLUICE_ADMIT_MAX_DISPATCH_BACKLOG",
+          "SLUICE_ADMIT_MAX_COLLECT_BACKLOG",
+          "SLUICE_ADMIT_MAX_QUEUED_TASKS",
+          "SLUICE_WORKER_COMMIT_BACKLOG",
+          "SLUICE_CHILD_JAVA_OPTS");
+
+  /** The fields every scenario's line starts with; {@code env} is the bench's environment. */
+  static ObjectNode header(BenchOptions o, Servers servers, Map<String, String> env) {
     ObjectNode line =
         CliClient.JSON
             .createObjectNode()
@@ -124,6 +141,8 @@ final class BenchCommand {
     if (o.heap() != null) {
       line.put("heap", o.heap());
     }
+    ObjectNode settings = line.putObject("settings");
+    SETTINGS.stream().filter(env::containsKey).forEach(k -> settings.put(k, env.get(k)));
     return line;
   }
 
@@ -255,7 +274,7 @@ final class BenchCommand {
       peak = Math.max(peak, GcLog.read(GcLog.file(logs, "worker-" + i)).peakMb());
     }
     heap.put("worker_max", Percentiles.round(peak));
-    heap.put("source", "the processes' GC logs: heap used before each collection");
+    heap.put("source", "the processes' GC logs: heap used before each collection or at exit");
   }
 
   private static List<String> children(int workers) {

@@ -21,7 +21,9 @@ class BenchLineTest {
   void aStreamLineHasTheOfferedAcceptedRefusedServerLatenciesAndCounters() {
     BenchOptions o =
         BenchOptions.parse(List.of("--scenario", "stream", "--rate", "200", "--concurrency", "4"));
-    ObjectNode line = BenchCommand.header(o, null);
+    ObjectNode line =
+        BenchCommand.header(
+            o, null, Map.of("SLUICE_API_RATE_LIMIT", "0", "SLUICE_API_TOKENS", "a:secret"));
     int[] status = {201, 201, 503, 429, -1, 0, 500};
     long[] rtt = {2_000_000, 4_000_000, 1, 1, 1, 0, 1};
     StreamLoad.tally(7, 199.5, 1, status, rtt, 2.0).write(line);
@@ -73,6 +75,8 @@ class BenchLineTest {
             "pg_tuples_per_job",
             "pg_statements");
     assertThat(line.path("scenario").asText()).isEqualTo("stream");
+    // The limits the coordinator inherits are named; nothing else from the environment is.
+    assertThat(line.path("settings").toString()).isEqualTo("{\"SLUICE_API_RATE_LIMIT\":\"0\"}");
     assertThat(line.path("servers").asText()).isEqualTo("external");
     assertThat(line.path("accepted").asLong()).isEqualTo(2);
     assertThat(line.path("accepted_per_s").asDouble()).isEqualTo(1.0);
