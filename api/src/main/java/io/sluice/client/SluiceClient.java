@@ -13,6 +13,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
 
@@ -45,6 +47,7 @@ public final class SluiceClient {
   // Submitting splits the payload into tasks in the request: a large job takes a while.
   private static final Duration SUBMIT_TIMEOUT = Duration.ofSeconds(120);
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(2);
+  private static final int MAX_BATCH = 1000;
 
   /** One HTTP exchange; a seam so tests can answer without a server. */
   interface Transport {
@@ -146,6 +149,45 @@ public final class SluiceClient {
             .POST(HttpRequest.BodyPublishers.ofString(Json.write(request), StandardCharsets.UTF_8))
             .build();
     return Exchange.snapshot(exchange.send(r, resend));
+  }
+
+  /**
+   * {@code POST /api/v1/jobs/batch}: submits 1–1000 jobs all or nothing. Retried like {@link
+   * #submit(ObjectNode)} only when every body carries an {@code idempotencyKey} (a repeat then
+   * answers the jobs the first send created); otherwise sent once.
+   *
+   * @param bodies submit bodies, as {@link #submit(ObjectNode)} takes one
+   * @return the new jobs (201), in the order of {@code bodies}
+   * @throws SluiceApiException 400 listing every invalid item by index (nothing was written), or
+   *     404 from a coordinator that predates batches
+   */
+  public List<JobSnapshot> submitBatch(List<? extends JsonNode> bodies) {
+    if (bodies.isEmpty() || bodies.size() > MAX_BATCH) {
+      throw new IllegalArgumentException(
+          "a batch holds 1 to " + MAX_BATCH + " jobs, not " + bodies.size());
+    }
+    boolean keyed = bodies.stream().allMatch(b -> b.path("idempotencyKey").isTextual());
+    ObjectNode body = Json.object();
+    body.putArray("jobs").addAll(List.copyOf(bodies));
+    HttpRequest r =
+        request("/api/v1/jobs/batch", SUBMIT_TIMEOUT)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(Json.write(body), StandardCharsets.UTF_8))
+            .build();
+    JsonNode answer = Exchange.body(exchange.send(r, keyed ? Resend.SAFE : Resend.NEVER));
+    List<JobSnapshot> jobs = new ArrayList<>(bodies.size());
+    for (JsonNode item : answer.path("items")) {
+      jobs.add(new JobSnapshot(item, item.path("version").asLong()));
+    }
+    if (jobs.size() != bodies.size()) {
+      throw new SluiceException(
+          "POST /api/v1/jobs/batch answered "
+              + jobs.size()
+              + " items for "
+              + bodies.size()
+              + " jobs");
+    }
+    return jobs;
   }
 
   /** {@code POST /api/v1/jobs} of a job of {@code type}; sent once (no idempotency key). */

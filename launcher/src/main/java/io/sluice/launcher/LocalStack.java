@@ -30,6 +30,9 @@ final class LocalStack implements AutoCloseable {
    * @param workers how many worker JVMs
    * @param concurrency {@code SLUICE_WORKER_CONCURRENCY}, or null for the worker's default
    * @param token the API token the coordinator accepts
+   * @param extraJvmArgs more arguments for every child JVM after the defaults (e.g. {@code
+   *     -Xmx256m}); {@code {name}} in one is replaced by the child's name ({@code coordinator},
+   *     {@code worker-1}, …), so each can write its own file
    */
   record Spec(
       String name,
@@ -37,7 +40,25 @@ final class LocalStack implements AutoCloseable {
       int coordinatorPort,
       int workers,
       Integer concurrency,
-      String token) {}
+      String token,
+      List<String> extraJvmArgs) {
+    Spec(
+        String name,
+        Path logDir,
+        int coordinatorPort,
+        int workers,
+        Integer concurrency,
+        String token) {
+      this(name, logDir, coordinatorPort, workers, concurrency, token, List.of());
+    }
+
+    /** The child JVM arguments of the child called {@code child}. */
+    String[] jvmArgs(String child) {
+      List<String> args = new ArrayList<>(List.of(childJvmArgs()));
+      extraJvmArgs.forEach(a -> args.add(a.replace("{name}", child)));
+      return args.toArray(String[]::new);
+    }
+  }
 
   private final Servers servers;
   private final List<ChildJvm> workers = new ArrayList<>();
@@ -87,7 +108,7 @@ final class LocalStack implements AutoCloseable {
     coordinator =
         ChildJvm.builder(COORDINATOR_MAIN)
             .name("coordinator")
-            .jvmArgs(childJvmArgs())
+            .jvmArgs(spec.jvmArgs("coordinator"))
             .env(servers.env())
             .env("SLUICE_HTTP_PORT", Integer.toString(port))
             .env("SLUICE_API_TOKENS", spec.name() + ":" + spec.token())
@@ -107,7 +128,7 @@ final class LocalStack implements AutoCloseable {
       var builder =
           ChildJvm.builder(WORKER_MAIN)
               .name("worker-" + i)
-              .jvmArgs(childJvmArgs())
+              .jvmArgs(spec.jvmArgs("worker-" + i))
               .env(servers.env())
               .env("SLUICE_HTTP_PORT", Integer.toString(port))
               .env("SLUICE_WORKER_ID", spec.name() + "-worker-" + i)
@@ -173,18 +194,27 @@ final class LocalStack implements AutoCloseable {
       }
     }
     try {
-      List<Thread> stoppers = new ArrayList<>();
-      for (ChildJvm worker : workers) {
-        stoppers.add(Thread.ofPlatform().start(worker::stop));
-      }
-      for (Thread t : stoppers) {
-        join(t);
-      }
-      if (coordinator != null) {
-        coordinator.stop();
-      }
+      stopProcesses();
     } finally {
       servers.close();
+    }
+  }
+
+  /**
+   * Stops the workers (in parallel, letting them drain) and then the coordinator, leaving the
+   * servers running: the bench reads their counters once every connection has gone. Safe to call
+   * twice.
+   */
+  synchronized void stopProcesses() {
+    List<Thread> stoppers = new ArrayList<>();
+    for (ChildJvm worker : workers) {
+      stoppers.add(Thread.ofPlatform().start(worker::stop));
+    }
+    for (Thread t : stoppers) {
+      join(t);
+    }
+    if (coordinator != null) {
+      coordinator.stop();
     }
   }
 

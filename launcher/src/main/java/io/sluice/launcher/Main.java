@@ -51,11 +51,21 @@ public final class Main {
             Asks a worker to drain (POST /admin/drain on its port): it stops fetching, lets running
             tasks finish, hands the rest back and exits. By id, the port comes from the workers
             listing and the host is H (default: SLUICE_API_URL's host).
-        bench [--tasks N] [--stages K] [--workers W] [--concurrency C] [--keep-logs]
-            One noop job of N (50000) tasks on W (2) workers, or with --stages K a pipeline of K
-            noop stages in a chain sharing the N tasks; prints one JSON line with tasks_per_s
-            and latency percentiles. Uses SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both are set
-            (in a fresh database and key prefix, removed afterwards), else embedded servers.
+        bench [--scenario S] [--tasks N] [--stages K] [--workers W] [--concurrency C]
+              [--rate R] [--seconds T] [--jobs J] [--batch-size B] [--connections K]
+              [--fanout-every F] [--heap SIZE] [--drain-seconds D] [--max-in-flight M]
+              [--profile] [--keep-logs]
+            The end-to-end benchmarks; each prints one JSON line on standard output. S is
+            fanout (default: one noop job of N (50000) tasks, or with --stages K a chain of K
+            stages sharing them), stream (one-task jobs offered open loop at R (500)/s for T (30)
+            s), batch (J (100000) one-task jobs by POST /api/v1/jobs/batch in batches of B
+            (1000) over K (4) connections), latency (a stream at R (100)/s), scale (fanout of
+            N (1000000) tasks at --heap (256m)), soak (T (600) s of a stream at R (100)/s plus a
+            fan-out of N (10000) tasks every F (60) s, sampled every 10 s) or overload (a stream
+            at R (3000)/s). Every line carries Redis and PostgreSQL counters and their ratios
+            per task and per job. --profile records each JVM with JFR into the kept logs. Uses
+            SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both are set (in a fresh database and key
+            prefix, removed afterwards), else embedded servers.
         help
             This text.
 

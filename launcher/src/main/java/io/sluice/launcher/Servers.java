@@ -7,6 +7,9 @@ import io.sluice.embedded.JdbcUrls;
 import io.sluice.embedded.ScratchDatabases;
 import io.sluice.embedded.ScratchKeys;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -41,11 +44,22 @@ final class Servers implements AutoCloseable {
    * "sluice".
    */
   static Servers embedded(Path dir, String prefix) {
+    return embedded(dir, prefix, false);
+  }
+
+  /**
+   * As {@link #embedded(Path, String)}; with {@code statementStats} PostgreSQL preloads {@code
+   * pg_stat_statements} (set with ALTER SYSTEM, then a restart), for the bench's counters.
+   */
+  static Servers embedded(Path dir, String prefix, boolean statementStats) {
     EmbeddedRedis redis = null;
     EmbeddedPostgres postgres = null;
     try {
       redis = EmbeddedRedis.launch(0, dir.resolve("redis"));
       postgres = EmbeddedPostgres.launch(0, dir.resolve("postgres"));
+      if (statementStats) {
+        preloadStatementStats(postgres);
+      }
       postgres.createDatabase("sluice");
       Map<String, String> env = new LinkedHashMap<>();
       env.put("SLUICE_REDIS_URL", redis.url());
@@ -64,6 +78,16 @@ final class Servers implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  private static void preloadStatementStats(EmbeddedPostgres postgres) {
+    try (Connection c = postgres.connect("postgres");
+        Statement s = c.createStatement()) {
+      s.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
+    } catch (SQLException e) {
+      throw new IllegalStateException("could not preload pg_stat_statements: " + e.getMessage(), e);
+    }
+    postgres.restart();
   }
 
   /**
@@ -119,6 +143,11 @@ final class Servers implements AutoCloseable {
   /** Whether the environment names both servers, so that {@link #external} applies. */
   static boolean configured(Map<String, String> vars) {
     return notBlank(vars.get("SLUICE_REDIS_URL")) && notBlank(vars.get("SLUICE_DATABASE_URL"));
+  }
+
+  /** Whether these are the embedded servers, which nothing else uses. */
+  boolean embedded() {
+    return postgres != null;
   }
 
   /** The variables that point a coordinator or worker at these servers. */

@@ -55,6 +55,16 @@ class LauncherIT {
     long p99 = json.path("p99_ms").asLong();
     assertThat(p50).isPositive().isLessThanOrEqualTo(p99);
     assertThat(p99).isLessThanOrEqualTo(json.path("total_ms").asLong());
+    // The servers' own counters: embedded servers here, so nothing else counts.
+    assertThat(json.path("scenario").asText()).isEqualTo("fanout");
+    assertThat(json.path("servers").asText()).isEqualTo("embedded");
+    assertThat(json.path("pg_tuples").path("tasks").path("ins").asLong()).isEqualTo(2000);
+    assertThat(json.path("pg_tuples").path("jobs").path("ins").asLong()).isEqualTo(1);
+    assertThat(json.path("tasks_total").asLong()).isEqualTo(2000);
+    assertThat(json.path("pg_xacts").asLong()).isPositive();
+    assertThat(json.path("pg_statements").asLong()).isPositive();
+    assertThat(json.path("redis_commands").path("total").asLong()).isPositive();
+    assertThat(json.path("heap_peak_mb").path("coordinator").asDouble()).isPositive();
   }
 
   @Test

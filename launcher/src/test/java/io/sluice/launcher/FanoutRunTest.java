@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class BenchCommandTest {
+class FanoutRunTest {
 
   @Test
   void percentileIsTheFirstPollThatSawThatShareOfTasksFinished() {
@@ -16,16 +16,16 @@ class BenchCommandTest {
             new long[] {60_000_000, 950},
             new long[] {80_000_000, 990},
             new long[] {100_000_000, 1000});
-    assertThat(BenchCommand.percentile(samples, 1000, 0.50)).isEqualTo(40);
-    assertThat(BenchCommand.percentile(samples, 1000, 0.95)).isEqualTo(60);
-    assertThat(BenchCommand.percentile(samples, 1000, 0.99)).isEqualTo(80);
-    assertThat(BenchCommand.percentile(samples, 1000, 1.0)).isEqualTo(100);
+    assertThat(FanoutRun.percentile(samples, 1000, 0.50)).isEqualTo(40);
+    assertThat(FanoutRun.percentile(samples, 1000, 0.95)).isEqualTo(60);
+    assertThat(FanoutRun.percentile(samples, 1000, 0.99)).isEqualTo(80);
+    assertThat(FanoutRun.percentile(samples, 1000, 1.0)).isEqualTo(100);
   }
 
   @Test
   void severalStagesAreAChainOfNoopStagesSharingTheTasks() {
-    var one = BenchCommand.request(100, 1);
-    var three = BenchCommand.request(100, 3);
+    var one = FanoutRun.request(100, 1);
+    var three = FanoutRun.request(100, 3);
 
     assertThat(one.toString()).isEqualTo("{\"type\":\"noop\",\"payload\":{\"tasks\":100}}");
     assertThat(three.get("stages")).hasSize(3);
