@@ -67,7 +67,8 @@ public final class PostgresTaskStore {
 
   // Rows are locked in (job_id, seq) order first, as in CLAIM and RENEW: a renewal, a completion
   // batch and a claim that touch the same rows then queue up instead of deadlocking. A completion
-  // of status QUEUED is a hand-back (its handler was told to stop): the task is queued again without
+  // of status QUEUED is a hand-back (its handler was told to stop): the task is queued again
+  // without
   // spending the attempt its claim counted, or CANCELLED when its job is no longer active.
   private static final String COMPLETE_CTES =
       """
@@ -111,7 +112,8 @@ public final class PostgresTaskStore {
 
   // The batch's task rows and its jobs' counters in one statement (one round trip, one plan): the
   // counters add what `done` applied, so a completion whose fence failed counts nowhere. Jobs are
-  // updated in id order, as PostgresJobStore.addCounts does, so concurrent batches queue up on them.
+  // updated in id order, as PostgresJobStore.addCounts does, so concurrent batches queue up on
+  // them.
   private static final String COMPLETE_AND_COUNT =
       COMPLETE_CTES
           + """
@@ -245,7 +247,7 @@ public final class PostgresTaskStore {
    * each with the status it was applied as.
    */
   public List<Completion> complete(Connection c, List<Completion> completions) throws SQLException {
-    return completeBatch(c, completions, COMPLETE).applied();
+    return completeBatch(c, completions, false).applied();
   }
 
   /**
@@ -261,12 +263,11 @@ public final class PostgresTaskStore {
    * (and to their pipelines'), in one statement: {@link #complete} and {@link
    * PostgresJobStore#addCounts} in one round trip.
    */
-  public Applied completeAndCount(Connection c, List<Completion> completions)
-      throws SQLException {
-    return completeBatch(c, completions, COMPLETE_AND_COUNT);
+  public Applied completeAndCount(Connection c, List<Completion> completions) throws SQLException {
+    return completeBatch(c, completions, true);
   }
 
-  private Applied completeBatch(Connection c, List<Completion> completions, String sql)
+  private Applied completeBatch(Connection c, List<Completion> completions, boolean withCounts)
       throws SQLException {
     // Keyed by the epoch too: a batch may hold a stale and a current completion of the same task,
     // and only the one whose fence held was applied.
@@ -275,8 +276,7 @@ public final class PostgresTaskStore {
     completions.forEach(x -> byKey.put(new Key(x.jobId(), x.seq(), x.leaseEpoch()), x));
     List<Completion> applied = new ArrayList<>(completions.size());
     List<PostgresJobStore.Counts> counts = new ArrayList<>();
-    boolean withCounts = sql == COMPLETE_AND_COUNT;
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
+    try (PreparedStatement ps = c.prepareStatement(withCounts ? COMPLETE_AND_COUNT : COMPLETE)) {
       ps.setArray(1, uuids(c, completions, Completion::jobId));
       ps.setArray(2, ints(c, completions, Completion::seq));
       ps.setArray(3, longs(c, completions, Completion::leaseEpoch));

@@ -90,7 +90,9 @@ class TaskRowUpdatesIT {
           .as("updates: a claim, the renewals and a completion per task")
           .isGreaterThanOrEqualTo(TASKS * 2L + renewals);
       assertThat(hot)
-          .as("HOT updates, of %d renewals (claims and completions change the running set)", renewals)
+          .as(
+              "HOT updates, of %d renewals (claims and completions change the running set)",
+              renewals)
           .isGreaterThanOrEqualTo((long) (0.9 * renewals));
       assertThat(last)
           .singleElement()
