@@ -1,6 +1,5 @@
 package io.sluice.store;
 
-import io.sluice.store.PostgresJobStore.CountDelta;
 import io.sluice.store.PostgresJobStore.Counts;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -21,7 +20,6 @@ public final class PostgresCompletions {
   private static final Logger log = LoggerFactory.getLogger(PostgresCompletions.class);
 
   private final PostgresTaskStore tasks = new PostgresTaskStore();
-  private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
   private final PostgresPipelines pipelines = new PostgresPipelines();
 
@@ -36,7 +34,13 @@ public final class PostgresCompletions {
 
   /** Applies the batch in the caller's transaction. */
   public Committed commit(Connection c, List<Completion> completions) throws SQLException {
-    List<Completion> applied = tasks.complete(c, completions);
+    // The task rows and the counters in one statement: one round trip per batch.
+    PostgresTaskStore.Applied batch = tasks.completeAndCount(c, completions);
+    List<Completion> applied = batch.applied();
+    List<Counts> counts = batch.counts();
+    if (counts.isEmpty()) {
+      return new Committed(applied, List.of(), List.of());
+    }
     Map<UUID, int[]> perJob = new TreeMap<>();
     for (Completion x : applied) {
       if (x.isTerminal()) {
@@ -45,12 +49,6 @@ public final class PostgresCompletions {
             x.status() == TaskStatus.SUCCEEDED ? 0 : 1]++;
       }
     }
-    if (perJob.isEmpty()) {
-      return new Committed(applied, List.of(), List.of());
-    }
-    List<CountDelta> deltas = new ArrayList<>();
-    perJob.forEach((id, n) -> deltas.add(new CountDelta(id, n[0], n[1])));
-    List<Counts> counts = jobs.addCounts(c, deltas);
     List<UUID> failedJobs = new ArrayList<>();
     for (Counts job : counts) {
       if (perJob.get(job.id())[1] > 0

@@ -18,6 +18,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,10 +33,13 @@ import java.util.function.Consumer;
  */
 public final class PostgresTaskStore {
   // Taking over a lease that expired is a reclaim too, and is logged as one in the same statement.
+  // The status and worker a reclaim logs are read by the locking scan itself (the row version it
+  // locked, which the update then changes), not by a second lookup of each row.
   private static final String CLAIM =
       """
       WITH locked AS (
-        SELECT t.job_id, t.seq FROM tasks t
+        SELECT t.job_id, t.seq, t.status AS previous_status, t.worker_id AS previous_worker
+          FROM tasks t
           JOIN unnest(?::uuid[], ?::int[]) AS c(job_id, seq) ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
       ), claimed AS (
@@ -43,16 +47,14 @@ public final class PostgresTaskStore {
            SET status = 'RUNNING', attempt = t.attempt + 1, lease_epoch = t.lease_epoch + 1,
                worker_id = ?, lease_expires_at = now() + ? * interval '1 millisecond',
                started_at = now(), not_before = NULL, version = t.version + 1
-          FROM locked l, jobs j, tasks o
+          FROM locked l, jobs j
          WHERE t.job_id = l.job_id AND t.seq = l.seq AND j.id = t.job_id
-           AND o.job_id = t.job_id AND o.seq = t.seq
            AND j.status IN ('QUEUED', 'RUNNING')
            AND (t.status = 'QUEUED'
                 OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
                 OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))
         RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, j.type,
-                  j.max_attempts, j.version AS job_version, o.status AS previous_status,
-                  o.worker_id AS previous_worker
+                  j.max_attempts, j.version AS job_version, l.previous_status, l.previous_worker
       ), reclaimed AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
         SELECT job_id, job_version, ?,
@@ -65,10 +67,10 @@ public final class PostgresTaskStore {
 
   // Rows are locked in (job_id, seq) order first, as in CLAIM and RENEW: a renewal, a completion
   // batch and a claim that touch the same rows then queue up instead of deadlocking. A completion
-  // of
-  // status QUEUED is a hand-back (its handler was told to stop): the task is queued again without
+  // of status QUEUED is a hand-back (its handler was told to stop): the task is queued again
+  // without
   // spending the attempt its claim counted, or CANCELLED when its job is no longer active.
-  private static final String COMPLETE =
+  private static final String COMPLETE_CTES =
       """
       WITH c AS (
         SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::int8[])
@@ -100,7 +102,47 @@ public final class PostgresTaskStore {
                jsonb_build_object('seq', seq, 'leaseEpoch', lease_epoch, 'reason', reason)
           FROM done WHERE status = 'QUEUED'
       )
+      """;
+
+  private static final String COMPLETE =
+      COMPLETE_CTES
+          + """
       SELECT job_id, seq, lease_epoch, status FROM done
+      """;
+
+  // The batch's task rows and its jobs' counters in one statement (one round trip, one plan): the
+  // counters add what `done` applied, so a completion whose fence failed counts nowhere. Jobs are
+  // updated in id order, as PostgresJobStore.addCounts does, so concurrent batches queue up on
+  // them.
+  private static final String COMPLETE_AND_COUNT =
+      COMPLETE_CTES
+          + """
+      , delta AS (
+        SELECT job_id AS id, count(*) FILTER (WHERE status = 'SUCCEEDED')::int AS s,
+               count(*) FILTER (WHERE status = 'FAILED')::int AS f
+          FROM done WHERE status IN ('SUCCEEDED', 'FAILED') GROUP BY job_id ORDER BY job_id
+      ), counted AS (
+        UPDATE jobs j SET tasks_succeeded = j.tasks_succeeded + d.s, tasks_failed = j.tasks_failed + d.f,
+                          version = j.version + 1, updated_at = now()
+          FROM delta d
+         WHERE j.id = d.id
+        RETURNING j.id, j.status, j.task_count, j.tasks_succeeded, j.tasks_failed, j.on_task_failure,
+                  j.parent_id, d.s, d.f
+      ), summed AS (
+        UPDATE jobs p SET tasks_succeeded = p.tasks_succeeded + d.s, tasks_failed = p.tasks_failed + d.f,
+                          updated_at = now()
+          FROM (SELECT parent_id, sum(s)::int AS s, sum(f)::int AS f FROM counted
+                 WHERE parent_id IS NOT NULL GROUP BY parent_id) d
+         WHERE p.id = d.parent_id
+      )
+      SELECT false AS is_job, job_id, seq, lease_epoch, status, NULL::int AS task_count,
+             NULL::int AS tasks_succeeded, NULL::int AS tasks_failed, NULL::text AS on_task_failure,
+             NULL::uuid AS parent_id
+        FROM done
+      UNION ALL
+      SELECT true, id, NULL, NULL, status, task_count, tasks_succeeded, tasks_failed, on_task_failure,
+             parent_id
+        FROM counted
       """;
 
   private static final String RENEW =
@@ -205,13 +247,36 @@ public final class PostgresTaskStore {
    * each with the status it was applied as.
    */
   public List<Completion> complete(Connection c, List<Completion> completions) throws SQLException {
+    return completeBatch(c, completions, false).applied();
+  }
+
+  /**
+   * What {@link #completeAndCount} applied.
+   *
+   * @param applied the completions whose fence held, each as the status it was applied as
+   * @param counts the counters, after this batch, of every job a terminal completion counted in
+   */
+  public record Applied(List<Completion> applied, List<PostgresJobStore.Counts> counts) {}
+
+  /**
+   * Applies completions whose fence still holds and adds the terminal ones to their jobs' counters
+   * (and to their pipelines'), in one statement: {@link #complete} and {@link
+   * PostgresJobStore#addCounts} in one round trip.
+   */
+  public Applied completeAndCount(Connection c, List<Completion> completions) throws SQLException {
+    return completeBatch(c, completions, true);
+  }
+
+  private Applied completeBatch(Connection c, List<Completion> completions, boolean withCounts)
+      throws SQLException {
     // Keyed by the epoch too: a batch may hold a stale and a current completion of the same task,
     // and only the one whose fence held was applied.
     record Key(UUID jobId, int seq, long epoch) {}
     var byKey = new HashMap<Key, Completion>();
     completions.forEach(x -> byKey.put(new Key(x.jobId(), x.seq(), x.leaseEpoch()), x));
     List<Completion> applied = new ArrayList<>(completions.size());
-    try (PreparedStatement ps = c.prepareStatement(COMPLETE)) {
+    List<PostgresJobStore.Counts> counts = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(withCounts ? COMPLETE_AND_COUNT : COMPLETE)) {
       ps.setArray(1, uuids(c, completions, Completion::jobId));
       ps.setArray(2, ints(c, completions, Completion::seq));
       ps.setArray(3, longs(c, completions, Completion::leaseEpoch));
@@ -222,12 +287,20 @@ public final class PostgresTaskStore {
       ps.setString(8, JobEventKind.HANDED_BACK.name());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          Completion x =
-              byKey.get(
-                  new Key(
-                      rs.getObject("job_id", UUID.class),
-                      rs.getInt("seq"),
-                      rs.getLong("lease_epoch")));
+          UUID jobId = rs.getObject("job_id", UUID.class);
+          if (withCounts && rs.getBoolean("is_job")) {
+            counts.add(
+                new PostgresJobStore.Counts(
+                    jobId,
+                    JobStatus.valueOf(rs.getString("status")),
+                    rs.getInt("task_count"),
+                    rs.getInt("tasks_succeeded"),
+                    rs.getInt("tasks_failed"),
+                    rs.getString("on_task_failure"),
+                    rs.getObject("parent_id", UUID.class)));
+            continue;
+          }
+          Completion x = byKey.get(new Key(jobId, rs.getInt("seq"), rs.getLong("lease_epoch")));
           TaskStatus now = TaskStatus.valueOf(rs.getString("status"));
           // A hand-back of a task whose job ended meanwhile is applied as CANCELLED.
           applied.add(
@@ -237,7 +310,10 @@ public final class PostgresTaskStore {
         }
       }
     }
-    return applied;
+    // The job rows come in the statement's order; the callers want them by id, as addCounts
+    // returns them for its sorted input.
+    counts.sort(Comparator.comparing(PostgresJobStore.Counts::id));
+    return new Applied(applied, counts);
   }
 
   /**
