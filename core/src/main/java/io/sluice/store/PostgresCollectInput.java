@@ -26,10 +26,16 @@ public final class PostgresCollectInput {
   // finished tasks in order (a job without any has one row of nulls).
   private static final String SMALL_INPUTS =
       """
-      SELECT j.id, j.type, j.payload::text, t.seq, t.status, t.output::text, t.error
+      SELECT j.id, j.type, j.payload::text, t.seq, t.status, t.output::text, t.error, j.parent_id
         FROM jobs j
-        LEFT JOIN tasks t ON t.job_id = j.id AND t.status IN ('SUCCEEDED', 'FAILED')
-       WHERE j.id = ANY (?::uuid[]) AND j.parent_id IS NULL
+        -- Per job through the primary key: a join over the whole tasks table would scan it.
+        LEFT JOIN LATERAL (
+          SELECT seq, status, output, error FROM tasks
+           WHERE job_id = j.id AND status IN ('SUCCEEDED', 'FAILED')
+        ) t ON true
+       -- Not "AND j.parent_id IS NULL": on a young table the planner would then take the partial
+       -- index jobs_created (whose predicate that is) and scan all of it for the ids.
+       WHERE j.id = ANY (?::uuid[])
        ORDER BY j.id, t.seq
       """;
 
@@ -67,6 +73,9 @@ public final class PostgresCollectInput {
       ps.setArray(1, c.createArrayOf("uuid", jobIds.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
+          if (rs.getObject(8) != null) {
+            continue; // a stage of a pipeline
+          }
           UUID id = rs.getObject(1, UUID.class);
           Open o = open.get(id);
           if (o == null) {
