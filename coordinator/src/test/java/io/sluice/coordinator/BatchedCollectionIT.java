@@ -173,7 +173,11 @@ class BatchedCollectionIT {
           collections, THROWING, transactions, committed);
       // One job at a time costs at least a gate and a commit each: 2 * collections.
       assertThat(transactions).as("the collector's transactions").isLessThanOrEqualTo(20);
-      assertThat(committed).as("transactions committed in PostgreSQL").isLessThan(collections / 4);
+      // PostgreSQL's own count, a check on the collector's: an idle backend may flush its
+      // statistics
+      // up to 10 s late, so the setup's inserts can land in this window too (seen: 190 on a loaded
+      // machine, 15-22 on an idle one); collecting one job at a time adds 2 per collection to that.
+      assertThat(committed).as("transactions committed in PostgreSQL").isLessThan(2L * collections);
     }
   }
 
