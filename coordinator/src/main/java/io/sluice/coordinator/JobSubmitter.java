@@ -94,17 +94,10 @@ final class JobSubmitter {
     if (request.isPipeline()) {
       return submitPipeline(tenant, quota, request);
     }
-    JobType type =
-        types
-            .find(request.type())
-            .orElseThrow(
-                () ->
-                    new Refusal.InvalidSubmission(
-                            "unknown job type '" + request.type() + "'", "type")
-                        .with("known", String.join(",", types.names())));
-    Payload payload = new Payload(request.payload());
-    validate(type, payload);
-    NewJob job = newJob(tenant, request, request.type(), request.payload(), List.of());
+    OneStage one = oneStage(tenant, request);
+    JobType type = one.type();
+    Payload payload = one.payload();
+    NewJob job = one.job();
     try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
       Optional<PreparedJob> small = splitSmall(job, type, payload, quota, GROUPED_TASKS, "payload");
       if (small.isPresent()) {
@@ -135,6 +128,25 @@ final class JobSubmitter {
       }
       return stored(tenant, job, stored, ticket);
     }
+  }
+
+  /** A one-stage job to store, with its type and payload. */
+  private record OneStage(JobType type, Payload payload, NewJob job) {}
+
+  /** A one-stage job to store, once its type is known and accepts its payload (else a 400). */
+  private OneStage oneStage(String tenant, SubmitRequest request) {
+    JobType type =
+        types
+            .find(request.type())
+            .orElseThrow(
+                () ->
+                    new Refusal.InvalidSubmission(
+                            "unknown job type '" + request.type() + "'", "type")
+                        .with("known", String.join(",", types.names())));
+    Payload payload = new Payload(request.payload());
+    validate(type, payload);
+    return new OneStage(
+        type, payload, newJob(tenant, request, request.type(), request.payload(), List.of()));
   }
 
   /** A pipeline to store, once every stage's type is known and accepts its payload. */
@@ -234,17 +246,10 @@ final class JobSubmitter {
     if (request.isPipeline()) {
       return new BatchItem(pipelineJob(tenant, request), null);
     }
-    JobType type =
-        types
-            .find(request.type())
-            .orElseThrow(
-                () ->
-                    new Refusal.InvalidSubmission(
-                            "unknown job type '" + request.type() + "'", "type")
-                        .with("known", String.join(",", types.names())));
-    Payload payload = new Payload(request.payload());
-    validate(type, payload);
-    NewJob job = newJob(tenant, request, request.type(), request.payload(), List.of());
+    OneStage one = oneStage(tenant, request);
+    JobType type = one.type();
+    Payload payload = one.payload();
+    NewJob job = one.job();
     PreparedJob prepared =
         splitSmall(job, type, payload, quota, budget, "payload")
             .orElseThrow(
@@ -301,7 +306,16 @@ final class JobSubmitter {
   /** The job a batch item's idempotency key names, read in the batch's transaction. */
   private Job existingIn(Connection c, String tenant, NewJob attempted, int index)
       throws SQLException {
-    Job existing = jobs.findByIdempotencyKey(c, tenant, attempted.idempotencyKey()).orElseThrow();
+    Job existing =
+        jobs.findByIdempotencyKey(c, tenant, attempted.idempotencyKey())
+            .orElseThrow(
+                () ->
+                    new Refusal.IdempotencyConflict(
+                            "idempotencyKey of job "
+                                + index
+                                + " of the batch is in use by a job being created; retry",
+                            null)
+                        .with("index", index));
     if (!existing.requestHash().equals(attempted.requestHash())) {
       throw new Refusal.IdempotencyConflict(
               "idempotencyKey of job "

@@ -108,15 +108,18 @@ public final class PostgresJobStore {
 
   // A stage's finished tasks count in its pipeline's sums too, in the same statement; the stages'
   // rows are locked first, then their pipelines', the order every writer of both keeps.
-  private static final String ADD_COUNTS =
+  // The CTEs `counted` (each job of a CTE `delta(id, s, f)` counts s more succeeded and f more
+  // failed tasks) and `summed` (their pipelines' sums), to follow `delta` in a WITH: the statement
+  // below and the completion statement of PostgresTaskStore both end so.
+  static final String COUNT_DELTAS =
       """
-      WITH counted AS (
-        UPDATE jobs j SET tasks_succeeded = j.tasks_succeeded + c.s, tasks_failed = j.tasks_failed + c.f,
+      , counted AS (
+        UPDATE jobs j SET tasks_succeeded = j.tasks_succeeded + d.s, tasks_failed = j.tasks_failed + d.f,
                           version = j.version + 1, updated_at = now()
-          FROM unnest(?::uuid[], ?::int[], ?::int[]) AS c(id, s, f)
-         WHERE j.id = c.id
+          FROM delta d
+         WHERE j.id = d.id
         RETURNING j.id, j.status, j.task_count, j.tasks_succeeded, j.tasks_failed, j.on_task_failure,
-                  j.parent_id, c.s, c.f
+                  j.parent_id, d.s, d.f
       ), summed AS (
         UPDATE jobs p SET tasks_succeeded = p.tasks_succeeded + d.s, tasks_failed = p.tasks_failed + d.f,
                           updated_at = now()
@@ -124,6 +127,15 @@ public final class PostgresJobStore {
                  WHERE parent_id IS NOT NULL GROUP BY parent_id) d
          WHERE p.id = d.parent_id
       )
+      """;
+
+  private static final String ADD_COUNTS =
+      """
+      WITH delta AS (
+        SELECT * FROM unnest(?::uuid[], ?::int[], ?::int[]) AS c(id, s, f) ORDER BY id
+      )"""
+          + COUNT_DELTAS
+          + """
       SELECT id, status, task_count, tasks_succeeded, tasks_failed, on_task_failure, parent_id
         FROM counted
       """;

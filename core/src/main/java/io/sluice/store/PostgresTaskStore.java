@@ -121,20 +121,9 @@ public final class PostgresTaskStore {
         SELECT job_id AS id, count(*) FILTER (WHERE status = 'SUCCEEDED')::int AS s,
                count(*) FILTER (WHERE status = 'FAILED')::int AS f
           FROM done WHERE status IN ('SUCCEEDED', 'FAILED') GROUP BY job_id ORDER BY job_id
-      ), counted AS (
-        UPDATE jobs j SET tasks_succeeded = j.tasks_succeeded + d.s, tasks_failed = j.tasks_failed + d.f,
-                          version = j.version + 1, updated_at = now()
-          FROM delta d
-         WHERE j.id = d.id
-        RETURNING j.id, j.status, j.task_count, j.tasks_succeeded, j.tasks_failed, j.on_task_failure,
-                  j.parent_id, d.s, d.f
-      ), summed AS (
-        UPDATE jobs p SET tasks_succeeded = p.tasks_succeeded + d.s, tasks_failed = p.tasks_failed + d.f,
-                          updated_at = now()
-          FROM (SELECT parent_id, sum(s)::int AS s, sum(f)::int AS f FROM counted
-                 WHERE parent_id IS NOT NULL GROUP BY parent_id) d
-         WHERE p.id = d.parent_id
-      )
+      )"""
+          + PostgresJobStore.COUNT_DELTAS
+          + """
       SELECT false AS is_job, job_id, seq, lease_epoch, status, NULL::int AS task_count,
              NULL::int AS tasks_succeeded, NULL::int AS tasks_failed, NULL::text AS on_task_failure,
              NULL::uuid AS parent_id
