@@ -17,6 +17,7 @@ import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresNodeRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -170,6 +171,17 @@ public final class Coordinator implements AutoCloseable {
   /** The port the API listens on (useful when configured as 0). */
   public int port() {
     return http.port();
+  }
+
+  /**
+   * Every HTTP route this coordinator serves, as {@code "METHOD /path/{param}"}: what the API
+   * contract test holds against the OpenAPI document.
+   */
+  public List<String> routes() {
+    return http.unsafeConfig().pvt.internalRouter.allHttpHandlers().stream()
+        .map(e -> e.getEndpoint().getMethod().name() + " " + e.getEndpoint().getPath())
+        .sorted()
+        .toList();
   }
 
   private void heartbeat() {

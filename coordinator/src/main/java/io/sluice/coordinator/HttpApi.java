@@ -88,6 +88,7 @@ final class HttpApi {
     app.get("/api/v1/jobs", this::listJobs);
     app.get("/api/v1/jobs/{id}", this::getJob);
     app.get("/api/v1/jobs/{id}/tasks", this::listTasks);
+    OpenApiDocument.register(app);
     DashboardApi.register(app, config, db, metrics, this::authenticate);
     JobControlApi.register(
         app, new JobControlApi.Parts(config, db, redis, metrics, this::authenticate));
