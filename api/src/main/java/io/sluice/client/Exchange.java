@@ -128,7 +128,7 @@ final class Exchange {
     return body == null || body.isBlank() ? Json.object() : Json.read(body);
   }
 
-  private static JsonNode errorBody(String body) {
+  static JsonNode errorBody(String body) {
     try {
       JsonNode node = body == null || body.isBlank() ? null : Json.read(body);
       return node != null && node.isObject()

@@ -16,7 +16,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * The coordinator's HTTP API for Java programs: every call of the public contract the CLI and the
@@ -78,6 +80,7 @@ public final class SluiceClient {
   private final Exchange exchange;
   private final RetryOnConflict retry;
   private final Listener listener;
+  private final EventStream events;
 
   SluiceClient(
       URI base,
@@ -86,11 +89,23 @@ public final class SluiceClient {
       RetryOnConflict retry,
       Sleeper sleeper,
       Listener listener) {
+    this(base, token, transport, null, retry, sleeper, listener);
+  }
+
+  SluiceClient(
+      URI base,
+      String token,
+      Transport transport,
+      EventStream.Source source,
+      RetryOnConflict retry,
+      Sleeper sleeper,
+      Listener listener) {
     this.base = Exchange.trimmed(base);
     this.token = token == null || token.isBlank() ? null : token.trim();
     this.exchange = new Exchange(transport, retry, sleeper, listener);
     this.retry = retry;
     this.listener = listener;
+    this.events = source == null ? null : new EventStream(source, exchange, retry);
   }
 
   /**
@@ -119,10 +134,17 @@ public final class SluiceClient {
               r.headers().firstValue("ETag").orElse(null),
               r.headers().firstValue("Retry-After").orElse(null));
         };
+    EventStream.Source source =
+        request -> {
+          HttpResponse<Stream<String>> r = http.send(request, HttpResponse.BodyHandlers.ofLines());
+          return new EventStream.Lines(
+              r.statusCode(), r.body(), r.headers().firstValue("Retry-After").orElse(null));
+        };
     return new SluiceClient(
         base,
         token,
         transport,
+        source,
         retry,
         d -> Thread.sleep(d),
         listener == null ? Listener.NONE : listener);
@@ -188,6 +210,14 @@ public final class SluiceClient {
               + " jobs");
     }
     return jobs;
+  }
+
+  /**
+   * {@code POST /api/v1/jobs} of a one-stage job built with {@link JobRequest}; retried only when
+   * it carries an {@code idempotencyKey}, as {@link #submit(ObjectNode)}.
+   */
+  public JobSnapshot submit(JobRequest request) {
+    return submit(request.toJson());
   }
 
   /** {@code POST /api/v1/jobs} of a job of {@code type}; sent once (no idempotency key). */
@@ -303,6 +333,29 @@ public final class SluiceClient {
         exchange.pause(attempt, "connection", null, e);
       }
     }
+  }
+
+  /**
+   * {@code GET /api/v1/jobs/{id}/events}: hands each event of the job to {@code onEvent} until the
+   * job has ended, then returns the job as {@link #get(UUID)} reads it. A stream that breaks is
+   * opened again (it starts with the whole snapshot, so no state is missed); one that breaks more
+   * often in a row than the retry allows ends in a {@link ConnectionLostException}.
+   *
+   * @param timeout the longest the job may take to end
+   * @throws SluiceApiException 404 when there is no such job for this token
+   */
+  public JobSnapshot watch(UUID id, Duration timeout, Consumer<JobEvent> onEvent) {
+    if (events == null) {
+      throw new IllegalStateException("this client was built without an event stream");
+    }
+    // No read timeout: a quiet job sends nothing for as long as it runs.
+    HttpRequest r =
+        withToken(HttpRequest.newBuilder(URI.create(base + jobPath(id.toString()) + "/events")))
+            .header("Accept", "text/event-stream")
+            .GET()
+            .build();
+    events.follow(r, id, timeout, onEvent);
+    return get(id);
   }
 
   /** {@code GET /api/v1/workers}: workers and coordinators with their heartbeats, latest first. */
@@ -421,7 +474,10 @@ public final class SluiceClient {
   }
 
   private HttpRequest.Builder authorized(HttpRequest.Builder b) {
-    b.header("Accept", "application/json");
+    return withToken(b.header("Accept", "application/json"));
+  }
+
+  private HttpRequest.Builder withToken(HttpRequest.Builder b) {
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }

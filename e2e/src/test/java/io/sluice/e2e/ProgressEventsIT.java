@@ -1,13 +1,20 @@
 package io.sluice.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.client.JobEvent;
+import io.sluice.client.JobRequest;
+import io.sluice.client.JobSnapshot;
+import io.sluice.client.SluiceApiException;
+import io.sluice.client.SluiceClient;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
@@ -114,6 +121,30 @@ class ProgressEventsIT {
     HttpResponse<String> unknown = stack.get("/api/v1/jobs/" + UUID.randomUUID() + "/events");
     assertThat(unknown.statusCode()).isEqualTo(404);
     assertThat(Json.read(unknown.body()).get("error").asText()).contains("no job");
+  }
+
+  @Test
+  void theJavaClientWatchesAJobToItsEndOverTheRealStream() {
+    SluiceClient client = SluiceClient.create(URI.create(stack.api()), Stack.TOKEN, null);
+    JobSnapshot job =
+        client.submit(
+            JobRequest.of(
+                    "probe", Json.object().put("tasks", 32).put("holdMs", 300).put("reports", 3))
+                .label("watch", "yes"));
+    List<JobEvent> events = new CopyOnWriteArrayList<>();
+
+    JobSnapshot done = client.watch(job.id(), WAIT, events::add);
+
+    assertThat(done.status()).isEqualTo("SUCCEEDED");
+    assertThat(done.json().path("tasksSucceeded").asInt()).isEqualTo(32);
+    assertThat(done.labels()).containsEntry("watch", "yes");
+    assertThat(events.get(0).kind()).isEqualTo("state");
+    assertThat(events.get(events.size() - 1).kind()).isEqualTo("end");
+    assertThat(events).extracting(JobEvent::id).isSorted().doesNotHaveDuplicates();
+    assertThat(events).anyMatch(e -> e.kind().equals("progress"));
+    assertThatThrownBy(() -> client.watch(UUID.randomUUID(), WAIT, e -> {}))
+        .isInstanceOfSatisfying(
+            SluiceApiException.class, e -> assertThat(e.status()).isEqualTo(404));
   }
 
   private static boolean showsItsLastReport(JsonNode task) {
