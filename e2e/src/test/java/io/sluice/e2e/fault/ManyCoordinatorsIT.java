@@ -1,0 +1,295 @@
+package io.sluice.e2e.fault;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.client.JobEvent;
+import io.sluice.client.JobSnapshot;
+import io.sluice.client.RetryOnConflict;
+import io.sluice.client.SluiceClient;
+import io.sluice.e2e.Corpus;
+import io.sluice.embedded.ChildJvm;
+import io.sluice.json.Json;
+import io.sluice.testkit.SluiceTestExtension;
+import io.sluice.testkit.TestEnvironment;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Three coordinator JVMs serve the API at once behind one address (a round-robin TCP proxy, no
+ * sticky sessions), two worker JVMs run the tasks. SIGKILL one coordinator during a stream of
+ * submissions: every submission answered 201 or 200 is a job that finishes with every word counted
+ * once. SIGKILL the coordinator serving a job's event stream: the Java client's watch reconnects
+ * through the same address to another one and follows the job to its end.
+ */
+@ExtendWith(SluiceTestExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ManyCoordinatorsIT {
+  private static final String TOKEN = "many-coordinators-token-1";
+
+  private final List<ChildJvm> coordinators = new ArrayList<>();
+  private final List<Integer> ports = new ArrayList<>();
+  private final List<ChildJvm> workers = new ArrayList<>();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private TestEnvironment env;
+  private RoundRobinProxy proxy;
+
+  @BeforeAll
+  void start(TestEnvironment env) throws Exception {
+    this.env = env;
+    Path logs = Files.createTempDirectory("sluice-many-coordinators");
+    for (int i = 0; i < 3; i++) {
+      String node = "coordinator-" + (char) ('a' + i) + "-" + System.nanoTime();
+      int port = FaultHarness.freePort();
+      Map<String, String> vars = env.sluiceEnv();
+      vars.put("SLUICE_API_TOKENS", TOKEN);
+      vars.put("SLUICE_API_RATE_LIMIT", "0");
+      vars.put("SLUICE_HTTP_PORT", String.valueOf(port));
+      vars.put("SLUICE_NODE_ID", node);
+      vars.put("SLUICE_LEADER_LEASE", "2s");
+      vars.put("SLUICE_SWEEP_INTERVAL", "250ms");
+      vars.put("SLUICE_DISPATCH_GRACE", "2s");
+      vars.put("SLUICE_COLLECTING_GRACE", "3s");
+      coordinators.add(childJvm("io.sluice.coordinator.CoordinatorMain", node, vars, logs));
+      ports.add(port);
+    }
+    for (int i = 0; i < 2; i++) {
+      String id = "worker-" + i + "-" + System.nanoTime();
+      Map<String, String> vars = env.sluiceEnv();
+      vars.put("SLUICE_WORKER_ID", id);
+      vars.put("SLUICE_HTTP_PORT", String.valueOf(FaultHarness.freePort()));
+      vars.put("SLUICE_WORKER_CONCURRENCY", "8");
+      vars.put("SLUICE_LEASE_DURATION", "3s");
+      vars.put("SLUICE_RETRY_BASE", "100ms");
+      workers.add(childJvm("io.sluice.worker.WorkerMain", id, vars, logs));
+    }
+    for (int port : ports) {
+      Awaitility.await("coordinator on " + port + " ready")
+          .atMost(Duration.ofSeconds(90))
+          .ignoreExceptions()
+          .until(() -> get("http://127.0.0.1:" + port + "/health/ready").statusCode() == 200);
+    }
+    proxy = new RoundRobinProxy(ports);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    workers.forEach(ChildJvm::kill);
+    coordinators.forEach(ChildJvm::kill);
+    proxy.close();
+  }
+
+  @Test
+  @Order(1)
+  void aCoordinatorKilledDuringAStreamOfSubmissionsLosesNoAnsweredJob() throws Exception {
+    Map<String, String> answered = new ConcurrentHashMap<>(); // job id → its text
+    AtomicInteger unanswered = new AtomicInteger();
+    AtomicBoolean submitting = new AtomicBoolean(true);
+    AtomicInteger seq = new AtomicInteger();
+    ExecutorService submitters = Executors.newVirtualThreadPerTaskExecutor();
+    List<Future<?>> running = new ArrayList<>();
+    for (int t = 0; t < 6; t++) {
+      SluiceClient client = client(); // its own connections, spread over the coordinators
+      running.add(
+          submitters.submit(
+              () -> {
+                while (submitting.get()) {
+                  int n = seq.getAndIncrement();
+                  String text = Corpus.text(6, 1000 + n);
+                  ObjectNode body = (ObjectNode) Json.read(FaultHarness.wordcountBody(text, 2, 0));
+                  body.put("idempotencyKey", "stream-" + n);
+                  try {
+                    answered.put(client.submit(body).id().toString(), text);
+                  } catch (RuntimeException e) {
+                    unanswered.incrementAndGet();
+                  }
+                }
+                return null;
+              }));
+    }
+    Awaitility.await("submissions reach every coordinator")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> answered.size() >= 60 && ports.stream().allMatch(p -> proxy.opened(p) > 0));
+    int victim = leaderIndex();
+    int before = answered.size();
+    coordinators.get(victim).kill();
+    Awaitility.await("submissions go on through the survivors")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> answered.size() >= before + 100);
+    submitting.set(false);
+    for (Future<?> f : running) {
+      f.get();
+    }
+    submitters.close();
+
+    assertThat(unanswered.get())
+        .as("a retried submit with a key always found a coordinator")
+        .isZero();
+    String survivor = "http://127.0.0.1:" + ports.get((victim + 1) % 3);
+    for (Map.Entry<String, String> e : answered.entrySet()) {
+      assertCountedOnce(survivor, e.getKey(), e.getValue());
+    }
+    assertThat(scalar("SELECT count(*) FROM jobs WHERE idempotency_key LIKE 'stream-%'"))
+        .as("one job per key, however often a submit was retried")
+        .isEqualTo(answered.size());
+  }
+
+  @Test
+  @Order(2)
+  void aWatchReconnectsToAnotherCoordinatorWhenItsOneDies() throws Exception {
+    SluiceClient client = client();
+    String text = Corpus.text(120, 77);
+    JobSnapshot job =
+        client.submit((ObjectNode) Json.read(FaultHarness.wordcountBody(text, 4, 150)));
+    List<JobEvent> events = new CopyOnWriteArrayList<>();
+    Future<JobSnapshot> watch =
+        Executors.newVirtualThreadPerTaskExecutor()
+            .submit(() -> client.watch(job.id(), Duration.ofSeconds(120), events::add));
+    int[] serving = {-1};
+    Awaitility.await("the event stream is open on a coordinator")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              for (int i = 0; i < 3; i++) {
+                if (coordinators.get(i).isAlive() && proxy.openNow(ports.get(i)) > 0) {
+                  serving[0] = i;
+                }
+              }
+              return serving[0] >= 0 && !events.isEmpty();
+            });
+    coordinators.get(serving[0]).kill();
+
+    JobSnapshot done = watch.get();
+    assertThat(done.status()).isEqualTo("SUCCEEDED");
+    assertThat(done.json().at("/result/totalWords").asLong())
+        .isEqualTo(FaultHarness.countWords(text));
+    assertThat(events.stream().filter(e -> e.kind().equals("state") && e.id() == 1).count())
+        .as("a second stream began with the job's state")
+        .isGreaterThanOrEqualTo(2);
+    assertThat(events.get(events.size() - 1).kind()).isEqualTo("end");
+  }
+
+  private void assertCountedOnce(String api, String id, String text) throws Exception {
+    String[] status = new String[1];
+    Awaitility.await("job " + id + " ends")
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(200))
+        .ignoreExceptions()
+        .until(
+            () ->
+                Set.of("SUCCEEDED", "FAILED", "CANCELLED")
+                    .contains(status[0] = job(api, id).path("status").asText()));
+    var job = job(api, id);
+    assertThat(job.path("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
+    assertThat(job.at("/result/totalWords").asLong()).isEqualTo(FaultHarness.countWords(text));
+    assertThat(
+            scalar(
+                "SELECT count(*) FROM job_events WHERE job_id = '"
+                    + id
+                    + "' AND to_status = 'SUCCEEDED'"))
+        .as("job %s collected once", id)
+        .isEqualTo(1);
+  }
+
+  /** The index of the coordinator that leads now. */
+  private int leaderIndex() throws Exception {
+    String[] node = new String[1];
+    Awaitility.await("a leader")
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(
+            () -> {
+              try (Connection c = env.connect();
+                  ResultSet rs =
+                      c.createStatement()
+                          .executeQuery(
+                              "SELECT node_id FROM coordinator_leader WHERE lease_until > now()")) {
+                node[0] = rs.next() ? rs.getString(1) : null;
+              }
+              return node[0] != null
+                  && coordinators.stream().anyMatch(j -> j.name().equals(node[0]));
+            });
+    for (int i = 0; i < coordinators.size(); i++) {
+      if (coordinators.get(i).name().equals(node[0])) {
+        return i;
+      }
+    }
+    throw new AssertionError("leader " + node[0] + " is not one of this test's coordinators");
+  }
+
+  private SluiceClient client() {
+    return SluiceClient.create(
+        URI.create("http://127.0.0.1:" + proxy.port()),
+        TOKEN,
+        null,
+        new RetryOnConflict(8, Duration.ofMillis(100), Duration.ofSeconds(2)));
+  }
+
+  private JsonNode job(String api, String id) {
+    return Json.read(
+        send(HttpRequest.newBuilder(URI.create(api + "/api/v1/jobs/" + id))
+                .header("Authorization", "Bearer " + TOKEN))
+            .body());
+  }
+
+  private HttpResponse<String> get(String url) {
+    return send(HttpRequest.newBuilder(URI.create(url)));
+  }
+
+  private HttpResponse<String> send(HttpRequest.Builder request) {
+    try {
+      return http.send(
+          request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException("HTTP " + request + " failed", e);
+    }
+  }
+
+  private long scalar(String sql) throws Exception {
+    try (Connection c = env.connect();
+        ResultSet rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static ChildJvm childJvm(String main, String name, Map<String, String> vars, Path logs)
+      throws Exception {
+    return ChildJvm.builder(main)
+        .name(name)
+        .classpath(ChildJvm.currentClasspath())
+        .jvmArgs("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+        .env(vars)
+        .logFile(logs.resolve(name + ".log"))
+        .start();
+  }
+}
