@@ -15,6 +15,13 @@ public interface CoordinatorRedis extends QueueProtocol {
   /** Sets the data-loss marker, after a rebuild. */
   void setMarker(String value);
 
+  /**
+   * The server Sluice writes to now, as {@code host:port}: with Sentinel, the master the sentinels
+   * name (a change means a failover, which may have lost the writes not yet replicated); otherwise
+   * the one configured server.
+   */
+  String master();
+
   /** Collect signals not yet acknowledged (acknowledged ones are deleted): one XLEN. */
   long collectBacklog();
 

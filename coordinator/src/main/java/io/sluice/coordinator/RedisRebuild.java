@@ -24,6 +24,8 @@ final class RedisRebuild {
   private final Dispatcher dispatcher;
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final Counter rebuilds;
+  // The start-up check and the leader's sweeps run it, one after the other.
+  private volatile String lastMaster;
 
   RedisRebuild(Database db, CoordinatorRedis redis, Dispatcher dispatcher, MeterRegistry metrics) {
     this.db = db;
@@ -32,15 +34,31 @@ final class RedisRebuild {
     this.rebuilds = metrics.counter("sluice_redis_rebuilds_total");
   }
 
-  /** Rebuilds if the marker is missing; returns whether it did. */
+  /**
+   * Rebuilds if the marker is missing, or if the server written to is another one than at the last
+   * check (a Sentinel failover: the promoted replica has the marker but may lack the writes the old
+   * master had not yet replicated); returns whether it did.
+   */
   boolean rebuildIfLost() {
-    if (redis.markerPresent(MARKER)) {
+    String master = redis.master();
+    String before = lastMaster;
+    boolean moved = before != null && !before.equals(master);
+    if (!moved && redis.markerPresent(MARKER)) {
+      lastMaster = master;
       return false;
     }
     List<ActiveJob> jobs = db.query(recovery::activeJobs);
-    log.warn(
-        "Redis has no Sluice marker (restarted empty or flushed): rebuilding {} active job(s) from PostgreSQL",
-        jobs.size());
+    if (moved) {
+      log.warn(
+          "Redis master moved from {} to {} (a failover may have lost unreplicated writes): rebuilding {} active job(s) from PostgreSQL",
+          before,
+          master,
+          jobs.size());
+    } else {
+      log.warn(
+          "Redis has no Sluice marker (restarted empty or flushed): rebuilding {} active job(s) from PostgreSQL",
+          jobs.size());
+    }
     dispatcher.forgetQueues();
     redis.ensureCollectGroup();
     for (ActiveJob job : jobs) {
@@ -49,6 +67,7 @@ final class RedisRebuild {
       dispatcher.redispatch(job.id());
     }
     redis.setMarker(MARKER);
+    lastMaster = master;
     rebuilds.increment();
     log.info("Redis rebuilt from PostgreSQL: {} active job(s) re-queued", jobs.size());
     return true;

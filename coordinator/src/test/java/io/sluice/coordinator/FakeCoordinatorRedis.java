@@ -24,6 +24,14 @@ class FakeCoordinatorRedis extends InMemoryQueueProtocol implements CoordinatorR
     marker = value;
   }
 
+  /** The server the fake stands for; a test changes it to stage a failover. */
+  volatile String master = "127.0.0.1:6379";
+
+  @Override
+  public String master() {
+    return master;
+  }
+
   @Override
   public long collectBacklog() {
     return signalled().size();

@@ -48,7 +48,7 @@ class RedisConfigTest {
     assertThatThrownBy(() -> RedisConfig.parse("http://u:hunter2@redis:6379", "sluice"))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("SLUICE_REDIS_URL")
-        .hasMessageContaining("must start with redis:// or rediss://")
+        .hasMessageContaining("must start with redis://, rediss:// or redis-sentinel://")
         .hasMessageNotContaining("hunter2");
     assertThatThrownBy(() -> RedisConfig.parse("redis://redis:6379/zero", "sluice"))
         .hasMessageContaining("database must be a number");
@@ -56,5 +56,38 @@ class RedisConfigTest {
         .hasMessageContaining("has no host");
     assertThatThrownBy(() -> RedisConfig.parse("redis://redis:6379", "bad prefix"))
         .hasMessageContaining("SLUICE_REDIS_PREFIX");
+  }
+
+  @Test
+  void aSentinelUrlNamesEverySentinelTheMasterAndTheDatabase() {
+    RedisConfig c =
+        RedisConfig.parse("redis-sentinel://app:s%40cret@s1:26380,s2,10.0.0.3:26381/orders/2", "p");
+
+    assertThat(c.sentinel().masterName()).isEqualTo("orders");
+    assertThat(c.sentinel().nodes())
+        .containsExactly(
+            new RedisConfig.Node("s1", 26380),
+            new RedisConfig.Node("s2", 26379),
+            new RedisConfig.Node("10.0.0.3", 26381));
+    assertThat(c.user()).isEqualTo("app");
+    assertThat(c.password()).isEqualTo("s@cret");
+    assertThat(c.database()).isEqualTo(2);
+    assertThat(c.maskedUrl())
+        .isEqualTo("redis-sentinel://app:****@s1:26380,s2:26379,10.0.0.3:26381/orders/2");
+    assertThat(RedisConfig.parse("redis://r:6379", "p").sentinel()).isNull();
+  }
+
+  @Test
+  void aSentinelUrlWithoutAMasterOrWithABadPortSaysWhatIsMissing() {
+    assertThatThrownBy(() -> RedisConfig.parse("redis-sentinel://u:hunter2@s1:26379", "p"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("must name the master")
+        .hasMessageNotContaining("hunter2");
+    assertThatThrownBy(() -> RedisConfig.parse("redis-sentinel://s1:0/m", "p"))
+        .hasMessageContaining("sentinel port of s1 must be 1-65535");
+    assertThatThrownBy(() -> RedisConfig.parse("redis-sentinel://s1/m/x", "p"))
+        .hasMessageContaining("database must be a number");
+    assertThatThrownBy(() -> RedisConfig.parse("redis-sentinel://:1/m", "p"))
+        .hasMessageContaining("sentinel without a host");
   }
 }

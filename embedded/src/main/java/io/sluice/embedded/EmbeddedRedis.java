@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import redis.embedded.core.ExecutableProvider;
@@ -35,9 +36,62 @@ public final class EmbeddedRedis extends ServerProcess {
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
 
   private Process process;
+  private final List<String> role;
 
   private EmbeddedRedis(int port, Path workDir, boolean ownsWorkDir) {
+    this(port, workDir, ownsWorkDir, List.of());
+  }
+
+  /**
+   * @param role what makes this server a replica ({@code --replicaof …}) or a sentinel (its config
+   *     file and {@code --sentinel}, first); empty for a plain server
+   */
+  private EmbeddedRedis(int port, Path workDir, boolean ownsWorkDir, List<String> role) {
     super("embedded-redis", port, workDir, ownsWorkDir);
+    this.role = List.copyOf(role);
+  }
+
+  /**
+   * Starts a replica of the server on {@code masterPort} of 127.0.0.1, on the given port, its log
+   * and files in {@code workDir} (one directory per server: a replica writes the RDB it syncs).
+   */
+  public static EmbeddedRedis launchReplica(int port, Path workDir, int masterPort) {
+    return launched(
+        new EmbeddedRedis(
+            port == 0 ? FreePort.find() : port,
+            workDir,
+            false,
+            List.of("--replicaof", "127.0.0.1", Integer.toString(masterPort))));
+  }
+
+  /**
+   * Starts a Redis Sentinel that watches the master {@code masterName} on {@code masterPort} of
+   * 127.0.0.1 with the given quorum, declaring it down after 1 s of silence; its config file (which
+   * a sentinel rewrites) is in {@code workDir}.
+   */
+  public static EmbeddedRedis launchSentinel(
+      int port, Path workDir, String masterName, int masterPort, int quorum) {
+    Path config = workDir.resolve("sentinel.conf");
+    try {
+      Files.createDirectories(workDir);
+      Files.writeString(
+          config,
+          String.join(
+              "\n",
+              "sentinel monitor " + masterName + " 127.0.0.1 " + masterPort + " " + quorum,
+              "sentinel down-after-milliseconds " + masterName + " 1000",
+              "sentinel failover-timeout " + masterName + " 4000",
+              "sentinel parallel-syncs " + masterName + " 1",
+              ""));
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not write " + config, e);
+    }
+    return launched(
+        new EmbeddedRedis(
+            port == 0 ? FreePort.find() : port,
+            workDir,
+            false,
+            List.of(config.toAbsolutePath().toString(), "--sentinel")));
   }
 
   /**
@@ -130,22 +184,30 @@ public final class EmbeddedRedis extends ServerProcess {
   }
 
   private ProcessBuilder command() throws IOException {
-    return new ProcessBuilder(
-            List.of(
-                RedisBinary.get().getAbsolutePath(),
-                "--port",
-                Integer.toString(port()),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                dir().toAbsolutePath().toString(),
-                "--daemonize",
-                "no"))
-        .directory(dir().toFile());
+    List<String> command = new ArrayList<>();
+    command.add(RedisBinary.get().getAbsolutePath());
+    boolean sentinel = role.contains("--sentinel");
+    if (sentinel) {
+      command.addAll(role); // the config file must come first
+    }
+    command.addAll(
+        List.of(
+            "--port",
+            Integer.toString(port()),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            dir().toAbsolutePath().toString(),
+            "--daemonize",
+            "no"));
+    if (!sentinel) {
+      command.addAll(role);
+    }
+    return new ProcessBuilder(command).directory(dir().toFile());
   }
 
   private void awaitPong() {

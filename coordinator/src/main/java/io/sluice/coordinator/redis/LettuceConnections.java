@@ -5,8 +5,11 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.sentinel.api.StatefulRedisSentinelConnection;
 import io.sluice.SluiceException;
 import io.sluice.config.RedisConfig;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -22,16 +25,15 @@ import java.util.concurrent.TimeoutException;
 final class LettuceConnections implements AutoCloseable {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
 
+  private final RedisConfig config;
   private final RedisClient client;
   private final RedisClient listenerClient;
   private final StatefulRedisConnection<String, String> connection;
 
   LettuceConnections(RedisConfig config) {
+    this.config = config;
     RedisURI.Builder uri =
-        RedisURI.builder()
-            .withHost(config.host())
-            .withPort(config.port())
-            .withSsl(config.tls())
+        server(config)
             .withDatabase(config.database())
             .withTimeout(TIMEOUT)
             // No CLIENT SETINFO: it is telemetry, exists only from Redis 7.2 on, and cannot be
@@ -51,6 +53,57 @@ final class LettuceConnections implements AutoCloseable {
     this.listenerClient = RedisClient.create(uri.build());
     listenerClient.setOptions(ClientOptions.builder().autoReconnect(false).build());
     this.connection = client.connect();
+  }
+
+  /**
+   * The server, or with Sentinel the master by name: Lettuce asks the sentinels at each connect.
+   */
+  private static RedisURI.Builder server(RedisConfig config) {
+    RedisConfig.Sentinel sentinel = config.sentinel();
+    if (sentinel == null) {
+      return RedisURI.builder()
+          .withHost(config.host())
+          .withPort(config.port())
+          .withSsl(config.tls());
+    }
+    RedisConfig.Node first = sentinel.nodes().get(0);
+    RedisURI.Builder uri =
+        RedisURI.Builder.sentinel(first.host(), first.port(), sentinel.masterName());
+    sentinel.nodes().stream().skip(1).forEach(n -> uri.withSentinel(n.host(), n.port()));
+    return uri;
+  }
+
+  /**
+   * The server written to: the configured one, or the master the first sentinel that answers names
+   * now (asked on a connection of its own, closed again; Sentinel commands need no data ACL).
+   */
+  String master() {
+    RedisConfig.Sentinel sentinel = config.sentinel();
+    if (sentinel == null) {
+      return config.host() + ":" + config.port();
+    }
+    SluiceException last = null;
+    for (RedisConfig.Node node : sentinel.nodes()) {
+      RedisURI uri =
+          RedisURI.builder()
+              .withHost(node.host())
+              .withPort(node.port())
+              .withTimeout(TIMEOUT)
+              .build();
+      try (StatefulRedisSentinelConnection<String, String> c = client.connectSentinel(uri)) {
+        SocketAddress address = c.sync().getMasterAddrByName(sentinel.masterName());
+        if (address instanceof InetSocketAddress inet) {
+          return inet.getHostString() + ":" + inet.getPort();
+        }
+      } catch (RuntimeException e) {
+        last =
+            new SluiceException(
+                "sentinel " + node + " did not name the master: " + e.getMessage(), e);
+      }
+    }
+    throw last != null
+        ? last
+        : new SluiceException("no sentinel knows master " + sentinel.masterName());
   }
 
   RedisAsyncCommands<String, String> async() {

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletionException;
  */
 public final class LettuceCoordination extends RedisQueueProtocol implements CoordinatorRedis {
   private final RedisAsyncCommands<String, String> async;
+  private final LettuceConnections connections;
 
   public LettuceCoordination(RedisConfig config) {
     this(new RedisKeys(config.prefix()), new LettuceConnections(config));
@@ -33,6 +34,12 @@ public final class LettuceCoordination extends RedisQueueProtocol implements Coo
   private LettuceCoordination(RedisKeys keys, LettuceConnections connections) {
     super(keys, new LettuceCommands(connections));
     this.async = connections.async();
+    this.connections = connections;
+  }
+
+  @Override
+  public String master() {
+    return connections.master();
   }
 
   @Override

@@ -9,6 +9,7 @@ import org.redisson.api.RFencedLock;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
 import org.redisson.config.Config;
+import org.redisson.config.ReadMode;
 
 /**
  * The leader-election lock: a Redisson fenced lock with an explicit lease. Redisson locks are bound
@@ -23,6 +24,16 @@ public final class RedissonLeaderLock implements AutoCloseable {
   public RedissonLeaderLock(RedisConfig config) {
     Config c = new Config();
     c.setCodec(StringCodec.INSTANCE);
+    if (config.sentinel() == null) {
+      singleServer(c, config);
+    } else {
+      sentinelServers(c, config);
+    }
+    this.redisson = Redisson.create(c);
+    this.lock = redisson.getFencedLock(new RedisKeys(config.prefix()).leaderLock());
+  }
+
+  private static void singleServer(Config c, RedisConfig config) {
     var server =
         c.useSingleServer()
             .setAddress(
@@ -33,13 +44,28 @@ public final class RedissonLeaderLock implements AutoCloseable {
             .setSubscriptionConnectionMinimumIdleSize(0)
             .setTimeout(3_000);
     if (config.password() != null) {
-      server.setPassword(config.password());
-      if (config.user() != null) {
-        server.setUsername(config.user());
-      }
+      server.setPassword(config.password()).setUsername(config.user());
     }
-    this.redisson = Redisson.create(c);
-    this.lock = redisson.getFencedLock(new RedisKeys(config.prefix()).leaderLock());
+  }
+
+  /** The master by its Sentinel name; the lock lives on the master only (no replica reads). */
+  private static void sentinelServers(Config c, RedisConfig config) {
+    var servers =
+        c.useSentinelServers()
+            .setMasterName(config.sentinel().masterName())
+            .setCheckSentinelsList(false)
+            .setReadMode(ReadMode.MASTER)
+            .setDatabase(config.database())
+            .setMasterConnectionMinimumIdleSize(1)
+            .setMasterConnectionPoolSize(2)
+            .setSlaveConnectionMinimumIdleSize(0)
+            .setSlaveConnectionPoolSize(1)
+            .setSubscriptionConnectionMinimumIdleSize(0)
+            .setTimeout(3_000);
+    config.sentinel().nodes().forEach(n -> servers.addSentinelAddress("redis://" + n));
+    if (config.password() != null) {
+      servers.setPassword(config.password()).setUsername(config.user());
+    }
   }
 
   /**

@@ -13,21 +13,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.params.XAddParams;
 import redis.clients.jedis.params.XAutoClaimParams;
 import redis.clients.jedis.params.XReadGroupParams;
+import redis.clients.jedis.util.Pool;
 
 /**
  * The queue protocol's commands on Jedis, blocking: each call borrows a pooled connection for its
  * duration, so every fetch thread reads on a connection of its own; batches go in one pipeline.
  */
 final class JedisCommands implements QueueCommands {
-  private final JedisPool pool;
+  private final Pool<Jedis> pool;
 
-  JedisCommands(JedisPool pool) {
+  JedisCommands(Pool<Jedis> pool) {
     this.pool = pool;
   }
 

@@ -8,7 +8,7 @@ import io.sluice.queue.ScriptRunner;
 import java.time.Duration;
 import java.util.List;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.util.Pool;
 
 /**
  * Bounded counters on Jedis: {@code slots_acquire.lua} checks every counter and takes a slot of
@@ -16,7 +16,7 @@ import redis.clients.jedis.JedisPool;
  * slots_release.lua} gives them back, all run by the one {@link ScriptRunner}.
  */
 public final class JedisConcurrencySlots implements ConcurrencySlots {
-  private final JedisPool pool;
+  private final Pool<Jedis> pool;
   private final ScriptRunner runner;
 
   public JedisConcurrencySlots(RedisConfig config, int connections) {

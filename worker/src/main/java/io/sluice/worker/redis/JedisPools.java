@@ -1,19 +1,24 @@
 package io.sluice.worker.redis;
 
 import io.sluice.config.RedisConfig;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import javax.net.ssl.SSLParameters;
 import redis.clients.jedis.ClientSetInfoConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
 import redis.clients.jedis.JedisPoolConfig;
+import redis.clients.jedis.JedisSentinelPool;
+import redis.clients.jedis.util.Pool;
 
 /** The worker's Jedis pools, all configured alike from a {@link RedisConfig}. */
 final class JedisPools {
   private JedisPools() {}
 
   /** {@code clientName} names the connections in CLIENT LIST. */
-  static JedisPool create(RedisConfig config, int connections, String clientName) {
+  static Pool<Jedis> create(RedisConfig config, int connections, String clientName) {
     JedisPoolConfig poolConfig = new JedisPoolConfig();
     poolConfig.setMaxTotal(connections);
     poolConfig.setMaxIdle(connections);
@@ -31,6 +36,20 @@ final class JedisPools {
             // granted to an ACL user (compose/redis/sluice.acl) on older servers.
             .clientSetInfoConfig(ClientSetInfoConfig.DISABLED)
             .build();
+    if (config.sentinel() != null) {
+      // The pool asks the sentinels for the master and follows it to a new one after a failover;
+      // the sentinels themselves are asked without credentials.
+      Set<HostAndPort> sentinels = new LinkedHashSet<>();
+      config.sentinel().nodes().forEach(n -> sentinels.add(new HostAndPort(n.host(), n.port())));
+      var asSentinel =
+          DefaultJedisClientConfig.builder()
+              .timeoutMillis(10_000)
+              .clientName(clientName + "-sentinel")
+              .clientSetInfoConfig(ClientSetInfoConfig.DISABLED)
+              .build();
+      return new JedisSentinelPool(
+          config.sentinel().masterName(), sentinels, poolConfig, client, asSentinel);
+    }
     return new JedisPool(poolConfig, new HostAndPort(config.host(), config.port()), client);
   }
 
