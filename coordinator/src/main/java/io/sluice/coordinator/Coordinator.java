@@ -93,6 +93,12 @@ public final class Coordinator implements AutoCloseable {
             .stallAfter(config.sweepInterval().multipliedBy(10).plusSeconds(30)));
     loops.start(
         LoopSpec.every(
+            "webhook-relay",
+            Duration.ofSeconds(1),
+            Duration.ofMillis(250),
+            guard("webhook relay", new WebhookRelay(leader, config.webhooks(), metrics))));
+    loops.start(
+        LoopSpec.every(
             "heartbeat",
             Duration.ZERO,
             Duration.ofSeconds(2),

@@ -89,6 +89,7 @@ final class HttpApi {
     app.get("/api/v1/jobs/{id}", this::getJob);
     app.get("/api/v1/jobs/{id}/tasks", this::listTasks);
     OpenApiDocument.register(app);
+    WebhooksApi.register(app, db, this::authenticate);
     DashboardApi.register(app, config, db, metrics, this::authenticate);
     JobControlApi.register(
         app, new JobControlApi.Parts(config, db, redis, metrics, this::authenticate));
@@ -104,8 +105,10 @@ final class HttpApi {
   private void submit(Context ctx) {
     String tenant = authenticate(ctx).tenant();
     byte[] body = jsonBody(ctx);
+    SubmitRequest request = SubmitRequestParser.parse(body);
+    admitCallback(tenant, request);
     JobSubmitter.Outcome outcome =
-        submitter.submit(tenant, config.limits().quotaOf(tenant), SubmitRequestParser.parse(body));
+        submitter.submit(tenant, config.limits().quotaOf(tenant), request);
     ctx.header("ETag", "\"" + outcome.job().version() + "\"");
     ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
     ctx.status(outcome.created() ? 201 : 200).json(answer(outcome.job()));
@@ -136,7 +139,9 @@ final class HttpApi {
             if (item.isObject()) {
               StorableJson.check(item);
             }
-            return SubmitRequestParser.parse(item);
+            SubmitRequest request = SubmitRequestParser.parse(item);
+            admitCallback(tenant, request);
+            return request;
           });
     }
     List<JobSubmitter.Outcome> outcomes =
@@ -145,6 +150,26 @@ final class HttpApi {
     ArrayNode items = answer.putArray("items");
     outcomes.forEach(o -> items.add(answer(o.job())));
     ctx.status(201).json(answer);
+  }
+
+  /**
+   * A callback needs its tenant's signing secret and a target that is public or allowed; a 400
+   * naming {@code callback.url} otherwise.
+   */
+  private void admitCallback(String tenant, SubmitRequest request) {
+    if (request.callback() == null) {
+      return;
+    }
+    if (config.webhooks().secretOf(tenant).isEmpty()) {
+      throw new ApiException(
+              400,
+              "tenant "
+                  + tenant
+                  + " has no webhook signing secret (SLUICE_WEBHOOK_SECRETS), so it cannot"
+                  + " register a callback")
+          .with("field", "callback");
+    }
+    config.webhooks().targets().admit(request.callback());
   }
 
   /** A submitted job as the API shows it, with its stages. */

@@ -394,7 +394,8 @@ final class JobSubmitter {
         request.onTaskFailure(),
         request.labels(),
         request.runAt(),
-        stages);
+        stages,
+        request.callback());
   }
 
   private Outcome stored(String tenant, NewJob job, Stored stored, AdmissionControl.Ticket ticket) {

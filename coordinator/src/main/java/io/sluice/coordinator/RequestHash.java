@@ -35,6 +35,9 @@ final class RequestHash {
     if (r.isPipeline()) {
       canonical.set("stages", canonical(Json.MAPPER.valueToTree(r.stages())));
     }
+    if (r.callback() != null) {
+      canonical.set("callback", canonical(Json.MAPPER.valueToTree(r.callback())));
+    }
     try {
       byte[] digest =
           MessageDigest.getInstance("SHA-256")

@@ -19,7 +19,8 @@ final class SubmitRequestParser {
           "onTaskFailure",
           "labels",
           "runAt",
-          "stages");
+          "stages",
+          "callback");
   private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
@@ -85,7 +86,8 @@ final class SubmitRequestParser {
         onTaskFailure,
         Labels.parse(root.get("labels")),
         Labels.runAt(root.get("runAt")),
-        pipeline ? StagesParser.parse(stages, queue, onTaskFailure) : null);
+        pipeline ? StagesParser.parse(stages, queue, onTaskFailure) : null,
+        WebhookTargets.parseCallback(root.get("callback")));
   }
 
   private static String name(JsonNode root, String field, String fallback) {

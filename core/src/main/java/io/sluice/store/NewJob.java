@@ -22,10 +22,56 @@ public record NewJob(
     String onTaskFailure,
     JsonNode labels,
     Instant runAt,
-    List<NewStage> stages) {
+    List<NewStage> stages,
+    Callback callback) {
+
+  /**
+   * Where a job's terminal state is posted ({@code "callback": {"url", "events"}}), registered in
+   * the submission's transaction.
+   *
+   * @param events of {@code finished} (any terminal state), {@code succeeded}, {@code failed},
+   *     {@code cancelled}
+   */
+  public record Callback(String url, List<String> events) {
+    public Callback {
+      events = List.copyOf(events);
+    }
+  }
 
   public NewJob {
     stages = stages == null ? List.of() : List.copyOf(stages);
+  }
+
+  /** A submission without a callback. */
+  public NewJob(
+      UUID id,
+      String tenant,
+      String type,
+      String queue,
+      JsonNode payload,
+      String idempotencyKey,
+      String requestHash,
+      int priority,
+      int maxAttempts,
+      String onTaskFailure,
+      JsonNode labels,
+      Instant runAt,
+      List<NewStage> stages) {
+    this(
+        id,
+        tenant,
+        type,
+        queue,
+        payload,
+        idempotencyKey,
+        requestHash,
+        priority,
+        maxAttempts,
+        onTaskFailure,
+        labels,
+        runAt,
+        stages,
+        null);
   }
 
   /** Whether this submission is a pipeline of stages, in topological order. */
@@ -58,6 +104,7 @@ public record NewJob(
         onTaskFailure,
         null,
         null,
-        List.of());
+        List.of(),
+        null);
   }
 }

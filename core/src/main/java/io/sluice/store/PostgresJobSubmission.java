@@ -27,6 +27,7 @@ public final class PostgresJobSubmission {
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final PostgresJobTransitions transitions = new PostgresJobTransitions();
   private final PostgresTenantQuota quotas = new PostgresTenantQuota();
+  private final PostgresWebhooks webhooks = new PostgresWebhooks();
 
   /** What storing a submission did. */
   public sealed interface Stored permits Created, KeyTaken, OverQuota {}
@@ -59,6 +60,7 @@ public final class PostgresJobSubmission {
             if (!jobs.insert(c, job)) {
               return new KeyTaken();
             }
+            registerCallbacks(c, List.of(job));
             db.allowBulk(c); // a million-row COPY outlasts the statement timeout
             jobs.setTaskCount(
                 c, job.id(), split(c, job.id(), Stage.main(job.id()), splitter, payload));
@@ -104,6 +106,7 @@ public final class PostgresJobSubmission {
     if (!jobs.insert(c, job)) {
       return new KeyTaken();
     }
+    registerCallbacks(c, List.of(job));
     transitions.submitted(c, job.id());
     List<UUID> ids = new ArrayList<>();
     for (int i = 0; i < job.stages().size(); i++) {
@@ -162,6 +165,7 @@ public final class PostgresJobSubmission {
         ordered.stream().filter(p -> inserted.contains(p.job().id())).toList();
     Set<UUID> retry = new HashSet<>();
     if (!stored.isEmpty()) {
+      registerCallbacks(c, stored.stream().map(PreparedJob::job).toList());
       TaskCopy.copyAll(c, stored);
       transitions.bornAll(c, inserted, JobStatus.QUEUED);
       Map<String, List<PreparedJob>> byTenant = new TreeMap<>();
@@ -208,6 +212,13 @@ public final class PostgresJobSubmission {
       }
     }
     return result;
+  }
+
+  /** The callbacks of jobs just inserted, if any has one: one statement. */
+  private void registerCallbacks(Connection c, List<NewJob> inserted) throws SQLException {
+    List<NewJob> with = inserted.stream().filter(j -> j.callback() != null).toList();
+    webhooks.insertCallbacks(
+        c, with.stream().map(NewJob::id).toList(), with.stream().map(NewJob::callback).toList());
   }
 
   /**

@@ -196,6 +196,7 @@ class OpenApiContractIT {
 
     ok("GET", "/api/v1/workers", "/api/v1/workers", null, 200);
     ok("GET", "/api/v1/queues", "/api/v1/queues", null, 200);
+    ok("GET", "/api/v1/webhooks", "/api/v1/webhooks?status=FAILED", null, 200);
     ok("GET", "/health/live", "/health/live", null, 200);
     ok("GET", "/health/ready", "/health/ready", null, 200);
     ok("GET", "/metrics", "/metrics", null, 200);
@@ -275,6 +276,10 @@ class OpenApiContractIT {
         null,
         404);
     ok("GET", "/api/v1/workers", "/api/v1/workers?limit=x", null, 400);
+    ok("GET", "/api/v1/webhooks", "/api/v1/webhooks?status=LOST", null, 400);
+    submit(
+        "{\"type\":\"noop\",\"payload\":{\"tasks\":1},\"callback\":{\"url\":\"https://hooks.example/x\"}}",
+        400);
     contract.check("GET", "/api/v1/queues", call("GET", "/api/v1/queues", null, null, null));
   }
 
