@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import io.sluice.client.JobEvent;
 import io.sluice.client.JobSnapshot;
 import io.sluice.client.RetryOnConflict;
@@ -13,10 +15,14 @@ import io.sluice.embedded.ChildJvm;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -28,6 +34,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -44,30 +51,41 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Three coordinator JVMs serve the API at once behind one address (a round-robin TCP proxy, no
+ * Four coordinator JVMs serve the API at once behind one address (a round-robin TCP proxy, no
  * sticky sessions), two worker JVMs run the tasks. SIGKILL one coordinator during a stream of
  * submissions: every submission answered 201 or 200 is a job that finishes with every word counted
  * once. SIGKILL the coordinator serving a job's event stream: the Java client's watch reconnects
- * through the same address to another one and follows the job to its end.
+ * through the same address to another one and follows the job to its end. SIGKILL the leader while
+ * its webhook relay waits on a delivery: the next leader sends it again.
  */
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ManyCoordinatorsIT {
   private static final String TOKEN = "many-coordinators-token-1";
+  private static final String WEBHOOK_SECRET = "many-coordinators-webhook-secret";
+  // One is killed by each test.
+  private static final int COORDINATORS = 4;
 
   private final List<ChildJvm> coordinators = new ArrayList<>();
   private final List<Integer> ports = new ArrayList<>();
   private final List<ChildJvm> workers = new ArrayList<>();
   private final HttpClient http = HttpClient.newHttpClient();
+  private final List<String[]> hooks = new CopyOnWriteArrayList<>(); // id, attempt, body
+  private final CountDownLatch holdFirst = new CountDownLatch(1);
   private TestEnvironment env;
   private RoundRobinProxy proxy;
+  private HttpServer receiver;
 
   @BeforeAll
   void start(TestEnvironment env) throws Exception {
     this.env = env;
     Path logs = Files.createTempDirectory("sluice-many-coordinators");
-    for (int i = 0; i < 3; i++) {
+    receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 20);
+    receiver.createContext("/hook", this::receive);
+    receiver.setExecutor(Executors.newVirtualThreadPerTaskExecutor()); // one request is held
+    receiver.start();
+    for (int i = 0; i < COORDINATORS; i++) {
       String node = "coordinator-" + (char) ('a' + i) + "-" + System.nanoTime();
       int port = FaultHarness.freePort();
       Map<String, String> vars = env.sluiceEnv();
@@ -79,6 +97,10 @@ class ManyCoordinatorsIT {
       vars.put("SLUICE_SWEEP_INTERVAL", "250ms");
       vars.put("SLUICE_DISPATCH_GRACE", "2s");
       vars.put("SLUICE_COLLECTING_GRACE", "3s");
+      vars.put("SLUICE_WEBHOOK_SECRETS", "default:" + WEBHOOK_SECRET);
+      vars.put("SLUICE_WEBHOOK_ALLOW", "127.0.0.1/32");
+      vars.put("SLUICE_WEBHOOK_TIMEOUT", "30s");
+      vars.put("SLUICE_WEBHOOK_RETRY_BASE", "200ms");
       coordinators.add(childJvm("io.sluice.coordinator.CoordinatorMain", node, vars, logs));
       ports.add(port);
     }
@@ -106,6 +128,67 @@ class ManyCoordinatorsIT {
     workers.forEach(ChildJvm::kill);
     coordinators.forEach(ChildJvm::kill);
     proxy.close();
+    holdFirst.countDown();
+    receiver.stop(0);
+  }
+
+  @Test
+  @Order(0)
+  void aRelayKilledMidDeliveryLeavesTheCallbackToTheNextLeader() throws Exception {
+    SluiceClient client = client();
+    ObjectNode body = (ObjectNode) Json.read(FaultHarness.wordcountBody("one two\nthree", 1, 0));
+    body.putObject("callback")
+        .put("url", "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook");
+    JobSnapshot job = client.submit(body);
+    Awaitility.await("the first delivery reaches the receiver, which does not answer it")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> !hooks.isEmpty());
+    int relay = leaderIndex();
+    coordinators.get(relay).kill();
+
+    Awaitility.await("the next leader delivers it")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> hooks.size() >= 2);
+    assertThat(hooks.get(1)[0]).as("the same delivery").isEqualTo(hooks.get(0)[0]);
+    assertThat(hooks.get(1)[1]).as("a later attempt").isNotEqualTo(hooks.get(0)[1]);
+    assertThat(Json.read(hooks.get(1)[2]).at("/job/id").asText()).isEqualTo(job.id().toString());
+    Awaitility.await("recorded as delivered")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                "DELIVERED"
+                    .equals(
+                        scalarText(
+                            "SELECT status FROM webhook_outbox WHERE job_id = '"
+                                + job.id()
+                                + "'")));
+  }
+
+  /** Holds the first delivery unanswered until the test ends; answers the others 204. */
+  private void receive(HttpExchange exchange) throws IOException {
+    String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    hooks.add(
+        new String[] {
+          exchange.getRequestHeaders().getFirst("Sluice-Webhook-Id"),
+          exchange.getRequestHeaders().getFirst("Sluice-Webhook-Attempt"),
+          body
+        });
+    if (hooks.size() == 1) {
+      try {
+        holdFirst.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    exchange.sendResponseHeaders(204, -1);
+    exchange.close();
+  }
+
+  private String scalarText(String sql) throws Exception {
+    try (Connection c = env.connect();
+        ResultSet rs = c.createStatement().executeQuery(sql)) {
+      return rs.next() ? rs.getString(1) : null;
+    }
   }
 
   @Test
@@ -138,7 +221,9 @@ class ManyCoordinatorsIT {
     }
     Awaitility.await("submissions reach every coordinator")
         .atMost(Duration.ofSeconds(30))
-        .until(() -> answered.size() >= 60 && ports.stream().allMatch(p -> proxy.opened(p) > 0));
+        .until(
+            () ->
+                answered.size() >= 60 && alivePorts().stream().allMatch(p -> proxy.opened(p) > 0));
     int victim = leaderIndex();
     int before = answered.size();
     coordinators.get(victim).kill();
@@ -154,7 +239,7 @@ class ManyCoordinatorsIT {
     assertThat(unanswered.get())
         .as("a retried submit with a key always found a coordinator")
         .isZero();
-    String survivor = "http://127.0.0.1:" + ports.get((victim + 1) % 3);
+    String survivor = "http://127.0.0.1:" + ports.get(firstAlive());
     for (Map.Entry<String, String> e : answered.entrySet()) {
       assertCountedOnce(survivor, e.getKey(), e.getValue());
     }
@@ -179,7 +264,7 @@ class ManyCoordinatorsIT {
         .atMost(Duration.ofSeconds(30))
         .until(
             () -> {
-              for (int i = 0; i < 3; i++) {
+              for (int i = 0; i < COORDINATORS; i++) {
                 if (coordinators.get(i).isAlive() && proxy.openNow(ports.get(i)) > 0) {
                   serving[0] = i;
                 }
@@ -220,6 +305,15 @@ class ManyCoordinatorsIT {
         .isEqualTo(1);
   }
 
+  private int firstAlive() {
+    for (int i = 0; i < COORDINATORS; i++) {
+      if (coordinators.get(i).isAlive()) {
+        return i;
+      }
+    }
+    throw new AssertionError("no coordinator alive");
+  }
+
   /** The index of the coordinator that leads now. */
   private int leaderIndex() throws Exception {
     String[] node = new String[1];
@@ -244,6 +338,16 @@ class ManyCoordinatorsIT {
       }
     }
     throw new AssertionError("leader " + node[0] + " is not one of this test's coordinators");
+  }
+
+  private List<Integer> alivePorts() {
+    List<Integer> alive = new ArrayList<>();
+    for (int i = 0; i < COORDINATORS; i++) {
+      if (coordinators.get(i).isAlive()) {
+        alive.add(ports.get(i));
+      }
+    }
+    return alive;
   }
 
   private SluiceClient client() {
