@@ -32,6 +32,8 @@ import java.util.UUID;
  *     SLUICE_MIGRATE}, default true); when false it only checks that the schema is current, so its
  *     database role needs no DDL rights and {@link MigrateMain} runs the migrations
  * @param collect collector timeout, attempts and threads ({@link CollectLimits#fromEnv})
+ * @param retention how long finished jobs are kept and how they are deleted ({@link
+ *     RetentionConfig#fromEnv})
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -51,11 +53,13 @@ public record CoordinatorConfig(
     ApiLimits limits,
     AdmissionLimits admission,
     boolean migrate,
-    CollectLimits collect) {
+    CollectLimits collect,
+    RetentionConfig retention) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
     collect = collect == null ? CollectLimits.DEFAULT : collect;
+    retention = retention == null ? RetentionConfig.DEFAULT : retention;
     adminTokens = adminTokens == null ? ApiTokens.NONE : adminTokens;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
@@ -115,6 +119,7 @@ public record CoordinatorConfig(
         .admission(AdmissionLimits.fromEnv(env))
         .migrate(env.bool("SLUICE_MIGRATE", b.migrate))
         .collect(CollectLimits.fromEnv(env))
+        .retention(RetentionConfig.fromEnv(env))
         .build();
   }
 
@@ -145,6 +150,11 @@ public record CoordinatorConfig(
     return b.build();
   }
 
+  /** This configuration with another retention of finished jobs. */
+  public CoordinatorConfig withRetention(RetentionConfig retention) {
+    return toBuilder().retention(retention).build();
+  }
+
   /** This configuration, applying the migrations at start ({@code true}) or only checking them. */
   public CoordinatorConfig withMigrate(boolean migrate) {
     return toBuilder().migrate(migrate).build();
@@ -166,7 +176,8 @@ public record CoordinatorConfig(
         .limits(limits)
         .admission(admission)
         .migrate(migrate)
-        .collect(collect);
+        .collect(collect)
+        .retention(retention);
   }
 
   /** Defaults are the production ones documented in the README. */
@@ -189,6 +200,7 @@ public record CoordinatorConfig(
     private AdmissionLimits admission;
     private boolean migrate = true;
     private CollectLimits collect = CollectLimits.DEFAULT;
+    private RetentionConfig retention = RetentionConfig.DEFAULT;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -271,6 +283,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder retention(RetentionConfig v) {
+      retention = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
           database,
@@ -290,7 +307,8 @@ public record CoordinatorConfig(
           limits,
           admission,
           migrate,
-          collect);
+          collect,
+          retention);
     }
   }
 }
