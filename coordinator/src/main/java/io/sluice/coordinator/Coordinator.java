@@ -99,7 +99,8 @@ public final class Coordinator implements AutoCloseable {
               retention.interval(),
               guard(
                   "retention",
-                  new DeleteExpiredJobs(retention, leader, redis, Clock.systemUTC(), metrics))));
+                  new DeleteExpiredJobs(
+                      retention, db, leader, redis, Clock.systemUTC(), metrics))));
     }
     loops.start(
         LoopSpec.every(

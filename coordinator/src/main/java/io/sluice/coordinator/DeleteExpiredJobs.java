@@ -26,6 +26,7 @@ final class DeleteExpiredJobs implements Runnable {
   private static final int BATCHES_PER_RUN = 100;
 
   private final RetentionConfig config;
+  private final Database db;
   private final LeaderElection leader;
   private final QueueProtocol redis;
   private final Clock clock;
@@ -35,7 +36,9 @@ final class DeleteExpiredJobs implements Runnable {
   private final Counter deletedTasks;
   private final Counter deletedEvents;
   private final Counter transactions;
+  private final Counter vacuums;
   private final AtomicLong lastRun = new AtomicLong();
+  private boolean warnedAutovacuumOff;
 
   /** What one run deleted, and in how many transactions of at most how many rows each. */
   record Run(int jobs, int stages, long tasks, long events, int transactions, long largestChunk) {
@@ -54,11 +57,13 @@ final class DeleteExpiredJobs implements Runnable {
 
   DeleteExpiredJobs(
       RetentionConfig config,
+      Database db,
       LeaderElection leader,
       QueueProtocol redis,
       Clock clock,
       MeterRegistry metrics) {
     this.config = config;
+    this.db = db;
     this.leader = leader;
     this.redis = redis;
     this.clock = clock;
@@ -67,6 +72,7 @@ final class DeleteExpiredJobs implements Runnable {
     this.deletedTasks = rows(metrics, "tasks");
     this.deletedEvents = rows(metrics, "job_events");
     this.transactions = metrics.counter("sluice_retention_transactions_total");
+    this.vacuums = metrics.counter("sluice_retention_vacuums_total");
     metrics.gauge("sluice_retention_last_run_seconds", lastRun, AtomicLong::get);
   }
 
@@ -96,9 +102,39 @@ final class DeleteExpiredJobs implements Runnable {
         break;
       }
     }
+    if (total.jobs() > 0) {
+      vacuumUnlessAutovacuum();
+    }
     lastRun.set(clock.millis() / 1000);
     report(total, clock.millis() - started);
     return total;
+  }
+
+  /**
+   * Deleted rows are dead tuples until a vacuum makes their space reusable; with the server's
+   * autovacuum off nothing would, and the tables would grow as if nothing were deleted. Then the
+   * leader vacuums the per-job tables itself after each run that deleted anything.
+   */
+  private void vacuumUnlessAutovacuum() {
+    try {
+      if (db.query(store::autovacuumOn)) {
+        return;
+      }
+      if (!warnedAutovacuumOff) {
+        warnedAutovacuumOff = true;
+        log.warn(
+            "PostgreSQL's autovacuum is off: the leader vacuums jobs, tasks and job_events after"
+                + " each retention run, or deleted rows would never be reused");
+      }
+      db.query(
+          c -> {
+            store.vacuum(c);
+            return null;
+          });
+      vacuums.increment();
+    } catch (RuntimeException e) {
+      log.warn("Vacuum after retention failed; the next run tries again: {}", e.toString());
+    }
   }
 
   private Run delete(Marked batch) {

@@ -105,7 +105,7 @@ class DeleteExpiredJobsIT {
     assertThat(redisKeysOf(expiredKeys)).isEqualTo(2L * expiredKeys.size() + 1);
 
     double deletedBefore = metrics.counter("sluice_retention_deleted_jobs_total").count();
-    Run run = RetentionFixture.retention(TEN_MINUTES, leader, redis, metrics).runOnce();
+    Run run = RetentionFixture.retention(TEN_MINUTES, db, leader, redis, metrics).runOnce();
 
     assertThat(run.jobs()).isEqualTo(4);
     assertThat(run.stages()).isEqualTo(2);
@@ -137,7 +137,7 @@ class DeleteExpiredJobsIT {
     double before = metrics.counter("sluice_retention_transactions_total").count();
 
     Run run =
-        RetentionFixture.retention(TEN_MINUTES.withBatches(500, 2000), leader, redis, metrics)
+        RetentionFixture.retention(TEN_MINUTES.withBatches(500, 2000), db, leader, redis, metrics)
             .runOnce();
 
     assertThat(run.tasks()).isEqualTo(20_000);
@@ -172,7 +172,7 @@ class DeleteExpiredJobsIT {
     assertThat(stale.isLeader()).as("the stale leader has not noticed yet").isTrue();
 
     assertThatThrownBy(
-            () -> RetentionFixture.retention(TEN_MINUTES, stale, redis, metrics).runOnce())
+            () -> RetentionFixture.retention(TEN_MINUTES, db, stale, redis, metrics).runOnce())
         .isInstanceOf(LeaderElection.NotLeaderException.class);
     try (Connection c = env.connect()) {
       assertThat(rows(c, id)).containsEntry("jobs", 1L).containsEntry("tasks", 3L);
@@ -181,7 +181,7 @@ class DeleteExpiredJobsIT {
           .isZero();
     }
 
-    assertThat(RetentionFixture.retention(TEN_MINUTES, next, redis, metrics).runOnce().jobs())
+    assertThat(RetentionFixture.retention(TEN_MINUTES, db, next, redis, metrics).runOnce().jobs())
         .isEqualTo(1);
     leader = next;
   }
@@ -195,7 +195,7 @@ class DeleteExpiredJobsIT {
   void aRequeueRacingRetentionReopensTheWholeJobOrFindsItGone() throws Exception {
     PostgresTaskRequeue requeue = new PostgresTaskRequeue();
     DeleteExpiredJobs retention =
-        RetentionFixture.retention(TEN_MINUTES.withBatches(500, 100), leader, redis, metrics);
+        RetentionFixture.retention(TEN_MINUTES.withBatches(500, 100), db, leader, redis, metrics);
     int reopened = 0;
     int gone = 0;
     for (int i = 0; i < 40; i++) {

@@ -49,8 +49,12 @@ final class RetentionFixture {
   }
 
   static DeleteExpiredJobs retention(
-      RetentionConfig config, LeaderElection leader, QueueProtocol redis, MeterRegistry m) {
-    return new DeleteExpiredJobs(config, leader, redis, Clock.systemUTC(), m);
+      RetentionConfig config,
+      Database db,
+      LeaderElection leader,
+      QueueProtocol redis,
+      MeterRegistry m) {
+    return new DeleteExpiredJobs(config, db, leader, redis, Clock.systemUTC(), m);
   }
 
   /**

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -62,6 +63,12 @@ public final class PostgresRetention {
 
   private static final String DELETE_TOP_JOBS =
       "DELETE FROM jobs WHERE id = ANY(?) AND deleting AND parent_id IS NULL";
+
+  private static final String AUTOVACUUM_ON = "SELECT current_setting('autovacuum') = 'on'";
+
+  // Outside any transaction (auto-commit). A plain VACUUM takes SHARE UPDATE EXCLUSIVE, which no
+  // read or write conflicts with; SKIP_LOCKED passes over a table another vacuum is busy with.
+  private static final String VACUUM = "VACUUM (SKIP_LOCKED) jobs, tasks, job_events";
 
   private static final Set<String> FINISHED = Set.of("SUCCEEDED", "FAILED", "CANCELLED");
 
@@ -161,6 +168,39 @@ public final class PostgresRetention {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setArray(1, uuids(c, ids, Function.identity()));
       return ps.executeUpdate();
+    }
+  }
+
+  /** True when the server's autovacuum runs, so deleted rows are made reusable without us. */
+  public boolean autovacuumOn(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(AUTOVACUUM_ON);
+        ResultSet rs = ps.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
+  /**
+   * Vacuums the per-job tables on {@code c}, an auto-commit connection, with the statement timeout
+   * lifted for it and restored after. A role that does not own the tables gets a warning from
+   * PostgreSQL and vacuums nothing.
+   */
+  public void vacuum(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      String timeout;
+      try (ResultSet rs = s.executeQuery("SHOW statement_timeout")) {
+        rs.next();
+        timeout = rs.getString(1);
+      }
+      s.execute("SET statement_timeout = 0");
+      try {
+        s.execute(VACUUM);
+      } finally {
+        try (PreparedStatement restore =
+            c.prepareStatement("SELECT set_config('statement_timeout', ?, false)")) {
+          restore.setString(1, timeout);
+          restore.execute();
+        }
+      }
     }
   }
 }
