@@ -91,6 +91,18 @@ public final class Coordinator implements AutoCloseable {
                 LoopSpec.periodic(
                     Duration.ZERO, config.sweepInterval(), guard("sweep", sweeper::sweepOnce)))
             .stallAfter(config.sweepInterval().multipliedBy(10).plusSeconds(30)));
+    if (config.retention().enabled()) {
+      RetentionConfig retention = config.retention();
+      loops.start(
+          LoopSpec.every(
+              "retention",
+              retention.interval(),
+              retention.interval(),
+              guard(
+                  "retention",
+                  new DeleteExpiredJobs(
+                      retention, db, leader, redis, Clock.systemUTC(), metrics))));
+    }
     loops.start(
         LoopSpec.every(
             "webhook-relay",

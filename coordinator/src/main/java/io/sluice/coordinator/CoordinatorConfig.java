@@ -34,6 +34,8 @@ import java.util.UUID;
  * @param collect collector timeout, attempts and threads ({@link CollectLimits#fromEnv})
  * @param webhooks callback signing secrets, allowed targets and delivery timings ({@link
  *     WebhookConfig#fromEnv})
+ * @param retention how long finished jobs are kept and how they are deleted ({@link
+ *     RetentionConfig#fromEnv})
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -54,12 +56,14 @@ public record CoordinatorConfig(
     AdmissionLimits admission,
     boolean migrate,
     CollectLimits collect,
-    WebhookConfig webhooks) {
+    WebhookConfig webhooks,
+    RetentionConfig retention) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
     collect = collect == null ? CollectLimits.DEFAULT : collect;
     webhooks = webhooks == null ? WebhookConfig.NONE : webhooks;
+    retention = retention == null ? RetentionConfig.DEFAULT : retention;
     adminTokens = adminTokens == null ? ApiTokens.NONE : adminTokens;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
@@ -120,6 +124,7 @@ public record CoordinatorConfig(
         .migrate(env.bool("SLUICE_MIGRATE", b.migrate))
         .collect(CollectLimits.fromEnv(env))
         .webhooks(WebhookConfig.fromEnv(env))
+        .retention(RetentionConfig.fromEnv(env))
         .build();
   }
 
@@ -150,6 +155,11 @@ public record CoordinatorConfig(
     return b.build();
   }
 
+  /** This configuration with another retention of finished jobs. */
+  public CoordinatorConfig withRetention(RetentionConfig retention) {
+    return toBuilder().retention(retention).build();
+  }
+
   /** This configuration, applying the migrations at start ({@code true}) or only checking them. */
   public CoordinatorConfig withMigrate(boolean migrate) {
     return toBuilder().migrate(migrate).build();
@@ -172,7 +182,8 @@ public record CoordinatorConfig(
         .admission(admission)
         .migrate(migrate)
         .collect(collect)
-        .webhooks(webhooks);
+        .webhooks(webhooks)
+        .retention(retention);
   }
 
   /** This configuration with other webhook settings. */
@@ -201,6 +212,7 @@ public record CoordinatorConfig(
     private boolean migrate = true;
     private CollectLimits collect = CollectLimits.DEFAULT;
     private WebhookConfig webhooks = WebhookConfig.NONE;
+    private RetentionConfig retention = RetentionConfig.DEFAULT;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -288,6 +300,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder retention(RetentionConfig v) {
+      retention = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
           database,
@@ -308,7 +325,8 @@ public record CoordinatorConfig(
           admission,
           migrate,
           collect,
-          webhooks);
+          webhooks,
+          retention);
     }
   }
 }

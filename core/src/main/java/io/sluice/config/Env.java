@@ -95,7 +95,10 @@ public final class Env {
     }
   }
 
-  /** Parses {@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h} or ISO-8601 {@code PT30S}. */
+  /**
+   * Parses {@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 7d} or ISO-8601 {@code
+   * PT30S}.
+   */
   public static Duration parseDuration(String value) {
     String v = value.trim().toLowerCase(Locale.ROOT);
     if (v.startsWith("pt") || v.startsWith("p")) {
@@ -109,6 +112,7 @@ public final class Env {
       case 's' -> Duration.ofSeconds(n);
       case 'm' -> Duration.ofMinutes(n);
       case 'h' -> Duration.ofHours(n);
+      case 'd' -> Duration.ofDays(n);
       default -> throw new IllegalArgumentException(value);
     };
   }

@@ -118,7 +118,10 @@ public interface QueueProtocol extends AutoCloseable {
   /** Acknowledges and deletes collect signals. */
   void ackCollect(List<CollectSignal> signals);
 
-  /** Deletes finished jobs' fan-in keys; their history lives in PostgreSQL. */
+  /**
+   * Deletes finished jobs' keys (the fan-in counter and bitmap, and a bitmap an interrupted rebuild
+   * staged); their history lives in PostgreSQL.
+   */
   void deleteJobKeys(List<UUID> jobIds);
 
   /** {@link #deleteJobKeys(List)} of one job. */

@@ -206,7 +206,9 @@ public class RedisQueueProtocol implements QueueProtocol {
   public void deleteJobKeys(List<UUID> jobIds) {
     if (!jobIds.isEmpty()) {
       commands.unlink(
-          jobIds.stream().map(id -> List.of(keys.remaining(id), keys.counted(id))).toList());
+          jobIds.stream()
+              .map(id -> List.of(keys.remaining(id), keys.counted(id), keys.countedStaging(id)))
+              .toList());
     }
   }
 

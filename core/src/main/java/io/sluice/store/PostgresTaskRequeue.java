@@ -29,11 +29,12 @@ public final class PostgresTaskRequeue {
   public static final Set<JobStatus> REQUEUABLE =
       EnumSet.of(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED);
 
-  // Another tenant's job is locked by nobody and reads as no job at all.
+  // Another tenant's job is locked by nobody and reads as no job at all; so does a job retention
+  // has started deleting (PostgresRetention), which must never run again half-deleted.
   private static final String LOCK_JOB =
       """
       SELECT tenant, status, version, queue, on_task_failure, tasks_failed FROM jobs
-       WHERE id = ? AND (?::text IS NULL OR tenant = ?::text)
+       WHERE id = ? AND (?::text IS NULL OR tenant = ?::text) AND NOT deleting
          FOR UPDATE
       """;
 

@@ -310,6 +310,22 @@ public abstract class QueueProtocolContract {
   }
 
   @Test
+  void deletingJobKeysRemovesTheStagedBitmapARebuildInterruptedLeftBehind() {
+    UUID job = UUID.randomUUID();
+    protocol.initFanIn(job, 4);
+    // A rebuild that died between staging the finished tasks and swapping the bitmap in.
+    call("SETBIT", keys.countedStaging(job), "3", "1");
+
+    protocol.deleteJobKeys(List.of(job));
+
+    assertThat(
+            call("EXISTS", keys.remaining(job))
+                + call("EXISTS", keys.counted(job))
+                + call("EXISTS", keys.countedStaging(job)))
+        .isZero();
+  }
+
+  @Test
   void entriesReadButNotAcknowledgedAreTakenOverOnceIdleLongEnough() {
     String queue = queue();
     UUID job = UUID.randomUUID();
