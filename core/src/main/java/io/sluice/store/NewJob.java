@@ -7,7 +7,8 @@ import java.util.UUID;
 
 /**
  * A validated submission, ready to be stored; {@code labels} and {@code runAt} may be null; {@code
- * stages} is empty for a one-stage job ({@code type} and {@code payload} are its stage's).
+ * stages} is empty for a one-stage job ({@code type} and {@code payload} are its stage's); {@code
+ * limits} are its time limits ({@link TimeLimits#NONE} when none were given).
  */
 public record NewJob(
     UUID id,
@@ -22,10 +23,44 @@ public record NewJob(
     String onTaskFailure,
     JsonNode labels,
     Instant runAt,
-    List<NewStage> stages) {
+    List<NewStage> stages,
+    TimeLimits limits) {
 
   public NewJob {
     stages = stages == null ? List.of() : List.copyOf(stages);
+    limits = limits == null ? TimeLimits.NONE : limits;
+  }
+
+  /** A submission without time limits. */
+  public NewJob(
+      UUID id,
+      String tenant,
+      String type,
+      String queue,
+      JsonNode payload,
+      String idempotencyKey,
+      String requestHash,
+      int priority,
+      int maxAttempts,
+      String onTaskFailure,
+      JsonNode labels,
+      Instant runAt,
+      List<NewStage> stages) {
+    this(
+        id,
+        tenant,
+        type,
+        queue,
+        payload,
+        idempotencyKey,
+        requestHash,
+        priority,
+        maxAttempts,
+        onTaskFailure,
+        labels,
+        runAt,
+        stages,
+        TimeLimits.NONE);
   }
 
   /** Whether this submission is a pipeline of stages, in topological order. */
@@ -58,6 +93,7 @@ public record NewJob(
         onTaskFailure,
         null,
         null,
-        List.of());
+        List.of(),
+        TimeLimits.NONE);
   }
 }
