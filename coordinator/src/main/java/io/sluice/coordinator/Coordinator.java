@@ -90,6 +90,13 @@ public final class Coordinator implements AutoCloseable {
                 LoopSpec.periodic(
                     Duration.ZERO, config.sweepInterval(), guard("sweep", sweeper::sweepOnce)))
             .stallAfter(config.sweepInterval().multipliedBy(10).plusSeconds(30)));
+    TimeLimitSweep timeLimits = new TimeLimitSweep(db, redis, leader, metrics);
+    loops.start(
+        LoopSpec.every(
+            "time-limits",
+            Duration.ZERO,
+            config.sweepInterval(),
+            guard("time limits", timeLimits::sweepOnce)));
     loops.start(
         LoopSpec.every(
             "heartbeat",

@@ -174,7 +174,13 @@ final class JobSubmitter {
       }
       stages.add(
           new NewStage(
-              s.name(), s.type(), s.payload(), s.dependsOn(), s.queue(), s.onTaskFailure()));
+              s.name(),
+              s.type(),
+              s.payload(),
+              s.dependsOn(),
+              s.queue(),
+              s.onTaskFailure(),
+              s.taskTimeout() == null ? request.limits().taskTimeout() : s.taskTimeout()));
     }
     return newJob(tenant, request, PIPELINE_TYPE, Json.object(), stages);
   }
@@ -394,7 +400,8 @@ final class JobSubmitter {
         request.onTaskFailure(),
         request.labels(),
         request.runAt(),
-        stages);
+        stages,
+        request.limits());
   }
 
   private Outcome stored(String tenant, NewJob job, Stored stored, AdmissionControl.Ticket ticket) {

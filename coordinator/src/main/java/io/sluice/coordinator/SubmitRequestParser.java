@@ -19,7 +19,10 @@ final class SubmitRequestParser {
           "onTaskFailure",
           "labels",
           "runAt",
-          "stages");
+          "stages",
+          "taskTimeout",
+          "deadline",
+          "retry");
   private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
@@ -85,7 +88,8 @@ final class SubmitRequestParser {
         onTaskFailure,
         Labels.parse(root.get("labels")),
         Labels.runAt(root.get("runAt")),
-        pipeline ? StagesParser.parse(stages, queue, onTaskFailure) : null);
+        pipeline ? StagesParser.parse(stages, queue, onTaskFailure) : null,
+        TimeLimitsParser.parse(root));
   }
 
   private static String name(JsonNode root, String field, String fallback) {

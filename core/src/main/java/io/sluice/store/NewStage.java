@@ -23,7 +23,12 @@ public record NewStage(
 
   /** A stage without a task timeout. */
   public NewStage(
-      String name, String type, JsonNode payload, List<String> dependsOn, String queue, String policy) {
+      String name,
+      String type,
+      JsonNode payload,
+      List<String> dependsOn,
+      String queue,
+      String policy) {
     this(name, type, payload, dependsOn, queue, policy, null);
   }
 }

@@ -74,7 +74,8 @@ public final class PostgresJobStore {
   private static final String BY_IDS = "SELECT " + COLUMNS + " FROM jobs WHERE id = ANY(?)";
 
   // A stage of a pipeline: born WAITING, without tasks; it shares its pipeline's tenant, priority,
-  // attempts, labels, delayed start and retry backoff, and has no idempotency key or deadline of its
+  // attempts, labels, delayed start and retry backoff, and has no idempotency key or deadline of
+  // its
   // own (the pipeline's deadline ends it); its task timeout is its own or the pipeline's.
   private static final String INSERT_STAGE =
       """
@@ -224,8 +225,7 @@ public final class PostgresJobStore {
     return inserted;
   }
 
-  private static Array millis(
-      Connection c, List<NewJob> jobs, Function<TimeLimits, Duration> field)
+  private static Array millis(Connection c, List<NewJob> jobs, Function<TimeLimits, Duration> field)
       throws SQLException {
     return c.createArrayOf(
         "int8", jobs.stream().map(j -> TimeLimits.millis(field.apply(j.limits()))).toArray());

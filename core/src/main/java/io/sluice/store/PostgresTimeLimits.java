@@ -193,8 +193,8 @@ public final class PostgresTimeLimits {
   /**
    * FAILs the jobs ("deadline exceeded") that are still active and past their deadline, in the
    * caller's transaction: their unfinished tasks (and their stages' tasks) become CANCELLED, so a
-   * queued one never starts and a running one's renewal tells its handler to stop; their stages
-   * not finished become CANCELLED. One status event per row moved.
+   * queued one never starts and a running one's renewal tells its handler to stop; their stages not
+   * finished become CANCELLED. One status event per row moved.
    */
   public Ended failPastDeadline(Connection c, List<UUID> ids) throws SQLException {
     Array array = c.createArrayOf("uuid", ids.toArray());

@@ -44,8 +44,8 @@ final class RunningTask implements TaskContext {
 
   /**
    * Tells the handler to stop because its attempt ran past its job's task timeout: unless it was
-   * told to stop for another reason first, whatever it returns fails the attempt with {@code
-   * "timed out after …"} (see {@link TaskRunner}).
+   * told to stop for another reason first, whatever it returns fails the attempt with {@code "timed
+   * out after …"} (see {@link TaskRunner}).
    */
   void timeOut() {
     stop(TimeLimits.timedOutError(claim.limits().taskTimeout()), true);
