@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import io.sluice.worker.Worker;
@@ -151,6 +152,70 @@ class TimeLimitsIT {
             api.count(
                 "SELECT count(*) FROM job_events WHERE job_id = ? AND to_status = 'FAILED'", id))
         .isEqualTo(1);
+  }
+
+  @Test
+  void badLimitsAreRefusedNamingTheFieldAndStageAndWriteNothing() {
+    List<Long> before = api.footprint();
+
+    HttpResponse<String> timeout =
+        stack.submit("{\"type\":\"noop\",\"payload\":{\"tasks\":1},\"taskTimeout\":\"50ms\"}");
+    HttpResponse<String> stage =
+        stack.submit(
+            """
+            {"stages": [{"name": "a", "type": "noop", "payload": {"tasks": 1}, "taskTimeout": "x"}]}""");
+    HttpResponse<String> retry =
+        stack.submit(
+            "{\"type\":\"noop\",\"payload\":{\"tasks\":1},\"retry\":{\"base\":\"1m\",\"max\":\"1s\"}}");
+    HttpResponse<String> batch =
+        stack.post(
+            "/api/v1/jobs/batch",
+            "application/json",
+            Stack.TOKEN,
+            """
+            {"jobs": [{"type": "noop", "payload": {"tasks": 1}, "deadline": "1h"},
+                      {"type": "noop", "payload": {"tasks": 1}, "deadline": "0s"}]}""");
+
+    assertThat(timeout.statusCode()).isEqualTo(400);
+    assertThat(field(timeout)).isEqualTo("taskTimeout");
+    assertThat(stage.statusCode()).isEqualTo(400);
+    assertThat(field(stage)).isEqualTo("stages[0].taskTimeout");
+    assertThat(Json.read(stage.body()).path("stage").asText()).isEqualTo("a");
+    assertThat(retry.statusCode()).isEqualTo(400);
+    assertThat(field(retry)).isEqualTo("retry.max");
+    assertThat(batch.statusCode()).as(batch.body()).isEqualTo(400);
+    JsonNode errors = Json.read(batch.body()).path("errors");
+    assertThat(errors).hasSize(1);
+    assertThat(errors.get(0).path("index").asInt()).isEqualTo(1);
+    assertThat(errors.get(0).path("field").asText()).isEqualTo("deadline");
+    assertThat(api.footprint()).as("nothing was written").isEqualTo(before);
+  }
+
+  @Test
+  void theSameKeyWithAnotherTimeoutIsAConflictAndAStageShowsItsOwnTimeout() {
+    String body =
+        """
+        {"idempotencyKey": "limits-1", "taskTimeout": "%s", "retry": {"base": "1s", "max": "2s"},
+         "stages": [{"name": "a", "type": "noop", "payload": {"tasks": 1}, "taskTimeout": "1m"},
+                    {"name": "b", "type": "noop", "payload": {"tasks": 1}, "dependsOn": ["a"]}]}""";
+    HttpResponse<String> first = stack.submit(body.formatted("30s"));
+    HttpResponse<String> again = stack.submit(body.formatted("30s"));
+    HttpResponse<String> other = stack.submit(body.formatted("31s"));
+
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
+    assertThat(again.statusCode()).isEqualTo(200);
+    assertThat(other.statusCode()).isEqualTo(409);
+    JsonNode job = Json.read(first.body());
+    assertThat(job.path("taskTimeout").asText()).isEqualTo("30s");
+    assertThat(job.path("retry").path("max").asText()).isEqualTo("2s");
+    JsonNode stages = stack.job(job.path("id").asText()).path("stages");
+    assertThat(stages.get(0).path("taskTimeout").asText()).as("its own").isEqualTo("1m");
+    assertThat(stages.get(1).path("taskTimeout").asText()).as("the job's").isEqualTo("30s");
+    stack.awaitTerminal(job.path("id").asText(), WAIT);
+  }
+
+  private static String field(HttpResponse<String> response) {
+    return Json.read(response.body()).path("field").asText();
   }
 
   private boolean allStarted(UUID id, int tasks, int attempts) {
