@@ -31,38 +31,6 @@ public record NewJob(
     limits = limits == null ? TimeLimits.NONE : limits;
   }
 
-  /** A submission without time limits. */
-  public NewJob(
-      UUID id,
-      String tenant,
-      String type,
-      String queue,
-      JsonNode payload,
-      String idempotencyKey,
-      String requestHash,
-      int priority,
-      int maxAttempts,
-      String onTaskFailure,
-      JsonNode labels,
-      Instant runAt,
-      List<NewStage> stages) {
-    this(
-        id,
-        tenant,
-        type,
-        queue,
-        payload,
-        idempotencyKey,
-        requestHash,
-        priority,
-        maxAttempts,
-        onTaskFailure,
-        labels,
-        runAt,
-        stages,
-        TimeLimits.NONE);
-  }
-
   /** Whether this submission is a pipeline of stages, in topological order. */
   public boolean isPipeline() {
     return !stages.isEmpty();

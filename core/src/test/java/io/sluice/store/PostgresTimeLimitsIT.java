@@ -71,16 +71,7 @@ class PostgresTimeLimitsIT {
     try {
       for (ClaimedTask claim : claims) {
         CyclicBarrier start = new CyclicBarrier(2);
-        Future<Integer> worker =
-            threads.submit(
-                () ->
-                    db.inTransaction(
-                            c -> {
-                              meet(start);
-                              return tasks.completeAndCount(c, List.of(success(claim)));
-                            })
-                        .applied()
-                        .size());
+        Future<Integer> worker = threads.submit(() -> succeed(claim, start));
         Future<Integer> leader =
             threads.submit(
                 () ->
@@ -137,16 +128,7 @@ class PostgresTimeLimitsIT {
               }
             });
         CyclicBarrier start = new CyclicBarrier(2);
-        Future<Integer> worker =
-            threads.submit(
-                () ->
-                    db.inTransaction(
-                            c -> {
-                              meet(start);
-                              return tasks.completeAndCount(c, List.of(success(claim)));
-                            })
-                        .applied()
-                        .size());
+        Future<Integer> worker = threads.submit(() -> succeed(claim, start));
         Future<List<UUID>> leader =
             threads.submit(
                 () ->
@@ -184,6 +166,17 @@ class PostgresTimeLimitsIT {
     } catch (Exception e) {
       throw new IllegalStateException("the other side of the race never came", e);
     }
+  }
+
+  /** The worker's side: the attempt's success, committed; 1 when its fence held. */
+  private int succeed(ClaimedTask claim, CyclicBarrier start) {
+    return db.inTransaction(
+            c -> {
+              meet(start);
+              return tasks.completeAndCount(c, List.of(success(claim)));
+            })
+        .applied()
+        .size();
   }
 
   private static Completion success(ClaimedTask claim) {
