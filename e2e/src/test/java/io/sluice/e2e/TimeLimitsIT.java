@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.client.JobSnapshot;
+import io.sluice.client.SluiceClient;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
@@ -129,6 +131,11 @@ class TimeLimitsIT {
     assertThat(job.path("status").asText()).isEqualTo("FAILED");
     assertThat(job.path("error").asText()).isEqualTo("deadline exceeded");
     assertThat(job.path("deadline").asText()).isEqualTo("2s");
+    JobSnapshot read =
+        SluiceClient.create(URI.create(stack.api()), Stack.ADMIN_TOKEN, null).get(id);
+    assertThat(read.deadline()).as("the Java client reads it").contains("2s");
+    assertThat(read.deadlineAt()).isPresent();
+    assertThat(read.taskTimeout()).isEmpty();
     await("every running handler is told to stop")
         .atMost(WAIT)
         .until(() -> ProbeJobType.sawCancel(id).size() == 8);
