@@ -81,6 +81,26 @@ class TimeLimitsIT {
   }
 
   @Test
+  void aStagesOwnTimeoutStopsItsTasksWhileTheOtherStagesRunWithoutOne() {
+    UUID id =
+        api.create(
+            """
+            {"maxAttempts": 1, "stages": [
+               {"name": "quick", "type": "noop", "payload": {"tasks": 2}},
+               {"name": "slow", "type": "timeout-probe", "payload": {"tasks": 1},
+                "dependsOn": ["quick"], "taskTimeout": "300ms"}]}""");
+
+    JsonNode job = stack.awaitTerminal(id.toString(), WAIT);
+
+    assertThat(job.path("status").asText()).isEqualTo("FAILED");
+    assertThat(job.path("error").asText()).contains("slow").endsWith("timed out after 300ms");
+    JsonNode stages = job.path("stages");
+    assertThat(stages.get(0).path("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(stages.get(0).path("taskTimeout").isNull()).isTrue();
+    assertThat(stages.get(1).path("status").asText()).isEqualTo("FAILED");
+  }
+
+  @Test
   void aLateResultOfAnAttemptThatIgnoredItsStopIsFencedAndTheRetryCountsOnce() {
     long zombiesBefore = zombieCommitsRejected();
     UUID id =
