@@ -1,6 +1,7 @@
 package io.sluice.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,28 @@ public record JobSnapshot(JsonNode json, long version) {
 
   public int maxAttempts() {
     return json.path("maxAttempts").asInt();
+  }
+
+  /**
+   * The job's {@code taskTimeout} as written by the API ({@code "30s"}); empty when it has none.
+   */
+  public Optional<String> taskTimeout() {
+    return text("taskTimeout");
+  }
+
+  /** The job's {@code deadline} ({@code "1h"}, from its submission); empty when it has none. */
+  public Optional<String> deadline() {
+    return text("deadline");
+  }
+
+  /** When the job's deadline falls, by the server's database clock; empty when it has none. */
+  public Optional<Instant> deadlineAt() {
+    return text("deadlineAt").map(Instant::parse);
+  }
+
+  private Optional<String> text(String field) {
+    JsonNode v = json.path(field);
+    return v.isTextual() ? Optional.of(v.textValue()) : Optional.empty();
   }
 
   /** The job's labels; empty when it has none. */

@@ -109,6 +109,13 @@ public final class Coordinator implements AutoCloseable {
             Duration.ofSeconds(1),
             Duration.ofMillis(250),
             guard("webhook relay", new WebhookRelay(leader, config.webhooks(), metrics))));
+    TimeLimitSweep timeLimits = new TimeLimitSweep(db, redis, leader, metrics);
+    loops.start(
+        LoopSpec.every(
+            "time-limits",
+            Duration.ZERO,
+            config.sweepInterval(),
+            guard("time limits", timeLimits::sweepOnce)));
     loops.start(
         LoopSpec.every(
             "heartbeat",

@@ -6,6 +6,8 @@ import io.sluice.json.Json;
 import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
 import io.sluice.store.TaskView;
+import io.sluice.store.TimeLimits;
+import java.time.Duration;
 import java.util.List;
 
 /** The API's JSON shapes of jobs and tasks (the public contract, in the README section "API"). */
@@ -34,7 +36,30 @@ final class JobJson {
     n.put("finishedAt", job.finishedAt() == null ? null : job.finishedAt().toString());
     n.set("labels", job.labels() == null ? Json.object() : job.labels());
     n.put("runAt", job.runAt() == null ? null : job.runAt().toString());
+    limits(n, job);
     return n;
+  }
+
+  /**
+   * The job's time limits as durations like the request's ({@code "30s"}), null when not given;
+   * {@code deadlineAt} is when its deadline falls on PostgreSQL's clock.
+   */
+  private static void limits(ObjectNode n, Job job) {
+    TimeLimits limits = job.limits();
+    n.put("taskTimeout", text(limits.taskTimeout()));
+    n.put("deadline", text(limits.deadline()));
+    n.put("deadlineAt", job.deadlineAt() == null ? null : job.deadlineAt().toString());
+    if (limits.retryBase() == null) {
+      n.putNull("retry");
+    } else {
+      n.putObject("retry")
+          .put("base", text(limits.retryBase()))
+          .put("max", text(limits.retryMax()));
+    }
+  }
+
+  private static String text(Duration d) {
+    return d == null ? null : TimeLimits.text(d);
   }
 
   /**
@@ -70,6 +95,7 @@ final class JobJson {
     n.set("result", s.result());
     n.put("error", s.error());
     n.put("onTaskFailure", s.onTaskFailure());
+    n.put("taskTimeout", text(s.limits().taskTimeout()));
     n.put("startedAt", s.startedAt() == null ? null : s.startedAt().toString());
     n.put("finishedAt", s.finishedAt() == null ? null : s.finishedAt().toString());
     return n;

@@ -174,7 +174,13 @@ final class JobSubmitter {
       }
       stages.add(
           new NewStage(
-              s.name(), s.type(), s.payload(), s.dependsOn(), s.queue(), s.onTaskFailure()));
+              s.name(),
+              s.type(),
+              s.payload(),
+              s.dependsOn(),
+              s.queue(),
+              s.onTaskFailure(),
+              s.taskTimeout() == null ? request.limits().taskTimeout() : s.taskTimeout()));
     }
     return newJob(tenant, request, PIPELINE_TYPE, Json.object(), stages);
   }
@@ -395,6 +401,7 @@ final class JobSubmitter {
         request.labels(),
         request.runAt(),
         stages,
+        request.limits(),
         request.callback());
   }
 

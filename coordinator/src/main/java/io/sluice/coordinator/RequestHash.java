@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.json.Json;
+import io.sluice.store.TimeLimits;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,6 +33,7 @@ final class RequestHash {
     if (r.runAt() != null) {
       canonical.put("runAt", r.runAt().toString());
     }
+    limits(canonical, r.limits());
     if (r.isPipeline()) {
       canonical.set("stages", canonical(Json.MAPPER.valueToTree(r.stages())));
     }
@@ -45,6 +47,20 @@ final class RequestHash {
       return HexFormat.of().formatHex(digest);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /** The time limits given, each in milliseconds; none when the request gives none. */
+  private static void limits(ObjectNode canonical, TimeLimits limits) {
+    if (limits.taskTimeout() != null) {
+      canonical.put("taskTimeoutMs", limits.taskTimeout().toMillis());
+    }
+    if (limits.deadline() != null) {
+      canonical.put("deadlineMs", limits.deadline().toMillis());
+    }
+    if (limits.retryBase() != null) {
+      canonical.put("retryBaseMs", limits.retryBase().toMillis());
+      canonical.put("retryMaxMs", limits.retryMax().toMillis());
     }
   }
 

@@ -3,6 +3,7 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.coordinator.SubmitRequest.StageRequest;
 import io.sluice.json.Json;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -24,7 +25,7 @@ final class StagesParser {
   private static final String STAGE_NAME = "[a-z0-9][a-z0-9_-]{0,62}";
   private static final String TYPE_NAME = "[A-Za-z0-9_.-]{1,64}";
   private static final Set<String> FIELDS =
-      Set.of("name", "type", "payload", "dependsOn", "queue", "onTaskFailure");
+      Set.of("name", "type", "payload", "dependsOn", "queue", "onTaskFailure", "taskTimeout");
 
   private StagesParser() {}
 
@@ -85,7 +86,13 @@ final class StagesParser {
     }
     String queue = text(node, i, name, "queue", TYPE_NAME, jobQueue);
     String policy = text(node, i, name, "onTaskFailure", "fail|continue", jobPolicy);
-    return new StageRequest(name, type, payload, dependsOn(node, i, name), queue, policy);
+    Duration timeout;
+    try {
+      timeout = TimeLimitsParser.taskTimeout(node.get("taskTimeout"), "taskTimeout");
+    } catch (ApiException e) {
+      throw refusal(i, name, "taskTimeout", e.getMessage());
+    }
+    return new StageRequest(name, type, payload, dependsOn(node, i, name), queue, policy, timeout);
   }
 
   private static List<String> dependsOn(JsonNode node, int i, String name) {

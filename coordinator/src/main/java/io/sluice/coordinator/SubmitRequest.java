@@ -1,15 +1,19 @@
 package io.sluice.coordinator;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.store.NewJob;
+import io.sluice.store.TimeLimits;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
 /**
  * A job submission as the API received it, after syntax checks; {@code labels}, {@code runAt} and
  * {@code callback} may be null; {@code stages} is null for a one-stage job, whose {@code type} and
- * {@code payload} are then set (both are null for a pipeline).
+ * {@code payload} are then set (both are null for a pipeline); {@code limits} are its time limits,
+ * never null.
  */
 public record SubmitRequest(
     String type,
@@ -22,42 +26,23 @@ public record SubmitRequest(
     ObjectNode labels,
     Instant runAt,
     List<StageRequest> stages,
+    TimeLimits limits,
     NewJob.Callback callback) {
 
-  /** A submission without a callback. */
-  public SubmitRequest(
-      String type,
-      String queue,
-      JsonNode payload,
-      String idempotencyKey,
-      int priority,
-      int maxAttempts,
-      String onTaskFailure,
-      ObjectNode labels,
-      Instant runAt,
-      List<StageRequest> stages) {
-    this(
-        type,
-        queue,
-        payload,
-        idempotencyKey,
-        priority,
-        maxAttempts,
-        onTaskFailure,
-        labels,
-        runAt,
-        stages,
-        null);
-  }
-
-  /** A stage of a pipeline submission, after syntax checks; {@code queue} and policy resolved. */
+  /**
+   * A stage of a pipeline submission, after syntax checks; {@code queue} and policy resolved;
+   * {@code taskTimeout} is the stage's own, null when it gives none (the job's then applies). Null
+   * fields are left out of its JSON, so a request without a stage timeout hashes as it always did.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record StageRequest(
       String name,
       String type,
       JsonNode payload,
       List<String> dependsOn,
       String queue,
-      String onTaskFailure) {}
+      String onTaskFailure,
+      Duration taskTimeout) {}
 
   /** Whether this is a pipeline ({@code stages}) rather than a one-stage job. */
   public boolean isPipeline() {

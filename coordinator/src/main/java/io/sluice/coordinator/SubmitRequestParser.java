@@ -20,7 +20,10 @@ final class SubmitRequestParser {
           "labels",
           "runAt",
           "stages",
-          "callback");
+          "callback",
+          "taskTimeout",
+          "deadline",
+          "retry");
   private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
@@ -87,6 +90,7 @@ final class SubmitRequestParser {
         Labels.parse(root.get("labels")),
         Labels.runAt(root.get("runAt")),
         pipeline ? StagesParser.parse(stages, queue, onTaskFailure) : null,
+        TimeLimitsParser.parse(root),
         WebhookTargets.parseCallback(root.get("callback")));
   }
 

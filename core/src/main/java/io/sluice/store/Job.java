@@ -9,7 +9,8 @@ import java.util.UUID;
 /**
  * A job row as stored: a one-stage job, a pipeline, or a stage of a pipeline ({@code parentId}).
  * {@code labels} is a JSON object of strings the client attached; {@code runAt} is the earliest
- * time its tasks may start, or null.
+ * time its tasks may start, or null. {@code limits} are its time limits and {@code deadlineAt} the
+ * instant its deadline falls (on PostgreSQL's clock), or null.
  */
 public record Job(
     UUID id,
@@ -38,7 +39,9 @@ public record Job(
     int stageIdx,
     List<String> dependsOn,
     int stageCount,
-    Instant startedAt) {
+    Instant startedAt,
+    TimeLimits limits,
+    Instant deadlineAt) {
 
   /** Whether this row is a pipeline: it has stages (rows of their own) and no tasks. */
   public boolean isPipeline() {

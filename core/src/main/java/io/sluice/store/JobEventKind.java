@@ -14,5 +14,10 @@ public enum JobEventKind {
   /** A task whose lease expired was taken back from its worker. */
   RECLAIM,
   /** A worker gave back a task it will not finish (draining, or told to stop). */
-  HANDED_BACK
+  HANDED_BACK,
+  /**
+   * The leader ended a task's attempt that ran past its job's {@code taskTimeout} (its worker did
+   * not): the attempt failed and the task waits for its retry.
+   */
+  TIMED_OUT
 }

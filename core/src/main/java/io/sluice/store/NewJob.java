@@ -7,7 +7,9 @@ import java.util.UUID;
 
 /**
  * A validated submission, ready to be stored; {@code labels} and {@code runAt} may be null; {@code
- * stages} is empty for a one-stage job ({@code type} and {@code payload} are its stage's).
+ * stages} is empty for a one-stage job ({@code type} and {@code payload} are its stage's); {@code
+ * limits} are its time limits ({@link TimeLimits#NONE} when none were given); {@code callback} is
+ * null without one.
  */
 public record NewJob(
     UUID id,
@@ -23,6 +25,7 @@ public record NewJob(
     JsonNode labels,
     Instant runAt,
     List<NewStage> stages,
+    TimeLimits limits,
     Callback callback) {
 
   /**
@@ -40,6 +43,7 @@ public record NewJob(
 
   public NewJob {
     stages = stages == null ? List.of() : List.copyOf(stages);
+    limits = limits == null ? TimeLimits.NONE : limits;
   }
 
   /** A submission without a callback. */
@@ -56,7 +60,8 @@ public record NewJob(
       String onTaskFailure,
       JsonNode labels,
       Instant runAt,
-      List<NewStage> stages) {
+      List<NewStage> stages,
+      TimeLimits limits) {
     this(
         id,
         tenant,
@@ -71,6 +76,7 @@ public record NewJob(
         labels,
         runAt,
         stages,
+        limits,
         null);
   }
 
@@ -105,6 +111,7 @@ public record NewJob(
         null,
         null,
         List.of(),
+        TimeLimits.NONE,
         null);
   }
 }

@@ -7,11 +7,13 @@ import static io.sluice.store.Sql.uuids;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.json.Json;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -20,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * The {@code jobs} table: inserts, reads and counters. Status changes and their {@code job_events}
@@ -32,14 +35,16 @@ public final class PostgresJobStore {
       priority, max_attempts, on_task_failure, task_count, tasks_succeeded, tasks_failed,
       result::text AS result, error, created_at, updated_at, finished_at,
       labels::text AS labels, run_at, parent_id, stage_name, stage_idx, depends_on, stage_count,
-      started_at
+      started_at, task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms
       """;
 
   private static final String INSERT =
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
-                        priority, max_attempts, on_task_failure, labels, run_at, stage_count)
-      VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?, ?)
+                        priority, max_attempts, on_task_failure, labels, run_at, stage_count,
+                        task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms)
+      VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?, ?,
+              ?, ?::int8, now() + ?::int8 * interval '1 millisecond', ?, ?)
       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       """;
 
@@ -48,14 +53,17 @@ public final class PostgresJobStore {
   private static final String INSERT_MANY =
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
-                        priority, max_attempts, on_task_failure, labels, run_at, task_count)
+                        priority, max_attempts, on_task_failure, labels, run_at, task_count,
+                        task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms)
       SELECT id, tenant, type, queue, 'QUEUED', payload::jsonb, key, hash, priority, attempts,
-             on_failure, COALESCE(labels::jsonb, '{}'::jsonb), run_at, task_count
+             on_failure, COALESCE(labels::jsonb, '{}'::jsonb), run_at, task_count,
+             timeout_ms, deadline_ms, now() + deadline_ms * interval '1 millisecond', base_ms, max_ms
         FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
-                    ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[], ?::int[])
+                    ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[], ?::int[],
+                    ?::int8[], ?::int8[], ?::int8[], ?::int8[])
              WITH ORDINALITY
              AS n(id, tenant, type, queue, payload, key, hash, priority, attempts, on_failure,
-                  labels, run_at, task_count, ord)
+                  labels, run_at, task_count, timeout_ms, deadline_ms, base_ms, max_ms, ord)
        ORDER BY ord
       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id
@@ -66,14 +74,17 @@ public final class PostgresJobStore {
   private static final String BY_IDS = "SELECT " + COLUMNS + " FROM jobs WHERE id = ANY(?)";
 
   // A stage of a pipeline: born WAITING, without tasks; it shares its pipeline's tenant, priority,
-  // attempts, labels and delayed start, and has no idempotency key of its own.
+  // attempts, labels, delayed start and retry backoff, and has no idempotency key or deadline of
+  // its
+  // own (the pipeline's deadline ends it); its task timeout is its own or the pipeline's.
   private static final String INSERT_STAGE =
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, request_hash, priority,
                         max_attempts, on_task_failure, labels, run_at, parent_id, stage_name,
-                        stage_idx, depends_on)
+                        stage_idx, depends_on, task_timeout_ms, retry_base_ms, retry_max_ms)
       SELECT ?, p.tenant, ?, ?, 'WAITING', ?::jsonb, p.request_hash, p.priority, p.max_attempts, ?,
-             p.labels, p.run_at, p.id, ?, ?, ?::text[]
+             p.labels, p.run_at, p.id, ?, ?, ?::text[], COALESCE(?::int8, p.task_timeout_ms),
+             p.retry_base_ms, p.retry_max_ms
         FROM jobs p WHERE p.id = ?
       """;
 
@@ -164,6 +175,12 @@ public final class PostgresJobStore {
       ps.setString(11, job.labels() == null ? null : Json.write(job.labels()));
       ps.setTimestamp(12, job.runAt() == null ? null : Timestamp.from(job.runAt()));
       ps.setInt(13, job.stages().size());
+      TimeLimits limits = job.limits();
+      ps.setObject(14, TimeLimits.millis(limits.taskTimeout()));
+      ps.setObject(15, TimeLimits.millis(limits.deadline()));
+      ps.setObject(16, TimeLimits.millis(limits.deadline()));
+      ps.setObject(17, TimeLimits.millis(limits.retryBase()));
+      ps.setObject(18, TimeLimits.millis(limits.retryMax()));
       return ps.executeUpdate() == 1;
     }
   }
@@ -195,6 +212,10 @@ public final class PostgresJobStore {
                   .map(j -> j.runAt() == null ? null : Timestamp.from(j.runAt()))
                   .toArray()));
       ps.setArray(13, ints(c, prepared, p -> p.inputs().size()));
+      ps.setArray(14, millis(c, list, TimeLimits::taskTimeout));
+      ps.setArray(15, millis(c, list, TimeLimits::deadline));
+      ps.setArray(16, millis(c, list, TimeLimits::retryBase));
+      ps.setArray(17, millis(c, list, TimeLimits::retryMax));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           inserted.add(rs.getObject(1, UUID.class));
@@ -202,6 +223,12 @@ public final class PostgresJobStore {
       }
     }
     return inserted;
+  }
+
+  private static Array millis(Connection c, List<NewJob> jobs, Function<TimeLimits, Duration> field)
+      throws SQLException {
+    return c.createArrayOf(
+        "int8", jobs.stream().map(j -> TimeLimits.millis(field.apply(j.limits()))).toArray());
   }
 
   /**
@@ -234,7 +261,8 @@ public final class PostgresJobStore {
       ps.setString(6, stage.name());
       ps.setInt(7, idx);
       ps.setArray(8, c.createArrayOf("text", stage.dependsOn().toArray()));
-      ps.setObject(9, parentId);
+      ps.setObject(9, TimeLimits.millis(stage.taskTimeout()));
+      ps.setObject(10, parentId);
       ps.executeUpdate();
     }
   }
@@ -385,6 +413,14 @@ public final class PostgresJobStore {
     }
   }
 
+  private static TimeLimits limits(ResultSet rs) throws SQLException {
+    return new TimeLimits(
+        TimeLimits.duration(rs.getLong("task_timeout_ms"), rs.wasNull()),
+        TimeLimits.duration(rs.getLong("deadline_ms"), rs.wasNull()),
+        TimeLimits.duration(rs.getLong("retry_base_ms"), rs.wasNull()),
+        TimeLimits.duration(rs.getLong("retry_max_ms"), rs.wasNull()));
+  }
+
   private static Optional<Job> one(PreparedStatement ps) throws SQLException {
     List<Job> jobs = all(ps);
     return jobs.isEmpty() ? Optional.empty() : Optional.of(jobs.get(0));
@@ -422,7 +458,9 @@ public final class PostgresJobStore {
                 rs.getInt("stage_idx"),
                 List.of((String[]) rs.getArray("depends_on").getArray()),
                 rs.getInt("stage_count"),
-                instant(rs, "started_at")));
+                instant(rs, "started_at"),
+                limits(rs),
+                instant(rs, "deadline_at")));
       }
     }
     return jobs;

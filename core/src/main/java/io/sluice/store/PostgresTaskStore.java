@@ -54,7 +54,8 @@ public final class PostgresTaskStore {
                 OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
                 OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))
         RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, j.type,
-                  j.max_attempts, j.version AS job_version, l.previous_status, l.previous_worker
+                  j.max_attempts, j.version AS job_version, l.previous_status, l.previous_worker,
+                  j.task_timeout_ms, j.retry_base_ms, j.retry_max_ms, t.error AS last_error
       ), reclaimed AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
         SELECT job_id, job_version, ?,
@@ -62,7 +63,9 @@ public final class PostgresTaskStore {
                                   'workerId', previous_worker, 'claimedBy', ?::text)
           FROM claimed WHERE previous_status = 'RUNNING'
       )
-      SELECT job_id, seq, attempt, lease_epoch, input, type, max_attempts FROM claimed
+      SELECT job_id, seq, attempt, lease_epoch, input, type, max_attempts, task_timeout_ms,
+             retry_base_ms, retry_max_ms, last_error
+        FROM claimed
       """;
 
   // Rows are locked in (job_id, seq) order first, as in CLAIM and RENEW: a renewal, a completion
@@ -224,7 +227,13 @@ public final class PostgresTaskStore {
                   rs.getLong("lease_epoch"),
                   Json.read(rs.getString("input")),
                   rs.getString("type"),
-                  rs.getInt("max_attempts")));
+                  rs.getInt("max_attempts"),
+                  new TimeLimits(
+                      TimeLimits.duration(rs.getLong("task_timeout_ms"), rs.wasNull()),
+                      null,
+                      TimeLimits.duration(rs.getLong("retry_base_ms"), rs.wasNull()),
+                      TimeLimits.duration(rs.getLong("retry_max_ms"), rs.wasNull())),
+                  rs.getString("last_error")));
         }
       }
     }

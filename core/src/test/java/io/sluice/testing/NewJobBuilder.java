@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.json.Json;
 import io.sluice.store.NewJob;
 import io.sluice.store.NewStage;
+import io.sluice.store.TimeLimits;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -26,8 +27,14 @@ public final class NewJobBuilder {
   private String onTaskFailure = "fail";
   private JsonNode labels;
   private Instant runAt;
+  private TimeLimits limits = TimeLimits.NONE;
 
   private NewJobBuilder() {}
+
+  public NewJobBuilder withLimits(TimeLimits limits) {
+    this.limits = limits;
+    return this;
+  }
 
   /** A builder with the defaults above. */
   public static NewJobBuilder aJob() {
@@ -122,7 +129,8 @@ public final class NewJobBuilder {
         onTaskFailure,
         labels,
         runAt,
-        stages);
+        stages,
+        limits);
   }
 
   /** A pipeline of these stages (in topological order) instead of one-stage job. */

@@ -3,6 +3,7 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.TaskContext;
 import io.sluice.store.ClaimedTask;
+import io.sluice.store.TimeLimits;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -16,6 +17,7 @@ final class RunningTask implements TaskContext {
   final String queue;
   final String entryId;
   private volatile String stopReason;
+  private volatile boolean timedOut;
   private volatile boolean leaseLost;
   private volatile double progress;
   private volatile String phase;
@@ -37,13 +39,32 @@ final class RunningTask implements TaskContext {
    * back rather than committed (see {@link TaskRunner}). The first reason is kept.
    */
   void stop(String reason) {
+    stop(reason, false);
+  }
+
+  /**
+   * Tells the handler to stop because its attempt ran past its job's task timeout: unless it was
+   * told to stop for another reason first, whatever it returns fails the attempt with {@code "timed
+   * out after …"} (see {@link TaskRunner}).
+   */
+  void timeOut() {
+    stop(TimeLimits.timedOutError(claim.limits().taskTimeout()), true);
+  }
+
+  private void stop(String reason, boolean timeout) {
     if (stopReason == null) {
       synchronized (this) {
         if (stopReason == null) {
+          timedOut = timeout;
           stopReason = reason;
         }
       }
     }
+  }
+
+  /** Whether the first stop request was its timeout's. */
+  boolean timedOut() {
+    return timedOut && stopReason != null;
   }
 
   /** Why the handler was told to stop, or null while it was not. */

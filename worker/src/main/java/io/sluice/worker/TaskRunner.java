@@ -6,6 +6,7 @@ import io.sluice.api.TaskResult;
 import io.sluice.json.Json;
 import io.sluice.store.Completion;
 import io.sluice.store.TaskStatus;
+import io.sluice.store.TimeLimits;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,35 +28,54 @@ final class TaskRunner {
   private final JobTypes types;
   private final RetryPolicy retry;
   private final ConcurrencyGate gate;
+  private final TaskTimer timer;
 
   TaskRunner(JobTypes types, RetryPolicy retry) {
     this(types, retry, ConcurrencyGate.UNLIMITED);
   }
 
   TaskRunner(JobTypes types, RetryPolicy retry, ConcurrencyGate gate) {
+    this(types, retry, gate, TaskTimer.NONE);
+  }
+
+  TaskRunner(JobTypes types, RetryPolicy retry, ConcurrencyGate gate, TaskTimer timer) {
     this.types = types;
     this.retry = retry;
     this.gate = gate;
+    this.timer = timer;
   }
 
   Completion run(RunningTask task) {
     MDC.put("jobId", task.jobId().toString());
     try {
       if (task.attempt() > task.maxAttempts()) {
-        // Delivered more often than allowed (earlier deliveries crashed their worker): dead-letter
-        // it.
+        // Delivered more often than allowed (earlier deliveries crashed their worker, or the
+        // leader timed out the last one): dead-letter it, with the timeout's error if that was it.
+        String last = task.claim.lastError();
         return failed(
             task,
-            "gave up after "
-                + (task.attempt() - 1)
-                + " deliveries of at most "
-                + task.maxAttempts());
+            TimeLimits.isTimeout(last)
+                ? last
+                : "gave up after "
+                    + (task.attempt() - 1)
+                    + " deliveries of at most "
+                    + task.maxAttempts());
       }
       JobType type = types.find(task.claim.type()).orElse(null);
       if (type == null) {
         return failed(
             task, "job type '" + task.claim.type() + "' is not on this worker's classpath");
       }
+      return execute(task, type);
+    } finally {
+      MDC.remove("jobId");
+    }
+  }
+
+  private Completion execute(RunningTask task, JobType type) {
+    RetryPolicy policy = retry.of(task.claim.limits());
+    Runnable stopTimer = timer.start(task);
+    try {
       TaskResult result;
       try (ConcurrencyGate.Permit permit = gate.acquire(task)) {
         if (permit == null) {
@@ -66,8 +86,9 @@ final class TaskRunner {
       }
       if (task.isCancelled()) {
         // Told to stop before it returned: it may have cut its work short, so whatever it says is
-        // not committed; the task runs again without spending this attempt.
-        return handBack(task);
+        // not committed; the task runs again without spending this attempt, unless its time ran
+        // out, which spends it.
+        return stopped(task, policy);
       }
       return switch (result) {
         case TaskResult.Success s ->
@@ -81,24 +102,31 @@ final class TaskRunner {
                 0);
         case TaskResult.Retry r ->
             retryOrFail(
-                task, r.reason(), Math.max(r.delay().toMillis(), retry.delayMs(task.attempt())));
+                task, r.reason(), Math.max(r.delay().toMillis(), policy.delayMs(task.attempt())));
         case TaskResult.Fail f -> failed(task, f.reason());
       };
     } catch (NonRetryableException e) {
-      return task.isCancelled() ? handBack(task) : failed(task, e.getMessage());
+      return task.isCancelled() ? stopped(task, policy) : failed(task, e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return task.isCancelled()
-          ? handBack(task)
-          : retryOrFail(task, "interrupted", retry.delayMs(task.attempt()));
+          ? stopped(task, policy)
+          : retryOrFail(task, "interrupted", policy.delayMs(task.attempt()));
     } catch (Exception | LinkageError | StackOverflowError e) {
       // A failure thrown after a stop request is most likely the stop itself: hand it back too.
       return task.isCancelled()
-          ? handBack(task)
-          : retryOrFail(task, e.toString(), retry.delayMs(task.attempt()));
+          ? stopped(task, policy)
+          : retryOrFail(task, e.toString(), policy.delayMs(task.attempt()));
     } finally {
-      MDC.remove("jobId");
+      stopTimer.run();
     }
+  }
+
+  /** A task told to stop: a timed-out attempt fails (and may retry), any other is handed back. */
+  private static Completion stopped(RunningTask task, RetryPolicy policy) {
+    return task.timedOut()
+        ? retryOrFail(task, task.stopReason(), policy.delayMs(task.attempt()))
+        : handBack(task);
   }
 
   private static Completion handBack(RunningTask task) {

@@ -30,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +50,7 @@ public final class Worker implements AutoCloseable {
   private final Clock clock = MonotonicClock.start();
   private final LoopSupervisor loops;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
+  private final ScheduledExecutorService timeouts = TaskTimer.scheduler();
   private final List<LoopSupervisor.Loop> fetchLoops = new ArrayList<>();
   private final LoopSupervisor.Loop writerLoop;
   private final Javalin http;
@@ -85,7 +87,8 @@ public final class Worker implements AutoCloseable {
         new TaskRunner(
             JobTypeRegistry.load()::find,
             new RetryPolicy(config.retryBase(), config.retryMax()),
-            gate);
+            gate,
+            TaskTimer.on(timeouts));
     WorkerContext ctx =
         new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
     Gauge.builder(
@@ -280,6 +283,7 @@ public final class Worker implements AutoCloseable {
     http.stop();
     loops.close();
     handlers.shutdownNow();
+    timeouts.shutdownNow();
     gate.close();
     redis.close();
     db.close();

@@ -13,6 +13,7 @@ import io.sluice.loop.FixedRandom;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Completion;
 import io.sluice.store.TaskStatus;
+import io.sluice.store.TimeLimits;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
@@ -170,5 +171,80 @@ class TaskRunnerTest {
     assertThat(returned.isHandBack()).isTrue();
     assertThat(returned.error()).isEqualTo("handed back: the worker is draining");
     assertThat(thrown.isHandBack()).as("even on the last attempt").isTrue();
+  }
+
+  private static RunningTask timedTask(int attempt, int maxAttempts, TimeLimits limits) {
+    return new RunningTask(
+        new ClaimedTask(JOB, 3, attempt, 17, Json.object(), "fake", maxAttempts, limits, null),
+        "q",
+        "1-0");
+  }
+
+  @Test
+  void anAttemptStoppedByItsTimeoutFailsWithTheTimeoutAndRetriesAfterTheJobsOwnBackoff() {
+    TimeLimits limits =
+        new TimeLimits(Duration.ofSeconds(30), null, Duration.ofSeconds(2), Duration.ofMinutes(1));
+    RunningTask task = timedTask(2, 3, limits);
+
+    Completion c =
+        run(
+            ctx -> {
+              task.timeOut();
+              return TaskResult.success(Json.object());
+            },
+            task);
+
+    assertThat(c.status()).isEqualTo(TaskStatus.RETRY_WAIT);
+    assertThat(c.error()).isEqualTo("timed out after 30s");
+    assertThat(c.retryDelayMs())
+        .as("2 s × 2^(2-1), the job's base, not the worker's")
+        .isEqualTo(4000);
+  }
+
+  @Test
+  void aTimedOutLastAttemptFailsForGoodWithTheTimeout() {
+    RunningTask task = timedTask(3, 3, TimeLimits.NONE.withTaskTimeout(Duration.ofMillis(500)));
+
+    Completion c =
+        run(
+            ctx -> {
+              task.timeOut();
+              throw new InterruptedException("stopped");
+            },
+            task);
+
+    assertThat(c.status()).isEqualTo(TaskStatus.FAILED);
+    assertThat(c.error()).isEqualTo("timed out after 500ms");
+  }
+
+  @Test
+  void aTaskToldToStopForAnotherReasonFirstIsHandedBackEvenIfItsTimeoutFiresLater() {
+    RunningTask task = timedTask(1, 3, TimeLimits.NONE.withTaskTimeout(Duration.ofSeconds(1)));
+
+    Completion c =
+        run(
+            ctx -> {
+              task.stop("lost its lease");
+              task.timeOut();
+              return TaskResult.success(Json.object());
+            },
+            task);
+
+    assertThat(c.isHandBack()).isTrue();
+  }
+
+  @Test
+  void aTaskDeliveredPastItsAttemptsAfterTheLeaderTimedItOutFailsWithTheTimeout() {
+    RunningTask task =
+        new RunningTask(
+            new ClaimedTask(
+                JOB, 3, 4, 17, Json.object(), "fake", 3, TimeLimits.NONE, "timed out after 1s"),
+            "q",
+            "1-0");
+
+    Completion c = run(ctx -> TaskResult.success(Json.object()), task);
+
+    assertThat(c.status()).isEqualTo(TaskStatus.FAILED);
+    assertThat(c.error()).isEqualTo("timed out after 1s");
   }
 }
