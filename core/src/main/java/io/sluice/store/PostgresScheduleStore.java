@@ -41,6 +41,9 @@ public final class PostgresScheduleStore {
   private static final String FIND =
       "SELECT " + COLUMNS + " FROM schedules WHERE tenant = ? AND name = ?";
 
+  // A PATCH locks the row first: it waits for a firing pass that holds it, then sees its fires.
+  private static final String LOCK = FIND + " FOR UPDATE";
+
   private static final String PAGE =
       "SELECT "
           + COLUMNS
@@ -150,7 +153,17 @@ public final class PostgresScheduleStore {
   }
 
   public Optional<Schedule> find(Connection c, String tenant, String name) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(FIND)) {
+    return one(c, FIND, tenant, name);
+  }
+
+  /** The schedule, locked until the caller's transaction ends (a firing pass waits). */
+  public Optional<Schedule> lock(Connection c, String tenant, String name) throws SQLException {
+    return one(c, LOCK, tenant, name);
+  }
+
+  private static Optional<Schedule> one(Connection c, String sql, String tenant, String name)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, tenant);
       ps.setString(2, name);
       List<Schedule> found = all(ps);
@@ -172,7 +185,10 @@ public final class PostgresScheduleStore {
     }
   }
 
-  /** Writes {@code s}'s definition if the row is still at {@code expectedVersion}. */
+  /**
+   * Writes {@code s}'s definition if the row is still at {@code expectedVersion}; the caller locked
+   * it ({@link #lock}) and chose a next fire time after its last one.
+   */
   public Redefined redefine(Connection c, Schedule s, long expectedVersion) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(REDEFINE)) {
       ps.setString(1, s.cron());
