@@ -6,9 +6,10 @@ import io.sluice.SluiceException;
 import io.sluice.store.Job;
 import io.sluice.store.PostgresJobControl;
 import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresScheduleFires;
+import io.sluice.store.PostgresScheduleFires.Fire;
 import io.sluice.store.PostgresScheduleStore;
 import io.sluice.store.PostgresScheduleStore.Advance;
-import io.sluice.store.PostgresScheduleStore.Fire;
 import io.sluice.store.Schedule;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -58,6 +59,7 @@ final class ScheduleFirer {
 
   private final Parts parts;
   private final PostgresScheduleStore store = new PostgresScheduleStore();
+  private final PostgresScheduleFires history = new PostgresScheduleFires();
   private final PostgresJobStore jobs = new PostgresJobStore();
   private final PostgresJobControl control = new PostgresJobControl();
   private final Counter fired;
@@ -78,7 +80,7 @@ final class ScheduleFirer {
       for (int i = 0; i < 10 && fireBatch() == BATCH; i++) {
         // A full batch: more may be due.
       }
-      parts.leader().fenced(c -> store.pruneFires(c, FIRE_HISTORY, 1000));
+      parts.leader().fenced(c -> history.pruneFires(c, FIRE_HISTORY, 1000));
     } catch (LeaderElection.NotLeaderException e) {
       // Deposed since the check: the pass committed nothing, and the new leader fires.
       log.debug("Schedule pass given up: {}", e.getMessage());
@@ -138,7 +140,7 @@ final class ScheduleFirer {
       submits.add(new Submit(s, plan, job));
     }
     List<Job> created = store(c, submits, fires, moves, epoch);
-    store.recordFires(c, fires);
+    history.recordFires(c, fires);
     store.advance(c, moves);
     return new Pass(due.size(), created, cancelled);
   }

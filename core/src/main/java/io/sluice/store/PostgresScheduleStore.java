@@ -16,10 +16,9 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * The {@code schedules} and {@code schedule_fires} tables. A fire row is unique per (schedule, fire
- * time) and is written in the transaction that stores its job, so a fire time has one job at most
- * even if two leaders were to fire it; the leader's scan locks the due rows (FOR UPDATE SKIP
- * LOCKED), so two firers never even try.
+ * The {@code schedules} table: definitions, their next fire time and counters. The leader's scan
+ * locks the due rows (FOR UPDATE SKIP LOCKED), so two firers never fire one schedule at once; the
+ * fires themselves are {@link PostgresScheduleFires}'.
  */
 public final class PostgresScheduleStore {
   private static final String COLUMNS =
@@ -76,14 +75,6 @@ public final class PostgresScheduleStore {
           FOR UPDATE SKIP LOCKED
           """;
 
-  // A second row for the same (schedule, fire time) fails the unique constraint: the transaction,
-  // and the job it stored, roll back.
-  private static final String INSERT_FIRES =
-      """
-      INSERT INTO schedule_fires (schedule_id, fire_time, outcome, job_id, epoch)
-      SELECT * FROM unnest(?::uuid[], ?::timestamptz[], ?::text[], ?::uuid[], ?::bigint[])
-      """;
-
   private static final String ADVANCE =
       """
       UPDATE schedules s
@@ -95,17 +86,6 @@ public final class PostgresScheduleStore {
              AS a(id, next_fire_at, fire_time, job_id, fired, skipped)
        WHERE s.id = a.id
       """;
-
-  private static final String PRUNE_FIRES =
-      """
-      DELETE FROM schedule_fires
-       WHERE ctid IN (SELECT ctid FROM schedule_fires
-                       WHERE fired_at < now() - ? * interval '1 millisecond'
-                       ORDER BY fired_at LIMIT ?)
-      """;
-
-  /** A fire to record: {@code jobId} null for one skipped because the last job was unfinished. */
-  public record Fire(UUID scheduleId, Instant fireTime, UUID jobId, long epoch) {}
 
   /**
    * How a fired (or passed-over) schedule moves on: its next fire time, and the fire it just made
@@ -228,25 +208,6 @@ public final class PostgresScheduleStore {
     }
   }
 
-  /** Records the fires in one statement; a fire time recorded before fails it (23505). */
-  public void recordFires(Connection c, List<Fire> fires) throws SQLException {
-    if (fires.isEmpty()) {
-      return;
-    }
-    try (PreparedStatement ps = c.prepareStatement(INSERT_FIRES)) {
-      ps.setArray(1, c.createArrayOf("uuid", fires.stream().map(Fire::scheduleId).toArray()));
-      ps.setArray(2, times(c, fires.stream().map(Fire::fireTime).toList()));
-      ps.setArray(
-          3,
-          c.createArrayOf(
-              "text",
-              fires.stream().map(f -> f.jobId() == null ? "skipped" : "submitted").toArray()));
-      ps.setArray(4, c.createArrayOf("uuid", fires.stream().map(Fire::jobId).toArray()));
-      ps.setArray(5, c.createArrayOf("bigint", fires.stream().map(Fire::epoch).toArray()));
-      ps.executeUpdate();
-    }
-  }
-
   /** Moves the schedules on in one statement, counting their fires and skips. */
   public void advance(Connection c, List<Advance> moves) throws SQLException {
     if (moves.isEmpty()) {
@@ -273,15 +234,6 @@ public final class PostgresScheduleStore {
     }
   }
 
-  /** Deletes up to {@code limit} fire rows older than {@code age}; returns how many. */
-  public int pruneFires(Connection c, Duration age, int limit) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(PRUNE_FIRES)) {
-      ps.setLong(1, age.toMillis());
-      ps.setInt(2, limit);
-      return ps.executeUpdate();
-    }
-  }
-
   private static void setEvery(PreparedStatement ps, int index, Duration every)
       throws SQLException {
     if (every == null) {
@@ -291,7 +243,8 @@ public final class PostgresScheduleStore {
     }
   }
 
-  private static Array times(Connection c, List<Instant> instants) throws SQLException {
+  /** Instants as a {@code timestamptz[]}; a null stays null. */
+  static Array times(Connection c, List<Instant> instants) throws SQLException {
     return c.createArrayOf(
         "timestamptz", instants.stream().map(i -> i == null ? null : Timestamp.from(i)).toArray());
   }
