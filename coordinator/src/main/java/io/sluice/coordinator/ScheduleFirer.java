@@ -40,8 +40,13 @@ final class ScheduleFirer {
   /** Schedules fired in one transaction at most. */
   static final int BATCH = 100;
 
-  /** How long a fire's row is kept; pruned by the leader, a batch a pass. */
+  /**
+   * How long a fire's row is kept; pruned by the leader, a batch every {@value #PRUNE_EVERY} calls.
+   */
   static final Duration FIRE_HISTORY = Duration.ofDays(7);
+
+  /** Calls of {@link #fireDue} between two prunings of old fires: a minute at 250 ms a call. */
+  static final int PRUNE_EVERY = 240;
 
   /** What a firer works with: jobs are dispatched and cancelled jobs' keys deleted by the two. */
   record Parts(
@@ -64,6 +69,8 @@ final class ScheduleFirer {
   private final PostgresJobControl control = new PostgresJobControl();
   private final Counter fired;
   private final Counter skipped;
+  // Only the schedules loop's thread calls fireDue.
+  private long calls;
 
   ScheduleFirer(Parts parts) {
     this.parts = parts;
@@ -80,7 +87,9 @@ final class ScheduleFirer {
       for (int i = 0; i < 10 && fireBatch() == BATCH; i++) {
         // A full batch: more may be due.
       }
-      parts.leader().fenced(c -> history.pruneFires(c, FIRE_HISTORY, 1000));
+      if (++calls % PRUNE_EVERY == 0) {
+        parts.leader().fenced(c -> history.pruneFires(c, FIRE_HISTORY, 1000));
+      }
     } catch (LeaderElection.NotLeaderException e) {
       // Deposed since the check: the pass committed nothing, and the new leader fires.
       log.debug("Schedule pass given up: {}", e.getMessage());
