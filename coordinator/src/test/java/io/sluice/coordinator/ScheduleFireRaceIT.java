@@ -8,6 +8,7 @@ import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresJobStore;
+import io.sluice.store.PostgresScheduleFires;
 import io.sluice.store.PostgresScheduleStore;
 import io.sluice.store.Schedule;
 import io.sluice.testkit.SluiceTestExtension;
@@ -173,5 +174,60 @@ class ScheduleFireRaceIT {
     assertThat(counts[0]).as("fire rows").isEqualTo(counts[1]);
     assertThat(counts[2]).as("jobs").isEqualTo(counts[1]);
     assertThat(counts[3]).as("fires counted on the schedules").isEqualTo(counts[1]);
+  }
+
+  @Test
+  void firesOlderThanTheHistoryArePrunedABatchAtATimeAndNewerOnesStay() throws Exception {
+    String tenant = "prune-" + UUID.randomUUID();
+    Schedule s =
+        new Schedule(
+            UUID.randomUUID(),
+            tenant,
+            "old",
+            null,
+            Duration.ofHours(1),
+            "UTC",
+            Json.read("{\"type\":\"noop\",\"payload\":{\"tasks\":1}}"),
+            "allow",
+            "none",
+            true,
+            1,
+            Instant.now().plusSeconds(3600),
+            null,
+            null,
+            0,
+            0);
+    db.inTransaction(c -> store.insert(c, s));
+    db.inTransaction(
+        c ->
+            c.prepareStatement(
+                    "INSERT INTO schedule_fires (schedule_id, fire_time, outcome, epoch, fired_at)"
+                        + " SELECT '"
+                        + s.id()
+                        + "', now() - g * interval '1 hour', 'skipped', 1,"
+                        + " now() - (g - 0.5) * interval '1 hour' FROM generate_series(1, 300) g")
+                .executeUpdate());
+    PostgresScheduleFires fires = new PostgresScheduleFires();
+
+    // 300 fires 0.5 h, 1.5 h, … 299.5 h old: the 132 older than 7 days (168.5 h on) go, 100 at a
+    // time.
+    int first = db.inTransaction(c -> fires.pruneFires(c, ScheduleFirer.FIRE_HISTORY, 100));
+    int second = db.inTransaction(c -> fires.pruneFires(c, ScheduleFirer.FIRE_HISTORY, 100));
+    int third = db.inTransaction(c -> fires.pruneFires(c, ScheduleFirer.FIRE_HISTORY, 100));
+
+    assertThat(List.of(first, second, third)).containsExactly(100, 32, 0);
+    long left =
+        db.query(
+            c -> {
+              ResultSet rs =
+                  c.createStatement()
+                      .executeQuery(
+                          "SELECT count(*) FROM schedule_fires WHERE schedule_id = '"
+                              + s.id()
+                              + "'");
+              rs.next();
+              return rs.getLong(1);
+            });
+    assertThat(left).isEqualTo(168);
   }
 }
