@@ -277,6 +277,22 @@
     $('stat-workers').textContent = up;
   }
 
+  async function refreshSchedules() {
+    const body = await api('/api/v1/schedules?limit=200');
+    const rows = body.items.map((s) => el('tr', { dataset: { schedule: s.tenant + '/' + s.name } },
+      td(s.name, 'mono'),
+      td(s.tenant),
+      td(s.cron ? s.cron + ' (' + s.timezone + ')' : 'every ' + s.every, 'mono'),
+      td(s.overlap),
+      s.paused ? el('td', {}, badge('PAUSED')) : td(s.nextFireAt || '–', '', s.nextFireAt),
+      td(s.lastFireAt || '–'),
+      td(s.lastJobId || '–', 'mono'),
+      td(String(s.fires), 'num'),
+      td(String(s.skipped), 'num')));
+    $('schedules').tBodies[0].replaceChildren(...rows);
+    $('schedules-empty').hidden = rows.length > 0;
+  }
+
   function requeueButton(jobId, seq, jobStatus) {
     const allowed = REQUEUABLE.has(jobStatus);
     return el('button', {
@@ -368,7 +384,7 @@
   // ---- polling ----
 
   const loops = [[refreshJobs, FAST_MS], [refreshTasks, FAST_MS], [refreshQueues, SLOW_MS],
-    [refreshWorkers, SLOW_MS], [refreshDead, SLOW_MS]];
+    [refreshWorkers, SLOW_MS], [refreshSchedules, SLOW_MS], [refreshDead, SLOW_MS]];
 
   function refreshAll() {
     for (const [step] of loops) step().then(connected, failed);

@@ -290,6 +290,11 @@ public final class SluiceClient {
     return Exchange.snapshot(exchange.once(r));
   }
 
+  /** The schedule calls ({@code /api/v1/schedules}): create, list, get, patch, pause, delete. */
+  public Schedules schedules() {
+    return new Schedules(exchange, path -> request(path, TIMEOUT));
+  }
+
   /** {@code POST /api/v1/jobs/{id}/cancel}. */
   public JobSnapshot cancel(UUID id) {
     return cancel(id.toString());

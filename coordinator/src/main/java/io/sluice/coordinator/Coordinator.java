@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
 public final class Coordinator implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
 
+  /** How often the leader looks for due schedules: a fire is at most this late, when on time. */
+  static final Duration SCHEDULE_PERIOD = Duration.ofMillis(250);
+
   private final CoordinatorConfig config;
   private final Database db;
   private final CoordinatorRedis redis;
@@ -116,6 +119,17 @@ public final class Coordinator implements AutoCloseable {
             Duration.ZERO,
             config.sweepInterval(),
             guard("time limits", timeLimits::sweepOnce)));
+    ScheduleFirer schedules =
+        new ScheduleFirer(
+            new ScheduleFirer.Parts(
+                submitter,
+                leader,
+                submitter::dispatch,
+                id -> JobControlApi.forgetRedisKeys(db, redis, id),
+                metrics));
+    loops.start(
+        LoopSpec.every(
+            "schedules", Duration.ZERO, SCHEDULE_PERIOD, guard("schedules", schedules::fireDue)));
     loops.start(
         LoopSpec.every(
             "heartbeat",

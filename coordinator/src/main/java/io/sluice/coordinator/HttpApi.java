@@ -93,6 +93,7 @@ final class HttpApi {
     DashboardApi.register(app, config, db, metrics, this::authenticate);
     JobControlApi.register(
         app, new JobControlApi.Parts(config, db, redis, metrics, this::authenticate));
+    ScheduleApi.register(app, new ScheduleApi.Parts(config, db, submitter, this::authenticate));
     app.get("/health/live", ctx -> ctx.json(Json.object().put("status", "UP")));
     app.get("/health/ready", this::ready);
     app.get(

@@ -106,7 +106,7 @@ final class JobControlApi {
     switch (outcome) {
       case Applied applied -> {
         cancelled.increment();
-        forgetRedisKeys(id);
+        forgetRedisKeys(parts.db(), parts.redis(), id);
         log.info(
             "Job {} CANCELLED by tenant {}; {} unfinished task(s) cancelled",
             id,
@@ -156,11 +156,12 @@ final class JobControlApi {
         .with("currentVersion", refused.current().version());
   }
 
-  private void forgetRedisKeys(UUID id) {
+  /** Deletes a cancelled job's Redis keys (and its stages'); a failure only leaves them longer. */
+  static void forgetRedisKeys(Database db, QueueProtocol redis, UUID id) {
     try {
       List<UUID> keys = new ArrayList<>(List.of(id));
-      parts.db().query(c -> jobs.stagesOf(c, id)).forEach(s -> keys.add(s.id()));
-      parts.redis().deleteJobKeys(keys);
+      db.query(c -> new PostgresJobStore().stagesOf(c, id)).forEach(s -> keys.add(s.id()));
+      redis.deleteJobKeys(keys);
     } catch (RuntimeException e) {
       log.warn(
           "Deleting the Redis keys of cancelled job {} failed; they stay until a rebuild: {}",

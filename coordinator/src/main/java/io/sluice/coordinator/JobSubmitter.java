@@ -186,7 +186,30 @@ final class JobSubmitter {
   }
 
   /** A batch's job ready to store: a one-stage job split in memory, or a pipeline (unsplit). */
-  private record BatchItem(NewJob job, PreparedJob prepared) {}
+  record BatchItem(NewJob job, PreparedJob prepared) {}
+
+  /**
+   * A job a schedule submits, validated and split in memory as a batch's item is (a one-stage job
+   * has at most {@value #BATCH_TASKS} tasks); throws the {@link Refusal} a submit would get.
+   */
+  BatchItem prepare(String tenant, SubmitRequest request) {
+    return batchItem(tenant, null, request, BATCH_TASKS);
+  }
+
+  /**
+   * Stores prepared jobs of {@code tenant} in the caller's transaction, outside any quota, in
+   * order; an item whose idempotency key names a job already answers that job (not created).
+   */
+  List<Outcome> storeIn(Connection c, String tenant, List<BatchItem> items) throws SQLException {
+    return storeBatch(c, tenant, null, items);
+  }
+
+  /** Dispatches a job stored by {@link #storeIn} once its transaction committed. */
+  void dispatch(Job job) {
+    if (job.runAt() == null) {
+      dispatcher.dispatchAsync(job, () -> {});
+    }
+  }
 
   /**
    * Stores a batch all or nothing: every item is parsed (its supplier throws the parser's {@link

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * both every tick and steps down the moment either fails. Leader-only writes run in {@link #fenced}
  * transactions that check the epoch, so a deposed leader that wakes up late changes nothing.
  */
-final class LeaderElection implements LoopSupervisor.Body {
+final class LeaderElection implements LoopSupervisor.Body, FencedLeader {
   private static final Logger log = LoggerFactory.getLogger(LeaderElection.class);
   private static final long NOT_LEADER = -1;
 
@@ -88,11 +88,13 @@ final class LeaderElection implements LoopSupervisor.Body {
     }
   }
 
-  boolean isLeader() {
+  @Override
+  public boolean isLeader() {
     return epoch.get() != NOT_LEADER;
   }
 
-  long epoch() {
+  @Override
+  public long epoch() {
     return epoch.get();
   }
 
@@ -109,7 +111,8 @@ final class LeaderElection implements LoopSupervisor.Body {
   }
 
   /** Runs {@code work} in a transaction that holds the leader fence; throws if deposed. */
-  <T> T fenced(Database.TxWork<T> work) {
+  @Override
+  public <T> T fenced(Database.TxWork<T> work) {
     long current = epoch.get();
     if (current == NOT_LEADER) {
       throw new NotLeaderException(nodeId);

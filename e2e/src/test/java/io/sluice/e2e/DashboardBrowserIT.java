@@ -286,6 +286,38 @@ class DashboardBrowserIT {
             .toList());
   }
 
+  @Test
+  @Order(4)
+  void aSchedulesFiresAreCountedOnThePageAndItsPauseShows() {
+    var created =
+        stack.post(
+            "/api/v1/schedules",
+            "application/json",
+            Stack.TOKEN,
+            """
+            {"name":"dash-every","every":"1s","overlap":"allow",
+             "job":{"type":"noop","payload":{"tasks":1}}}
+            """);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    page.get(stack.api() + "/#token=" + Stack.ADMIN_TOKEN);
+    By fires = By.cssSelector("tr[data-schedule='tenant-a/dash-every'] td.num");
+
+    await("the page counts the schedule's fires")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> Integer.parseInt(page.findElements(fires).get(0).getText()) >= 2);
+    new ScheduleCalls(stack::api).pause(Stack.TOKEN, "dash-every");
+
+    await("the page shows it paused")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                page.findElement(By.cssSelector("tr[data-schedule='tenant-a/dash-every']"))
+                    .getText()
+                    .contains("PAUSED"));
+  }
+
   /** Leaves a job running (and the other dead letter listed) so the picture shows every panel. */
   private void screenshotWithAJobRunning() throws Exception {
     String id = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":40,\"taskDelayMs\":150}}");

@@ -20,12 +20,12 @@ import java.util.Set;
 
 /**
  * The client side of {@code ./sluice}: {@code submit}, {@code status}, {@code cancel}, {@code
- * jobs}, {@code workers} and {@code drain}, against {@code SLUICE_API_URL} with {@code
- * SLUICE_API_TOKEN}. People get text; {@code --json} prints one JSON document on standard output
- * and nothing else there (progress and messages go to standard error). The exit codes are {@link
- * LauncherException}'s: 0 done (for {@code --wait}/{@code --watch}: the job SUCCEEDED), 1 the
- * server refused or the job FAILED, 2 bad usage, 3 no answer from the server, 4 the job was
- * CANCELLED.
+ * jobs}, {@code workers}, {@code drain} and {@code schedules} ({@link ScheduleCommand}), against
+ * {@code SLUICE_API_URL} with {@code SLUICE_API_TOKEN}. People get text; {@code --json} prints one
+ * JSON document on standard output and nothing else there (progress and messages go to standard
+ * error). The exit codes are {@link LauncherException}'s: 0 done (for {@code --wait}/{@code
+ * --watch}: the job SUCCEEDED), 1 the server refused or the job FAILED, 2 bad usage, 3 no answer
+ * from the server, 4 the job was CANCELLED.
  */
 final class ClientCommands {
   static final int PAGE_SIZE = 500;
@@ -59,6 +59,7 @@ final class ClientCommands {
         case "jobs" -> jobs(args);
         case "workers" -> workers(args);
         case "drain" -> drain(args);
+        case "schedules" -> new ScheduleCommand(api, out).run(args);
         default -> throw LauncherException.usage("unknown command '" + command + "'");
       };
     } catch (LauncherException e) {

@@ -47,6 +47,9 @@ public final class Main {
             continues after an earlier listing (its nextCursor).
         workers [--limit N] [--json]
             Lists workers and coordinators with status, heartbeat age, running tasks and port.
+        schedules [list [--limit N] | get NAME | pause NAME | resume NAME | delete NAME] [--json]
+            Lists the token's schedules (an admin token's: every tenant's), prints one, pauses or
+            resumes one (at the version it has now), or deletes one (its jobs stay).
         drain WORKER_URL | drain WORKER_ID [--host H] [--json]
             Asks a worker to drain (POST /admin/drain on its port): it stops fetching, lets running
             tasks finish, hands the rest back and exits. By id, the port comes from the workers
@@ -108,7 +111,7 @@ public final class Main {
         case "demo" -> new DemoCommand(out).run(rest);
         case "dev" -> new DevCommand(out).run(rest);
         case "bench" -> new BenchCommand(out, err).run(rest);
-        case "submit", "status", "cancel", "jobs", "workers", "drain" ->
+        case "submit", "status", "cancel", "jobs", "workers", "drain", "schedules" ->
             client(out, err).run(command, rest);
         case "help", "--help", "-h" -> {
           out.print(HELP);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.client.SluiceClient;
 import io.sluice.config.ApiTokens;
 import io.sluice.config.DatabaseConfig;
@@ -198,6 +199,48 @@ class ClientCommandsIT {
     assertThat(succeeded.path("items").findValuesAsText("status"))
         .isNotEmpty()
         .containsOnly("SUCCEEDED");
+  }
+
+  @Test
+  void schedulesAreCreatedByTheJavaClientAndListedPausedResumedAndDeletedByTheCli() {
+    SluiceClient client = CliClient.create(api(), TOKEN);
+    JsonNode created =
+        client
+            .schedules()
+            .create(
+                (ObjectNode)
+                    CliClient.JSON
+                        .createObjectNode()
+                        .put("name", "nightly")
+                        .put("cron", "0 2 * * *")
+                        .put("timezone", "Europe/Berlin")
+                        .set(
+                            "job",
+                            CliClient.JSON
+                                .createObjectNode()
+                                .put("type", "noop")
+                                .set(
+                                    "payload", CliClient.JSON.createObjectNode().put("tasks", 1))));
+    assertThat(created.path("nextFireAt").asText()).endsWith("Z");
+
+    Run list = cli("", "schedules");
+    Run paused = cli("", "schedules", "pause", "nightly", "--json");
+    Run get = cli("", "schedules", "get", "nightly");
+    Run resumed = cli("", "schedules", "resume", "nightly", "--json");
+    Run deleted = cli("", "schedules", "delete", "nightly");
+    Run missing = cli("", "schedules", "get", "nightly");
+    Run wrong = cli("", "schedules", "explode", "nightly");
+
+    assertThat(list.out).startsWith("NAME").contains("nightly").contains("0 2 * * *");
+    assertThat(paused.json().path("paused").asBoolean()).isTrue();
+    assertThat(paused.json().path("version").asLong()).isEqualTo(2);
+    assertThat(get.out).contains("paused     true").contains("timezone   Europe/Berlin");
+    assertThat(resumed.json().path("paused").asBoolean()).isFalse();
+    assertThat(resumed.json().path("nextFireAt").isTextual()).isTrue();
+    assertThat(deleted.exit).as("%s", deleted).isZero();
+    assertThat(missing.exit).isEqualTo(LauncherException.FAILED);
+    assertThat(missing.err).contains("no schedule named 'nightly'");
+    assertThat(wrong.exit).isEqualTo(LauncherException.USAGE);
   }
 
   @Test
