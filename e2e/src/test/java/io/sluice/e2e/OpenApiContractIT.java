@@ -325,6 +325,36 @@ class OpenApiContractIT {
   }
 
   @Test
+  @Order(2)
+  void schedulesAndTimeLimitsAnswerAsDocumented() {
+    String timed =
+        "{\"type\":\"noop\",\"payload\":{\"tasks\":1},\"taskTimeout\":\"30s\",\"deadline\":\"1h\","
+            + "\"retry\":{\"base\":\"1s\",\"max\":\"1m\"}}";
+    assertThat(submit(timed, 201).path("taskTimeout").asText()).isNotEmpty();
+    submit(timed.replace("30s", "soon"), 400);
+
+    String base = "/api/v1/schedules";
+    String body =
+        "{\"name\":\"contract\",\"every\":\"1h\",\"job\":{\"type\":\"noop\",\"payload\":{\"tasks\":1}}}";
+    contract.checkRequest("POST", base, body);
+    JsonNode created = ok("POST", base, base, body, 201);
+    ok("POST", base, base, body, 409);
+    ok("POST", base, base, "{\"name\":\"bad\",\"job\":{}}", 400);
+    ok("GET", base, base + "?limit=10", null, 200);
+    String one = base + "/{name}";
+    ok("GET", one, base + "/contract", null, 200);
+    ok("GET", one, base + "/missing", null, 404);
+    String patch = "{\"paused\":true}";
+    contract.checkRequest("PATCH", one, patch);
+    String v = "\"" + created.path("version").asLong() + "\"";
+    ok("PATCH", one, base + "/contract", "{\"every\":\"2h\"}", 200, "If-Match", v);
+    ok("PATCH", one, base + "/contract", patch, 409, "If-Match", v);
+    ok("PATCH", one, base + "/contract", patch, 428);
+    ok("DELETE", one, base + "/contract", null, 204);
+    ok("DELETE", one, base + "/contract", null, 404);
+  }
+
+  @Test
   @Order(3)
   void everyDocumentedOperationMetARealAnswer() {
     assertThat(contract.operationsChecked()).isEqualTo(contract.operations());
