@@ -68,6 +68,13 @@ public interface QueueProtocol extends AutoCloseable {
   Map<UUID, FanIn> acknowledge(
       Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob);
 
+  /**
+   * Appends the deliveries' tasks afresh to the tail of their band and acknowledges the read
+   * entries, in one pipeline: entries read that must not run now (their queue was paused between
+   * the read and the claim, or they were read beyond the free slots).
+   */
+  void handBack(List<Delivery> deliveries);
+
   /** Acknowledges and deletes entries of one queue. */
   default void ackEntries(String queue, List<String> entryIds) {
     if (!entryIds.isEmpty()) {
