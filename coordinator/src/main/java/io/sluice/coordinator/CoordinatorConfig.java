@@ -4,6 +4,7 @@ import io.sluice.config.ApiTokens;
 import io.sluice.config.ConfigException;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Env;
+import io.sluice.config.QueueRates;
 import io.sluice.config.Redact;
 import io.sluice.config.RedisConfig;
 import java.time.Duration;
@@ -32,6 +33,8 @@ import java.util.UUID;
  *     SLUICE_MIGRATE}, default true); when false it only checks that the schema is current, so its
  *     database role needs no DDL rights and {@link MigrateMain} runs the migrations
  * @param collect collector timeout, attempts and threads ({@link CollectLimits#fromEnv})
+ * @param queueRates task starts per second or minute per queue across all workers ({@code
+ *     SLUICE_QUEUE_RATE}, {@link QueueRates#parse}); every coordinator should carry the same
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -51,12 +54,14 @@ public record CoordinatorConfig(
     ApiLimits limits,
     AdmissionLimits admission,
     boolean migrate,
-    CollectLimits collect) {
+    CollectLimits collect,
+    QueueRates queueRates) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
     collect = collect == null ? CollectLimits.DEFAULT : collect;
     adminTokens = adminTokens == null ? ApiTokens.NONE : adminTokens;
+    queueRates = queueRates == null ? QueueRates.NONE : queueRates;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
     }
@@ -115,6 +120,7 @@ public record CoordinatorConfig(
         .admission(AdmissionLimits.fromEnv(env))
         .migrate(env.bool("SLUICE_MIGRATE", b.migrate))
         .collect(CollectLimits.fromEnv(env))
+        .queueRates(QueueRates.fromEnv(env))
         .build();
   }
 
@@ -136,6 +142,11 @@ public record CoordinatorConfig(
   /** This configuration with other API limits. */
   public CoordinatorConfig withLimits(ApiLimits limits) {
     return toBuilder().limits(limits).build();
+  }
+
+  /** This configuration with other queue rate limits. */
+  public CoordinatorConfig withQueueRates(QueueRates rates) {
+    return toBuilder().queueRates(rates).build();
   }
 
   /** This configuration with other API tokens. */
@@ -166,7 +177,8 @@ public record CoordinatorConfig(
         .limits(limits)
         .admission(admission)
         .migrate(migrate)
-        .collect(collect);
+        .collect(collect)
+        .queueRates(queueRates);
   }
 
   /** Defaults are the production ones documented in the README. */
@@ -189,6 +201,7 @@ public record CoordinatorConfig(
     private AdmissionLimits admission;
     private boolean migrate = true;
     private CollectLimits collect = CollectLimits.DEFAULT;
+    private QueueRates queueRates = QueueRates.NONE;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -271,6 +284,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder queueRates(QueueRates v) {
+      queueRates = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
           database,
@@ -290,7 +308,8 @@ public record CoordinatorConfig(
           limits,
           admission,
           migrate,
-          collect);
+          collect,
+          queueRates);
     }
   }
 }

@@ -20,7 +20,7 @@ final class SubmitRequestParser {
           "labels",
           "runAt",
           "stages");
-  private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
+  static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
 
