@@ -4,8 +4,12 @@
 -- used, or Redis lost it) gets it created from the stream's start, as the protocol does elsewhere.
 -- The queue's control hash is read in the same call, so the checks cannot race the read: a paused
 -- queue gives nothing (running tasks are not touched), and a rate-limited one gives at most one
--- entry per emission interval (period / rate) of Redis's clock (GCRA with a burst of one), so no
--- two workers can together start more than the rate in any period.
+-- entry per call, by a GCRA on Redis's clock whose emission interval T is period / (rate - 1) and
+-- which keeps a token its worker reached late for one interval (the theoretical arrival time never
+-- falls more than T behind now). A start's virtual time is then at most T before its real one and
+-- virtual times are T apart, so any two starts rate apart are at least (rate - 1) * T >= period
+-- apart: no window of one period, wherever it lies, holds more than rate starts, however many
+-- workers fetch. A rate of 1 has T = period and keeps nothing.
 -- KEYS[1]  the queue's control hash (paused, rate, period in ms, tat in microseconds)
 -- KEYS[2…] the queue's band streams, the highest band first (one hash tag with KEYS[1])
 -- ARGV[1]  the consumer group
@@ -23,14 +27,20 @@ if control[1] == '1' then
 end
 local reply = {0, 0, -1}
 
--- GCRA with a burst of one: a token is free when the theoretical arrival time is not in the future.
+-- A token is free when the theoretical arrival time (tat, microseconds) is not in the future.
 local rate, period = tonumber(control[2]), tonumber(control[3])
 local now, tat, interval
 if rate and period and rate > 0 then
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-  interval = math.ceil(period * 1000 / rate)
-  tat = math.max(tonumber(control[4]) or 0, now)
+  local kept = 0
+  if rate > 1 then
+    interval = math.ceil(period * 1000 / (rate - 1))
+    kept = interval
+  else
+    interval = period * 1000
+  end
+  tat = math.max(tonumber(control[4]) or 0, now - kept)
   if tat > now then
     reply[3] = math.ceil((tat - now) / 1000)
     want = 0

@@ -49,6 +49,8 @@ final class FetchLoop implements LoopSupervisor.Body {
   private static final Duration FETCH_BLOCK = Duration.ofSeconds(1);
   // How often an empty rate-limited queue is read again: it is left out of the blocking read.
   private static final Duration RATED_IDLE_POLL = Duration.ofMillis(100);
+  // A wait for a token shorter than this is slept in the worker, not blocked on in Redis.
+  private static final Duration PRECISE_WAIT_BELOW = Duration.ofMillis(250);
   // 100 ms doubling to 5 s: entries read but unclaimed wait for PostgreSQL to come back.
   private static final Backoff CLAIM_BACKOFF =
       Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
@@ -211,32 +213,35 @@ final class FetchLoop implements LoopSupervisor.Body {
    * than until a rate-limited queue with entries gets its next token. Paused and rate-limited
    * queues are left out of the blocking read, which consumes entries without their checks: a paused
    * one is read again within {@link #FETCH_BLOCK}, a rate-limited one at its next token or, when it
-   * is empty, within {@link #RATED_IDLE_POLL}. With no open queue the loop sleeps that long.
+   * is empty, within {@link #RATED_IDLE_POLL}. A short wait for a token is slept here rather than
+   * blocked in Redis, whose timeouts fire only at its {@code hz} (100 ms by default): late wake-ups
+   * would leave tokens unspent. With no open queue the loop sleeps too.
    */
   private List<Delivery> await(int count, int first, Map<String, Fetched> last) {
     int size = queues.size();
     long blockMs = FETCH_BLOCK.toMillis();
+    long tokenMs = Long.MAX_VALUE;
     List<String> open = new ArrayList<>(size);
     for (int k = 0; k < size; k++) {
       String queue = queues.get((first + k) % size);
       Fetched f = last.get(queue);
       if (f == null || (!f.paused() && !f.rated())) {
         open.add(queue);
+      } else if (f.rated() && f.more()) {
+        tokenMs = Math.min(tokenMs, Math.max(1, f.waitMs()));
+        rateLimited.get(queue).increment();
       } else if (f.rated()) {
-        blockMs =
-            Math.min(blockMs, f.more() ? Math.max(1, f.waitMs()) : RATED_IDLE_POLL.toMillis());
-        if (f.more()) {
-          rateLimited.get(queue).increment();
-        }
+        blockMs = Math.min(blockMs, RATED_IDLE_POLL.toMillis());
       }
     }
     waits.increment();
-    if (open.isEmpty()) {
-      sleep(blockMs);
+    if (open.isEmpty() || tokenMs < PRECISE_WAIT_BELOW.toMillis()) {
+      sleep(Math.min(blockMs, tokenMs));
       return List.of();
     }
     List<Delivery> woken =
-        redis.awaitAny(open, config.workerId(), count, Duration.ofMillis(blockMs));
+        redis.awaitAny(
+            open, config.workerId(), count, Duration.ofMillis(Math.min(blockMs, tokenMs)));
     if (!woken.isEmpty()) {
       String queue = PriorityBand.queueOf(woken.get(woken.size() - 1).queue());
       next = (queues.indexOf(queue) + 1) % size;
