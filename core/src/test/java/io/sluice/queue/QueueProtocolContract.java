@@ -292,12 +292,11 @@ public abstract class QueueProtocolContract {
     assertThat(first.deliveries()).as("one token, one entry").hasSize(1);
     assertThat(first.waitMs()).isZero();
     assertThat(first.more()).isTrue();
-    assertThat(protocol.fetchEach(Map.of(queue, 10), "w").get(queue).deliveries())
-        .as("after an idle spell, the token kept for a late worker")
-        .hasSize(1);
     Fetched limited = protocol.fetchEach(Map.of(queue, 10), "w").get(queue);
     assertThat(limited.deliveries()).as("no token before the interval has passed").isEmpty();
-    assertThat(limited.waitMs()).as("period / (rate - 1) = 250 ms").isBetween(150L, 250L);
+    assertThat(limited.waitMs())
+        .as("(1 s + 40 ms) / 5 = 208 ms, less the 13 ms kept for a late worker")
+        .isBetween(150L, 196L);
     assertThat(limited.more()).isTrue();
 
     long started = System.nanoTime();
@@ -307,12 +306,12 @@ public abstract class QueueProtocolContract {
         .until(
             () -> protocol.fetchEach(Map.of(queue, 10), "w").get(queue).deliveries().size() == 1);
     assertThat(Duration.ofNanos(System.nanoTime() - started))
-        .as("the next token comes after the 250 ms interval, on Redis's clock")
+        .as("the next token comes after the interval, on Redis's clock")
         .isGreaterThan(Duration.ofMillis(140));
 
     control(new QueueControl(queue, 0, false, null));
     Fetched unlimited = protocol.fetchEach(Map.of(queue, 10), "w").get(queue);
-    assertThat(unlimited.deliveries()).as("a removed limit reads the rest at once").hasSize(7);
+    assertThat(unlimited.deliveries()).as("a removed limit reads the rest at once").hasSize(8);
     assertThat(unlimited.rated()).isFalse();
   }
 

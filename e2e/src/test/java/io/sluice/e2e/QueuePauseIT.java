@@ -9,6 +9,9 @@ import io.sluice.coordinator.CoordinatorConfig;
 import io.sluice.embedded.ScratchKeys;
 import io.sluice.json.Json;
 import io.sluice.redis.RedisKeys;
+import io.sluice.store.PostgresQueueStore;
+import io.sluice.store.PostgresTaskStore;
+import io.sluice.store.TaskRef;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import io.sluice.worker.Worker;
@@ -167,6 +170,29 @@ class QueuePauseIT {
     assertThat(count(job, "status = 'SUCCEEDED' AND attempt = 1"))
         .as("every task ran once: entries handed back spend no attempt")
         .isEqualTo(tasks);
+  }
+
+  @Test
+  void aClaimAfterThePauseCommittedRefusesTheTaskThoughItsEntryWasReadBeforeAndItIsHandedBack()
+      throws Exception {
+    UUID job = submit("unserved", "\"tasks\":3");
+    await().atMost(Duration.ofSeconds(10)).until(() -> readyEntries("unserved") == 3);
+    List<TaskRef> refs = List.of(new TaskRef(job, 0), new TaskRef(job, 1), new TaskRef(job, 2));
+    control("unserved", "pause", Stack.ADMIN_TOKEN);
+    PostgresTaskStore tasks = new PostgresTaskStore();
+    try (Connection c = env.connect()) {
+      assertThat(tasks.claim(c, "late-reader", Duration.ofSeconds(10), refs))
+          .as("the claim itself checks the pause")
+          .isEmpty();
+      assertThat(new PostgresQueueStore().heldByPause(c, refs))
+          .as("so the worker hands those entries back")
+          .containsExactlyElementsOf(refs);
+    }
+    control("unserved", "resume", Stack.ADMIN_TOKEN);
+    try (Connection c = env.connect()) {
+      assertThat(new PostgresQueueStore().heldByPause(c, refs)).isEmpty();
+      assertThat(tasks.claim(c, "late-reader", Duration.ofSeconds(10), refs)).hasSize(3);
+    }
   }
 
   @Test

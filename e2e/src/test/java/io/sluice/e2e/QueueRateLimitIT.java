@@ -59,6 +59,11 @@ class QueueRateLimitIT {
   @Test
   void fiftyPerSecondAcrossThreeWorkersIsNeverExceededInAnyOneSecondWindowOfAThousandStarts()
       throws Exception {
+    // The first claims of a fresh worker JVM run cold (JIT, first statements) and can lag their
+    // read from Redis by more than the limiter's margin; a short job warms them first.
+    UUID warmUp =
+        api.create("{\"type\":\"probe\",\"queue\":\"metered\",\"payload\":{\"tasks\":60}}");
+    stack.awaitTerminal(warmUp.toString(), Duration.ofSeconds(15));
     long t0 = System.nanoTime();
     UUID metered =
         api.create(
@@ -77,7 +82,7 @@ class QueueRateLimitIT {
     long[] starts = startTimesMicros(metered);
     assertThat(starts).hasSize(TASKS);
     assertThat(mostInAnyWindow(starts, 1_000_000))
-        .as("starts in any 1 s window")
+        .as("starts in any 1 s window; the gaps in ms of the fullest: %s", fullestGaps(starts))
         .isBetween(40, RATE);
     double seconds = (starts[TASKS - 1] - starts[0]) / 1e6;
     assertThat((TASKS - 1) / seconds).as("the overall rate").isBetween(RATE * 0.9, RATE * 1.0);
@@ -111,6 +116,27 @@ class QueueRateLimitIT {
       most = Math.max(most, to - from + 1);
     }
     return most;
+  }
+
+  /** The gaps between the starts of the fullest 1 s window, in ms, for a failure's message. */
+  private static String fullestGaps(long[] sorted) {
+    int most = 0;
+    int first = 0;
+    int from = 0;
+    for (int to = 0; to < sorted.length; to++) {
+      while (sorted[to] - sorted[from] >= 1_000_000) {
+        from++;
+      }
+      if (to - from + 1 > most) {
+        most = to - from + 1;
+        first = from;
+      }
+    }
+    StringBuilder gaps = new StringBuilder();
+    for (int i = first + 1; i < first + most; i++) {
+      gaps.append(i == first + 1 ? "" : " ").append((sorted[i] - sorted[i - 1]) / 1000);
+    }
+    return gaps.toString();
   }
 
   private long[] startTimesMicros(UUID job) throws Exception {
