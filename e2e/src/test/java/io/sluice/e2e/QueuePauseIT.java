@@ -329,16 +329,7 @@ class QueuePauseIT {
     return scalar("SELECT count(*) FROM tasks WHERE job_id = ? AND " + where, all);
   }
 
-  private long scalar(String sql, Object... args) throws Exception {
-    try (Connection c = env.connect();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
+  private long scalar(String sql, Object... args) {
+    return JobApi.count(env, sql, args);
   }
 }

@@ -95,7 +95,9 @@ class QueueRateLimitIT {
         mostInAnyWindow(starts, 1_000_000),
         (TASKS - 1) / seconds);
     assertThat((TASKS - 1) / seconds).as("the overall rate").isBetween(RATE * 0.8, RATE * 1.0);
-    assertThat(workersThatStarted(metered)).as("the limit is shared by all three").isEqualTo(3);
+    assertThat(api.count("SELECT count(DISTINCT worker_id) FROM tasks WHERE job_id = ?", metered))
+        .as("the limit is shared by all three")
+        .isEqualTo(3);
   }
 
   @Test
@@ -163,17 +165,5 @@ class QueueRateLimitIT {
       }
     }
     return starts.stream().mapToLong(Long::longValue).toArray();
-  }
-
-  private long workersThatStarted(UUID job) throws Exception {
-    try (Connection c = env.connect();
-        PreparedStatement ps =
-            c.prepareStatement("SELECT count(DISTINCT worker_id) FROM tasks WHERE job_id = ?")) {
-      ps.setObject(1, job);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
   }
 }
