@@ -11,7 +11,6 @@ import io.sluice.redis.PriorityBand;
 import io.sluice.store.ClaimedTask;
 import io.sluice.store.Completion;
 import io.sluice.store.Database;
-import io.sluice.store.PostgresQueueStore;
 import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskRef;
 import java.time.Duration;
@@ -19,11 +18,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -68,7 +65,7 @@ final class FetchLoop implements LoopSupervisor.Body {
   private final Map<String, Counter> started = new HashMap<>();
   private final List<Counter> backlogFull = new ArrayList<>();
   private final Map<String, Counter> rateLimited = new HashMap<>();
-  private final PostgresQueueStore queueStore = new PostgresQueueStore();
+  private final UnclaimableEntries unclaimable;
   private final Counter waits;
   // The index in queues of the queue the next round offers a slot to first.
   private int next;
@@ -88,6 +85,7 @@ final class FetchLoop implements LoopSupervisor.Body {
     this.runner = ctx.runner();
     this.writer = ctx.writer();
     this.handlers = ctx.handlers();
+    this.unclaimable = new UnclaimableEntries(ctx.db(), ctx.redis());
     this.waits =
         Counter.builder("sluice_worker_fetch_waits_total")
             .description("blocking reads, each begun when every queue of the worker was empty")
@@ -271,76 +269,9 @@ final class FetchLoop implements LoopSupervisor.Body {
     }
     surplus.addAll(unique.values());
     if (!surplus.isEmpty()) {
-      acknowledgeUnclaimable(surplus);
+      unclaimable.settle(surplus);
     }
     return claimed.size();
-  }
-
-  /**
-   * Acknowledges entries whose task is not claimable. Those whose task already has its result
-   * committed may be redeliveries from a worker that died between its commit and its fan-in: they
-   * are counted again, the fan-in script's bitmap counts each task once, and a job this completes
-   * gets its collect trigger now rather than from the sweeper's repair.
-   */
-  private void acknowledgeUnclaimable(List<Delivery> unclaimable) {
-    Set<TaskRef> refs = new LinkedHashSet<>();
-    unclaimable.forEach(d -> refs.add(new TaskRef(d.jobId(), d.seq())));
-    Map<UUID, List<Integer>> finished;
-    List<Delivery> surplus = new ArrayList<>(unclaimable.size());
-    try {
-      Set<TaskRef> held = new LinkedHashSet<>();
-      finished =
-          db.query(
-              c -> {
-                held.addAll(queueStore.heldByPause(c, refs));
-                return tasks.finishedOf(c, refs);
-              });
-      if (!held.isEmpty()) {
-        handBackHeld(unclaimable, held, surplus);
-      } else {
-        surplus.addAll(unclaimable);
-      }
-    } catch (RuntimeException e) {
-      // Left unacknowledged: the reaper re-appends them, and a later delivery counts them.
-      log.warn(
-          "Checking {} unclaimable task(s) failed; left to the reaper: {}",
-          refs.size(),
-          e.toString());
-      return;
-    }
-    Map<String, List<String>> ids = new LinkedHashMap<>();
-    surplus.forEach(d -> ids.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
-    List<UUID> crossed = new ArrayList<>();
-    redis
-        .acknowledge(ids, finished)
-        .forEach(
-            (jobId, fanIn) -> {
-              if (fanIn.crossed()) {
-                crossed.add(jobId);
-              }
-            });
-    if (!crossed.isEmpty()) {
-      redis.signalCollect(crossed);
-    }
-    log.debug(
-        "Acknowledged {} entries whose tasks are not claimable ({} finished, counted again)",
-        surplus.size(),
-        finished.values().stream().mapToInt(List::size).sum());
-  }
-
-  /**
-   * Hands back to their queue the entries whose task the claim refused because its queue was paused
-   * between the read and the claim; the others go into {@code surplus}.
-   */
-  private void handBackHeld(List<Delivery> unclaimable, Set<TaskRef> held, List<Delivery> surplus) {
-    List<Delivery> back = new ArrayList<>(held.size());
-    Set<TaskRef> once = new LinkedHashSet<>(held);
-    for (Delivery d : unclaimable) {
-      // A task read twice goes back once; its other entry is acknowledged.
-      (once.remove(new TaskRef(d.jobId(), d.seq())) ? back : surplus).add(d);
-    }
-    redis.handBack(back);
-    log.debug("Handed back {} entries of paused queues, read before the pause", back.size());
   }
 
   /**
