@@ -244,6 +244,9 @@
     const sum = (f) => body.items.reduce((n, q) => n + (q[f] || 0), 0);
     $('queues').tBodies[0].replaceChildren(...body.items.map((q) => el('tr', { dataset: { queue: q.name } },
       td(q.name, 'mono'),
+      td(q.paused ? 'paused' : 'running', q.paused ? 'state paused' : 'state',
+        q.paused ? 'paused at ' + q.pausedAt + (q.pausedBy ? ' by ' + q.pausedBy : '') : 'workers start its tasks'),
+      td(q.rateLimit ? q.rateLimit.spec : '–', 'num'),
       td(q.waiting === null ? '?' : String(q.waiting), 'num'),
       td(q.pending === null ? '?' : String(q.pending), 'num'),
       td(q.oldestAgeMs ? age(q.oldestAgeMs) : '–', 'num'),

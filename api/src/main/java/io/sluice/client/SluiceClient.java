@@ -368,9 +368,40 @@ public final class SluiceClient {
     return Exchange.body(exchange.send(read("/api/v1/workers?limit=" + limit), Resend.SAFE));
   }
 
-  /** {@code GET /api/v1/queues}: each queue's depth in Redis and activity in PostgreSQL. */
+  /**
+   * {@code GET /api/v1/queues}: each queue's depth in Redis and activity in PostgreSQL, whether it
+   * is paused ({@code paused, pausedAt, pausedBy}) and its {@code rateLimit}; {@code paused} lists
+   * the paused ones.
+   */
   public JsonNode queues(int limit) {
     return Exchange.body(exchange.send(read("/api/v1/queues?limit=" + limit), Resend.SAFE));
+  }
+
+  /** {@link #queues(int)} with the server's default page size. */
+  public JsonNode listQueues() {
+    return Exchange.body(exchange.send(read("/api/v1/queues"), Resend.SAFE));
+  }
+
+  /**
+   * {@code POST /api/v1/queues/{queue}/pause} (an admin token): no worker starts a new task of the
+   * queue until it is resumed; running tasks finish and the queue still accepts jobs. Retried like
+   * a read: pausing a paused queue changes nothing.
+   *
+   * @return the queue: {@code name, paused, pausedAt, pausedBy, controlVersion, rateLimit}
+   * @throws SluiceApiException 403 for a tenant's token, 400 for a bad queue name
+   */
+  public JsonNode pauseQueue(String queue) {
+    return Exchange.body(exchange.send(post(queuePath(queue) + "/pause"), Resend.SAFE));
+  }
+
+  /**
+   * {@code POST /api/v1/queues/{queue}/resume} (an admin token): workers start the queue's tasks
+   * again within a second. Retried like a read.
+   *
+   * @return the queue, as {@link #pauseQueue} returns it
+   */
+  public JsonNode resumeQueue(String queue) {
+    return Exchange.body(exchange.send(post(queuePath(queue) + "/resume"), Resend.SAFE));
   }
 
   /** {@code GET /api/v1/dead-letters}: tasks that ran out of attempts, newest first. */
@@ -457,6 +488,10 @@ public final class SluiceClient {
       query.append("&cursor=").append(encode(cursor));
     }
     return new Page(Exchange.body(exchange.send(read(query.toString()), Resend.SAFE)));
+  }
+
+  private static String queuePath(String queue) {
+    return "/api/v1/queues/" + encode(queue);
   }
 
   private static String jobPath(String id) {

@@ -85,9 +85,11 @@ public final class Coordinator implements AutoCloseable {
             metrics);
     // Not reported: readiness never depended on being or becoming the leader.
     this.leaderLoop = loops.start(LoopSpec.of("leader-election", leader).reported(false));
+    QueueControls queues = new QueueControls(db, redis, config.queueRates(), metrics);
     Sweeper sweeper =
         new Sweeper(
-            new Sweeper.SweeperParts(db, config, redis, dispatcher, collector, leader, metrics));
+            new Sweeper.SweeperParts(
+                db, config, redis, dispatcher, collector, leader, queues, metrics));
     loops.start(
         LoopSpec.of(
                 "sweeper",
@@ -152,6 +154,7 @@ public final class Coordinator implements AutoCloseable {
     health.register("postgres", db::ping);
     health.register("redis", redis::ping);
     health.register("loops", loops::allAlive);
+    startQueueSync(queues);
     try {
       // Before the API opens: a job accepted now must not be re-appended by a rebuild that only
       // notices a fresh Redis on the first sweep.
@@ -160,7 +163,7 @@ public final class Coordinator implements AutoCloseable {
       log.warn(
           "Checking Redis for lost data at start failed; the sweeper repeats it: {}", e.toString());
     }
-    this.http = new HttpApi(config, db, submitter, health, metrics, redis).start();
+    this.http = new HttpApi(config, db, submitter, health, metrics, redis, queues).start();
     log.info(
         "Coordinator {} ready on port {} with job types {}",
         config.nodeId(),
@@ -183,6 +186,25 @@ public final class Coordinator implements AutoCloseable {
       db.close();
       throw e;
     }
+  }
+
+  /**
+   * Copies the queues' paused states and rate limits to Redis now (every active queue's, so a rate
+   * limit no longer configured is removed) and every {@link QueueControls#SYNC_EVERY_SECONDS} s.
+   */
+  private void startQueueSync(QueueControls queues) {
+    try {
+      queues.sync(true);
+    } catch (RuntimeException e) {
+      log.warn(
+          "Copying queue states to Redis at start failed; the sync repeats it: {}", e.toString());
+    }
+    loops.start(
+        LoopSpec.every(
+            "queue-control-sync",
+            Duration.ofSeconds(QueueControls.SYNC_EVERY_SECONDS),
+            Duration.ofSeconds(QueueControls.SYNC_EVERY_SECONDS),
+            guard("queue control sync", () -> queues.sync(false))));
   }
 
   private static AdmissionControl.Backlogs redisBacklogs(

@@ -4,6 +4,7 @@ import io.sluice.config.ApiTokens;
 import io.sluice.config.ConfigException;
 import io.sluice.config.DatabaseConfig;
 import io.sluice.config.Env;
+import io.sluice.config.QueueRates;
 import io.sluice.config.Redact;
 import io.sluice.config.RedisConfig;
 import java.time.Duration;
@@ -36,6 +37,8 @@ import java.util.UUID;
  *     WebhookConfig#fromEnv})
  * @param retention how long finished jobs are kept and how they are deleted ({@link
  *     RetentionConfig#fromEnv})
+ * @param queueRates task starts per second or minute per queue across all workers ({@code
+ *     SLUICE_QUEUE_RATE}, {@link QueueRates#parse}); every coordinator should carry the same
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -57,7 +60,8 @@ public record CoordinatorConfig(
     boolean migrate,
     CollectLimits collect,
     WebhookConfig webhooks,
-    RetentionConfig retention) {
+    RetentionConfig retention,
+    QueueRates queueRates) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
@@ -65,6 +69,7 @@ public record CoordinatorConfig(
     webhooks = webhooks == null ? WebhookConfig.NONE : webhooks;
     retention = retention == null ? RetentionConfig.DEFAULT : retention;
     adminTokens = adminTokens == null ? ApiTokens.NONE : adminTokens;
+    queueRates = queueRates == null ? QueueRates.NONE : queueRates;
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
     }
@@ -125,6 +130,7 @@ public record CoordinatorConfig(
         .collect(CollectLimits.fromEnv(env))
         .webhooks(WebhookConfig.fromEnv(env))
         .retention(RetentionConfig.fromEnv(env))
+        .queueRates(QueueRates.fromEnv(env))
         .build();
   }
 
@@ -146,6 +152,11 @@ public record CoordinatorConfig(
   /** This configuration with other API limits. */
   public CoordinatorConfig withLimits(ApiLimits limits) {
     return toBuilder().limits(limits).build();
+  }
+
+  /** This configuration with other queue rate limits. */
+  public CoordinatorConfig withQueueRates(QueueRates rates) {
+    return toBuilder().queueRates(rates).build();
   }
 
   /** This configuration with other API tokens. */
@@ -183,7 +194,8 @@ public record CoordinatorConfig(
         .migrate(migrate)
         .collect(collect)
         .webhooks(webhooks)
-        .retention(retention);
+        .retention(retention)
+        .queueRates(queueRates);
   }
 
   /** This configuration with other webhook settings. */
@@ -213,6 +225,7 @@ public record CoordinatorConfig(
     private CollectLimits collect = CollectLimits.DEFAULT;
     private WebhookConfig webhooks = WebhookConfig.NONE;
     private RetentionConfig retention = RetentionConfig.DEFAULT;
+    private QueueRates queueRates = QueueRates.NONE;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -305,6 +318,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder queueRates(QueueRates v) {
+      queueRates = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
           database,
@@ -326,7 +344,8 @@ public record CoordinatorConfig(
           migrate,
           collect,
           webhooks,
-          retention);
+          retention,
+          queueRates);
     }
   }
 }

@@ -1,7 +1,9 @@
 package io.sluice.coordinator;
 
+import io.sluice.queue.QueueControl;
 import io.sluice.queue.QueueProtocol;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,6 +32,12 @@ public interface CoordinatorRedis extends QueueProtocol {
    * many of them a worker has read, and the age of the oldest; zeros when the stream is missing.
    */
   record QueueDepth(long length, long pending, long oldestAgeMs) {}
+
+  /**
+   * Copies each queue's paused state (where newer than Redis's) and rate limit into its control
+   * hash, pipelined; returns how many paused states were written.
+   */
+  int controlQueues(List<QueueControl> controls);
 
   /** The depth of each queue's ready stream (XLEN, XPENDING summary, oldest entry), pipelined. */
   Map<String, QueueDepth> queueDepths(Collection<String> queues);

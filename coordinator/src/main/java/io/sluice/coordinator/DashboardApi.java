@@ -5,38 +5,32 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.coordinator.CoordinatorRedis.QueueDepth;
 import io.sluice.coordinator.redis.LettuceCoordination;
 import io.sluice.json.Json;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresDashboardStore;
 import io.sluice.store.PostgresDashboardStore.DeadLetter;
 import io.sluice.store.PostgresDashboardStore.NodeView;
-import io.sluice.store.PostgresDashboardStore.QueueActivity;
 import io.sluice.store.PostgresTaskRequeue;
 import io.sluice.store.TenantScope;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The dashboard: its page at {@code /} and the endpoints only it needs — workers, queues,
- * dead-lettered tasks and the requeue action. The page and its files are open (they hold no data);
- * every endpoint needs a bearer token and shows only the token's tenant's jobs, or every tenant's
- * for an admin token ({@code SLUICE_ADMIN_TOKENS}), which is what the dashboard is meant to use.
+ * The dashboard: its page at {@code /} and the endpoints only it needs — workers, dead-lettered
+ * tasks and the requeue action (its queues come from {@link QueuesApi}). The page and its files are
+ * open (they hold no data); every endpoint needs a bearer token and shows only the token's tenant's
+ * jobs, or every tenant's for an admin token ({@code SLUICE_ADMIN_TOKENS}), which is what the
+ * dashboard is meant to use.
  */
 final class DashboardApi {
-  private static final Logger log = LoggerFactory.getLogger(DashboardApi.class);
-  private static final Duration THROUGHPUT_WINDOW = Duration.ofMinutes(1);
   private static final Map<String, String> ASSETS =
       Map.of(
           "index.html", "text/html; charset=utf-8",
@@ -82,7 +76,6 @@ final class DashboardApi {
     app.get("/", ctx -> api.asset(ctx, "index.html"));
     app.get("/dashboard/{file}", ctx -> api.asset(ctx, ctx.pathParam("file")));
     app.get("/api/v1/workers", api::workers);
-    app.get("/api/v1/queues", api::queues);
     app.get("/api/v1/dead-letters", api::deadLetters);
     app.post("/api/v1/jobs/{id}/tasks/{seq}/requeue", api::requeue);
     app.events(e -> e.serverStopped(api::close));
@@ -115,38 +108,6 @@ final class DashboardApi {
       item.put("heartbeatAgeMs", n.heartbeatAgeMs());
       item.put("runningTasks", n.runningTasks());
       item.set("info", n.info());
-    }
-    ctx.json(body);
-  }
-
-  private void queues(Context ctx) {
-    TenantScope scope = authenticate.apply(ctx).scope();
-    List<QueueActivity> activity =
-        db.query(c -> store.queues(c, scope, THROUGHPUT_WINDOW, RequestParams.limit(ctx)));
-    ObjectNode body = Json.object().put("windowSeconds", THROUGHPUT_WINDOW.toSeconds());
-    Map<String, QueueDepth> depths = Map.of();
-    try {
-      depths = redis().queueDepths(activity.stream().map(QueueActivity::queue).toList());
-      body.put("redis", "UP");
-    } catch (RuntimeException e) {
-      // PostgreSQL's half of the view is still worth showing while Redis is away.
-      log.debug("Queue depths unavailable: {}", e.toString());
-      body.put("redis", "DOWN").put("redisError", e.getMessage());
-    }
-    ArrayNode items = body.putArray("items");
-    for (QueueActivity q : activity) {
-      ObjectNode item = items.addObject().put("name", q.queue());
-      QueueDepth depth = depths.get(q.queue());
-      if (depth == null) {
-        item.putNull("ready").putNull("pending").putNull("waiting").putNull("oldestAgeMs");
-      } else {
-        item.put("ready", depth.length()).put("pending", depth.pending());
-        item.put("waiting", Math.max(0, depth.length() - depth.pending()));
-        item.put("oldestAgeMs", depth.oldestAgeMs());
-      }
-      item.put("activeJobs", q.activeJobs()).put("openTasks", q.openTasks());
-      item.put("finishedLastMinute", q.finished());
-      item.put("perSecond", q.finished() / (double) THROUGHPUT_WINDOW.toSeconds());
     }
     ctx.json(body);
   }

@@ -46,6 +46,7 @@ final class HttpApi {
   private final CoordinatorRedis redis;
   private final RateLimiter limiter;
   private final LiveProgress progress;
+  private final QueueControls queues;
 
   HttpApi(
       CoordinatorConfig config,
@@ -53,7 +54,8 @@ final class HttpApi {
       JobSubmitter submitter,
       Health health,
       PrometheusMeterRegistry metrics,
-      CoordinatorRedis redis) {
+      CoordinatorRedis redis,
+      QueueControls queues) {
     this.config = config;
     this.db = db;
     this.submitter = submitter;
@@ -62,6 +64,7 @@ final class HttpApi {
     this.redis = redis;
     this.limiter = new RateLimiter(config.limits(), metrics, System::nanoTime);
     this.progress = new LiveProgress(db);
+    this.queues = queues;
   }
 
   Javalin start() {
@@ -91,6 +94,7 @@ final class HttpApi {
     OpenApiDocument.register(app);
     WebhooksApi.register(app, db, this::authenticate);
     DashboardApi.register(app, config, db, metrics, this::authenticate);
+    QueuesApi.register(app, new QueuesApi.Parts(db, redis, queues, this::authenticate));
     JobControlApi.register(
         app, new JobControlApi.Parts(config, db, redis, metrics, this::authenticate));
     ScheduleApi.register(app, new ScheduleApi.Parts(config, db, submitter, this::authenticate));
@@ -267,8 +271,11 @@ final class HttpApi {
     ctx.json(body);
   }
 
+  /** Readiness, and the queues paused: a paused queue is an operator's choice, not unreadiness. */
   private void ready(Context ctx) {
     Health.Report report = health.check();
+    ArrayNode paused = report.body().putArray("pausedQueues");
+    queues.paused().forEach(paused::add);
     ctx.status(report.ready() ? 200 : 503).json(report.body());
   }
 

@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Notices that Redis lost its data (the marker key is gone: a restart without persistence, a
  * FLUSHALL, a failover to an empty replica) and rebuilds what Sluice keeps there from PostgreSQL:
- * consumer groups, every active job's fan-in counter and bitmap, and its queued tasks. The marker
- * is set only after the rebuild, so a rebuild cut short is repeated.
+ * consumer groups, queues' paused states and rate limits, every active job's fan-in counter and
+ * bitmap, and its queued tasks. The marker is set only after the rebuild, so a rebuild cut short is
+ * repeated.
  */
 final class RedisRebuild {
   private static final Logger log = LoggerFactory.getLogger(RedisRebuild.class);
@@ -22,13 +23,20 @@ final class RedisRebuild {
   private final Database db;
   private final CoordinatorRedis redis;
   private final Dispatcher dispatcher;
+  private final QueueControls queues;
   private final PostgresTaskRecovery recovery = new PostgresTaskRecovery();
   private final Counter rebuilds;
   // The start-up check and the leader's sweeps run it, one after the other.
   private volatile String lastMaster;
 
-  RedisRebuild(Database db, CoordinatorRedis redis, Dispatcher dispatcher, MeterRegistry metrics) {
+  RedisRebuild(
+      Database db,
+      CoordinatorRedis redis,
+      Dispatcher dispatcher,
+      QueueControls queues,
+      MeterRegistry metrics) {
     this.db = db;
+    this.queues = queues;
     this.redis = redis;
     this.dispatcher = dispatcher;
     this.rebuilds = metrics.counter("sluice_redis_rebuilds_total");
@@ -61,6 +69,8 @@ final class RedisRebuild {
     }
     dispatcher.forgetQueues();
     redis.ensureCollectGroup();
+    // Before any task is appended again: a paused queue's tasks must not be fetchable in between.
+    queues.sync(true);
     for (ActiveJob job : jobs) {
       int[] finished = db.query(c -> recovery.finishedSeqs(c, job.id()));
       redis.rebuildFanIn(job.id(), job.taskCount(), finished);

@@ -24,7 +24,7 @@ final class SubmitRequestParser {
           "taskTimeout",
           "deadline",
           "retry");
-  private static final String NAME = "[A-Za-z0-9_.-]{1,64}";
+  static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
 

@@ -51,6 +51,7 @@ final class Sweeper {
       Dispatcher dispatcher,
       JobCollector collector,
       LeaderElection leader,
+      QueueControls queues,
       MeterRegistry metrics) {}
 
   /** What a sweep asks of the rest of the coordinator to repair a job. Tests give a fake. */
@@ -99,7 +100,8 @@ final class Sweeper {
   private static Repairs repairs(SweeperParts parts) {
     Dispatcher dispatcher = parts.dispatcher();
     JobCollector collector = parts.collector();
-    RedisRebuild rebuild = new RedisRebuild(parts.db(), parts.redis(), dispatcher, parts.metrics());
+    RedisRebuild rebuild =
+        new RedisRebuild(parts.db(), parts.redis(), dispatcher, parts.queues(), parts.metrics());
     return new Repairs() {
       @Override
       public void redispatch(UUID jobId) {

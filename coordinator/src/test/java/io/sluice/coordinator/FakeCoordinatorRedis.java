@@ -1,14 +1,18 @@
 package io.sluice.coordinator;
 
 import io.sluice.queue.InMemoryQueueProtocol;
+import io.sluice.queue.QueueControl;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** The coordinator's Redis in memory: the shared queue fake plus the marker and queue depths. */
 class FakeCoordinatorRedis extends InMemoryQueueProtocol implements CoordinatorRedis {
   private String marker;
+  private final List<QueueControl> controlled = new ArrayList<>();
 
   FakeCoordinatorRedis(Clock clock) {
     super(clock);
@@ -30,6 +34,17 @@ class FakeCoordinatorRedis extends InMemoryQueueProtocol implements CoordinatorR
   @Override
   public String master() {
     return master;
+  }
+
+  @Override
+  public synchronized int controlQueues(List<QueueControl> controls) {
+    controlled.addAll(controls);
+    return controls.size();
+  }
+
+  /** Every queue control written, in order. */
+  synchronized List<QueueControl> controlled() {
+    return List.copyOf(controlled);
   }
 
   @Override

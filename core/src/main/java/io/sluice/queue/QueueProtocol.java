@@ -31,7 +31,8 @@ public interface QueueProtocol extends AutoCloseable {
   /**
    * Reads up to {@code count} new entries for {@code consumer} from the queue's priority bands,
    * highest first; blocks up to {@code block} on all bands when every band is empty. Recreates a
-   * missing consumer group and reads again.
+   * missing consumer group and reads again. A plain read: it does not check the queue's pause or
+   * rate limit, which only {@link #fetchEach} does (workers fetch with that).
    */
   List<Delivery> fetch(String queue, String consumer, int count, Duration block);
 
@@ -55,7 +56,8 @@ public interface QueueProtocol extends AutoCloseable {
    * Blocks up to {@code block} until any band of any of the queues has a new entry, then returns up
    * to {@code count} new entries, the highest bands first and then in the queues' order; empty when
    * the time passed. Entries read beyond {@code count} are handed back to the tail of their band.
-   * This default blocks on the first queue only.
+   * This default blocks on the first queue only. Like {@link #fetch}, it checks no pause or rate
+   * limit: the caller passes only queues that {@link #fetchEach} just found open.
    */
   default List<Delivery> awaitAny(List<String> queues, String consumer, int count, Duration block) {
     return fetch(queues.get(0), consumer, count, block);
@@ -67,6 +69,13 @@ public interface QueueProtocol extends AutoCloseable {
    */
   Map<UUID, FanIn> acknowledge(
       Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob);
+
+  /**
+   * Appends the deliveries' tasks afresh to the tail of their band and acknowledges the read
+   * entries, in one pipeline: entries read that must not run now (their queue was paused between
+   * the read and the claim, or they were read beyond the free slots).
+   */
+  void handBack(List<Delivery> deliveries);
 
   /** Acknowledges and deletes entries of one queue. */
   default void ackEntries(String queue, List<String> entryIds) {

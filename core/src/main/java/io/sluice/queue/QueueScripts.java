@@ -50,10 +50,23 @@ public final class QueueScripts {
    * the highest band first.
    */
   public ScriptCall fetch(String queue, String group, String consumer, int count) {
+    List<String> fetchKeys = new ArrayList<>();
+    fetchKeys.add(keys.queueControl(queue));
+    PriorityBand.streams(queue).forEach(band -> fetchKeys.add(keys.readyStream(band)));
     return new ScriptCall(
-        LuaScript.FETCH,
-        PriorityBand.streams(queue).stream().map(keys::readyStream).toList(),
-        List.of(group, consumer, String.valueOf(count)));
+        LuaScript.FETCH, fetchKeys, List.of(group, consumer, String.valueOf(count)));
+  }
+
+  /** {@code queue_control.lua}: one queue's paused state (if newer) and rate limit. */
+  public ScriptCall queueControl(QueueControl control) {
+    return new ScriptCall(
+        LuaScript.QUEUE_CONTROL,
+        List.of(keys.queueControl(control.queue())),
+        List.of(
+            String.valueOf(control.version()),
+            control.paused() ? "1" : "0",
+            String.valueOf(control.rate() == null ? 0 : control.rate().count()),
+            String.valueOf(control.rate() == null ? 0 : control.rate().period().toMillis())));
   }
 
   /** {@code fanin.lua}: counts one job's finished tasks. */

@@ -274,14 +274,28 @@ public class RedisQueueProtocol implements QueueProtocol {
     if (deliveries.size() <= count) {
       return deliveries;
     }
-    List<ScriptCall> handBack = new ArrayList<>();
-    for (Delivery d : deliveries.subList(count, deliveries.size())) {
-      handBack.addAll(scripts.enqueue(d.queue(), d.jobId(), new int[] {d.seq()}));
-      handBack.add(
+    handBack(deliveries.subList(count, deliveries.size()));
+    return List.copyOf(deliveries.subList(0, count));
+  }
+
+  @Override
+  public void handBack(List<Delivery> deliveries) {
+    List<ScriptCall> calls = new ArrayList<>(deliveries.size() * 2);
+    for (Delivery d : deliveries) {
+      calls.addAll(scripts.enqueue(d.queue(), d.jobId(), new int[] {d.seq()}));
+      calls.add(
           scripts.ack(keys.readyStream(d.queue()), RedisKeys.WORKER_GROUP, List.of(d.entryId())));
     }
-    runner.run(handBack);
-    return List.copyOf(deliveries.subList(0, count));
+    runner.run(calls);
+  }
+
+  /**
+   * Copies each queue's paused state (where newer than Redis's) and rate limit into its control
+   * hash, in one pipeline; returns how many paused states were written.
+   */
+  public int controlQueues(List<QueueControl> controls) {
+    List<ScriptCall> calls = controls.stream().map(scripts::queueControl).toList();
+    return (int) runner.run(calls).stream().mapToLong(QueueScripts::number).sum();
   }
 
   private void createGroup(String stream, String group) {
@@ -295,11 +309,11 @@ public class RedisQueueProtocol implements QueueProtocol {
     }
   }
 
-  /** A {@code fetch.lua} reply: {more, band, id, job, seq, …}. */
+  /** A {@code fetch.lua} reply: {more, paused, wait, band, id, job, seq, …}. */
   private static Fetched fetched(String queue, List<?> reply) {
     List<String> bands = PriorityBand.streams(queue);
-    List<Delivery> deliveries = new ArrayList<>((reply.size() - 1) / 4);
-    for (int i = 1; i + 3 < reply.size(); i += 4) {
+    List<Delivery> deliveries = new ArrayList<>((reply.size() - 3) / 4);
+    for (int i = 3; i + 3 < reply.size(); i += 4) {
       deliveries.add(
           new Delivery(
               bands.get((int) QueueScripts.number(reply.get(i)) - 1),
@@ -307,7 +321,11 @@ public class RedisQueueProtocol implements QueueProtocol {
               UUID.fromString(text(reply.get(i + 2))),
               Integer.parseInt(text(reply.get(i + 3)))));
     }
-    return new Fetched(deliveries, QueueScripts.number(reply.get(0)) == 1L);
+    return new Fetched(
+        deliveries,
+        QueueScripts.number(reply.get(0)) == 1L,
+        QueueScripts.number(reply.get(1)) == 1L,
+        QueueScripts.number(reply.get(2)));
   }
 
   /** A bulk string of a script's array reply, as the client hands it over. */

@@ -18,7 +18,10 @@ public enum LuaScript implements Script {
   ENQUEUE("enqueue"),
   /** Acknowledges and deletes stream entries. */
   ACK("ack"),
-  /** Reads a queue's new entries, its bands highest first, and tells whether any are left. */
+  /**
+   * Reads a queue's new entries, its bands highest first, and tells whether any are left; nothing
+   * while the queue is paused, and no more than its rate limit allows.
+   */
   FETCH("fetch", true),
   /** Creates a job's fan-in counter and bitmap. */
   FANIN_INIT("fanin_init"),
@@ -33,7 +36,9 @@ public enum LuaScript implements Script {
   /** Extends a holder's slots while the lease they are bound to is renewed. */
   SLOTS_RENEW("slots_renew"),
   /** Gives a holder's slots back. */
-  SLOTS_RELEASE("slots_release");
+  SLOTS_RELEASE("slots_release"),
+  /** Copies a queue's paused state (if newer) and rate limit into its control hash. */
+  QUEUE_CONTROL("queue_control");
 
   private final String source;
   private final String sha;

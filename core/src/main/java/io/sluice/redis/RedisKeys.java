@@ -36,6 +36,16 @@ public final class RedisKeys {
   }
 
   /**
+   * A queue's control hash, in the hash tag of its ready streams so {@code fetch.lua} reads it in
+   * the same call: {@code paused} and the {@code version} of that state (copied from PostgreSQL),
+   * and the rate limit {@code rate} per {@code period} ms with its theoretical arrival time {@code
+   * tat} in microseconds of Redis's clock.
+   */
+  public String queueControl(String queue) {
+    return prefix + ":{q:" + queue + "}:control";
+  }
+
+  /**
    * The holders of a queue's concurrency slots (a sorted set: holder → expiry). Every bounded
    * counter shares one hash tag, so one script can take a queue's and a job type's slot together.
    */

@@ -33,6 +33,8 @@ import java.util.function.Consumer;
  */
 public final class PostgresTaskStore {
   // Taking over a lease that expired is a reclaim too, and is logged as one in the same statement.
+  // No task of a paused queue is claimed: the pause's commit is seen by every claim that starts
+  // after it, whatever the worker read from Redis before it (PostgresQueueStore hands those back).
   // The status and worker a reclaim logs are read by the locking scan itself (the row version it
   // locked, which the update then changes), not by a second lookup of each row.
   private static final String CLAIM =
@@ -50,6 +52,7 @@ public final class PostgresTaskStore {
           FROM locked l, jobs j
          WHERE t.job_id = l.job_id AND t.seq = l.seq AND j.id = t.job_id
            AND j.status IN ('QUEUED', 'RUNNING')
+           AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused)
            AND (t.status = 'QUEUED'
                 OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
                 OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))

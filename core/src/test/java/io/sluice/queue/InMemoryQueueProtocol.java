@@ -111,6 +111,15 @@ public class InMemoryQueueProtocol implements QueueProtocol {
   }
 
   @Override
+  public synchronized void handBack(List<Delivery> deliveries) {
+    check();
+    for (Delivery d : deliveries) {
+      streams.getOrDefault(d.queue(), new ArrayList<>()).removeIf(e -> e.delivery == d);
+      enqueue(d.queue(), d.jobId(), new int[] {d.seq()});
+    }
+  }
+
+  @Override
   public synchronized Map<UUID, FanIn> acknowledge(
       Map<String, List<String>> entriesByQueue, Map<UUID, List<Integer>> finishedByJob) {
     check();

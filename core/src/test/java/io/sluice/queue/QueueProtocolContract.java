@@ -3,6 +3,7 @@ package io.sluice.queue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.sluice.config.QueueRates;
 import io.sluice.config.RedisConfig;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.PriorityBand;
@@ -254,6 +255,68 @@ public abstract class QueueProtocolContract {
 
     assertThat(delivered).extracting(Delivery::seq).containsExactly(7);
     assertThat(protocol.fetch(queue(), "w", 10, NO_WAIT)).isEmpty(); // a stream never written
+  }
+
+  @Test
+  void aPausedQueueGivesNothingKeepsItsEntriesUnreadAndAnOlderStateCannotUndoThePause() {
+    String queue = queue();
+    UUID job = UUID.randomUUID();
+    protocol.enqueue(queue, job, new int[] {0, 1, 2});
+    assertThat(control(new QueueControl(queue, 2, true, null))).isEqualTo(1L);
+
+    Fetched paused = protocol.fetchEach(Map.of(queue, 5), "w").get(queue);
+    assertThat(paused.deliveries()).as("nothing of a paused queue is read").isEmpty();
+    assertThat(paused.paused()).isTrue();
+    assertThat(paused.more()).as("a paused queue offers nothing to share slots with").isFalse();
+    assertThat(control(new QueueControl(queue, 1, false, null)))
+        .as("a resume older than the pause is refused")
+        .isZero();
+    assertThat(protocol.fetchEach(Map.of(queue, 5), "w").get(queue).deliveries()).isEmpty();
+
+    assertThat(control(new QueueControl(queue, 3, false, null))).isEqualTo(1L);
+    Fetched resumed = protocol.fetchEach(Map.of(queue, 5), "w").get(queue);
+    assertThat(resumed.deliveries()).extracting(Delivery::seq).containsExactly(0, 1, 2);
+    assertThat(resumed.paused()).isFalse();
+    assertThat(resumed.rated()).isFalse();
+  }
+
+  @Test
+  void aRateLimitedQueueGivesOneEntryPerEmissionIntervalAndTellsTheWaitForTheNext() {
+    String queue = queue();
+    UUID job = UUID.randomUUID();
+    protocol.enqueue(queue, job, IntStream.range(0, 10).toArray());
+    QueueRates.Rate fivePerSecond = new QueueRates.Rate(5, Duration.ofSeconds(1));
+    control(new QueueControl(queue, 0, false, fivePerSecond));
+
+    Fetched first = protocol.fetchEach(Map.of(queue, 10), "w").get(queue);
+    assertThat(first.deliveries()).as("one token, one entry").hasSize(1);
+    assertThat(first.waitMs()).isZero();
+    assertThat(first.more()).isTrue();
+    Fetched limited = protocol.fetchEach(Map.of(queue, 10), "w").get(queue);
+    assertThat(limited.deliveries()).as("no token before the interval has passed").isEmpty();
+    assertThat(limited.waitMs())
+        .as("(1 s + 60 ms) / 5 = 212 ms, less the 20 ms kept for a late worker")
+        .isBetween(150L, 192L);
+    assertThat(limited.more()).isTrue();
+
+    long started = System.nanoTime();
+    await()
+        .pollInterval(Duration.ofMillis(10))
+        .atMost(Duration.ofSeconds(2))
+        .until(
+            () -> protocol.fetchEach(Map.of(queue, 10), "w").get(queue).deliveries().size() == 1);
+    assertThat(Duration.ofNanos(System.nanoTime() - started))
+        .as("the next token comes after the interval, on Redis's clock")
+        .isGreaterThan(Duration.ofMillis(140));
+
+    control(new QueueControl(queue, 0, false, null));
+    Fetched unlimited = protocol.fetchEach(Map.of(queue, 10), "w").get(queue);
+    assertThat(unlimited.deliveries()).as("a removed limit reads the rest at once").hasSize(8);
+    assertThat(unlimited.rated()).isFalse();
+  }
+
+  private long control(QueueControl control) {
+    return QueueScripts.number(runner.run(new QueueScripts(keys).queueControl(control)));
   }
 
   @Test

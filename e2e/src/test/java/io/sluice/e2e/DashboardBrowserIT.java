@@ -318,6 +318,28 @@ class DashboardBrowserIT {
                     .contains("PAUSED"));
   }
 
+  @Test
+  @Order(5)
+  void aPausedQueueIsShownPausedInTheQueueListUntilItIsResumed() {
+    By state = By.cssSelector("#queues tr[data-queue='dash-held'] td.state");
+    assertThat(
+            stack.post("/api/v1/queues/dash-held/pause", null, Stack.ADMIN_TOKEN, "").statusCode())
+        .isEqualTo(200);
+    await("the queue list shows the queue paused, and by whom")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                page.findElement(state).getText().equals("paused")
+                    && page.findElement(state).getAttribute("title").contains("by ops"));
+
+    stack.post("/api/v1/queues/dash-held/resume", null, Stack.ADMIN_TOKEN, "");
+    await("and running again once resumed")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> page.findElement(state).getText().equals("running"));
+  }
+
   /** Leaves a job running (and the other dead letter listed) so the picture shows every panel. */
   private void screenshotWithAJobRunning() throws Exception {
     String id = submit("{\"type\":\"noop\",\"payload\":{\"tasks\":40,\"taskDelayMs\":150}}");

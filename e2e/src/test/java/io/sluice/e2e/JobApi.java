@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.client.SluiceApiException;
 import io.sluice.client.SluiceClient;
 import io.sluice.json.Json;
+import io.sluice.testkit.TestEnvironment;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -152,7 +153,12 @@ final class JobApi {
 
   /** One number from the test's database. */
   long count(String sql, Object... args) {
-    try (Connection c = stack.env.connect();
+    return count(stack.env, sql, args);
+  }
+
+  /** One number from a test's database, for tests without a {@link Stack}. */
+  static long count(TestEnvironment env, String sql, Object... args) {
+    try (Connection c = env.connect();
         PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         ps.setObject(i + 1, args[i]);

@@ -20,12 +20,12 @@ import java.util.Set;
 
 /**
  * The client side of {@code ./sluice}: {@code submit}, {@code status}, {@code cancel}, {@code
- * jobs}, {@code workers}, {@code drain} and {@code schedules} ({@link ScheduleCommand}), against
- * {@code SLUICE_API_URL} with {@code SLUICE_API_TOKEN}. People get text; {@code --json} prints one
- * JSON document on standard output and nothing else there (progress and messages go to standard
- * error). The exit codes are {@link LauncherException}'s: 0 done (for {@code --wait}/{@code
- * --watch}: the job SUCCEEDED), 1 the server refused or the job FAILED, 2 bad usage, 3 no answer
- * from the server, 4 the job was CANCELLED.
+ * jobs}, {@code workers}, {@code drain}, {@code queues} and {@code schedules} ({@link
+ * ScheduleCommand}), against {@code SLUICE_API_URL} with {@code SLUICE_API_TOKEN}. People get text;
+ * {@code --json} prints one JSON document on standard output and nothing else there (progress and
+ * messages go to standard error). The exit codes are {@link LauncherException}'s: 0 done (for
+ * {@code --wait}/{@code --watch}: the job SUCCEEDED), 1 the server refused or the job FAILED, 2 bad
+ * usage, 3 no answer from the server, 4 the job was CANCELLED.
  */
 final class ClientCommands {
   static final int PAGE_SIZE = 500;
@@ -60,6 +60,7 @@ final class ClientCommands {
         case "workers" -> workers(args);
         case "drain" -> drain(args);
         case "schedules" -> new ScheduleCommand(api, out).run(args);
+        case "queues" -> queues(args);
         default -> throw LauncherException.usage("unknown command '" + command + "'");
       };
     } catch (LauncherException e) {
@@ -135,6 +136,38 @@ final class ClientCommands {
         args.flag("json")
             ? ClientOutput.json(listing) + "\n"
             : ClientOutput.workers(listing.path("items")));
+    return 0;
+  }
+
+  /**
+   * {@code queues} lists the queues; {@code queues pause Q} and {@code queues resume Q} (an admin
+   * token) change one and print it.
+   */
+  int queues(List<String> arguments) {
+    Args args = Args.parse(arguments, Set.of(), Set.of("json"));
+    List<String> words = args.positional();
+    JsonNode answer;
+    if (words.isEmpty()) {
+      answer = CliClient.call(api, api::listQueues);
+    } else if (words.size() == 2 && words.get(0).equals("pause")) {
+      answer = CliClient.call(api, () -> api.pauseQueue(words.get(1)));
+    } else if (words.size() == 2 && words.get(0).equals("resume")) {
+      answer = CliClient.call(api, () -> api.resumeQueue(words.get(1)));
+    } else {
+      throw LauncherException.usage("expected queues, queues pause QUEUE or queues resume QUEUE");
+    }
+    if (args.flag("json")) {
+      out.println(ClientOutput.json(answer));
+    } else if (words.isEmpty()) {
+      out.print(ClientOutput.queues(answer.path("items")));
+    } else {
+      out.println(
+          "queue "
+              + answer.path("name").asText()
+              + (answer.path("paused").asBoolean()
+                  ? " is paused: no new task of it starts; running ones finish"
+                  : " is running: workers start its tasks again"));
+    }
     return 0;
   }
 

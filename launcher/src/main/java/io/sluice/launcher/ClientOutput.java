@@ -109,6 +109,29 @@ final class ClientOutput {
     return table(List.of("ID", "KIND", "STATUS", "HEARTBEAT", "RUNNING", "PORT"), rows);
   }
 
+  /** {@code ./sluice queues}: one row per queue with its paused state and rate limit. */
+  static String queues(JsonNode items) {
+    if (items.isEmpty()) {
+      return "No queues have jobs, a pause or a rate limit.\n";
+    }
+    List<List<String>> rows = new ArrayList<>();
+    for (JsonNode item : items) {
+      boolean paused = item.path("paused").asBoolean();
+      JsonNode rate = item.path("rateLimit");
+      rows.add(
+          List.of(
+              text(item, "name"),
+              paused ? "PAUSED" : "RUNNING",
+              paused ? text(item, "pausedAt") + " by " + text(item, "pausedBy") : "-",
+              rate.isObject() ? rate.path("spec").asText() : "-",
+              text(item, "waiting"),
+              text(item, "pending"),
+              text(item, "activeJobs")));
+    }
+    return table(
+        List.of("QUEUE", "STATE", "PAUSED", "RATE", "WAITING", "READ", "ACTIVE JOBS"), rows);
+  }
+
   /**
    * Columns as wide as their widest cell, two spaces apart; the last column is not padded.
    *

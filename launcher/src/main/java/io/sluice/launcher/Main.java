@@ -54,6 +54,10 @@ public final class Main {
             Asks a worker to drain (POST /admin/drain on its port): it stops fetching, lets running
             tasks finish, hands the rest back and exits. By id, the port comes from the workers
             listing and the host is H (default: SLUICE_API_URL's host).
+        queues [--json] | queues pause QUEUE | queues resume QUEUE
+            Lists queues (paused or running, since when and by whom, rate limit, waiting and
+            read tasks); pause and resume (an admin token) stop and restart the start of new
+            tasks of a queue: running tasks finish, and a paused queue still accepts jobs.
         bench [--scenario S] [--tasks N] [--stages K] [--workers W] [--concurrency C]
               [--rate R] [--seconds T] [--jobs J] [--batch-size B] [--connections K]
               [--fanout-every F] [--heap SIZE] [--drain-seconds D] [--max-in-flight M]
@@ -111,7 +115,7 @@ public final class Main {
         case "demo" -> new DemoCommand(out).run(rest);
         case "dev" -> new DevCommand(out).run(rest);
         case "bench" -> new BenchCommand(out, err).run(rest);
-        case "submit", "status", "cancel", "jobs", "workers", "drain", "schedules" ->
+        case "submit", "status", "cancel", "jobs", "workers", "drain", "queues", "schedules" ->
             client(out, err).run(command, rest);
         case "help", "--help", "-h" -> {
           out.print(HELP);

@@ -43,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(SluiceTestExtension.class)
 class ClientCommandsIT {
   private static final String TOKEN = "cli-test-token-0123456789";
+  private static final String ADMIN = "cli-admin-token-0123456789";
   private static Coordinator coordinator;
   private static Worker worker;
   private static String workerId;
@@ -53,6 +54,7 @@ class ClientCommandsIT {
     coordinator =
         Coordinator.start(
             CoordinatorConfig.builder(database(env, 4), redis, ApiTokens.parse("cli:" + TOKEN))
+                .adminTokens(ApiTokens.parse("ops:" + ADMIN))
                 .httpPort(0)
                 .nodeId("coord-" + env.redisPrefix())
                 .sweepInterval(Duration.ofMillis(200))
@@ -135,6 +137,28 @@ class ClientCommandsIT {
     Run watch = cli("", "status", id, "--watch", "--json");
     assertThat(watch.exit).as("%s", watch).isEqualTo(4);
     assertThat(watch.json().path("status").asText()).isEqualTo("CANCELLED");
+  }
+
+  @Test
+  void queuesPauseAndResumeWithAnAdminTokenListTheStateAndRefuseATenantsToken() {
+    Run refused = cli("", "queues", "pause", "cli-mail");
+    assertThat(refused.exit).isEqualTo(1);
+    assertThat(refused.out).isEmpty();
+    assertThat(refused.err).contains("answered 403").contains("needs an admin token");
+
+    Run paused = new Run(CliClient.create(api(), ADMIN), "", "queues", "pause", "cli-mail");
+    assertThat(paused.exit).as("%s", paused).isZero();
+    assertThat(paused.out).contains("queue cli-mail is paused");
+    JsonNode listing = new Run(CliClient.create(api(), ADMIN), "", "queues", "--json").json();
+    assertThat(listing.path("paused").toString()).contains("cli-mail");
+    Run table = new Run(CliClient.create(api(), ADMIN), "", "queues");
+    assertThat(table.out).startsWith("QUEUE").contains("cli-mail").contains("PAUSED");
+
+    Run resumed = new Run(CliClient.create(api(), ADMIN), "", "queues", "resume", "cli-mail");
+    assertThat(resumed.out).contains("queue cli-mail is running");
+    Run usage = cli("", "queues", "stop", "cli-mail");
+    assertThat(usage.exit).isEqualTo(2);
+    assertThat(usage.err).contains("expected queues, queues pause QUEUE or queues resume QUEUE");
   }
 
   @Test

@@ -115,7 +115,11 @@ class ClientCommandsTest {
     assertThat(exit).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8))
         .contains("submit --type T", "status ID", "cancel ID", "jobs [--status S]")
-        .contains("workers [--limit N]", "drain WORKER_URL | drain WORKER_ID", "--json")
+        .contains(
+            "workers [--limit N]",
+            "drain WORKER_URL | drain WORKER_ID",
+            "queues [--json] | queues pause QUEUE",
+            "--json")
         .contains("1 failure", "2 bad usage", "3 the coordinator", "4 the job was CANCELLED");
   }
 

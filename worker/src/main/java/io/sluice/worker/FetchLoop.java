@@ -18,11 +18,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +44,10 @@ final class FetchLoop implements LoopSupervisor.Body {
   private static final int MAX_FETCH = 256;
   // Well within the loop's stall deadline; entries arriving in any queue end it at once.
   private static final Duration FETCH_BLOCK = Duration.ofSeconds(1);
+  // How often an empty rate-limited queue is read again: it is left out of the blocking read.
+  private static final Duration RATED_IDLE_POLL = Duration.ofMillis(100);
+  // A wait for a token shorter than this is slept in the worker, not blocked on in Redis.
+  private static final Duration PRECISE_WAIT_BELOW = Duration.ofMillis(250);
   // 100 ms doubling to 5 s: entries read but unclaimed wait for PostgreSQL to come back.
   private static final Backoff CLAIM_BACKOFF =
       Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5));
@@ -62,6 +64,8 @@ final class FetchLoop implements LoopSupervisor.Body {
   private final PostgresTaskStore tasks = new PostgresTaskStore();
   private final Map<String, Counter> started = new HashMap<>();
   private final List<Counter> backlogFull = new ArrayList<>();
+  private final Map<String, Counter> rateLimited = new HashMap<>();
+  private final UnclaimableEntries unclaimable;
   private final Counter waits;
   // The index in queues of the queue the next round offers a slot to first.
   private int next;
@@ -81,6 +85,7 @@ final class FetchLoop implements LoopSupervisor.Body {
     this.runner = ctx.runner();
     this.writer = ctx.writer();
     this.handlers = ctx.handlers();
+    this.unclaimable = new UnclaimableEntries(ctx.db(), ctx.redis());
     this.waits =
         Counter.builder("sluice_worker_fetch_waits_total")
             .description("blocking reads, each begun when every queue of the worker was empty")
@@ -88,6 +93,8 @@ final class FetchLoop implements LoopSupervisor.Body {
     for (String queue : this.queues) {
       started.put(queue, ctx.metrics().counter("sluice_tasks_started_total", "queue", queue));
       backlogFull.add(ctx.metrics().counter("sluice_worker_fetch_paused_total", "queue", queue));
+      rateLimited.put(
+          queue, ctx.metrics().counter("sluice_worker_fetch_rate_limited_total", "queue", queue));
     }
   }
 
@@ -148,11 +155,21 @@ final class FetchLoop implements LoopSupervisor.Body {
    * to {@link #FETCH_BLOCK} on all queues at once only when every one is empty.
    */
   List<Delivery> fetch(int count) {
-    int size = queues.size();
     int first = next;
+    Map<String, Fetched> last = new HashMap<>();
+    List<Delivery> fetched = roundRobin(count, last);
+    if (!fetched.isEmpty()) {
+      return fetched;
+    }
+    return await(count, first, last);
+  }
+
+  /** The passes of one round; {@code last} gets each queue's latest read. */
+  private List<Delivery> roundRobin(int count, Map<String, Fetched> last) {
+    int size = queues.size();
     List<Integer> candidates = new ArrayList<>(size);
     for (int k = 0; k < size; k++) {
-      candidates.add((first + k) % size);
+      candidates.add((next + k) % size);
     }
     List<Delivery> fetched = new ArrayList<>(count);
     int left = count;
@@ -169,13 +186,15 @@ final class FetchLoop implements LoopSupervisor.Body {
         next = (candidates.get(extra - 1) + 1) % size;
       }
       Map<String, Fetched> read = redis.fetchEach(shares, config.workerId());
+      last.putAll(read);
       List<Integer> more = new ArrayList<>(candidates.size());
       for (int index : candidates) {
         String queue = queues.get(index);
         Fetched f = read.get(queue);
         fetched.addAll(f.deliveries());
         left -= f.deliveries().size();
-        // A queue that filled its share and has entries left takes part in the next pass.
+        // A queue that filled its share and has entries left takes part in the next pass; a
+        // rate-limited one gives less than its share and leaves the rest to the others.
         if (f.more() && f.deliveries().size() == shares.get(queue)) {
           more.add(index);
         }
@@ -184,18 +203,46 @@ final class FetchLoop implements LoopSupervisor.Body {
       more.sort(Comparator.comparingInt(index -> Math.floorMod(index - next, size)));
       candidates = more;
     }
-    if (!fetched.isEmpty()) {
-      return fetched;
-    }
-    List<String> order = new ArrayList<>(size);
+    return fetched;
+  }
+
+  /**
+   * Every queue came back empty (or held back): blocks on the open queues at once, for no longer
+   * than until a rate-limited queue with entries gets its next token. Paused and rate-limited
+   * queues are left out of the blocking read, which consumes entries without their checks: a paused
+   * one is read again within {@link #FETCH_BLOCK}, a rate-limited one at its next token or, when it
+   * is empty, within {@link #RATED_IDLE_POLL}. A short wait for a token is slept here rather than
+   * blocked in Redis, whose timeouts fire only at its {@code hz} (100 ms by default): late wake-ups
+   * would leave tokens unspent. With no open queue the loop sleeps too.
+   */
+  private List<Delivery> await(int count, int first, Map<String, Fetched> last) {
+    int size = queues.size();
+    long blockMs = FETCH_BLOCK.toMillis();
+    long tokenMs = Long.MAX_VALUE;
+    List<String> open = new ArrayList<>(size);
     for (int k = 0; k < size; k++) {
-      order.add(queues.get((first + k) % size));
+      String queue = queues.get((first + k) % size);
+      Fetched f = last.get(queue);
+      if (f == null || (!f.paused() && !f.rated())) {
+        open.add(queue);
+      } else if (f.rated() && f.more()) {
+        tokenMs = Math.min(tokenMs, Math.max(1, f.waitMs()));
+        rateLimited.get(queue).increment();
+      } else if (f.rated()) {
+        blockMs = Math.min(blockMs, RATED_IDLE_POLL.toMillis());
+      }
     }
     waits.increment();
-    List<Delivery> woken = redis.awaitAny(order, config.workerId(), count, FETCH_BLOCK);
+    if (open.isEmpty() || tokenMs < PRECISE_WAIT_BELOW.toMillis()) {
+      sleep(Math.min(blockMs, tokenMs));
+      return List.of();
+    }
+    List<Delivery> woken =
+        redis.awaitAny(
+            open, config.workerId(), count, Duration.ofMillis(Math.min(blockMs, tokenMs)));
     if (!woken.isEmpty()) {
-      String last = PriorityBand.queueOf(woken.get(woken.size() - 1).queue());
-      next = (queues.indexOf(last) + 1) % size;
+      String queue = PriorityBand.queueOf(woken.get(woken.size() - 1).queue());
+      next = (queues.indexOf(queue) + 1) % size;
     }
     return woken;
   }
@@ -222,49 +269,9 @@ final class FetchLoop implements LoopSupervisor.Body {
     }
     surplus.addAll(unique.values());
     if (!surplus.isEmpty()) {
-      acknowledgeUnclaimable(surplus);
+      unclaimable.settle(surplus);
     }
     return claimed.size();
-  }
-
-  /**
-   * Acknowledges entries whose task is not claimable. Those whose task already has its result
-   * committed may be redeliveries from a worker that died between its commit and its fan-in: they
-   * are counted again, the fan-in script's bitmap counts each task once, and a job this completes
-   * gets its collect trigger now rather than from the sweeper's repair.
-   */
-  private void acknowledgeUnclaimable(List<Delivery> surplus) {
-    Map<String, List<String>> ids = new LinkedHashMap<>();
-    surplus.forEach(d -> ids.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
-    Set<TaskRef> refs = new LinkedHashSet<>();
-    surplus.forEach(d -> refs.add(new TaskRef(d.jobId(), d.seq())));
-    Map<UUID, List<Integer>> finished;
-    try {
-      finished = db.query(c -> tasks.finishedOf(c, refs));
-    } catch (RuntimeException e) {
-      // Left unacknowledged: the reaper re-appends them, and a later delivery counts them.
-      log.warn(
-          "Checking {} unclaimable task(s) failed; left to the reaper: {}",
-          refs.size(),
-          e.toString());
-      return;
-    }
-    List<UUID> crossed = new ArrayList<>();
-    redis
-        .acknowledge(ids, finished)
-        .forEach(
-            (jobId, fanIn) -> {
-              if (fanIn.crossed()) {
-                crossed.add(jobId);
-              }
-            });
-    if (!crossed.isEmpty()) {
-      redis.signalCollect(crossed);
-    }
-    log.debug(
-        "Acknowledged {} entries whose tasks are not claimable ({} finished, counted again)",
-        surplus.size(),
-        finished.values().stream().mapToInt(List::size).sum());
   }
 
   /**
