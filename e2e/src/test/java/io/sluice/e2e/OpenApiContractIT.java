@@ -197,6 +197,20 @@ class OpenApiContractIT {
     ok("GET", "/api/v1/workers", "/api/v1/workers", null, 200);
     ok("GET", "/api/v1/queues", "/api/v1/queues", null, 200);
     ok("GET", "/api/v1/webhooks", "/api/v1/webhooks?status=FAILED", null, 200);
+    String pause = "/api/v1/queues/{queue}/pause";
+    String resume = "/api/v1/queues/{queue}/resume";
+    contract.check(
+        "POST", pause, call("POST", "/api/v1/queues/held/pause", Stack.ADMIN_TOKEN, null, null));
+    contract.check(
+        "GET", "/api/v1/queues", call("GET", "/api/v1/queues", Stack.ADMIN_TOKEN, null, null));
+    contract.check("GET", "/health/ready", call("GET", "/health/ready", null, null, null));
+    contract.check(
+        "POST", resume, call("POST", "/api/v1/queues/held/resume", Stack.ADMIN_TOKEN, null, null));
+    ok("POST", pause, "/api/v1/queues/held/pause", null, 403);
+    contract.check(
+        "POST",
+        resume,
+        call("POST", "/api/v1/queues/bad%20name/resume", Stack.ADMIN_TOKEN, null, null));
     ok("GET", "/health/live", "/health/live", null, 200);
     ok("GET", "/health/ready", "/health/ready", null, 200);
     ok("GET", "/metrics", "/metrics", null, 200);
