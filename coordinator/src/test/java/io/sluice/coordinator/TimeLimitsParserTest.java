@@ -61,7 +61,7 @@ class TimeLimitsParserTest {
             ApiException.class,
             () ->
                 StagesParser.parse(
-                    Json.read("[{\"name\":\"a\",\"type\":\"t\",\"taskTimeout\":\"1d\"}]"),
+                    Json.read("[{\"name\":\"a\",\"type\":\"t\",\"taskTimeout\":\"2d\"}]"),
                     "q",
                     "fail"));
 

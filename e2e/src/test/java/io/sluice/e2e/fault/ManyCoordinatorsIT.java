@@ -2,7 +2,6 @@ package io.sluice.e2e.fault;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -19,9 +18,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,7 +66,7 @@ class ManyCoordinatorsIT {
   private final List<ChildJvm> coordinators = new ArrayList<>();
   private final List<Integer> ports = new ArrayList<>();
   private final List<ChildJvm> workers = new ArrayList<>();
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final ChildApi calls = new ChildApi(TOKEN);
   private final List<String[]> hooks = new CopyOnWriteArrayList<>(); // id, attempt, body
   private final CountDownLatch holdFirst = new CountDownLatch(1);
   private TestEnvironment env;
@@ -101,7 +97,7 @@ class ManyCoordinatorsIT {
       vars.put("SLUICE_WEBHOOK_ALLOW", "127.0.0.1/32");
       vars.put("SLUICE_WEBHOOK_TIMEOUT", "30s");
       vars.put("SLUICE_WEBHOOK_RETRY_BASE", "200ms");
-      coordinators.add(childJvm("io.sluice.coordinator.CoordinatorMain", node, vars, logs));
+      coordinators.add(ChildApi.start("io.sluice.coordinator.CoordinatorMain", node, vars, logs));
       ports.add(port);
     }
     for (int i = 0; i < 2; i++) {
@@ -112,13 +108,13 @@ class ManyCoordinatorsIT {
       vars.put("SLUICE_WORKER_CONCURRENCY", "8");
       vars.put("SLUICE_LEASE_DURATION", "3s");
       vars.put("SLUICE_RETRY_BASE", "100ms");
-      workers.add(childJvm("io.sluice.worker.WorkerMain", id, vars, logs));
+      workers.add(ChildApi.start("io.sluice.worker.WorkerMain", id, vars, logs));
     }
     for (int port : ports) {
       Awaitility.await("coordinator on " + port + " ready")
           .atMost(Duration.ofSeconds(90))
           .ignoreExceptions()
-          .until(() -> get("http://127.0.0.1:" + port + "/health/ready").statusCode() == 200);
+          .until(() -> calls.get("http://127.0.0.1:" + port + "/health/ready").statusCode() == 200);
     }
     proxy = new RoundRobinProxy(ports);
   }
@@ -292,8 +288,8 @@ class ManyCoordinatorsIT {
         .until(
             () ->
                 Set.of("SUCCEEDED", "FAILED", "CANCELLED")
-                    .contains(status[0] = job(api, id).path("status").asText()));
-    var job = job(api, id);
+                    .contains(status[0] = calls.job(api, id).path("status").asText()));
+    var job = calls.job(api, id);
     assertThat(job.path("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
     assertThat(job.at("/result/totalWords").asLong()).isEqualTo(FaultHarness.countWords(text));
     assertThat(
@@ -358,42 +354,11 @@ class ManyCoordinatorsIT {
         new RetryOnConflict(8, Duration.ofMillis(100), Duration.ofSeconds(2)));
   }
 
-  private JsonNode job(String api, String id) {
-    return Json.read(
-        send(HttpRequest.newBuilder(URI.create(api + "/api/v1/jobs/" + id))
-                .header("Authorization", "Bearer " + TOKEN))
-            .body());
-  }
-
-  private HttpResponse<String> get(String url) {
-    return send(HttpRequest.newBuilder(URI.create(url)));
-  }
-
-  private HttpResponse<String> send(HttpRequest.Builder request) {
-    try {
-      return http.send(
-          request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (Exception e) {
-      throw new IllegalStateException("HTTP " + request + " failed", e);
-    }
-  }
-
   private long scalar(String sql) throws Exception {
     try (Connection c = env.connect();
         ResultSet rs = c.createStatement().executeQuery(sql)) {
       rs.next();
       return rs.getLong(1);
     }
-  }
-
-  private static ChildJvm childJvm(String main, String name, Map<String, String> vars, Path logs)
-      throws Exception {
-    return ChildJvm.builder(main)
-        .name(name)
-        .classpath(ChildJvm.currentClasspath())
-        .jvmArgs("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
-        .env(vars)
-        .logFile(logs.resolve(name + ".log"))
-        .start();
   }
 }

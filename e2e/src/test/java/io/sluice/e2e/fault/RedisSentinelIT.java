@@ -6,13 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.e2e.Corpus;
 import io.sluice.embedded.ChildJvm;
 import io.sluice.embedded.EmbeddedRedis;
-import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -42,7 +37,7 @@ class RedisSentinelIT {
 
   private final List<EmbeddedRedis> servers = new ArrayList<>();
   private final List<ChildJvm> jvms = new ArrayList<>();
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final ChildApi calls = new ChildApi(TOKEN);
 
   @AfterEach
   void stopAll() {
@@ -104,13 +99,13 @@ class RedisSentinelIT {
     Awaitility.await("coordinator ready")
         .atMost(Duration.ofSeconds(90))
         .ignoreExceptions()
-        .until(() -> get(base + "/health/ready").statusCode() == 200);
+        .until(() -> calls.get(base + "/health/ready").statusCode() == 200);
 
     String text = Corpus.text(600, 4242);
-    String id = submit(base, FaultHarness.wordcountBody(text, 10, 60));
+    String id = calls.submit(base, FaultHarness.wordcountBody(text, 10, 60));
     Awaitility.await("a third of the tasks done")
         .atMost(Duration.ofSeconds(60))
-        .until(() -> job(base, id).path("tasksSucceeded").asInt() >= 20);
+        .until(() -> calls.job(base, id).path("tasksSucceeded").asInt() >= 20);
     master.kill();
     Awaitility.await("the sentinels promote a replica")
         .atMost(Duration.ofSeconds(30))
@@ -119,7 +114,7 @@ class RedisSentinelIT {
 
     assertFinishedOnce(env, base, id, text);
     String after = Corpus.text(100, 4343);
-    String second = submit(base, FaultHarness.wordcountBody(after, 10, 0));
+    String second = calls.submit(base, FaultHarness.wordcountBody(after, 10, 0));
     assertFinishedOnce(env, base, second, after);
     assertThat(Files.readString(coord.logFile()))
         .as("the coordinator saw the master move and rebuilt from PostgreSQL")
@@ -136,7 +131,7 @@ class RedisSentinelIT {
         .until(
             () ->
                 Set.of("SUCCEEDED", "FAILED", "CANCELLED")
-                    .contains((job[0] = job(base, id)).path("status").asText()));
+                    .contains((job[0] = calls.job(base, id)).path("status").asText()));
     assertThat(job[0].path("status").asText()).as(job[0].toString()).isEqualTo("SUCCEEDED");
     assertThat(job[0].at("/result/totalWords").asLong())
         .as("every word counted once")
@@ -183,46 +178,8 @@ class RedisSentinelIT {
 
   private ChildJvm jvm(String main, String name, Map<String, String> vars, Path dir)
       throws Exception {
-    ChildJvm jvm =
-        ChildJvm.builder(main)
-            .name(name)
-            .classpath(ChildJvm.currentClasspath())
-            .jvmArgs("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
-            .env(vars)
-            .logFile(dir.resolve(name + ".log"))
-            .start();
+    ChildJvm jvm = ChildApi.start(main, name, vars, dir);
     jvms.add(jvm);
     return jvm;
-  }
-
-  private String submit(String base, String body) {
-    HttpResponse<String> r =
-        send(
-            HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs"))
-                .header("Content-Type", "application/json")
-                .header("Authorization", "Bearer " + TOKEN)
-                .POST(HttpRequest.BodyPublishers.ofString(body)));
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-    return Json.read(r.body()).get("id").asText();
-  }
-
-  private JsonNode job(String base, String id) {
-    return Json.read(
-        send(HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs/" + id))
-                .header("Authorization", "Bearer " + TOKEN))
-            .body());
-  }
-
-  private HttpResponse<String> get(String url) {
-    return send(HttpRequest.newBuilder(URI.create(url)));
-  }
-
-  private HttpResponse<String> send(HttpRequest.Builder request) {
-    try {
-      return http.send(
-          request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (Exception e) {
-      throw new IllegalStateException("HTTP failed", e);
-    }
   }
 }
