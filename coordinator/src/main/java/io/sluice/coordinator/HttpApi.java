@@ -111,7 +111,7 @@ final class HttpApi {
     String tenant = authenticate(ctx).tenant();
     byte[] body = jsonBody(ctx);
     SubmitRequest request = SubmitRequestParser.parse(body);
-    admitCallback(tenant, request);
+    config.webhooks().admit(tenant, request.callback(), "");
     JobSubmitter.Outcome outcome =
         submitter.submit(tenant, config.limits().quotaOf(tenant), request);
     ctx.header("ETag", "\"" + outcome.job().version() + "\"");
@@ -145,7 +145,7 @@ final class HttpApi {
               StorableJson.check(item);
             }
             SubmitRequest request = SubmitRequestParser.parse(item);
-            admitCallback(tenant, request);
+            config.webhooks().admit(tenant, request.callback(), "");
             return request;
           });
     }
@@ -155,26 +155,6 @@ final class HttpApi {
     ArrayNode items = answer.putArray("items");
     outcomes.forEach(o -> items.add(answer(o.job())));
     ctx.status(201).json(answer);
-  }
-
-  /**
-   * A callback needs its tenant's signing secret and a target that is public or allowed; a 400
-   * naming {@code callback.url} otherwise.
-   */
-  private void admitCallback(String tenant, SubmitRequest request) {
-    if (request.callback() == null) {
-      return;
-    }
-    if (config.webhooks().secretOf(tenant).isEmpty()) {
-      throw new ApiException(
-              400,
-              "tenant "
-                  + tenant
-                  + " has no webhook signing secret (SLUICE_WEBHOOK_SECRETS), so it cannot"
-                  + " register a callback")
-          .with("field", "callback");
-    }
-    config.webhooks().targets().admit(request.callback());
   }
 
   /** A submitted job as the API shows it, with its stages. */

@@ -57,6 +57,7 @@ final class ScheduleApi {
     JsonNode root = JsonBodies.read(ctx, parts.config().maxBodyBytes());
     Instant now = parts.db().query(store::now);
     Schedule schedule = ScheduleDefinition.create(root, tenant, now, parts.submitter());
+    admitCallback(tenant, schedule);
     if (!parts.db().inTransaction(c -> store.insert(c, schedule))) {
       throw new ApiException(
               409, "tenant " + tenant + " has a schedule named '" + schedule.name() + "' already")
@@ -87,6 +88,14 @@ final class ScheduleApi {
     respond(ctx, 200, find(tenant, ctx.pathParam("name")));
   }
 
+  /** A schedule's job may carry a callback only as a submit may: secret and target checked. */
+  private void admitCallback(String tenant, Schedule schedule) {
+    parts
+        .config()
+        .webhooks()
+        .admit(tenant, SubmitRequestParser.parse(schedule.job()).callback(), "job.");
+  }
+
   private void patch(Context ctx) {
     String tenant = target(ctx);
     long expected = IfMatch.required(ctx);
@@ -112,6 +121,7 @@ final class ScheduleApi {
                           : now;
                   Schedule changed =
                       ScheduleDefinition.patch(root, current, from, parts.submitter());
+                  admitCallback(tenant, changed);
                   return store.redefine(c, changed, expected);
                 });
     switch (outcome) {

@@ -2,6 +2,7 @@ package io.sluice.coordinator;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.Env;
+import io.sluice.store.NewJob;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -71,6 +72,34 @@ public record WebhookConfig(
   /** The secret that signs {@code tenant}'s callbacks, if it has one. */
   Optional<String> secretOf(String tenant) {
     return Optional.ofNullable(secrets.get(tenant));
+  }
+
+  /**
+   * A callback needs its tenant's signing secret and a target that is public or allowed: a 400
+   * naming {@code callback} or {@code callback.url} otherwise ({@code prefix} is put before the
+   * field, e.g. {@code job.} for a schedule's job).
+   */
+  void admit(String tenant, NewJob.Callback callback, String prefix) {
+    if (callback == null) {
+      return;
+    }
+    try {
+      if (secretOf(tenant).isEmpty()) {
+        throw new ApiException(
+                400,
+                "tenant "
+                    + tenant
+                    + " has no webhook signing secret (SLUICE_WEBHOOK_SECRETS), so it cannot"
+                    + " register a callback")
+            .with("field", "callback");
+      }
+      targets.admit(callback);
+    } catch (ApiException e) {
+      if (!prefix.isEmpty()) {
+        e.body().put("field", prefix + e.body().path("field").asText());
+      }
+      throw e;
+    }
   }
 
   /** The wait before attempt {@code attempt + 1}: base × 2^(attempt−1), at most the max. */

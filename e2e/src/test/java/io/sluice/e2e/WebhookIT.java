@@ -195,6 +195,40 @@ class WebhookIT {
     assertThat(batch.statusCode()).isEqualTo(400);
     assertThat(Json.read(batch.body()).at("/errors/0/index").asInt()).isEqualTo(1);
     assertThat(scalar("SELECT count(*) FROM jobs")).isEqualTo(before);
+
+    String schedule =
+        "{\"name\":\"hooked\",\"every\":\"1h\",\"job\":"
+            + withCallback(job, callback("http://10.1.2.3/", null))
+            + "}";
+    HttpResponse<String> refused =
+        stack.post("/api/v1/schedules", "application/json", Stack.TOKEN, schedule);
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+    assertThat(Json.read(refused.body()).path("field").asText()).isEqualTo("job.callback.url");
+    HttpResponse<String> noSecret =
+        stack.post(
+            "/api/v1/schedules",
+            "application/json",
+            OTHER_TOKEN,
+            schedule.replace("10.1.2.3", "127.0.0.1"));
+    assertThat(Json.read(noSecret.body()).path("field").asText()).isEqualTo("job.callback");
+    HttpResponse<String> plain =
+        stack.post(
+            "/api/v1/schedules",
+            "application/json",
+            Stack.TOKEN,
+            "{\"name\":\"hooked\",\"every\":\"1h\",\"job\":" + job + "}");
+    assertThat(plain.statusCode()).as(plain.body()).isEqualTo(201);
+    HttpResponse<String> patched =
+        new ScheduleCalls(stack::api)
+            .patch(
+                Stack.TOKEN,
+                "hooked",
+                "\"" + Json.read(plain.body()).path("version").asLong() + "\"",
+                "{\"job\":" + withCallback(job, callback("http://192.168.1.1/", null)) + "}");
+    assertThat(patched.statusCode()).as(patched.body()).isEqualTo(400);
+    assertThat(Json.read(patched.body()).path("field").asText()).isEqualTo("job.callback.url");
+    assertThat(scalar("SELECT count(*) FROM schedules WHERE name = 'hooked' AND version = 1"))
+        .isEqualTo(1);
     assertThat(
             scalar(
                 "SELECT count(*) FROM job_callbacks cb JOIN jobs j ON j.id = cb.job_id WHERE j.tenant = 'tenant-b'"))
