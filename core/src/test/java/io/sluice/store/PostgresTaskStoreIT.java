@@ -118,8 +118,10 @@ class PostgresTaskStoreIT {
               threads.submit(
                   () -> {
                     // The connection is taken before the barrier, so the race is the UPDATE itself.
+                    // The wait is generous: the first round opens the pool's 8 connections, which
+                    // took over 10 s in fresh-check's network namespace on the embedded server.
                     try (Connection c = db.dataSource().getConnection()) {
-                      start.await(10, TimeUnit.SECONDS);
+                      start.await(60, TimeUnit.SECONDS);
                       return tasks.claim(c, workerId, LONG_LEASE, task);
                     }
                   }));
