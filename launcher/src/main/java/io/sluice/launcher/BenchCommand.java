@@ -49,12 +49,16 @@ final class BenchCommand {
         Counters counters = Counters.of(db, servers.env(), err);
         LocalStack.sleep(Duration.ofSeconds(1));
         Counters.Snapshot before = counters.read();
+        Map<String, Long> pids = CpuTime.processes(stack);
+        CpuTime.Snapshot cpuBefore = CpuTime.read(pids, db, counters);
         ok = scenario(o, stack, token, db, counters, logs, line);
         long jobs = (long) db.number("SELECT count(*) FROM jobs WHERE parent_id IS NULL");
         long tasks = (long) db.number("SELECT count(*) FROM tasks");
+        CpuTime.Snapshot cpuAfter = CpuTime.read(pids, db, counters);
         stack.stopProcesses();
         heap(line, logs, o.workers());
         Counters.delta(before, counters.read(), tasks, jobs, !servers.embedded(), line);
+        CpuTime.delta(cpuBefore, cpuAfter, jobs, tasks, line);
         line.put("jobs_total", jobs).put("tasks_total", tasks);
         out.println(line);
         if (o.profile()) {

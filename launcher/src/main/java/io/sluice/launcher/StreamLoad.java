@@ -4,22 +4,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A stream of one-task {@code noop} jobs, one {@code POST /api/v1/jobs} each, offered open loop
  * ({@link OpenLoop}) at a fixed rate over a keep-alive HTTP/1.1 client whose connections grow with
- * the requests in flight. Records each request's answer and round trip.
+ * the requests in flight ({@link KeepAliveClient}). Records each request's answer and round trip.
  */
 final class StreamLoad {
   static final String BODY = "{\"type\":\"noop\",\"payload\":{\"tasks\":1}}";
@@ -72,21 +67,8 @@ final class StreamLoad {
     int n = Math.toIntExact(OpenLoop.count(rate, duration));
     int[] status = new int[n]; // 0 not sent, -1 no answer
     long[] roundTrip = new long[n];
-    try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
-      HttpClient http =
-          HttpClient.newBuilder()
-              .version(HttpClient.Version.HTTP_1_1)
-              .connectTimeout(Duration.ofSeconds(5))
-              .executor(executor)
-              .build();
-      HttpRequest request =
-          HttpRequest.newBuilder(jobs)
-              .timeout(REQUEST_TIMEOUT)
-              .header("Content-Type", "application/json")
-              .header("Accept", "application/json")
-              .header("Authorization", "Bearer " + token)
-              .POST(HttpRequest.BodyPublishers.ofString(BODY))
-              .build();
+    try (KeepAliveClient http =
+        new KeepAliveClient(jobs, BODY, REQUEST_TIMEOUT, "Authorization: Bearer " + token)) {
       OpenLoop loop = new OpenLoop(rate, duration, maxInFlight);
       AtomicReference<String> firstError = new AtomicReference<>();
       Map<Integer, String> firstAnswers = new ConcurrentHashMap<>();
@@ -96,19 +78,16 @@ final class StreamLoad {
           i -> {
             long start = System.nanoTime();
             try {
-              HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-              status[i] = r.statusCode();
-              if (r.statusCode() != 201 && firstAnswers.putIfAbsent(r.statusCode(), "") == null) {
-                err.println("bench: first " + r.statusCode() + " answer: " + r.body());
+              KeepAliveClient.Answer r = http.send();
+              status[i] = r.status();
+              if (r.status() != 201 && firstAnswers.putIfAbsent(r.status(), "") == null) {
+                err.println("bench: first " + r.status() + " answer: " + r.body());
               }
             } catch (IOException e) {
               status[i] = -1;
               if (firstError.compareAndSet(null, e.toString())) {
                 err.println("bench: first submit without an answer: " + e);
               }
-            } catch (InterruptedException e) {
-              status[i] = -1;
-              Thread.currentThread().interrupt();
             }
             roundTrip[i] = System.nanoTime() - start;
           });
