@@ -119,7 +119,7 @@ class DeleteExpiredJobsIT {
       }
       assertThat(
               RetentionFixture.count(
-                  c, "SELECT active_jobs FROM tenant_usage WHERE tenant = 'tenant-a'", null))
+                  c, "SELECT active_jobs FROM tenant_active_jobs WHERE tenant = 'tenant-a'", null))
           .as("deleting finished jobs gives back no quota they no longer hold")
           .isEqualTo(4);
     }

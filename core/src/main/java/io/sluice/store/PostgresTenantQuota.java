@@ -10,31 +10,57 @@ import java.sql.Types;
  * The {@code tenant_usage} table: each tenant's count of active (QUEUED, RUNNING, COLLECTING) jobs.
  * A submission takes a place with {@link #tryTake}, one statement whose {@code WHERE} is the quota
  * check, so concurrent submissions serialise on the tenant's row and never exceed the quota; a
- * trigger on {@code jobs} (migration V11) gives the place back when a job finishes.
+ * trigger on {@code jobs} gives the place back when a job finishes, into one of the tenant's
+ * release counters rather than this row (migration V18), so a finishing transaction never waits on
+ * a submission's lock or the other way round. Each take folds the releases it sees into the row.
  */
 public final class PostgresTenantQuota {
-  // n places at once: all of them or none. A tenant's first row is inserted only if n fit.
-  private static final String TAKE =
+  // The tenant's release counters (migration V18), read once per statement.
+  private static final String RELEASED =
       """
-      INSERT INTO tenant_usage AS u (tenant, active_jobs)
-      SELECT ?, ?::int WHERE ?::int IS NULL OR ?::int <= ?::int
-      ON CONFLICT (tenant) DO UPDATE SET active_jobs = u.active_jobs + EXCLUDED.active_jobs,
-                                         version = u.version + 1
-       WHERE ?::int IS NULL OR u.active_jobs + EXCLUDED.active_jobs <= ?::int
-      RETURNING active_jobs
+      WITH r AS (SELECT coalesce(sum(released), 0) AS total FROM tenant_usage_released
+                  WHERE tenant = ?)
       """;
+
+  // The row's count with the releases not yet folded in taken off (never below 0).
+  private static final String COUNTED =
+      "GREATEST(u.active_jobs - GREATEST((SELECT total FROM r) - u.released_folded, 0), 0)";
+
+  // n places at once: all of them or none. A tenant's first row is inserted only if n fit. Folds
+  // the
+  // releases it read into the row, under the row's lock.
+  private static final String TAKE =
+      RELEASED
+          + """
+          INSERT INTO tenant_usage AS u (tenant, active_jobs, released_folded)
+          SELECT ?, ?::int, (SELECT total FROM r) WHERE ?::int IS NULL OR ?::int <= ?::int
+          ON CONFLICT (tenant) DO UPDATE
+             SET active_jobs = %1$s + EXCLUDED.active_jobs,
+                 released_folded = GREATEST(u.released_folded, (SELECT total FROM r)),
+                 version = u.version + 1
+           WHERE ?::int IS NULL OR %1$s + EXCLUDED.active_jobs <= ?::int
+          RETURNING active_jobs
+          """
+              .formatted(COUNTED);
 
   // Takes the tenant's row lock (creating the row at 0 if need be) only while a place is free; the
   // caller's status change then counts the job through the trigger, under the same lock.
   private static final String HOLD =
-      """
-      INSERT INTO tenant_usage AS u (tenant, active_jobs) VALUES (?, 0)
-      ON CONFLICT (tenant) DO UPDATE SET version = u.version + 1
-       WHERE u.active_jobs < ?::int
-      RETURNING active_jobs
-      """;
+      RELEASED
+          + """
+          INSERT INTO tenant_usage AS u (tenant, active_jobs, released_folded)
+          VALUES (?, 0, (SELECT total FROM r))
+          ON CONFLICT (tenant) DO UPDATE
+             SET active_jobs = %1$s,
+                 released_folded = GREATEST(u.released_folded, (SELECT total FROM r)),
+                 version = u.version + 1
+           WHERE %1$s < ?::int
+          RETURNING active_jobs
+          """
+              .formatted(COUNTED);
 
-  private static final String ACTIVE = "SELECT active_jobs FROM tenant_usage WHERE tenant = ?";
+  private static final String ACTIVE =
+      "SELECT active_jobs FROM tenant_active_jobs WHERE tenant = ?";
 
   /**
    * Counts one more active job for the tenant unless it has {@code quota} already (null: no quota,
@@ -51,12 +77,13 @@ public final class PostgresTenantQuota {
   public boolean tryTake(Connection c, String tenant, int n, Integer quota) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(TAKE)) {
       ps.setString(1, tenant);
-      ps.setInt(2, n);
-      ps.setObject(3, quota, Types.INTEGER);
-      ps.setInt(4, n);
-      ps.setObject(5, quota, Types.INTEGER);
+      ps.setString(2, tenant);
+      ps.setInt(3, n);
+      ps.setObject(4, quota, Types.INTEGER);
+      ps.setInt(5, n);
       ps.setObject(6, quota, Types.INTEGER);
       ps.setObject(7, quota, Types.INTEGER);
+      ps.setObject(8, quota, Types.INTEGER);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next();
       }
@@ -71,7 +98,8 @@ public final class PostgresTenantQuota {
   public boolean tryHold(Connection c, String tenant, int quota) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(HOLD)) {
       ps.setString(1, tenant);
-      ps.setInt(2, quota);
+      ps.setString(2, tenant);
+      ps.setInt(3, quota);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next();
       }

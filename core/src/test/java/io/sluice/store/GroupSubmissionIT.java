@@ -90,7 +90,7 @@ class GroupSubmissionIT {
                 "SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id"
                     + " WHERE j.tenant = 't-order' AND e.to_status = 'QUEUED' AND e.job_version = 1"))
         .isEqualTo(50);
-    assertThat(count("SELECT active_jobs FROM tenant_usage WHERE tenant = 't-order'"))
+    assertThat(count("SELECT active_jobs FROM tenant_active_jobs WHERE tenant = 't-order'"))
         .isEqualTo(50);
   }
 

@@ -78,7 +78,7 @@ class RequeueQuotaIT {
         .hasSize(JOBS - QUOTA);
     assertThat(count("SELECT count(*) FROM jobs WHERE tenant = ? AND status = 'QUEUED'", tenant))
         .isEqualTo(QUOTA);
-    assertThat(count("SELECT active_jobs FROM tenant_usage WHERE tenant = ?", tenant))
+    assertThat(count("SELECT active_jobs FROM tenant_active_jobs WHERE tenant = ?", tenant))
         .isEqualTo(QUOTA);
     assertThat(
             count(

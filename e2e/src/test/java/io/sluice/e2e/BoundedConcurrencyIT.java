@@ -207,7 +207,7 @@ class BoundedConcurrencyIT {
           .hasSize(193)
           .allSatisfy(a -> assertThat(a.headers().firstValue("Retry-After")).isPresent());
       assertThat(activeJobs("tenant-q")).isEqualTo(7);
-      assertThat(api.count("SELECT active_jobs FROM tenant_usage WHERE tenant = 'tenant-q'"))
+      assertThat(api.count("SELECT active_jobs FROM tenant_active_jobs WHERE tenant = 'tenant-q'"))
           .isEqualTo(7);
       assertThat(api.submit(Stack.TOKEN, delayed).statusCode())
           .as("other tokens are not held back")
@@ -217,7 +217,7 @@ class BoundedConcurrencyIT {
         UUID id = UUID.fromString(Json.read(a.body()).get("id").asText());
         assertThat(api.cancel(id, QUOTA_TOKEN).statusCode()).isEqualTo(200);
       }
-      assertThat(api.count("SELECT active_jobs FROM tenant_usage WHERE tenant = 'tenant-q'"))
+      assertThat(api.count("SELECT active_jobs FROM tenant_active_jobs WHERE tenant = 'tenant-q'"))
           .as("a finished job gives its place back")
           .isZero();
     }

@@ -104,7 +104,7 @@ class RetentionIT {
   }
 
   private static long activeJobs(TestEnvironment env) throws SQLException {
-    return count(env, "SELECT active_jobs FROM tenant_usage WHERE tenant = 'tenant-a'", null);
+    return count(env, "SELECT active_jobs FROM tenant_active_jobs WHERE tenant = 'tenant-a'", null);
   }
 
   private static long count(TestEnvironment env, String sql, List<String> ids) throws SQLException {

@@ -247,7 +247,7 @@ class TenantIsolationIT {
 
   private long usage(String tenant) {
     return api.count(
-        "SELECT coalesce(sum(active_jobs), 0) FROM tenant_usage WHERE tenant = ?", tenant);
+        "SELECT coalesce(sum(active_jobs), 0) FROM tenant_active_jobs WHERE tenant = ?", tenant);
   }
 
   private String submit(String token, String body) {
