@@ -111,7 +111,7 @@ final class HttpApi {
     String tenant = authenticate(ctx).tenant();
     byte[] body = jsonBody(ctx);
     SubmitRequest request = SubmitRequestParser.parse(body);
-    config.webhooks().admit(tenant, request.callback(), "");
+    config.webhooks().admitAll(tenant, request, "");
     JobSubmitter.Outcome outcome =
         submitter.submit(tenant, config.limits().quotaOf(tenant), request);
     ctx.header("ETag", "\"" + outcome.job().version() + "\"");
@@ -145,7 +145,7 @@ final class HttpApi {
               StorableJson.check(item);
             }
             SubmitRequest request = SubmitRequestParser.parse(item);
-            config.webhooks().admit(tenant, request.callback(), "");
+            config.webhooks().admitAll(tenant, request, "");
             return request;
           });
     }

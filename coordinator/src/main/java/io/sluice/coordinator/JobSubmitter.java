@@ -180,7 +180,8 @@ final class JobSubmitter {
               s.dependsOn(),
               s.queue(),
               s.onTaskFailure(),
-              s.taskTimeout() == null ? request.limits().taskTimeout() : s.taskTimeout()));
+              s.taskTimeout() == null ? request.limits().taskTimeout() : s.taskTimeout(),
+              s.callback()));
     }
     return newJob(tenant, request, PIPELINE_TYPE, Json.object(), stages);
   }

@@ -90,10 +90,7 @@ final class ScheduleApi {
 
   /** A schedule's job may carry a callback only as a submit may: secret and target checked. */
   private void admitCallback(String tenant, Schedule schedule) {
-    parts
-        .config()
-        .webhooks()
-        .admit(tenant, SubmitRequestParser.parse(schedule.job()).callback(), "job.");
+    parts.config().webhooks().admitAll(tenant, SubmitRequestParser.parse(schedule.job()), "job.");
   }
 
   private void patch(Context ctx) {

@@ -3,6 +3,7 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.coordinator.SubmitRequest.StageRequest;
 import io.sluice.json.Json;
+import io.sluice.store.NewJob;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -25,7 +26,15 @@ final class StagesParser {
   private static final String STAGE_NAME = "[a-z0-9][a-z0-9_-]{0,62}";
   private static final String TYPE_NAME = "[A-Za-z0-9_.-]{1,64}";
   private static final Set<String> FIELDS =
-      Set.of("name", "type", "payload", "dependsOn", "queue", "onTaskFailure", "taskTimeout");
+      Set.of(
+          "name",
+          "type",
+          "payload",
+          "dependsOn",
+          "queue",
+          "onTaskFailure",
+          "taskTimeout",
+          "callback");
 
   private StagesParser() {}
 
@@ -92,7 +101,16 @@ final class StagesParser {
     } catch (ApiException e) {
       throw refusal(i, name, "taskTimeout", e.getMessage());
     }
-    return new StageRequest(name, type, payload, dependsOn(node, i, name), queue, policy, timeout);
+    NewJob.Callback callback;
+    try {
+      callback = WebhookTargets.parseCallback(node.get("callback"));
+    } catch (ApiException e) {
+      e.body().put("field", "stages[" + i + "]." + e.body().path("field").asText());
+      e.body().put("stage", name);
+      throw e;
+    }
+    return new StageRequest(
+        name, type, payload, dependsOn(node, i, name), queue, policy, timeout, callback);
   }
 
   private static List<String> dependsOn(JsonNode node, int i, String name) {

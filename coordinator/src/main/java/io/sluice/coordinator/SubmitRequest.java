@@ -31,8 +31,9 @@ public record SubmitRequest(
 
   /**
    * A stage of a pipeline submission, after syntax checks; {@code queue} and policy resolved;
-   * {@code taskTimeout} is the stage's own, null when it gives none (the job's then applies). Null
-   * fields are left out of its JSON, so a request without a stage timeout hashes as it always did.
+   * {@code taskTimeout} is the stage's own, null when it gives none (the job's then applies);
+   * {@code callback} is the stage's own webhook, null when none. Null fields are left out of its
+   * JSON, so a request without them hashes as it always did.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record StageRequest(
@@ -42,7 +43,8 @@ public record SubmitRequest(
       List<String> dependsOn,
       String queue,
       String onTaskFailure,
-      Duration taskTimeout) {}
+      Duration taskTimeout,
+      NewJob.Callback callback) {}
 
   /** Whether this is a pipeline ({@code stages}) rather than a one-stage job. */
   public boolean isPipeline() {

@@ -74,6 +74,16 @@ public record WebhookConfig(
     return Optional.ofNullable(secrets.get(tenant));
   }
 
+  /** Admits a submission's callback and each of its stages' ({@link #admit}). */
+  void admitAll(String tenant, SubmitRequest request, String prefix) {
+    admit(tenant, request.callback(), prefix);
+    if (request.isPipeline()) {
+      for (int i = 0; i < request.stages().size(); i++) {
+        admit(tenant, request.stages().get(i).callback(), prefix + "stages[" + i + "].");
+      }
+    }
+  }
+
   /**
    * A callback needs its tenant's signing secret and a target that is public or allowed: a 400
    * naming {@code callback} or {@code callback.url} otherwise ({@code prefix} is put before the

@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * A validated stage of a pipeline submission: its name (unique in the job), type, payload, the
- * names of the stages it depends on, its queue, its task-failure policy and its task timeout (its
- * own or the job's; null: none).
+ * names of the stages it depends on, its queue, its task-failure policy, its task timeout (its own
+ * or the job's; null: none) and the callback its own terminal state is posted to (null: none).
  */
 public record NewStage(
     String name,
@@ -16,9 +16,22 @@ public record NewStage(
     List<String> dependsOn,
     String queue,
     String onTaskFailure,
-    Duration taskTimeout) {
+    Duration taskTimeout,
+    NewJob.Callback callback) {
   public NewStage {
     dependsOn = List.copyOf(dependsOn);
+  }
+
+  /** A stage without a callback. */
+  public NewStage(
+      String name,
+      String type,
+      JsonNode payload,
+      List<String> dependsOn,
+      String queue,
+      String onTaskFailure,
+      Duration taskTimeout) {
+    this(name, type, payload, dependsOn, queue, onTaskFailure, taskTimeout, null);
   }
 
   /** A stage without a task timeout. */
@@ -29,6 +42,6 @@ public record NewStage(
       List<String> dependsOn,
       String queue,
       String policy) {
-    this(name, type, payload, dependsOn, queue, policy, null);
+    this(name, type, payload, dependsOn, queue, policy, null, null);
   }
 }

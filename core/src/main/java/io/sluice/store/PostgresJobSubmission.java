@@ -109,12 +109,21 @@ public final class PostgresJobSubmission {
     registerCallbacks(c, List.of(job));
     transitions.submitted(c, job.id());
     List<UUID> ids = new ArrayList<>();
+    List<UUID> withCallback = new ArrayList<>();
+    List<NewJob.Callback> stageCallbacks = new ArrayList<>();
     for (int i = 0; i < job.stages().size(); i++) {
       UUID id = UUID.randomUUID();
-      jobs.insertStage(c, job.id(), i, id, job.stages().get(i));
+      NewStage stage = job.stages().get(i);
+      jobs.insertStage(c, job.id(), i, id, stage);
       transitions.born(c, id, JobStatus.WAITING);
       ids.add(id);
+      if (stage.callback() != null) {
+        withCallback.add(id);
+        stageCallbacks.add(stage.callback());
+      }
     }
+    // A stage's own callback: its row's terminal state is posted like a job's (V19 names it).
+    webhooks.insertCallbacks(c, withCallback, stageCallbacks);
     for (int i = 0; i < job.stages().size(); i++) {
       NewStage stage = job.stages().get(i);
       if (stage.dependsOn().isEmpty()) {

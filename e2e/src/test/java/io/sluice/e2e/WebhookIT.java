@@ -28,7 +28,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterAll;
@@ -50,7 +49,6 @@ class WebhookIT {
   private static final String OTHER_TOKEN = "tenant-b-token-without-secret";
 
   private final List<Received> received = new CopyOnWriteArrayList<>();
-  private final Map<String, AtomicInteger> failuresLeft = new ConcurrentHashMap<>();
   private TestEnvironment env;
   private HttpServer receiver;
   private Stack stack;
@@ -113,10 +111,71 @@ class WebhookIT {
   }
 
   @Test
+  void aStagesOwnCallbackArrivesNamingTheStageAndItsPipeline() throws Exception {
+    String pipeline =
+        "{\"stages\":[{\"name\":\"count\",\"type\":\"wordcount\",\"payload\":{\"text\":\"x y\\nz\","
+            + "\"linesPerTask\":1},\"callback\":"
+            + callback(hook, "[\"succeeded\"]")
+            + "},{\"name\":\"after\",\"type\":\"noop\",\"payload\":{\"tasks\":1},"
+            + "\"dependsOn\":[\"count\"]}]}";
+    String id = submit(pipeline, callback(hook, null)).get("id").asText();
+
+    Received job = awaitDeliveries(id, 1).get(0);
+    assertThat(job.json().path("event").asText()).isEqualTo("job.succeeded");
+    assertThat(job.json().at("/job/pipelineId").isMissingNode()).isTrue();
+    String stageId =
+        scalarText(
+            "SELECT id::text FROM jobs WHERE parent_id = '" + id + "' AND stage_name = 'count'");
+    Received stage = awaitDeliveries(stageId, 1).get(0);
+    JsonNode body = stage.json();
+    assertThat(body.path("event").asText()).isEqualTo("stage.succeeded");
+    assertThat(body.at("/job/stage").asText()).isEqualTo("count");
+    assertThat(body.at("/job/pipelineId").asText()).isEqualTo(id);
+    assertThat(body.at("/job/result/totalWords").asInt()).isEqualTo(3);
+    String timestamp = stage.headers().get("sluice-timestamp");
+    assertThat(stage.headers().get("sluice-signature"))
+        .isEqualTo("v1=" + hmac(SECRET, timestamp + "." + stage.body()));
+    assertThat(
+            scalar(
+                "SELECT count(*) FROM webhook_outbox o JOIN jobs j ON j.id = o.job_id"
+                    + " WHERE j.parent_id = '"
+                    + id
+                    + "'"))
+        .as("the stage without a callback sends nothing")
+        .isEqualTo(1);
+
+    long before = scalar("SELECT count(*) FROM jobs");
+    HttpResponse<String> refused =
+        stack.post(
+            "/api/v1/jobs",
+            "application/json",
+            Stack.TOKEN,
+            "{\"stages\":[{\"name\":\"a\",\"type\":\"noop\",\"callback\":"
+                + callback("http://10.9.9.9/x", null)
+                + "}]}");
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+    assertThat(Json.read(refused.body()).path("field").asText())
+        .isEqualTo("stages[0].callback.url");
+    HttpResponse<String> malformed =
+        stack.post(
+            "/api/v1/jobs",
+            "application/json",
+            Stack.TOKEN,
+            "{\"stages\":[{\"name\":\"a\",\"type\":\"noop\",\"callback\":{\"url\":\""
+                + hook
+                + "\",\"events\":[\"nope\"]}}]}");
+    assertThat(malformed.statusCode()).as(malformed.body()).isEqualTo(400);
+    assertThat(Json.read(malformed.body()).path("field").asText())
+        .isEqualTo("stages[0].callback.events");
+    assertThat(scalar("SELECT count(*) FROM jobs")).isEqualTo(before);
+  }
+
+  @Test
   void aReceiverThatFailsIsRetriedWithBackoffUntilItAnswersAndEveryAttemptIsRecorded()
       throws Exception {
+    // The receiver answers 503 to the first 3 attempts of a delivery to ?flaky=3 (it reads the
+    // attempt header), so however fast the job finishes, the first attempt is refused.
     String id = submit(wordcount("x y"), callback(hook + "?flaky=3", null)).get("id").asText();
-    failuresLeft.put(id, new AtomicInteger(3));
 
     List<Received> all = awaitDeliveries(id, 4);
 
@@ -303,6 +362,14 @@ class WebhookIT {
     return codes;
   }
 
+  private String scalarText(String sql) throws Exception {
+    try (Connection c = env.connect();
+        ResultSet rs = c.createStatement().executeQuery(sql)) {
+      assertThat(rs.next()).as(sql).isTrue();
+      return rs.getString(1);
+    }
+  }
+
   private long scalar(String sql) throws Exception {
     try (Connection c = env.connect();
         ResultSet rs = c.createStatement().executeQuery(sql)) {
@@ -318,9 +385,11 @@ class WebhookIT {
         .getRequestHeaders()
         .forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v.get(0)));
     received.add(new Received(headers, body));
-    String job = Json.read(body).at("/job/id").asText();
-    AtomicInteger left = failuresLeft.get(job);
-    int status = left != null && left.getAndDecrement() > 0 ? 503 : 204;
+    String query = exchange.getRequestURI().getQuery();
+    int failFirst =
+        query != null && query.startsWith("flaky=") ? Integer.parseInt(query.substring(6)) : 0;
+    int attempt = Integer.parseInt(headers.getOrDefault("sluice-webhook-attempt", "1"));
+    int status = attempt <= failFirst ? 503 : 204;
     exchange.sendResponseHeaders(status, -1);
     exchange.close();
   }
