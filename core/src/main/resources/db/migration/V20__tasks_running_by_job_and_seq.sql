@@ -10,3 +10,4 @@
 
 CREATE INDEX tasks_running_by_job_seq ON tasks (job_id, seq) WHERE status = 'RUNNING';
 DROP INDEX tasks_running_by_job;
+ALTER INDEX tasks_running_by_job_seq RENAME TO tasks_running_by_job;
