@@ -255,6 +255,44 @@ class TracingIT {
     }
   }
 
+  @Test
+  void aBatchsJobsAreEachAChildOfTheCallersSpan() {
+    String traceId = hex(16);
+    String callerSpan = hex(8);
+    ObjectNode body = Json.object();
+    var jobs = body.putArray("jobs");
+    for (int i = 0; i < 2; i++) {
+      jobs.add(Json.read(FaultHarness.wordcountBody("x y\nz\n", 1, 0)));
+    }
+    JsonNode answer =
+        Json.read(
+            submitRaw(
+                "/api/v1/jobs/batch",
+                Json.write(body),
+                "00-" + traceId + "-" + callerSpan + "-01"));
+    for (JsonNode item : answer.get("items")) {
+      String id = item.get("id").asText();
+      assertThat(harness.awaitTerminal(id, Duration.ofSeconds(60)).get("status").asText())
+          .isEqualTo("SUCCEEDED");
+      Got job =
+          awaitSpan(
+              s -> s.name().equals("sluice.job") && id.equals(s.attributes().get("sluice.job.id")));
+      assertThat(job.traceId()).isEqualTo(traceId);
+      assertThat(job.parentSpanId()).isEqualTo(callerSpan);
+      Got task =
+          awaitSpan(
+              s ->
+                  s.name().equals("sluice.task") && id.equals(s.attributes().get("sluice.job.id")));
+      assertThat(task.parentSpanId()).isEqualTo(job.spanId());
+      Got collect =
+          awaitSpan(
+              s ->
+                  s.name().equals("sluice.collect")
+                      && id.equals(s.attributes().get("sluice.job.id")));
+      assertThat(collect.parentSpanId()).isEqualTo(job.spanId());
+    }
+  }
+
   private List<Got> of(String jobId, String name) {
     return spans.stream()
         .filter(s -> s.name().equals(name) && jobId.equals(s.attributes().get("sluice.job.id")))
@@ -272,6 +310,10 @@ class TracingIT {
   }
 
   private String submit(String path, String body, String traceParent) {
+    return Json.read(submitRaw(path, body, traceParent)).get("id").asText();
+  }
+
+  private String submitRaw(String path, String body, String traceParent) {
     try {
       HttpResponse<String> r =
           http.send(
@@ -284,7 +326,7 @@ class TracingIT {
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-      return Json.read(r.body()).get("id").asText();
+      return r.body();
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
