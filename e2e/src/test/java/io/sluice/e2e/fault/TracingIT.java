@@ -22,6 +22,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -291,6 +292,52 @@ class TracingIT {
                       && id.equals(s.attributes().get("sluice.job.id")));
       assertThat(collect.parentSpanId()).isEqualTo(job.spanId());
     }
+  }
+
+  @Test
+  void aRetriedTaskStaysInTheTraceAndItsHandlerSeesItsOwnSpan() throws Exception {
+    String traceId = hex(16);
+    String callerSpan = hex(8);
+    String id =
+        submit(
+            "/api/v1/jobs",
+            "{\"type\": \"traced\", \"maxAttempts\": 3, \"payload\": {\"tasks\": 2}}",
+            "00-" + traceId + "-" + callerSpan + "-01");
+    assertThat(harness.awaitTerminal(id, Duration.ofSeconds(60)).get("status").asText())
+        .isEqualTo("SUCCEEDED");
+    Got job =
+        awaitSpan(
+            s -> s.name().equals("sluice.job") && id.equals(s.attributes().get("sluice.job.id")));
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> of(id, "sluice.task").size() == 4);
+    for (Got task : of(id, "sluice.task")) {
+      assertThat(task.traceId()).isEqualTo(traceId);
+      assertThat(task.parentSpanId()).as("attempt %s", task.attributes()).isEqualTo(job.spanId());
+      assertThat(task.attributes().get("sluice.outcome"))
+          .isEqualTo(
+              task.attributes().get("sluice.task.attempt").equals("1")
+                  ? "RETRY_WAIT"
+                  : "SUCCEEDED");
+    }
+    HttpResponse<String> tasks =
+        http.send(
+            HttpRequest.newBuilder(URI.create(harness.api() + "/api/v1/jobs/" + id + "/tasks"))
+                .header("Authorization", "Bearer " + FaultHarness.TOKEN)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    List<String> secondAttempts =
+        of(id, "sluice.task").stream()
+            .filter(t -> t.attributes().get("sluice.task.attempt").equals("2"))
+            .map(t -> "00-" + traceId + "-" + t.spanId() + "-01")
+            .toList();
+    List<String> seen = new ArrayList<>();
+    Json.read(tasks.body())
+        .get("items")
+        .forEach(t -> seen.add(t.path("output").path("traceParent").asText()));
+    assertThat(seen)
+        .as("TaskContext.traceParent() is the traceparent of the task's own span")
+        .containsExactlyInAnyOrderElementsOf(secondAttempts);
   }
 
   private List<Got> of(String jobId, String name) {
