@@ -175,7 +175,8 @@ public final class Tracing implements AutoCloseable {
     FunctionCounter.builder("sluice_trace_spans_dropped", dropped, DroppedSpans::count)
         .description("Spans dropped because the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE)")
         .register(metrics);
-    log.info("Traces are exported as {} over OTLP {} to {}", service, protocol, endpoint);
+    log.info(
+        "Traces are exported as {} over OTLP {} to {}", service, protocol, withoutUser(endpoint));
     return new Tracing(sdk);
   }
 
@@ -228,6 +229,11 @@ public final class Tracing implements AutoCloseable {
       sdk.getSdkTracerProvider().shutdown().join(5, TimeUnit.SECONDS);
       sdk.getSdkMeterProvider().shutdown().join(1, TimeUnit.SECONDS);
     }
+  }
+
+  /** The endpoint as it may be logged: without a user or password in it. */
+  static String withoutUser(String endpoint) {
+    return endpoint.replaceFirst("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", "$1");
   }
 
   private static int positive(Map<String, String> env, String name, int otherwise) {

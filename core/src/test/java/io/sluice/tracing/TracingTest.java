@@ -79,6 +79,13 @@ class TracingTest {
   }
 
   @Test
+  void theLoggedEndpointHasNoCredentials() {
+    assertThat(Tracing.withoutUser("https://user:secret@collector:4318/x"))
+        .isEqualTo("https://collector:4318/x");
+    assertThat(Tracing.withoutUser("http://collector:4318")).isEqualTo("http://collector:4318");
+  }
+
+  @Test
   void anUnknownProtocolOrABadNumberIsRefusedByName() {
     assertThatThrownBy(
             () ->
