@@ -340,6 +340,57 @@ class TracingIT {
         .containsExactlyInAnyOrderElementsOf(secondAttempts);
   }
 
+  @Test
+  void aScheduleFireStartsATraceOfItsOwn() throws Exception {
+    String name = "traced-" + hex(4);
+    String job = FaultHarness.wordcountBody("p q\nr\n", 1, 0);
+    submitRaw(
+        "/api/v1/schedules",
+        "{\"name\": \"" + name + "\", \"every\": \"1s\", \"job\": " + job + "}",
+        "00-" + hex(16) + "-" + hex(8) + "-01");
+    String[] fired = new String[1];
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> {
+              JsonNode schedule =
+                  Json.read(
+                      http.send(
+                              HttpRequest.newBuilder(
+                                      URI.create(harness.api() + "/api/v1/schedules/" + name))
+                                  .header("Authorization", "Bearer " + FaultHarness.TOKEN)
+                                  .build(),
+                              HttpResponse.BodyHandlers.ofString())
+                          .body());
+              fired[0] = schedule.path("lastJobId").asText(null);
+              return fired[0] != null && !fired[0].isEmpty() && !fired[0].equals("null");
+            });
+    http.send(
+        HttpRequest.newBuilder(URI.create(harness.api() + "/api/v1/schedules/" + name))
+            .header("Authorization", "Bearer " + FaultHarness.TOKEN)
+            .DELETE()
+            .build(),
+        HttpResponse.BodyHandlers.discarding());
+    String id = fired[0];
+    harness.awaitTerminal(id, Duration.ofSeconds(60));
+    Got root =
+        awaitSpan(
+            s -> s.name().equals("sluice.job") && id.equals(s.attributes().get("sluice.job.id")));
+    assertThat(root.parentSpanId()).as("a fire is the root of its trace").isEmpty();
+    Got task =
+        awaitSpan(
+            s -> s.name().equals("sluice.task") && id.equals(s.attributes().get("sluice.job.id")));
+    assertThat(task.traceId()).isEqualTo(root.traceId());
+    assertThat(task.parentSpanId()).isEqualTo(root.spanId());
+    Got collect =
+        awaitSpan(
+            s ->
+                s.name().equals("sluice.collect")
+                    && id.equals(s.attributes().get("sluice.job.id")));
+    assertThat(collect.parentSpanId()).isEqualTo(root.spanId());
+  }
+
   private List<Got> of(String jobId, String name) {
     return spans.stream()
         .filter(s -> s.name().equals(name) && jobId.equals(s.attributes().get("sluice.job.id")))
