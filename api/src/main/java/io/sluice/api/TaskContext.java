@@ -28,6 +28,16 @@ public interface TaskContext {
    */
   boolean isCancelled();
 
+  /**
+   * The W3C {@code traceparent} of this task's run (its span on the worker, a child of its job's
+   * span), for a handler to pass on to what it calls (an HTTP header {@code traceparent}, a
+   * message's metadata) so their spans join the job's trace; null when tracing is off (no {@code
+   * OTEL_EXPORTER_OTLP_ENDPOINT}) or the job was submitted while it was.
+   */
+  default String traceParent() {
+    return null;
+  }
+
   /** Reports progress in [0, 1]; cheap, may be called often. */
   void reportProgress(double fraction);
 

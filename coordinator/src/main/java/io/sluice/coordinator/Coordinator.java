@@ -15,6 +15,7 @@ import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresJobStore;
 import io.sluice.store.PostgresNodeRegistry;
+import io.sluice.tracing.Tracing;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -38,12 +39,15 @@ public final class Coordinator implements AutoCloseable {
   private final Javalin http;
   private final RedissonLeaderLock leaderLock;
   private final LoopSupervisor.Loop leaderLoop;
+  private final Tracing tracing;
 
   private Coordinator(CoordinatorConfig config) {
     this.config = config;
     log.info("Starting coordinator: {}", config.describe());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JobTypeRegistry types = JobTypeRegistry.load();
+    this.tracing = Tracing.fromEnv(System.getenv(), "sluice-coordinator", metrics);
+    JobTraces traces = new JobTraces(tracing);
     this.db = new Database(config.database(), "sluice-coordinator");
     prepareSchema(config, db);
     this.redis = new LettuceCoordination(config.redis());
@@ -57,6 +61,7 @@ public final class Coordinator implements AutoCloseable {
     // A stage a collection made ready is dispatched like a job; if the dispatch queue is full, it
     // stays QUEUED and the sweeper dispatches it after the dispatch grace.
     collector.dispatchStagesWith(stage -> dispatcher.dispatchAsync(stage, () -> {}));
+    collector.traceWith(traces);
     this.groups = new GroupCommit(db, 2, config.admission().maxSubmitting(), metrics);
     JobSubmitter submitter =
         new JobSubmitter(
@@ -66,7 +71,8 @@ public final class Coordinator implements AutoCloseable {
             dispatcher,
             admission,
             groups,
-            Math.max(1, config.database().poolSize() / 2));
+            Math.max(1, config.database().poolSize() / 2),
+            traces);
     Clock clock = MonotonicClock.start();
     this.loops = new LoopSupervisor(clock, metrics);
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());
@@ -299,5 +305,6 @@ public final class Coordinator implements AutoCloseable {
     collector.close();
     redis.close();
     db.close();
+    tracing.close();
   }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.opentelemetry.context.Scope;
 import io.sluice.health.Health;
 import io.sluice.json.Json;
 import io.sluice.store.Database;
@@ -16,6 +17,7 @@ import io.sluice.store.PostgresTaskStore;
 import io.sluice.store.TaskStatus;
 import io.sluice.store.TaskView;
 import io.sluice.store.TenantScope;
+import io.sluice.tracing.Tracing;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -112,8 +114,11 @@ final class HttpApi {
     byte[] body = jsonBody(ctx);
     SubmitRequest request = SubmitRequestParser.parse(body);
     config.webhooks().admitAll(tenant, request, "");
-    JobSubmitter.Outcome outcome =
-        submitter.submit(tenant, config.limits().quotaOf(tenant), request);
+    JobSubmitter.Outcome outcome;
+    // The job's span is a child of the caller's W3C traceparent, if it sent one.
+    try (Scope trace = Tracing.parent(ctx.header("traceparent")).makeCurrent()) {
+      outcome = submitter.submit(tenant, config.limits().quotaOf(tenant), request);
+    }
     ctx.header("ETag", "\"" + outcome.job().version() + "\"");
     ctx.header("Location", "/api/v1/jobs/" + outcome.job().id());
     ctx.status(outcome.created() ? 201 : 200).json(answer(outcome.job()));
@@ -149,8 +154,10 @@ final class HttpApi {
             return request;
           });
     }
-    List<JobSubmitter.Outcome> outcomes =
-        submitter.submitBatch(tenant, config.limits().quotaOf(tenant), requests);
+    List<JobSubmitter.Outcome> outcomes;
+    try (Scope trace = Tracing.parent(ctx.header("traceparent")).makeCurrent()) {
+      outcomes = submitter.submitBatch(tenant, config.limits().quotaOf(tenant), requests);
+    }
     ObjectNode answer = Json.object();
     ArrayNode items = answer.putArray("items");
     outcomes.forEach(o -> items.add(answer(o.job())));

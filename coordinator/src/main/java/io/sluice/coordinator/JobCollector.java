@@ -3,6 +3,9 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
 import io.sluice.api.JobType;
 import io.sluice.api.Splitter;
 import io.sluice.json.Json;
@@ -103,6 +106,7 @@ final class JobCollector implements AutoCloseable {
   private final PostgresPipelines pipelines = new PostgresPipelines();
   // Until the dispatcher is wired, a split stage is left QUEUED for the sweeper's dispatch.
   private volatile StageDispatch stages = stage -> {};
+  private volatile JobTraces traces = JobTraces.off();
   private final PostgresCollectInput input = new PostgresCollectInput();
   private final PostgresCollectAttempts attempts = new PostgresCollectAttempts();
   private final JobTypeRegistry types;
@@ -333,7 +337,8 @@ final class JobCollector implements AutoCloseable {
 
   /** Starts an attempt of a held collection under {@code gate}. */
   private void start(Held h, Gate gate) {
-    CollectRun run = new CollectRun(h.jobId(), gate, () -> body(h), limits.timeout(), this::onEnd);
+    CollectRun run =
+        new CollectRun(h.jobId(), gate, () -> body(h, gate), limits.timeout(), this::onEnd);
     if (gate.attempt() > limits.attempts()) {
       run.endWith(
           new CollectRun.Exhausted(gate.lastError() != null ? gate.lastError() : NEVER_FINISHED));
@@ -343,9 +348,11 @@ final class JobCollector implements AutoCloseable {
     toStart.add(run);
   }
 
-  private JsonNode body(Held h) throws Exception {
+  /** One attempt of the job's collector, in a {@code sluice.collect} span of the job's trace. */
+  private JsonNode body(Held h, Gate gate) throws Exception {
     MDC.put("jobId", h.jobId().toString());
-    try {
+    Span span = traces.startCollect(db, h.jobId(), gate.attempt());
+    try (Scope scope = span.makeCurrent()) {
       PostgresCollectInput.Collection<JsonNode> collection =
           (stage, type, payload, outcomes) ->
               types
@@ -359,7 +366,11 @@ final class JobCollector implements AutoCloseable {
       return h.input() != null
           ? h.input().collect(collection)
           : input.read(db, h.jobId(), collection);
+    } catch (Exception | Error e) {
+      span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+      throw e;
     } finally {
+      span.end();
       MDC.remove("jobId");
     }
   }
@@ -719,6 +730,11 @@ final class JobCollector implements AutoCloseable {
   }
 
   /** Hands the stages a collection split to the dispatcher; set once the dispatcher exists. */
+  /** Records each collector attempt's span with {@code traces} (off until called). */
+  void traceWith(JobTraces traces) {
+    this.traces = traces;
+  }
+
   void dispatchStagesWith(StageDispatch dispatch) {
     this.stages = dispatch;
   }

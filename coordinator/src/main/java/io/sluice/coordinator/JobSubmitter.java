@@ -2,6 +2,8 @@ package io.sluice.coordinator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
 import io.sluice.api.InvalidPayloadException;
 import io.sluice.api.JobType;
 import io.sluice.api.Payload;
@@ -59,6 +61,7 @@ final class JobSubmitter {
   private final PostgresJobSubmission submission = new PostgresJobSubmission();
   private final GroupCommit groups;
   private final Semaphore streamed;
+  private final JobTraces traces;
 
   /**
    * @param groups where small jobs are stored, many per transaction
@@ -72,6 +75,22 @@ final class JobSubmitter {
       AdmissionControl admission,
       GroupCommit groups,
       int streamedAtOnce) {
+    this(db, jobs, types, dispatcher, admission, groups, streamedAtOnce, JobTraces.off());
+  }
+
+  /**
+   * @param traces where each job's spans go and its trace context is stored
+   */
+  JobSubmitter(
+      Database db,
+      PostgresJobStore jobs,
+      JobTypeRegistry types,
+      Dispatcher dispatcher,
+      AdmissionControl admission,
+      GroupCommit groups,
+      int streamedAtOnce,
+      JobTraces traces) {
+    this.traces = traces;
     this.db = db;
     this.jobs = jobs;
     this.types = types;
@@ -98,12 +117,18 @@ final class JobSubmitter {
     JobType type = one.type();
     Payload payload = one.payload();
     NewJob job = one.job();
-    try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
-      Optional<PreparedJob> small = splitSmall(job, type, payload, quota, GROUPED_TASKS, "payload");
+    Span span = traces.startJob(job);
+    try (Scope scope = span.makeCurrent();
+        AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
+      Optional<PreparedJob> small =
+          traces.split(job, () -> splitSmall(job, type, payload, quota, GROUPED_TASKS, "payload"));
       if (small.isPresent()) {
         return stored(tenant, job, groups.store(small.get()), ticket);
       }
+      // A large job is split as its tasks stream into PostgreSQL: its job span covers it.
       return store(tenant, quota, type, payload, job, ticket);
+    } finally {
+      span.end();
     }
   }
 
@@ -114,7 +139,9 @@ final class JobSubmitter {
    */
   private Outcome submitPipeline(String tenant, Integer quota, SubmitRequest request) {
     NewJob job = pipelineJob(tenant, request);
-    try (AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
+    Span span = traces.startJob(job);
+    try (Scope scope = span.makeCurrent();
+        AdmissionControl.Ticket ticket = admission.enter(job.queue())) {
       Stored stored;
       try {
         stored =
@@ -127,6 +154,8 @@ final class JobSubmitter {
             "splitting a stage failed: " + e.getCause().getMessage(), "stages");
       }
       return stored(tenant, job, stored, ticket);
+    } finally {
+      span.end();
     }
   }
 
@@ -330,6 +359,7 @@ final class JobSubmitter {
             case OverQuota over -> throw new IllegalStateException("a batch takes its quota whole");
           });
     }
+    traces.persistAll(c, outcomes.stream().filter(Outcome::created).map(Outcome::job).toList());
     return outcomes;
   }
 
@@ -438,8 +468,10 @@ final class JobSubmitter {
             job.type(),
             created.job().taskCount(),
             job.queue());
+        traces.persist(db, created.job());
         if (job.runAt() == null) {
-          dispatcher.dispatchAsync(created.job(), ticket.handOffDispatch());
+          dispatcher.dispatchAsync(
+              created.job(), traces.dispatch(created.job(), ticket.handOffDispatch()));
         }
         yield new Outcome(created.job(), true);
       }

@@ -6,7 +6,8 @@ import java.util.UUID;
 /**
  * A task a worker now holds a lease on; {@code leaseEpoch} is the fence its completion must carry.
  * {@code limits} are its job's (its stage's task timeout; no deadline, which the coordinator
- * enforces); {@code lastError} is the error of its previous attempt, or null.
+ * enforces); {@code lastError} is the error of its previous attempt, or null; {@code traceParent}
+ * is the W3C traceparent of its job's (its stage's) span, or null when the job was not traced.
  */
 public record ClaimedTask(
     UUID jobId,
@@ -17,10 +18,25 @@ public record ClaimedTask(
     String type,
     int maxAttempts,
     TimeLimits limits,
-    String lastError) {
+    String lastError,
+    String traceParent) {
 
   public ClaimedTask {
     limits = limits == null ? TimeLimits.NONE : limits;
+  }
+
+  /** A claim of a job that was not traced. */
+  public ClaimedTask(
+      UUID jobId,
+      int seq,
+      int attempt,
+      long leaseEpoch,
+      JsonNode input,
+      String type,
+      int maxAttempts,
+      TimeLimits limits,
+      String lastError) {
+    this(jobId, seq, attempt, leaseEpoch, input, type, maxAttempts, limits, lastError, null);
   }
 
   /** A claim of a job without time limits. */
@@ -32,7 +48,7 @@ public record ClaimedTask(
       JsonNode input,
       String type,
       int maxAttempts) {
-    this(jobId, seq, attempt, leaseEpoch, input, type, maxAttempts, TimeLimits.NONE, null);
+    this(jobId, seq, attempt, leaseEpoch, input, type, maxAttempts, TimeLimits.NONE, null, null);
   }
 
   public TaskRef ref() {

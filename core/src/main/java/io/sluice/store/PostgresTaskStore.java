@@ -58,7 +58,8 @@ public final class PostgresTaskStore {
                 OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))
         RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, j.type,
                   j.max_attempts, j.version AS job_version, l.previous_status, l.previous_worker,
-                  j.task_timeout_ms, j.retry_base_ms, j.retry_max_ms, t.error AS last_error
+                  j.task_timeout_ms, j.retry_base_ms, j.retry_max_ms, t.error AS last_error,
+                  j.trace_parent
       ), reclaimed AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
         SELECT job_id, job_version, ?,
@@ -67,7 +68,7 @@ public final class PostgresTaskStore {
           FROM claimed WHERE previous_status = 'RUNNING'
       )
       SELECT job_id, seq, attempt, lease_epoch, input, type, max_attempts, task_timeout_ms,
-             retry_base_ms, retry_max_ms, last_error
+             retry_base_ms, retry_max_ms, last_error, trace_parent
         FROM claimed
       """;
 
@@ -236,7 +237,8 @@ public final class PostgresTaskStore {
                       null,
                       TimeLimits.duration(rs.getLong("retry_base_ms"), rs.wasNull()),
                       TimeLimits.duration(rs.getLong("retry_max_ms"), rs.wasNull())),
-                  rs.getString("last_error")));
+                  rs.getString("last_error"),
+                  rs.getString("trace_parent")));
         }
       }
     }

@@ -309,7 +309,8 @@ class OpenApiContractIT {
         jobs.submitJob(
             new SubmitJob()
                 .type("wordcount")
-                .payload(Map.of("text", "one two\ntwo three three", "linesPerTask", 1)));
+                .payload(Map.of("text", "one two\ntwo three three", "linesPerTask", 1)),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     assertThat(words.getStatus()).isEqualTo(Job.StatusEnum.QUEUED);
     stack.awaitTerminal(words.getId().toString(), Duration.ofSeconds(30));
     Job done = jobs.getJob(words.getId());
@@ -321,7 +322,8 @@ class OpenApiContractIT {
             new SubmitJob()
                 .type("noop")
                 .payload(Map.of("tasks", 3))
-                .runAt(OffsetDateTime.now(ZoneOffset.UTC).plusDays(1)));
+                .runAt(OffsetDateTime.now(ZoneOffset.UTC).plusDays(1)),
+            null);
     Job patched =
         jobs.patchJob("\"" + later.getVersion() + "\"", later.getId(), new PatchJob().priority(7));
     assertThat(patched.getPriority()).isEqualTo(7);

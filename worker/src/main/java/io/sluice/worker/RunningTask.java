@@ -22,6 +22,8 @@ final class RunningTask implements TaskContext {
   private volatile double progress;
   private volatile String phase;
   private volatile String message;
+  // The traceparent of this run's span, set by TaskRunner before the handler is called.
+  private volatile String traceParent;
   private final AtomicReference<Progress> unwritten = new AtomicReference<>();
 
   /** One progress report as the handler made it. */
@@ -79,6 +81,15 @@ final class RunningTask implements TaskContext {
 
   boolean isLeaseLost() {
     return leaseLost;
+  }
+
+  void traceParent(String traceParent) {
+    this.traceParent = traceParent;
+  }
+
+  @Override
+  public String traceParent() {
+    return traceParent;
   }
 
   @Override

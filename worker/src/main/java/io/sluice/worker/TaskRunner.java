@@ -1,5 +1,10 @@
 package io.sluice.worker;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
 import io.sluice.api.JobType;
 import io.sluice.api.NonRetryableException;
 import io.sluice.api.TaskResult;
@@ -7,6 +12,7 @@ import io.sluice.json.Json;
 import io.sluice.store.Completion;
 import io.sluice.store.TaskStatus;
 import io.sluice.store.TimeLimits;
+import io.sluice.tracing.Tracing;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +35,7 @@ final class TaskRunner {
   private final RetryPolicy retry;
   private final ConcurrencyGate gate;
   private final TaskTimer timer;
+  private final Tracer tracer;
 
   TaskRunner(JobTypes types, RetryPolicy retry) {
     this(types, retry, ConcurrencyGate.UNLIMITED);
@@ -39,13 +46,53 @@ final class TaskRunner {
   }
 
   TaskRunner(JobTypes types, RetryPolicy retry, ConcurrencyGate gate, TaskTimer timer) {
+    this(types, retry, gate, timer, Tracing.off().tracer());
+  }
+
+  /**
+   * @param tracer where each run's {@code sluice.task} span is recorded (a no-op when off)
+   */
+  TaskRunner(
+      JobTypes types, RetryPolicy retry, ConcurrencyGate gate, TaskTimer timer, Tracer tracer) {
     this.types = types;
     this.retry = retry;
     this.gate = gate;
     this.timer = timer;
+    this.tracer = tracer;
   }
 
+  /**
+   * Runs the task in a {@code sluice.task} span whose parent is the job's (its stage's) span as the
+   * claim read it from PostgreSQL, so the run joins the job's trace on whichever worker, attempt or
+   * redelivery it is.
+   */
   Completion run(RunningTask task) {
+    Span span =
+        tracer
+            .spanBuilder("sluice.task")
+            .setParent(Tracing.parent(task.claim.traceParent()))
+            .setSpanKind(SpanKind.CONSUMER)
+            .setAttribute(Tracing.JOB_ID, task.jobId().toString())
+            .setAttribute(Tracing.JOB_TYPE, task.claim.type())
+            .setAttribute(Tracing.QUEUE, task.queue)
+            .setAttribute(Tracing.TASK_SEQ, (long) task.seq())
+            .setAttribute(Tracing.TASK_ATTEMPT, (long) task.attempt())
+            .startSpan();
+    task.traceParent(Tracing.traceParent(span.getSpanContext()));
+    try (Scope scope = span.makeCurrent()) {
+      Completion completion = runTraced(task);
+      span.setAttribute(Tracing.OUTCOME, completion.status().name());
+      if (completion.status() == TaskStatus.FAILED
+          || completion.status() == TaskStatus.RETRY_WAIT) {
+        span.setStatus(StatusCode.ERROR, String.valueOf(completion.error()));
+      }
+      return completion;
+    } finally {
+      span.end();
+    }
+  }
+
+  private Completion runTraced(RunningTask task) {
     MDC.put("jobId", task.jobId().toString());
     try {
       if (task.attempt() > task.maxAttempts()) {

@@ -15,6 +15,7 @@ import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresNodeRegistry;
 import io.sluice.store.PostgresTaskRecovery;
+import io.sluice.tracing.Tracing;
 import io.sluice.worker.redis.JedisConcurrencySlots;
 import io.sluice.worker.redis.JedisTaskQueue;
 import java.time.Clock;
@@ -55,6 +56,7 @@ public final class Worker implements AutoCloseable {
   private final LoopSupervisor.Loop writerLoop;
   private final Javalin http;
   private final ConcurrencyGate gate;
+  private final Tracing tracing;
   private final CompletableFuture<Void> drainedOnRequest = new CompletableFuture<>();
   private volatile boolean draining;
 
@@ -63,6 +65,7 @@ public final class Worker implements AutoCloseable {
     log.info("Starting worker: {}", config.describe());
     this.inFlight = new InFlight(config.concurrency() + config.commitBacklog());
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.tracing = Tracing.fromEnv(System.getenv(), "sluice-worker", metrics);
     this.db = new Database(config.database(), "sluice-worker");
     this.redis =
         new JedisTaskQueue(config.redis(), REDIS_CONNECTIONS, "sluice-worker-" + config.workerId());
@@ -88,7 +91,8 @@ public final class Worker implements AutoCloseable {
             JobTypeRegistry.load()::find,
             new RetryPolicy(config.retryBase(), config.retryMax()),
             gate,
-            TaskTimer.on(timeouts));
+            TaskTimer.on(timeouts),
+            tracing.tracer());
     WorkerContext ctx =
         new WorkerContext(config, db, redis, slots, inFlight, runner, writer, handlers, metrics);
     Gauge.builder(
@@ -287,5 +291,6 @@ public final class Worker implements AutoCloseable {
     gate.close();
     redis.close();
     db.close();
+    tracing.close();
   }
 }
