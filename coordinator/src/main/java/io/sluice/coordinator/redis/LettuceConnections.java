@@ -99,7 +99,9 @@ final class LettuceConnections implements AutoCloseable {
 
   /**
    * The slot map is refreshed when a node answers MOVED or ASK, or a connection fails (a master
-   * died and its replica took its slots), and every few seconds in any case.
+   * died and its replica took its slots), and every few seconds in any case. A command for a node
+   * that is disconnected fails at once rather than waiting in that node's buffer for a reconnect
+   * that never comes (a dead master): the caller's retry is routed by the refreshed slot map.
    */
   private static ClusterClientOptions clusterOptions(boolean autoReconnect) {
     ClusterTopologyRefreshOptions refresh =
@@ -111,6 +113,7 @@ final class LettuceConnections implements AutoCloseable {
     return ClusterClientOptions.builder()
         .topologyRefreshOptions(refresh)
         .autoReconnect(autoReconnect)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
         .validateClusterNodeMembership(false)
         .build();
   }
