@@ -14,6 +14,10 @@ import java.util.stream.Collectors;
  * (the credentials are the master's and its replicas'; the sentinels are asked without any). With
  * Sentinel, {@link #host()} and {@link #port()} are the first sentinel's and {@link #sentinel()}
  * names them all; every client asks the sentinels for the master and asks again after a failover.
+ * Or a Redis Cluster by a seed list, {@code
+ * redis-cluster://[user:password@]host1:port1,host2:port2} ({@code rediss-cluster://} for TLS):
+ * {@link #cluster()} names the seeds, the clients discover the rest and follow slots to the replica
+ * promoted after a failover; a cluster has database 0 only.
  */
 public record RedisConfig(
     String host,
@@ -23,7 +27,8 @@ public record RedisConfig(
     boolean tls,
     int database,
     String prefix,
-    Sentinel sentinel) {
+    Sentinel sentinel,
+    List<Node> cluster) {
 
   /** A master by its Sentinel name, and the sentinels that know where it is. */
   public record Sentinel(String masterName, List<Node> nodes) {
@@ -41,6 +46,7 @@ public record RedisConfig(
   }
 
   public RedisConfig {
+    cluster = cluster == null ? null : List.copyOf(cluster);
     if (prefix == null || !prefix.matches("[A-Za-z0-9_.-]{1,64}")) {
       throw new ConfigException(
           "SLUICE_REDIS_PREFIX", prefix, "must be 1-64 letters, digits, '_', '.' or '-'");
@@ -56,7 +62,12 @@ public record RedisConfig(
       boolean tls,
       int database,
       String prefix) {
-    this(host, port, user, password, tls, database, prefix, null);
+    this(host, port, user, password, tls, database, prefix, null, null);
+  }
+
+  /** Whether this names a Redis Cluster. */
+  public boolean isCluster() {
+    return cluster != null;
   }
 
   public static RedisConfig fromEnv(Env env) {
@@ -69,6 +80,10 @@ public record RedisConfig(
     if (url != null && url.startsWith("redis-sentinel://")) {
       return parseSentinel(url, prefix);
     }
+    if (url != null
+        && (url.startsWith("redis-cluster://") || url.startsWith("rediss-cluster://"))) {
+      return parseCluster(url, prefix);
+    }
     URI uri;
     try {
       uri = URI.create(url);
@@ -80,7 +95,7 @@ public record RedisConfig(
       throw new ConfigException(
           "SLUICE_REDIS_URL",
           mask(url),
-          "must start with redis://, rediss:// or redis-sentinel://");
+          "must start with redis://, rediss://, redis-sentinel://, redis-cluster:// or rediss-cluster://");
     }
     if (uri.getHost() == null) {
       throw new ConfigException("SLUICE_REDIS_URL", mask(url), "has no host");
@@ -127,17 +142,51 @@ public record RedisConfig(
         false,
         database,
         prefix,
-        new Sentinel(decode(path[0]), nodes));
+        new Sentinel(decode(path[0]), nodes),
+        null);
+  }
+
+  /** {@code redis-cluster://[user:password@]h1:p1,h2:p2} or {@code rediss-cluster://…}. */
+  private static RedisConfig parseCluster(String url, String prefix) {
+    boolean tls = url.startsWith("rediss-cluster://");
+    String rest = url.substring(url.indexOf("://") + 3);
+    int at = rest.lastIndexOf('@');
+    String[] credentials = credentials(at < 0 ? null : rest.substring(0, at));
+    String seeds = rest.substring(at + 1);
+    if (seeds.endsWith("/")) {
+      seeds = seeds.substring(0, seeds.length() - 1);
+    }
+    if (seeds.contains("/") || seeds.contains("?")) {
+      throw new ConfigException(
+          "SLUICE_REDIS_URL",
+          mask(url),
+          "a cluster URL names only its seed nodes (a cluster has database 0 only):"
+              + " redis-cluster://host:6379,host2:6379");
+    }
+    if (seeds.isBlank()) {
+      throw new ConfigException("SLUICE_REDIS_URL", mask(url), "names no cluster node");
+    }
+    List<Node> nodes = new ArrayList<>();
+    for (String node : seeds.split(",", -1)) {
+      nodes.add(node(node.trim(), url, "cluster node", 6379));
+    }
+    Node first = nodes.get(0);
+    return new RedisConfig(
+        first.host(), first.port(), credentials[0], credentials[1], tls, 0, prefix, null, nodes);
   }
 
   private static Node node(String text, String url) {
+    return node(text, url, "sentinel", 26379);
+  }
+
+  private static Node node(String text, String url, String what, int defaultPort) {
     int colon = text.lastIndexOf(':');
     String host = colon < 0 ? text : text.substring(0, colon);
     if (host.isEmpty()) {
-      throw new ConfigException("SLUICE_REDIS_URL", mask(url), "has a sentinel without a host");
+      throw new ConfigException("SLUICE_REDIS_URL", mask(url), "has a " + what + " without a host");
     }
     if (colon < 0) {
-      return new Node(host, 26379);
+      return new Node(host, defaultPort);
     }
     try {
       int port = Integer.parseInt(text.substring(colon + 1));
@@ -147,7 +196,7 @@ public record RedisConfig(
       return new Node(host, port);
     } catch (NumberFormatException e) {
       throw new ConfigException(
-          "SLUICE_REDIS_URL", mask(url), "sentinel port of " + host + " must be 1-65535");
+          "SLUICE_REDIS_URL", mask(url), what + " port of " + host + " must be 1-65535");
     }
   }
 
@@ -174,6 +223,11 @@ public record RedisConfig(
   /** The URL without credentials, for logs. */
   public String maskedUrl() {
     String auth = password == null ? "" : (user == null ? "" : user) + ":****@";
+    if (cluster != null) {
+      return (tls ? "rediss-cluster://" : "redis-cluster://")
+          + auth
+          + cluster.stream().map(Node::toString).collect(Collectors.joining(","));
+    }
     if (sentinel != null) {
       return "redis-sentinel://"
           + auth

@@ -39,6 +39,14 @@ public interface QueueCommands extends StreamReader {
   /** A reader on a connection of its own, named {@code clientName} where the client allows. */
   StreamReader openReader(String clientName);
 
+  /**
+   * Whether every read must keep to the keys of one slot (a Redis Cluster): then a blocking read
+   * over several queues is made one queue's hash tag at a time.
+   */
+  default boolean singleSlotReads() {
+    return false;
+  }
+
   /** Whether Redis answers PING. */
   boolean ping();
 }

@@ -107,10 +107,21 @@ public class RedisQueueProtocol implements QueueProtocol {
   /**
    * One XREADGROUP … BLOCK over every band of every queue, reading at most one entry of each band
    * so that entries beyond {@code count} are rare (several bands woken at once). Its keys span the
-   * queues' hash tags: a Redis Cluster would need one such read per slot.
+   * queues' hash tags, so on a Redis Cluster it is one read per queue instead, each blocking for
+   * its share of {@code block}, the first queue first (the caller rotates which one that is).
    */
   @Override
   public List<Delivery> awaitAny(List<String> queues, String consumer, int count, Duration block) {
+    if (commands.singleSlotReads() && queues.size() > 1) {
+      Duration share = block == null ? null : block.dividedBy(queues.size());
+      for (String queue : queues) {
+        List<Delivery> woken = awaitAny(List.of(queue), consumer, count, share);
+        if (!woken.isEmpty()) {
+          return woken;
+        }
+      }
+      return List.of();
+    }
     List<String> bands = new ArrayList<>();
     int bandCount = PriorityBand.streams(queues.get(0)).size();
     for (int b = 0; b < bandCount; b++) {

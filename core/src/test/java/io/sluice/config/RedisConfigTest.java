@@ -48,7 +48,8 @@ class RedisConfigTest {
     assertThatThrownBy(() -> RedisConfig.parse("http://u:hunter2@redis:6379", "sluice"))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("SLUICE_REDIS_URL")
-        .hasMessageContaining("must start with redis://, rediss:// or redis-sentinel://")
+        .hasMessageContaining(
+            "must start with redis://, rediss://, redis-sentinel://, redis-cluster://")
         .hasMessageNotContaining("hunter2");
     assertThatThrownBy(() -> RedisConfig.parse("redis://redis:6379/zero", "sluice"))
         .hasMessageContaining("database must be a number");
@@ -89,5 +90,40 @@ class RedisConfigTest {
         .hasMessageContaining("database must be a number");
     assertThatThrownBy(() -> RedisConfig.parse("redis-sentinel://:1/m", "p"))
         .hasMessageContaining("sentinel without a host");
+  }
+
+  @Test
+  void aClusterUrlNamesEverySeedAndTls() {
+    RedisConfig c =
+        RedisConfig.parse("rediss-cluster://app:pw%40x@10.0.0.1:7000, 10.0.0.2:7001,r3", "sluice");
+
+    assertThat(c.isCluster()).isTrue();
+    assertThat(c.cluster())
+        .containsExactly(
+            new RedisConfig.Node("10.0.0.1", 7000),
+            new RedisConfig.Node("10.0.0.2", 7001),
+            new RedisConfig.Node("r3", 6379));
+    assertThat(c.tls()).isTrue();
+    assertThat(c.user()).isEqualTo("app");
+    assertThat(c.password()).isEqualTo("pw@x");
+    assertThat(c.sentinel()).isNull();
+    assertThat(c.maskedUrl())
+        .isEqualTo("rediss-cluster://app:****@10.0.0.1:7000,10.0.0.2:7001,r3:6379");
+    assertThat(RedisConfig.parse("redis-cluster://h:1/", "s").tls()).isFalse();
+    assertThat(RedisConfig.parse("redis://h:1", "s").isCluster()).isFalse();
+  }
+
+  @Test
+  void badClusterUrlsSayWhatIsWrong() {
+    assertThatThrownBy(() -> RedisConfig.parse("redis-cluster://u:hunter2@", "s"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("names no cluster node")
+        .hasMessageNotContaining("hunter2");
+    assertThatThrownBy(() -> RedisConfig.parse("redis-cluster://h:7000,h:x", "s"))
+        .hasMessageContaining("cluster node port of h must be 1-65535");
+    assertThatThrownBy(() -> RedisConfig.parse("redis-cluster://h:7000,,h:7001", "s"))
+        .hasMessageContaining("cluster node without a host");
+    assertThatThrownBy(() -> RedisConfig.parse("redis-cluster://h:7000/2", "s"))
+        .hasMessageContaining("database 0 only");
   }
 }

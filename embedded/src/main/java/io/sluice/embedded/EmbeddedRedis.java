@@ -65,6 +65,33 @@ public final class EmbeddedRedis extends ServerProcess {
   }
 
   /**
+   * Starts a server in cluster mode (no slots yet: the caller assigns them and introduces the
+   * nodes, e.g. with CLUSTER ADDSLOTSRANGE, MEET and REPLICATE), with a node timeout of 1 s so a
+   * dead master's replica is promoted within seconds; its {@code nodes.conf} in {@code workDir},
+   * one directory per node.
+   */
+  public static EmbeddedRedis launchClusterNode(int port, Path workDir) {
+    try {
+      Files.createDirectories(workDir);
+      Files.deleteIfExists(workDir.resolve("nodes.conf"));
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not prepare " + workDir, e);
+    }
+    return launched(
+        new EmbeddedRedis(
+            port == 0 ? FreePort.find() : port,
+            workDir,
+            false,
+            List.of(
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "1000")));
+  }
+
+  /**
    * Starts a Redis Sentinel that watches the master {@code masterName} on {@code masterPort} of
    * 127.0.0.1 with the given quorum, declaring it down after 1 s of silence; its config file (which
    * a sentinel rewrites) is in {@code workDir}.

@@ -10,8 +10,7 @@ import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XAutoClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.sluice.queue.QueueCommands;
 import io.sluice.queue.ScriptCall;
 import io.sluice.queue.StreamEntry;
@@ -31,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class LettuceCommands implements QueueCommands {
   private final LettuceConnections connections;
-  private final RedisAsyncCommands<String, String> async;
+  private final RedisClusterAsyncCommands<String, String> async;
   private StreamReader fetchReader;
 
   LettuceCommands(LettuceConnections connections) {
@@ -110,7 +109,7 @@ final class LettuceCommands implements QueueCommands {
 
   @Override
   public StreamReader openReader(String clientName) {
-    StatefulRedisConnection<String, String> blocking = connections.openBlocking(clientName);
+    LettuceConnections.Blocking blocking = connections.openBlocking(clientName);
     return new StreamReader() {
       @Override
       public List<StreamEntry> readGroup(
@@ -132,9 +131,14 @@ final class LettuceCommands implements QueueCommands {
 
       @Override
       public void close() {
-        blocking.close();
+        blocking.connection().close();
       }
     };
+  }
+
+  @Override
+  public boolean singleSlotReads() {
+    return connections.cluster();
   }
 
   @Override

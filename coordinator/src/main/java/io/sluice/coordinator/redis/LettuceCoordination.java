@@ -5,7 +5,7 @@ import static io.sluice.coordinator.redis.LettuceConnections.await;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.sluice.config.RedisConfig;
 import io.sluice.coordinator.CoordinatorRedis;
 import io.sluice.queue.RedisQueueProtocol;
@@ -24,7 +24,7 @@ import java.util.concurrent.CompletionException;
  * tasks, all in flight at once), plus the data-loss marker and queue depths.
  */
 public final class LettuceCoordination extends RedisQueueProtocol implements CoordinatorRedis {
-  private final RedisAsyncCommands<String, String> async;
+  private final RedisClusterAsyncCommands<String, String> async;
   private final LettuceConnections connections;
 
   public LettuceCoordination(RedisConfig config) {

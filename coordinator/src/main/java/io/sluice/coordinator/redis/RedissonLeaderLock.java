@@ -24,7 +24,9 @@ public final class RedissonLeaderLock implements AutoCloseable {
   public RedissonLeaderLock(RedisConfig config) {
     Config c = new Config();
     c.setCodec(StringCodec.INSTANCE);
-    if (config.sentinel() == null) {
+    if (config.isCluster()) {
+      clusterServers(c, config);
+    } else if (config.sentinel() == null) {
       singleServer(c, config);
     } else {
       sentinelServers(c, config);
@@ -45,6 +47,29 @@ public final class RedissonLeaderLock implements AutoCloseable {
             .setTimeout(3_000);
     if (config.password() != null) {
       server.setPassword(config.password()).setUsername(config.user());
+    }
+  }
+
+  /**
+   * A cluster from its seeds; the lock's key lives on the master of its slot (no replica reads),
+   * and Redisson follows the slot to the promoted replica after a failover.
+   */
+  private static void clusterServers(Config c, RedisConfig config) {
+    var servers =
+        c.useClusterServers()
+            .setReadMode(ReadMode.MASTER)
+            .setCheckSlotsCoverage(false)
+            .setScanInterval(1_000)
+            .setMasterConnectionMinimumIdleSize(1)
+            .setMasterConnectionPoolSize(2)
+            .setSlaveConnectionMinimumIdleSize(0)
+            .setSlaveConnectionPoolSize(1)
+            .setSubscriptionConnectionMinimumIdleSize(0)
+            .setTimeout(3_000);
+    String scheme = config.tls() ? "rediss://" : "redis://";
+    config.cluster().forEach(n -> servers.addNodeAddress(scheme + n));
+    if (config.password() != null) {
+      servers.setPassword(config.password()).setUsername(config.user());
     }
   }
 

@@ -17,11 +17,19 @@ import redis.clients.jedis.util.Pool;
  */
 public final class JedisConcurrencySlots implements ConcurrencySlots {
   private final Pool<Jedis> pool;
+  private final JedisClusterCommands cluster;
   private final ScriptRunner runner;
 
   public JedisConcurrencySlots(RedisConfig config, int connections) {
-    this.pool = JedisPools.create(config, connections, "sluice-worker-slots");
-    this.runner = new ScriptRunner(new JedisCommands(pool));
+    if (config.isCluster()) {
+      this.pool = null;
+      this.cluster = JedisPools.cluster(config, connections, "sluice-worker-slots");
+      this.runner = new ScriptRunner(cluster);
+    } else {
+      this.pool = JedisPools.create(config, connections, "sluice-worker-slots");
+      this.cluster = null;
+      this.runner = new ScriptRunner(new JedisCommands(pool));
+    }
   }
 
   @Override
@@ -41,6 +49,9 @@ public final class JedisConcurrencySlots implements ConcurrencySlots {
 
   @Override
   public long holders(String counter) {
+    if (cluster != null) {
+      return cluster.cluster().zcount(counter, "(" + cluster.timeMillis(counter), "+inf");
+    }
     try (Jedis jedis = pool.getResource()) {
       List<String> time = jedis.time();
       long now = Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
@@ -54,6 +65,10 @@ public final class JedisConcurrencySlots implements ConcurrencySlots {
 
   @Override
   public void close() {
-    pool.close();
+    if (cluster != null) {
+      cluster.close();
+    } else {
+      pool.close();
+    }
   }
 }
