@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.e2e.Corpus;
 import io.sluice.embedded.ChildJvm;
 import io.sluice.embedded.EmbeddedRedis;
+import io.sluice.embedded.ScratchKeys;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
@@ -17,6 +18,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,7 +27,9 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.util.JedisClusterCRC16;
 
 /**
@@ -127,6 +131,26 @@ class RedisClusterIT {
         .as("the coordinator saw the master set change and rebuilt from PostgreSQL")
         .contains("Redis master moved from")
         .contains("127.0.0.1:" + victim.port());
+    // The scratch-key cleanup of tests and benches scans every master of a cluster: the run's keys
+    // (in several slots, on several masters) go, another prefix's stay.
+    String keep = "keep" + System.nanoTime();
+    try (JedisCluster cluster = new JedisCluster(new HostAndPort("127.0.0.1", survivor.port()))) {
+      cluster.set(keep + ":a", "1");
+      Set<Integer> prefixSlots = new HashSet<>();
+      for (String key : List.of(":{q:default}:ready", ":{j:" + id + "}:x", ":{meta}:epoch")) {
+        cluster.set(env.redisPrefix() + key + "-probe", "1");
+        prefixSlots.add(JedisClusterCRC16.getSlot(env.redisPrefix() + key + "-probe"));
+      }
+      assertThat(prefixSlots).as("probe keys in several slots").hasSizeGreaterThan(1);
+      // Listed first, the dead master: the cleanup asks the next node.
+      String deadFirst = "redis-cluster://127.0.0.1:" + victim.port() + "," + url.substring(16);
+      assertThat(ScratchKeys.deleteAll(deadFirst, env.redisPrefix())).isGreaterThanOrEqualTo(3);
+      for (String key : List.of(":{q:default}:ready", ":{j:" + id + "}:x", ":{meta}:epoch")) {
+        assertThat(cluster.exists(env.redisPrefix() + key + "-probe")).as(key).isFalse();
+      }
+      assertThat(cluster.get(keep + ":a")).isEqualTo("1");
+      cluster.del(keep + ":a");
+    }
     System.out.printf(
         "RedisClusterIT: failover seen after %d ms, test took %d ms%n",
         failoverMs, (System.nanoTime() - started) / 1_000_000);
