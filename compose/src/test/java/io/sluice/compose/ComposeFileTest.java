@@ -69,6 +69,17 @@ class ComposeFileTest {
                 + compose.environment("worker").get("SLUICE_HTTP_PORT")
                 + "/health/ready");
     assertThat(compose.healthcheck("migrate")).as("a one-shot job has none").isNull();
+    for (String service : new String[] {"coordinator", "worker"}) {
+      assertThat(compose.healthcheck(service))
+          .as("%s: the image's JVM probes itself; the base has no curl or shell", service)
+          .contains("io.sluice.health.HealthProbe")
+          .doesNotContain("curl");
+    }
+  }
+
+  @Test
+  void hasNoTopLevelNameWhichComposeV1Rejects() throws IOException {
+    assertThat(compose.rawText()).noneMatch(line -> line.startsWith("name:"));
   }
 
   @Test
