@@ -252,7 +252,8 @@
       td(q.oldestAgeMs ? age(q.oldestAgeMs) : '–', 'num'),
       td(String(q.activeJobs), 'num'),
       td(String(q.openTasks), 'num'),
-      td(String(q.finishedLastMinute), 'num', q.perSecond.toFixed(1) + ' tasks/s'))));
+      td(String(q.finishedLastMinute), 'num', q.perSecond.toFixed(1) + ' tasks/s'),
+      el('td', {}, queueButton(q.name, q.paused)))));
     $('queues-note').textContent = body.redis === 'UP'
       ? 'Redis ready streams · throughput over the last ' + body.windowSeconds + ' s'
       : 'Redis unreachable: depths unknown';
@@ -260,6 +261,34 @@
     $('stat-waiting').textContent = sum('waiting');
     $('stat-inflight').textContent = sum('pending');
     $('stat-rate').textContent = sum('finishedLastMinute');
+  }
+
+  // Pause and resume need an admin token; the server refuses others with 403.
+  function queueButton(name, paused) {
+    return el('button', {
+      type: 'button',
+      className: 'queue-toggle',
+      text: paused ? 'Resume' : 'Pause',
+      title: paused ? 'Let workers start tasks of ' + name + ' again' : 'Start no new task of ' + name + '; running ones finish',
+      onclick: (event) => toggleQueue(name, paused, event.currentTarget),
+    });
+  }
+
+  async function toggleQueue(name, paused, button) {
+    if (!token()) {
+      askForToken('Pausing or resuming a queue needs an admin token: enter it above, then click again.', 'action');
+      return;
+    }
+    button.disabled = true;
+    const verb = paused ? 'resume' : 'pause';
+    try {
+      await api('/api/v1/queues/' + encodeURIComponent(name) + '/' + verb, { method: 'POST' });
+      toast('Queue ' + name + (paused ? ' resumed' : ' paused: no new task starts, running ones finish'));
+      await refreshQueues();
+    } catch (error) {
+      button.disabled = false;
+      toast('Could not ' + verb + ' ' + name + ': ' + error.message, 'error');
+    }
   }
 
   async function refreshWorkers() {
@@ -294,6 +323,26 @@
       td(String(s.skipped), 'num')));
     $('schedules').tBodies[0].replaceChildren(...rows);
     $('schedules-empty').hidden = rows.length > 0;
+  }
+
+  // Callback deliveries that gave up (FAILED) or are being retried (PENDING after a failed attempt).
+  async function refreshWebhooks() {
+    const [failed, pending] = await Promise.all([
+      api('/api/v1/webhooks?status=FAILED&limit=50'),
+      api('/api/v1/webhooks?status=PENDING&limit=50')]);
+    const items = failed.items.concat(pending.items.filter((w) => w.attempts > 0 && (w.lastError || w.lastStatusCode)));
+    const rows = items.map((w) => el('tr', { dataset: { webhook: w.id, webhookJob: w.jobId } },
+      el('td', {}, el('a', { href: '#', className: 'mono', text: shortId(w.jobId), title: w.jobId,
+        onclick: (e) => { e.preventDefault(); selectJob(w.jobId); } })),
+      td(w.event),
+      td(w.url, 'mono wide', w.url),
+      el('td', {}, badge(w.status)),
+      td(String(w.attempts), 'num'),
+      td(w.lastStatusCode ? 'HTTP ' + w.lastStatusCode : (w.lastError || '–'), 'error wide', w.lastError),
+      td(w.status === 'PENDING' ? 'next ' + (w.nextAttemptAt || '–') : since(w.finishedAt), 'num',
+        w.status === 'PENDING' ? w.nextAttemptAt : w.finishedAt)));
+    $('webhooks').tBodies[0].replaceChildren(...rows);
+    $('webhooks-empty').hidden = rows.length > 0;
   }
 
   function requeueButton(jobId, seq, jobStatus) {
@@ -387,7 +436,8 @@
   // ---- polling ----
 
   const loops = [[refreshJobs, FAST_MS], [refreshTasks, FAST_MS], [refreshQueues, SLOW_MS],
-    [refreshWorkers, SLOW_MS], [refreshSchedules, SLOW_MS], [refreshDead, SLOW_MS]];
+    [refreshWorkers, SLOW_MS], [refreshSchedules, SLOW_MS], [refreshDead, SLOW_MS],
+    [refreshWebhooks, SLOW_MS]];
 
   function refreshAll() {
     for (const [step] of loops) step().then(connected, failed);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.coordinator.WebhookConfig;
 import io.sluice.json.Json;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
@@ -47,6 +48,7 @@ class DashboardBrowserIT {
   private static final Duration PAGE_WAIT = Duration.ofSeconds(20);
 
   private HeadlessChromium chromium;
+  private static final String HOOK_SECRET = "dashboard-hook-secret-0123";
   private WebDriver page;
   private Stack stack;
 
@@ -54,7 +56,18 @@ class DashboardBrowserIT {
   void start(TestEnvironment env) {
     chromium = HeadlessChromium.start();
     page = chromium.driver;
-    stack = new Stack(env, 1, 2);
+    // Callbacks of tenant-a may go to loopback and give up 2 s after the job ended.
+    WebhookConfig hooks =
+        WebhookConfig.of("tenant-a:" + HOOK_SECRET, "127.0.0.1/32", Duration.ofMillis(100));
+    WebhookConfig quick =
+        new WebhookConfig(
+            hooks.secrets(),
+            hooks.targets(),
+            Duration.ofSeconds(1),
+            Duration.ofMillis(100),
+            Duration.ofMillis(200),
+            Duration.ofSeconds(2));
+    stack = new Stack(env, 1, 2, c -> c.withWebhooks(quick));
   }
 
   @AfterAll
@@ -338,6 +351,66 @@ class DashboardBrowserIT {
         .atMost(PAGE_WAIT)
         .ignoreExceptions()
         .until(() -> page.findElement(state).getText().equals("running"));
+  }
+
+  @Test
+  @Order(6)
+  void thePauseButtonPausesTheQueueAndResumeLetsItRunAgain() {
+    page.get(stack.api() + "/#token=" + Stack.ADMIN_TOKEN);
+    By button = By.cssSelector("#queues tr[data-queue='dash-held'] button.queue-toggle");
+    await("the queue's row offers Pause")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> page.findElement(button).getText().equals("Pause"));
+    page.findElement(button).click();
+    await("the queue is paused in the API, and the button offers Resume")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                queue("dash-held").path("paused").asBoolean()
+                    && page.findElement(button).getText().equals("Resume"));
+    page.findElement(button).click();
+    await("resumed")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                !queue("dash-held").path("paused").asBoolean()
+                    && page.findElement(button).getText().equals("Pause"));
+  }
+
+  @Test
+  @Order(7)
+  void aCallbackThatGaveUpIsListedWithItsAttemptsAndLastError() {
+    String id =
+        submit(
+            "{\"type\":\"noop\",\"payload\":{\"tasks\":1},"
+                + "\"callback\":{\"url\":\"http://127.0.0.1:9/hook\"}}");
+    page.get(stack.api() + "/#token=" + Stack.ADMIN_TOKEN);
+    By row = By.cssSelector("#webhooks tr[data-webhook-job='" + id + "']");
+    await("the page lists the delivery that gave up")
+        .atMost(PAGE_WAIT)
+        .ignoreExceptions()
+        .until(() -> page.findElement(row).getText().contains("FAILED"));
+    List<String> cells =
+        page.findElement(row).findElements(By.tagName("td")).stream()
+            .map(WebElement::getText)
+            .toList();
+    assertThat(cells.get(1)).isEqualTo("job.succeeded");
+    assertThat(cells.get(2)).isEqualTo("http://127.0.0.1:9/hook");
+    assertThat(Integer.parseInt(cells.get(4))).as("attempts").isGreaterThan(1);
+    assertThat(cells.get(5)).as("last answer").isNotBlank().isNotEqualTo("–");
+  }
+
+  private JsonNode queue(String name) {
+    for (JsonNode q :
+        Json.read(stack.get("/api/v1/queues", Stack.ADMIN_TOKEN).body()).get("items")) {
+      if (q.path("name").asText().equals(name)) {
+        return q;
+      }
+    }
+    return Json.object();
   }
 
   /** Leaves a job running (and the other dead letter listed) so the picture shows every panel. */
