@@ -139,28 +139,12 @@ final class JedisClusterCommands implements QueueCommands {
             minIdle.toMillis(),
             new StreamEntryID(),
             XAutoClaimParams.xAutoClaimParams().count(count));
-    List<StreamEntry> entries = new ArrayList<>();
-    for (var e : claimed.getValue()) {
-      if (e != null && e.getFields() != null) {
-        entries.add(new StreamEntry(stream, e.getID().toString(), e.getFields()));
-      }
-    }
-    return entries;
+    return JedisStreams.claimed(stream, claimed);
   }
 
   @Override
   public StreamReader openReader(String clientName) {
-    JedisClusterCommands commands = this;
-    return new StreamReader() {
-      @Override
-      public List<StreamEntry> readGroup(
-          String group, String consumer, List<String> streams, int count, Duration block) {
-        return commands.readGroup(group, consumer, streams, count, block);
-      }
-
-      @Override
-      public void close() {}
-    };
+    return JedisStreams.borrowing(this::readGroup);
   }
 
   /** Whether the master of the slot of an arbitrary key answers. */

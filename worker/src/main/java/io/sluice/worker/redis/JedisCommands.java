@@ -119,29 +119,13 @@ final class JedisCommands implements QueueCommands {
                     minIdle.toMillis(),
                     new StreamEntryID(),
                     XAutoClaimParams.xAutoClaimParams().count(count)));
-    List<StreamEntry> entries = new ArrayList<>();
-    for (var e : claimed.getValue()) {
-      if (e != null && e.getFields() != null) {
-        entries.add(new StreamEntry(stream, e.getID().toString(), e.getFields()));
-      }
-    }
-    return entries;
+    return JedisStreams.claimed(stream, claimed);
   }
 
   @Override
   public StreamReader openReader(String clientName) {
     // The pool's connections carry the worker's name; a reader borrows one per read like a fetch.
-    JedisCommands commands = this;
-    return new StreamReader() {
-      @Override
-      public List<StreamEntry> readGroup(
-          String group, String consumer, List<String> streams, int count, Duration block) {
-        return commands.readGroup(group, consumer, streams, count, block);
-      }
-
-      @Override
-      public void close() {}
-    };
+    return JedisStreams.borrowing(this::readGroup);
   }
 
   @Override
