@@ -196,7 +196,10 @@
       ...pair('status', job.status), ...pair('progress', pct(job.progress)),
       ...pair('type', job.type), ...pair('version', String(job.version)),
       ...pair('created', since(job.createdAt) + ' ago'), ...pair('max attempts', String(job.maxAttempts)),
-      ...pair('on task failure', job.onTaskFailure), ...pair('tasks', tasksText(job)));
+      ...pair('on task failure', job.onTaskFailure), ...pair('tasks', tasksText(job)),
+      ...(job.concurrencyKey
+        ? pair('concurrency key', job.concurrencyKey + ' (limit ' + job.concurrencyLimit + ')')
+        : []));
     if (job.error) box.append(el('span', { className: 'err', text: job.error }));
     box.hidden = false;
   }

@@ -75,6 +75,19 @@ public final class JobRequest {
     return with(b -> b.put("runAt", at.toString()));
   }
 
+  /**
+   * At most the key's limit of tasks of the jobs with {@code key} run at once in the queue (the
+   * server's {@code SLUICE_KEY_MAX_CONCURRENCY}, default 1); other keys' tasks keep flowing.
+   */
+  public JobRequest concurrencyKey(String key) {
+    return with(b -> b.put("concurrencyKey", key));
+  }
+
+  /** {@link #concurrencyKey(String)} with its limit, 1 to 1,000,000. */
+  public JobRequest concurrencyKey(String key, int limit) {
+    return with(b -> b.put("concurrencyKey", key).put("concurrencyLimit", limit));
+  }
+
   /** The submit body; a copy, so changing it leaves this request as built. */
   public ObjectNode toJson() {
     return body.deepCopy();

@@ -35,6 +35,16 @@ public record JobSnapshot(JsonNode json, long version) {
     return text("taskTimeout");
   }
 
+  /** The job's {@code concurrencyKey}; empty when it has none. */
+  public Optional<String> concurrencyKey() {
+    return text("concurrencyKey");
+  }
+
+  /** The limit of the job's concurrency key; 0 when it has no key. */
+  public int concurrencyLimit() {
+    return json().path("concurrencyLimit").asInt(0);
+  }
+
   /** The job's {@code deadline} ({@code "1h"}, from its submission); empty when it has none. */
   public Optional<String> deadline() {
     return text("deadline");

@@ -72,7 +72,8 @@ public final class Coordinator implements AutoCloseable {
             admission,
             groups,
             Math.max(1, config.database().poolSize() / 2),
-            traces);
+            traces,
+            config.keyMaxConcurrency());
     Clock clock = MonotonicClock.start();
     this.loops = new LoopSupervisor(clock, metrics);
     CollectSignalListener listener = new CollectSignalListener(redis, collector, config.nodeId());

@@ -7,6 +7,7 @@ import io.sluice.config.Env;
 import io.sluice.config.QueueRates;
 import io.sluice.config.Redact;
 import io.sluice.config.RedisConfig;
+import io.sluice.store.ConcurrencyKey;
 import java.time.Duration;
 import java.util.UUID;
 
@@ -39,6 +40,8 @@ import java.util.UUID;
  *     RetentionConfig#fromEnv})
  * @param queueRates task starts per second or minute per queue across all workers ({@code
  *     SLUICE_QUEUE_RATE}, {@link QueueRates#parse}); every coordinator should carry the same
+ * @param keyMaxConcurrency the limit of a job's {@code concurrencyKey} when the job gives none
+ *     ({@code SLUICE_KEY_MAX_CONCURRENCY}, default 1), stored with the job at submission
  */
 public record CoordinatorConfig(
     DatabaseConfig database,
@@ -61,7 +64,8 @@ public record CoordinatorConfig(
     CollectLimits collect,
     WebhookConfig webhooks,
     RetentionConfig retention,
-    QueueRates queueRates) {
+    QueueRates queueRates,
+    int keyMaxConcurrency) {
 
   public CoordinatorConfig {
     limits = limits == null ? ApiLimits.DEFAULT : limits;
@@ -131,6 +135,9 @@ public record CoordinatorConfig(
         .webhooks(WebhookConfig.fromEnv(env))
         .retention(RetentionConfig.fromEnv(env))
         .queueRates(QueueRates.fromEnv(env))
+        .keyMaxConcurrency(
+            env.intValue(
+                "SLUICE_KEY_MAX_CONCURRENCY", b.keyMaxConcurrency, 1, ConcurrencyKey.MAX_LIMIT))
         .build();
   }
 
@@ -195,7 +202,8 @@ public record CoordinatorConfig(
         .collect(collect)
         .webhooks(webhooks)
         .retention(retention)
-        .queueRates(queueRates);
+        .queueRates(queueRates)
+        .keyMaxConcurrency(keyMaxConcurrency);
   }
 
   /** This configuration with other webhook settings. */
@@ -226,6 +234,7 @@ public record CoordinatorConfig(
     private WebhookConfig webhooks = WebhookConfig.NONE;
     private RetentionConfig retention = RetentionConfig.DEFAULT;
     private QueueRates queueRates = QueueRates.NONE;
+    private int keyMaxConcurrency = 1;
 
     private Builder(DatabaseConfig database, RedisConfig redis, ApiTokens tokens) {
       this.database = database;
@@ -323,6 +332,11 @@ public record CoordinatorConfig(
       return this;
     }
 
+    public Builder keyMaxConcurrency(int v) {
+      keyMaxConcurrency = v;
+      return this;
+    }
+
     public CoordinatorConfig build() {
       return new CoordinatorConfig(
           database,
@@ -345,7 +359,8 @@ public record CoordinatorConfig(
           collect,
           webhooks,
           retention,
-          queueRates);
+          queueRates,
+          keyMaxConcurrency);
     }
   }
 }

@@ -2,6 +2,7 @@ package io.sluice.coordinator;
 
 import io.sluice.queue.QueueProtocol;
 import io.sluice.redis.PriorityBand;
+import io.sluice.store.ConcurrencyKey;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
@@ -133,11 +134,17 @@ final class Dispatcher implements AutoCloseable {
   private void dispatchAll(List<Target> targets) {
     List<QueueProtocol.JobDispatch> writes = new ArrayList<>(targets.size());
     for (Target t : targets) {
-      String stream = PriorityBand.stream(t.job().queue(), t.job().priority());
-      if (knownQueues.add(stream)) {
+      ConcurrencyKey concurrency = t.job().concurrency();
+      String stream =
+          PriorityBand.stream(
+              t.job().queue(), t.job().priority(), ConcurrencyKey.keyOf(concurrency));
+      // A concurrency key's stream is created (group and all) by the first fetch that reads it.
+      if (concurrency == null && knownQueues.add(stream)) {
         redis.ensureWorkerGroup(stream);
       }
-      writes.add(new QueueProtocol.JobDispatch(t.job().id(), stream, t.remaining(), t.seqs()));
+      writes.add(
+          new QueueProtocol.JobDispatch(
+              t.job().id(), stream, t.remaining(), t.seqs(), ConcurrencyKey.limitOf(concurrency)));
     }
     redis.dispatch(writes);
     List<UUID> ids = targets.stream().map(t -> t.job().id()).toList();

@@ -3,6 +3,7 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.json.Json;
+import io.sluice.store.ConcurrencyKey;
 import io.sluice.store.Job;
 import io.sluice.store.JobStatus;
 import io.sluice.store.TaskView;
@@ -37,6 +38,12 @@ final class JobJson {
     n.set("labels", job.labels() == null ? Json.object() : job.labels());
     n.put("runAt", job.runAt() == null ? null : job.runAt().toString());
     limits(n, job);
+    n.put("concurrencyKey", ConcurrencyKey.keyOf(job.concurrency()));
+    if (job.concurrency() == null) {
+      n.putNull("concurrencyLimit");
+    } else {
+      n.put("concurrencyLimit", job.concurrency().limit());
+    }
     return n;
   }
 

@@ -9,6 +9,7 @@ import io.sluice.api.JobType;
 import io.sluice.api.Payload;
 import io.sluice.json.Json;
 import io.sluice.registry.JobTypeRegistry;
+import io.sluice.store.ConcurrencyKey;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
 import io.sluice.store.NewJob;
@@ -62,6 +63,7 @@ final class JobSubmitter {
   private final GroupCommit groups;
   private final Semaphore streamed;
   private final JobTraces traces;
+  private final int keyMaxConcurrency;
 
   /**
    * @param groups where small jobs are stored, many per transaction
@@ -75,11 +77,12 @@ final class JobSubmitter {
       AdmissionControl admission,
       GroupCommit groups,
       int streamedAtOnce) {
-    this(db, jobs, types, dispatcher, admission, groups, streamedAtOnce, JobTraces.off());
+    this(db, jobs, types, dispatcher, admission, groups, streamedAtOnce, JobTraces.off(), 1);
   }
 
   /**
    * @param traces where each job's spans go and its trace context is stored
+   * @param keyMaxConcurrency the limit of a concurrency key a job gives without one
    */
   JobSubmitter(
       Database db,
@@ -89,8 +92,10 @@ final class JobSubmitter {
       AdmissionControl admission,
       GroupCommit groups,
       int streamedAtOnce,
-      JobTraces traces) {
+      JobTraces traces,
+      int keyMaxConcurrency) {
     this.traces = traces;
+    this.keyMaxConcurrency = keyMaxConcurrency;
     this.db = db;
     this.jobs = jobs;
     this.types = types;
@@ -439,7 +444,7 @@ final class JobSubmitter {
   }
 
   /** The job to store: a one-stage job of {@code type}, or a pipeline of {@code stages}. */
-  private static NewJob newJob(
+  private NewJob newJob(
       String tenant, SubmitRequest request, String type, JsonNode payload, List<NewStage> stages) {
     return new NewJob(
         UUID.randomUUID(),
@@ -456,7 +461,14 @@ final class JobSubmitter {
         request.runAt(),
         stages,
         request.limits(),
-        request.callback());
+        request.callback(),
+        request.concurrencyKey() == null
+            ? null
+            : new ConcurrencyKey(
+                request.concurrencyKey(),
+                request.concurrencyLimit() == null
+                    ? keyMaxConcurrency
+                    : request.concurrencyLimit()));
   }
 
   private Outcome stored(String tenant, NewJob job, Stored stored, AdmissionControl.Ticket ticket) {

@@ -40,6 +40,12 @@ final class RequestHash {
     if (r.callback() != null) {
       canonical.set("callback", canonical(Json.MAPPER.valueToTree(r.callback())));
     }
+    if (r.concurrencyKey() != null) {
+      canonical.put("concurrencyKey", r.concurrencyKey());
+      if (r.concurrencyLimit() != null) {
+        canonical.put("concurrencyLimit", r.concurrencyLimit());
+      }
+    }
     try {
       byte[] digest =
           MessageDigest.getInstance("SHA-256")

@@ -202,7 +202,9 @@ final class ScheduleFirer {
               null,
               r.stages(),
               r.limits(),
-              r.callback());
+              r.callback(),
+              r.concurrencyKey(),
+              r.concurrencyLimit());
       return parts.submitter().prepare(s.tenant(), keyed);
     } catch (SluiceException e) {
       log.warn(

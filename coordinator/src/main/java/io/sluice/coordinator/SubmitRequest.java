@@ -13,7 +13,8 @@ import java.util.List;
  * A job submission as the API received it, after syntax checks; {@code labels}, {@code runAt} and
  * {@code callback} may be null; {@code stages} is null for a one-stage job, whose {@code type} and
  * {@code payload} are then set (both are null for a pipeline); {@code limits} are its time limits,
- * never null.
+ * never null; {@code concurrencyKey} is null without one, and {@code concurrencyLimit} null when
+ * the key takes the coordinator's default ({@code SLUICE_KEY_MAX_CONCURRENCY}).
  */
 public record SubmitRequest(
     String type,
@@ -27,7 +28,9 @@ public record SubmitRequest(
     Instant runAt,
     List<StageRequest> stages,
     TimeLimits limits,
-    NewJob.Callback callback) {
+    NewJob.Callback callback,
+    String concurrencyKey,
+    Integer concurrencyLimit) {
 
   /**
    * A stage of a pipeline submission, after syntax checks; {@code queue} and policy resolved;

@@ -3,6 +3,8 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.json.Json;
+import io.sluice.redis.PriorityBand;
+import io.sluice.store.ConcurrencyKey;
 import java.io.IOException;
 import java.util.Set;
 
@@ -23,7 +25,9 @@ final class SubmitRequestParser {
           "callback",
           "taskTimeout",
           "deadline",
-          "retry");
+          "retry",
+          "concurrencyKey",
+          "concurrencyLimit");
   static final String NAME = "[A-Za-z0-9_.-]{1,64}";
 
   private SubmitRequestParser() {}
@@ -91,7 +95,34 @@ final class SubmitRequestParser {
         Labels.runAt(root.get("runAt")),
         pipeline ? StagesParser.parse(stages, queue, onTaskFailure) : null,
         TimeLimitsParser.parse(root),
-        WebhookTargets.parseCallback(root.get("callback")));
+        WebhookTargets.parseCallback(root.get("callback")),
+        concurrencyKey(root),
+        concurrencyLimit(root));
+  }
+
+  private static String concurrencyKey(JsonNode root) {
+    JsonNode node = root.get("concurrencyKey");
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isTextual() || !node.textValue().matches(PriorityBand.KEY_PATTERN)) {
+      throw new ApiException(
+              400, "concurrencyKey must be 1-128 letters, digits or any of _ . : @ / = + -")
+          .with("field", "concurrencyKey");
+    }
+    return node.textValue();
+  }
+
+  private static Integer concurrencyLimit(JsonNode root) {
+    JsonNode node = root.get("concurrencyLimit");
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!root.hasNonNull("concurrencyKey")) {
+      throw new ApiException(400, "concurrencyLimit needs a concurrencyKey")
+          .with("field", "concurrencyLimit");
+    }
+    return integer(root, "concurrencyLimit", 1, 1, ConcurrencyKey.MAX_LIMIT);
   }
 
   private static String name(JsonNode root, String field, String fallback) {

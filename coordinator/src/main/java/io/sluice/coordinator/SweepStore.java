@@ -38,6 +38,9 @@ interface SweepStore {
   /** The queues that have tasks queued or running. */
   List<String> activeQueues();
 
+  /** The concurrency keys' streams of jobs not yet finished. */
+  List<String> activeKeyedStreams();
+
   /** Marks nodes DEAD that were silent for {@code silence}; returns their ids. */
   Database.TxWork<List<String>> markDead(Duration silence);
 
@@ -86,6 +89,11 @@ interface SweepStore {
       @Override
       public List<String> activeQueues() {
         return db.query(recovery::activeQueues);
+      }
+
+      @Override
+      public List<String> activeKeyedStreams() {
+        return db.query(recovery::activeKeyedStreams);
       }
 
       @Override

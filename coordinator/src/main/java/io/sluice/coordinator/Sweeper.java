@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.queue.Delivery;
 import io.sluice.redis.PriorityBand;
+import io.sluice.store.ConcurrencyKey;
 import io.sluice.store.Database;
 import io.sluice.store.PostgresJobRepair.Cursor;
 import io.sluice.store.PostgresJobRepair.Found;
@@ -12,6 +13,7 @@ import io.sluice.store.PostgresTaskRecovery.Stranded;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -258,6 +260,7 @@ final class Sweeper {
   private void reapUnacknowledgedEntries() {
     Set<String> queues = new TreeSet<>();
     store.activeQueues().forEach(q -> queues.addAll(PriorityBand.streams(q)));
+    queues.addAll(store.activeKeyedStreams());
     for (String queue : queues) {
       List<Delivery> stale = redis.takeOverIdleEntries(queue, config.reapIdle(), BATCH);
       if (stale.isEmpty()) {
@@ -281,17 +284,22 @@ final class Sweeper {
   /** Puts tasks back on their queues, grouped per queue and job: one script call per group. */
   private void enqueue(List<Stranded> tasks) {
     Map<String, Map<UUID, List<Integer>>> groups = new LinkedHashMap<>();
+    Map<UUID, Integer> keyLimits = new HashMap<>();
     for (Stranded t : tasks) {
       groups
-          .computeIfAbsent(PriorityBand.stream(t.queue(), t.priority()), q -> new LinkedHashMap<>())
+          .computeIfAbsent(t.stream(), q -> new LinkedHashMap<>())
           .computeIfAbsent(t.jobId(), j -> new ArrayList<>())
           .add(t.seq());
+      keyLimits.put(t.jobId(), ConcurrencyKey.limitOf(t.concurrency()));
     }
     groups.forEach(
         (queue, byJob) ->
             byJob.forEach(
                 (jobId, seqs) ->
                     redis.enqueue(
-                        queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
+                        queue,
+                        jobId,
+                        seqs.stream().mapToInt(Integer::intValue).toArray(),
+                        keyLimits.get(jobId))));
   }
 }

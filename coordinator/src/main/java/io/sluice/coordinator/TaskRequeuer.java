@@ -104,8 +104,10 @@ final class TaskRequeuer {
         return false; // other failed tasks still hold the job FAILED; the last requeue dispatches
       }
       int[] seqs = r.reopened() ? queuedSeqs(r.jobId()) : new int[] {r.seq()};
-      queue.ensureWorkerGroup(r.queue());
-      queue.enqueue(r.queue(), r.jobId(), seqs);
+      if (r.keyLimit() == 0) {
+        queue.ensureWorkerGroup(r.queue());
+      }
+      queue.enqueue(r.queue(), r.jobId(), seqs, r.keyLimit());
       if (r.from() != JobStatus.QUEUED) {
         // A job QUEUED before the requeue is still being dispatched: moving it on here would hide
         // an unfinished dispatch from the sweeper.

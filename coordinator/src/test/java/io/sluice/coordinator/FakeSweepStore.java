@@ -72,6 +72,11 @@ final class FakeSweepStore implements SweepStore {
   }
 
   @Override
+  public List<String> activeKeyedStreams() {
+    return List.of();
+  }
+
+  @Override
   public List<String> activeQueues() {
     calls.add("activeQueues");
     onRead.getOrDefault("activeQueues", () -> {}).run();

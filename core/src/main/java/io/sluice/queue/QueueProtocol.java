@@ -43,6 +43,20 @@ public interface QueueProtocol extends AutoCloseable {
    * default reads the queues one by one and cannot tell, so it says entries may be left.
    */
   default Map<String, Fetched> fetchEach(Map<String, Integer> counts, String consumer) {
+    return fetchEach(counts, consumer, DEFAULT_KEY_SLOT_LEASE);
+  }
+
+  /** How long a concurrency key's slot taken by a read lasts when the reader names no lease. */
+  Duration DEFAULT_KEY_SLOT_LEASE = Duration.ofSeconds(30);
+
+  /**
+   * {@link #fetchEach(Map, String)}, where an entry of a concurrency key's stream is read only
+   * while the key has a free slot, and takes one for {@code keySlotLease} (its worker renews it
+   * while the task runs; acknowledging the entry gives it back). The keys of a band are read
+   * round-robin with its unkeyed stream.
+   */
+  default Map<String, Fetched> fetchEach(
+      Map<String, Integer> counts, String consumer, Duration keySlotLease) {
     Map<String, Fetched> result = new LinkedHashMap<>();
     counts.forEach(
         (queue, count) ->
@@ -84,8 +98,23 @@ public interface QueueProtocol extends AutoCloseable {
     }
   }
 
-  /** One job of a batched {@link #dispatch}: its fan-in counter and its tasks on {@code queue}. */
-  record JobDispatch(UUID jobId, String queue, int remaining, int[] seqs) {}
+  /**
+   * One job of a batched {@link #dispatch}: its fan-in counter and its tasks on {@code queue} (a
+   * concurrency key's stream when the job has one, whose limit {@code keyLimit} then is; else 0).
+   */
+  record JobDispatch(UUID jobId, String queue, int remaining, int[] seqs, int keyLimit) {
+    public JobDispatch(UUID jobId, String queue, int remaining, int[] seqs) {
+      this(jobId, queue, remaining, seqs, 0);
+    }
+  }
+
+  /**
+   * {@link #enqueue(String, UUID, int[])}, setting the limit of the stream's concurrency key when
+   * {@code keyLimit} is above 0 (a stream without a key ignores it).
+   */
+  default void enqueue(String queue, UUID jobId, int[] seqs, int keyLimit) {
+    enqueue(queue, jobId, seqs);
+  }
 
   /**
    * {@link #initFanIn} then {@link #enqueue} of each job, in order: for many jobs as few round
@@ -94,7 +123,7 @@ public interface QueueProtocol extends AutoCloseable {
   default void dispatch(List<JobDispatch> jobs) {
     for (JobDispatch job : jobs) {
       initFanIn(job.jobId(), job.remaining());
-      enqueue(job.queue(), job.jobId(), job.seqs());
+      enqueue(job.queue(), job.jobId(), job.seqs(), job.keyLimit());
     }
   }
 

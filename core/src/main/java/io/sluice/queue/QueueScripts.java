@@ -24,15 +24,40 @@ public final class QueueScripts {
     this.keys = keys;
   }
 
-  /** {@code enqueue.lua}: one call per {@link #BATCH} tasks of one job. */
+  /**
+   * {@code enqueue.lua}, or {@code enqueue_keyed.lua} for a concurrency key's stream (keeping the
+   * limit it has): one call per {@link #BATCH} tasks of one job.
+   */
   public List<ScriptCall> enqueue(String queue, UUID jobId, int[] seqs) {
-    List<String> stream = List.of(keys.readyStream(queue));
+    return enqueue(queue, jobId, seqs, 0);
+  }
+
+  /**
+   * {@link #enqueue(String, UUID, int[])}, setting the limit of the stream's concurrency key when
+   * {@code keyLimit} is above 0.
+   */
+  public List<ScriptCall> enqueue(String queue, UUID jobId, int[] seqs, int keyLimit) {
+    String key = PriorityBand.keyOf(queue);
+    List<String> callKeys =
+        key == null
+            ? List.of(keys.readyStream(queue))
+            : List.of(
+                keys.readyStream(queue),
+                keys.keyRing(queue),
+                keys.keyLimit(queue),
+                keys.readyStream(PriorityBand.bandStreamOf(queue)));
     List<ScriptCall> calls = new ArrayList<>(seqs.length / BATCH + 1);
     for (int from = 0; from < seqs.length; from += BATCH) {
-      List<String> args = new ArrayList<>(Math.min(BATCH, seqs.length - from) + 1);
+      List<String> args = new ArrayList<>(Math.min(BATCH, seqs.length - from) + 3);
       args.add(jobId.toString());
+      if (key != null) {
+        args.add(key);
+        args.add(String.valueOf(keyLimit));
+      }
       args.addAll(strings(seqs, from, Math.min(seqs.length, from + BATCH)));
-      calls.add(new ScriptCall(LuaScript.ENQUEUE, stream, args));
+      calls.add(
+          new ScriptCall(
+              key == null ? LuaScript.ENQUEUE : LuaScript.ENQUEUE_KEYED, callKeys, args));
     }
     return calls;
   }
@@ -46,15 +71,50 @@ public final class QueueScripts {
   }
 
   /**
-   * {@code fetch.lua}: up to {@code count} new entries of one queue's bands for {@code consumer},
-   * the highest band first.
+   * {@link #ack} of a ready stream by its name, or {@code ack_keyed.lua} for a concurrency key's
+   * stream, which also gives back the key slots its entries took.
    */
-  public ScriptCall fetch(String queue, String group, String consumer, int count) {
+  public ScriptCall ackReady(String queue, String group, List<String> entryIds) {
+    String key = PriorityBand.keyOf(queue);
+    if (key == null) {
+      return ack(keys.readyStream(queue), group, entryIds);
+    }
+    List<String> args = new ArrayList<>(entryIds.size() + 3);
+    args.add(group);
+    args.add(String.valueOf(PriorityBand.of(queue).number()));
+    args.add(key);
+    args.addAll(entryIds);
+    return new ScriptCall(
+        LuaScript.ACK_KEYED,
+        List.of(
+            keys.readyStream(queue),
+            keys.keySlots(queue),
+            keys.keyRing(queue),
+            keys.readyStream(PriorityBand.bandStreamOf(queue))),
+        args);
+  }
+
+  /**
+   * {@code fetch.lua}: up to {@code count} new entries of one queue's bands for {@code consumer},
+   * the highest band first, each band's concurrency keys round-robin with its unkeyed stream; a key
+   * slot taken lasts {@code keySlotLease} unless renewed.
+   */
+  public ScriptCall fetch(
+      String queue, String group, String consumer, int count, Duration keySlotLease) {
     List<String> fetchKeys = new ArrayList<>();
     fetchKeys.add(keys.queueControl(queue));
-    PriorityBand.streams(queue).forEach(band -> fetchKeys.add(keys.readyStream(band)));
+    List<String> bands = PriorityBand.streams(queue);
+    bands.forEach(band -> fetchKeys.add(keys.readyStream(band)));
+    bands.forEach(band -> fetchKeys.add(keys.keyRing(band)));
     return new ScriptCall(
-        LuaScript.FETCH, fetchKeys, List.of(group, consumer, String.valueOf(count)));
+        LuaScript.FETCH,
+        fetchKeys,
+        List.of(
+            group,
+            consumer,
+            String.valueOf(count),
+            keys.queueBase(queue),
+            String.valueOf(keySlotLease.toMillis())));
   }
 
   /** {@code queue_control.lua}: one queue's paused state (if newer) and rate limit. */

@@ -62,13 +62,18 @@ public class RedisQueueProtocol implements QueueProtocol {
     runner.run(scripts.enqueue(queue, jobId, seqs));
   }
 
+  @Override
+  public void enqueue(String queue, UUID jobId, int[] seqs, int keyLimit) {
+    runner.run(scripts.enqueue(queue, jobId, seqs, keyLimit));
+  }
+
   /** Every job's counter and tasks in one pipeline of script calls. */
   @Override
   public void dispatch(List<JobDispatch> jobs) {
     List<ScriptCall> calls = new ArrayList<>();
     for (JobDispatch job : jobs) {
       calls.add(scripts.fanInInit(job.jobId(), job.remaining()));
-      calls.addAll(scripts.enqueue(job.queue(), job.jobId(), job.seqs()));
+      calls.addAll(scripts.enqueue(job.queue(), job.jobId(), job.seqs(), job.keyLimit()));
     }
     runner.run(calls);
   }
@@ -91,11 +96,14 @@ public class RedisQueueProtocol implements QueueProtocol {
 
   /** One {@code fetch.lua} call per queue, all in one pipeline. */
   @Override
-  public Map<String, Fetched> fetchEach(Map<String, Integer> counts, String consumer) {
+  public Map<String, Fetched> fetchEach(
+      Map<String, Integer> counts, String consumer, Duration keySlotLease) {
     List<String> queues = List.copyOf(counts.keySet());
     List<ScriptCall> calls = new ArrayList<>(queues.size());
     queues.forEach(
-        q -> calls.add(scripts.fetch(q, RedisKeys.WORKER_GROUP, consumer, counts.get(q))));
+        q ->
+            calls.add(
+                scripts.fetch(q, RedisKeys.WORKER_GROUP, consumer, counts.get(q), keySlotLease)));
     List<Object> replies = runner.run(calls);
     Map<String, Fetched> result = new LinkedHashMap<>();
     for (int i = 0; i < queues.size(); i++) {
@@ -142,8 +150,7 @@ public class RedisQueueProtocol implements QueueProtocol {
     // redelivery counts again what this did not (the bitmap counts each task once).
     finishedByJob.forEach((jobId, seqs) -> calls.add(scripts.fanIn(jobId, seqs)));
     entriesByQueue.forEach(
-        (queue, ids) ->
-            calls.add(scripts.ack(keys.readyStream(queue), RedisKeys.WORKER_GROUP, ids)));
+        (queue, ids) -> calls.add(scripts.ackReady(queue, RedisKeys.WORKER_GROUP, ids)));
     List<Object> replies = runner.run(calls);
     Map<UUID, FanIn> result = new LinkedHashMap<>();
     int i = 0;
@@ -272,7 +279,24 @@ public class RedisQueueProtocol implements QueueProtocol {
       streams.forEach(stream -> createGroup(stream, RedisKeys.WORKER_GROUP));
       read = commands.readGroup(RedisKeys.WORKER_GROUP, consumer, streams, count, block);
     }
-    return read.stream().map(e -> delivery(bandOfKey.get(e.stream()), e)).toList();
+    // Bells (entries without a job, rung when a concurrency key got work or a free slot) only
+    // wake the reader: acknowledged here, the keys' tasks are read through fetch.lua.
+    Map<String, List<String>> bells = new LinkedHashMap<>();
+    List<Delivery> deliveries = new ArrayList<>(read.size());
+    for (StreamEntry e : read) {
+      if (e.fields() == null || !e.fields().containsKey(JOB)) {
+        bells.computeIfAbsent(e.stream(), s -> new ArrayList<>()).add(e.id());
+      } else {
+        deliveries.add(delivery(bandOfKey.get(e.stream()), e));
+      }
+    }
+    if (!bells.isEmpty()) {
+      runner.run(
+          bells.entrySet().stream()
+              .map(b -> scripts.ack(b.getKey(), RedisKeys.WORKER_GROUP, b.getValue()))
+              .toList());
+    }
+    return deliveries;
   }
 
   /**
@@ -294,8 +318,7 @@ public class RedisQueueProtocol implements QueueProtocol {
     List<ScriptCall> calls = new ArrayList<>(deliveries.size() * 2);
     for (Delivery d : deliveries) {
       calls.addAll(scripts.enqueue(d.queue(), d.jobId(), new int[] {d.seq()}));
-      calls.add(
-          scripts.ack(keys.readyStream(d.queue()), RedisKeys.WORKER_GROUP, List.of(d.entryId())));
+      calls.add(scripts.ackReady(d.queue(), RedisKeys.WORKER_GROUP, List.of(d.entryId())));
     }
     runner.run(calls);
   }
@@ -320,17 +343,20 @@ public class RedisQueueProtocol implements QueueProtocol {
     }
   }
 
-  /** A {@code fetch.lua} reply: {more, paused, wait, band, id, job, seq, …}. */
+  /** A {@code fetch.lua} reply: {more, paused, wait, band, id, job, seq, key, limit, …}. */
   private static Fetched fetched(String queue, List<?> reply) {
     List<String> bands = PriorityBand.streams(queue);
-    List<Delivery> deliveries = new ArrayList<>((reply.size() - 3) / 4);
-    for (int i = 3; i + 3 < reply.size(); i += 4) {
+    List<Delivery> deliveries = new ArrayList<>((reply.size() - 3) / 6);
+    for (int i = 3; i + 5 < reply.size(); i += 6) {
+      String band = bands.get((int) QueueScripts.number(reply.get(i)) - 1);
+      String key = text(reply.get(i + 4));
       deliveries.add(
           new Delivery(
-              bands.get((int) QueueScripts.number(reply.get(i)) - 1),
+              key.isEmpty() ? band : band + PriorityBand.KEY_SEPARATOR + key,
               text(reply.get(i + 1)),
               UUID.fromString(text(reply.get(i + 2))),
-              Integer.parseInt(text(reply.get(i + 3)))));
+              Integer.parseInt(text(reply.get(i + 3))),
+              (int) QueueScripts.number(reply.get(i + 5))));
     }
     return new Fetched(
         deliveries,

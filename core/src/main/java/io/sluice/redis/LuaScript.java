@@ -16,8 +16,12 @@ import java.util.HexFormat;
 public enum LuaScript implements Script {
   /** Appends one job's tasks to a ready stream. */
   ENQUEUE("enqueue"),
+  /** Appends one job's tasks to its concurrency key's stream and puts the key on its ring. */
+  ENQUEUE_KEYED("enqueue_keyed"),
   /** Acknowledges and deletes stream entries. */
   ACK("ack"),
+  /** Acknowledges and deletes a concurrency key's entries and gives back their key slots. */
+  ACK_KEYED("ack_keyed"),
   /**
    * Reads a queue's new entries, its bands highest first, and tells whether any are left; nothing
    * while the queue is paused, and no more than its rate limit allows.

@@ -28,11 +28,45 @@ public final class RedisKeys {
    * band's stream name ({@link PriorityBand#stream}); all bands of a queue share its hash tag.
    */
   public String readyStream(String queue) {
+    String key = PriorityBand.keyOf(queue);
+    if (key != null) {
+      return queueBase(queue) + "kready:" + PriorityBand.of(queue).keyName() + ":" + key;
+    }
     String band = PriorityBand.suffixOf(queue);
     if (band == null) {
       return prefix + ":{q:" + queue + "}:ready";
     }
     return prefix + ":{q:" + PriorityBand.queueOf(queue) + "}:ready:" + band;
+  }
+
+  /**
+   * What every key of a queue starts with, its hash tag included: {@code fetch.lua} builds the keys
+   * of the concurrency keys it meets from it ({@code kready:<band>:<key>}, {@code key-slots:<key>},
+   * {@code key-limit:<key>}), so they are in the queue's slot on a Redis Cluster.
+   */
+  public String queueBase(String stream) {
+    return prefix + ":{q:" + PriorityBand.queueOf(stream) + "}:";
+  }
+
+  /**
+   * The concurrency keys of one band of a queue that have tasks not yet read (a sorted set, the
+   * least recently served first): {@code fetch.lua} goes round them.
+   */
+  public String keyRing(String stream) {
+    return queueBase(stream) + "keys:" + PriorityBand.of(stream).keyName();
+  }
+
+  /**
+   * The holders of a concurrency key's slots in a queue (a sorted set: holder → expiry in ms),
+   * shared by all bands; a holder is {@code <entry id>/<band number>} of the entry that took it.
+   */
+  public String keySlots(String stream) {
+    return queueBase(stream) + "key-slots:" + PriorityBand.keyOf(stream);
+  }
+
+  /** A concurrency key's limit in a queue, refreshed by every dispatch of a job that has it. */
+  public String keyLimit(String stream) {
+    return queueBase(stream) + "key-limit:" + PriorityBand.keyOf(stream);
   }
 
   /**

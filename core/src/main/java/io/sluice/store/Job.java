@@ -41,7 +41,8 @@ public record Job(
     int stageCount,
     Instant startedAt,
     TimeLimits limits,
-    Instant deadlineAt) {
+    Instant deadlineAt,
+    ConcurrencyKey concurrency) {
 
   /** Whether this row is a pipeline: it has stages (rows of their own) and no tasks. */
   public boolean isPipeline() {

@@ -9,7 +9,7 @@ import java.util.UUID;
  * A validated submission, ready to be stored; {@code labels} and {@code runAt} may be null; {@code
  * stages} is empty for a one-stage job ({@code type} and {@code payload} are its stage's); {@code
  * limits} are its time limits ({@link TimeLimits#NONE} when none were given); {@code callback} is
- * null without one.
+ * null without one; {@code concurrency} is null when it has no concurrency key.
  */
 public record NewJob(
     UUID id,
@@ -26,7 +26,8 @@ public record NewJob(
     Instant runAt,
     List<NewStage> stages,
     TimeLimits limits,
-    Callback callback) {
+    Callback callback,
+    ConcurrencyKey concurrency) {
 
   /**
    * Where a job's terminal state is posted ({@code "callback": {"url", "events"}}), registered in
@@ -44,6 +45,42 @@ public record NewJob(
   public NewJob {
     stages = stages == null ? List.of() : List.copyOf(stages);
     limits = limits == null ? TimeLimits.NONE : limits;
+  }
+
+  /** A submission without a concurrency key. */
+  public NewJob(
+      UUID id,
+      String tenant,
+      String type,
+      String queue,
+      JsonNode payload,
+      String idempotencyKey,
+      String requestHash,
+      int priority,
+      int maxAttempts,
+      String onTaskFailure,
+      JsonNode labels,
+      Instant runAt,
+      List<NewStage> stages,
+      TimeLimits limits,
+      Callback callback) {
+    this(
+        id,
+        tenant,
+        type,
+        queue,
+        payload,
+        idempotencyKey,
+        requestHash,
+        priority,
+        maxAttempts,
+        onTaskFailure,
+        labels,
+        runAt,
+        stages,
+        limits,
+        callback,
+        null);
   }
 
   /** A submission without a callback. */

@@ -35,16 +35,18 @@ public final class PostgresJobStore {
       priority, max_attempts, on_task_failure, task_count, tasks_succeeded, tasks_failed,
       result::text AS result, error, created_at, updated_at, finished_at,
       labels::text AS labels, run_at, parent_id, stage_name, stage_idx, depends_on, stage_count,
-      started_at, task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms
+      started_at, task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms,
+      concurrency_key, concurrency_limit
       """;
 
   private static final String INSERT =
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
                         priority, max_attempts, on_task_failure, labels, run_at, stage_count,
-                        task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms)
+                        task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms,
+                        concurrency_key, concurrency_limit)
       VALUES (?, ?, ?, ?, 'QUEUED', ?::jsonb, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?, ?,
-              ?, ?::int8, now() + ?::int8 * interval '1 millisecond', ?, ?)
+              ?, ?::int8, now() + ?::int8 * interval '1 millisecond', ?, ?, ?, ?)
       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       """;
 
@@ -54,16 +56,19 @@ public final class PostgresJobStore {
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, idempotency_key, request_hash,
                         priority, max_attempts, on_task_failure, labels, run_at, task_count,
-                        task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms)
+                        task_timeout_ms, deadline_ms, deadline_at, retry_base_ms, retry_max_ms,
+                        concurrency_key, concurrency_limit)
       SELECT id, tenant, type, queue, 'QUEUED', payload::jsonb, key, hash, priority, attempts,
              on_failure, COALESCE(labels::jsonb, '{}'::jsonb), run_at, task_count,
-             timeout_ms, deadline_ms, now() + deadline_ms * interval '1 millisecond', base_ms, max_ms
+             timeout_ms, deadline_ms, now() + deadline_ms * interval '1 millisecond', base_ms, max_ms,
+             ckey, climit
         FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
                     ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[], ?::int[],
-                    ?::int8[], ?::int8[], ?::int8[], ?::int8[])
+                    ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::text[], ?::int[])
              WITH ORDINALITY
              AS n(id, tenant, type, queue, payload, key, hash, priority, attempts, on_failure,
-                  labels, run_at, task_count, timeout_ms, deadline_ms, base_ms, max_ms, ord)
+                  labels, run_at, task_count, timeout_ms, deadline_ms, base_ms, max_ms, ckey,
+                  climit, ord)
        ORDER BY ord
       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id
@@ -76,15 +81,17 @@ public final class PostgresJobStore {
   // A stage of a pipeline: born WAITING, without tasks; it shares its pipeline's tenant, priority,
   // attempts, labels, delayed start and retry backoff, and has no idempotency key or deadline of
   // its
-  // own (the pipeline's deadline ends it); its task timeout is its own or the pipeline's.
+  // own (the pipeline's deadline ends it); its task timeout is its own or the pipeline's; its
+  // concurrency key and limit are the pipeline's.
   private static final String INSERT_STAGE =
       """
       INSERT INTO jobs (id, tenant, type, queue, status, payload, request_hash, priority,
                         max_attempts, on_task_failure, labels, run_at, parent_id, stage_name,
-                        stage_idx, depends_on, task_timeout_ms, retry_base_ms, retry_max_ms)
+                        stage_idx, depends_on, task_timeout_ms, retry_base_ms, retry_max_ms,
+                        concurrency_key, concurrency_limit)
       SELECT ?, p.tenant, ?, ?, 'WAITING', ?::jsonb, p.request_hash, p.priority, p.max_attempts, ?,
              p.labels, p.run_at, p.id, ?, ?, ?::text[], COALESCE(?::int8, p.task_timeout_ms),
-             p.retry_base_ms, p.retry_max_ms
+             p.retry_base_ms, p.retry_max_ms, p.concurrency_key, p.concurrency_limit
         FROM jobs p WHERE p.id = ?
       """;
 
@@ -181,6 +188,8 @@ public final class PostgresJobStore {
       ps.setObject(16, TimeLimits.millis(limits.deadline()));
       ps.setObject(17, TimeLimits.millis(limits.retryBase()));
       ps.setObject(18, TimeLimits.millis(limits.retryMax()));
+      ps.setString(19, ConcurrencyKey.keyOf(job.concurrency()));
+      ps.setObject(20, job.concurrency() == null ? null : job.concurrency().limit());
       return ps.executeUpdate() == 1;
     }
   }
@@ -216,6 +225,14 @@ public final class PostgresJobStore {
       ps.setArray(15, millis(c, list, TimeLimits::deadline));
       ps.setArray(16, millis(c, list, TimeLimits::retryBase));
       ps.setArray(17, millis(c, list, TimeLimits::retryMax));
+      ps.setArray(18, texts(c, list, j -> ConcurrencyKey.keyOf(j.concurrency())));
+      ps.setArray(
+          19,
+          c.createArrayOf(
+              "int4",
+              list.stream()
+                  .map(j -> j.concurrency() == null ? null : j.concurrency().limit())
+                  .toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           inserted.add(rs.getObject(1, UUID.class));
@@ -460,7 +477,9 @@ public final class PostgresJobStore {
                 rs.getInt("stage_count"),
                 instant(rs, "started_at"),
                 limits(rs),
-                instant(rs, "deadline_at")));
+                instant(rs, "deadline_at"),
+                ConcurrencyKey.of(
+                    rs.getString("concurrency_key"), rs.getInt("concurrency_limit"))));
       }
     }
     return jobs;

@@ -4,6 +4,7 @@ import static io.sluice.store.Sql.ints;
 import static io.sluice.store.Sql.longs;
 import static io.sluice.store.Sql.uuids;
 
+import io.sluice.redis.PriorityBand;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,6 +12,8 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 
 /**
@@ -22,7 +25,8 @@ import java.util.UUID;
 public final class PostgresTaskRecovery {
   private static final String DUE_RETRIES =
       """
-      SELECT t.job_id, t.seq, t.lease_epoch, NULL AS worker_id, j.queue, j.priority
+      SELECT t.job_id, t.seq, t.lease_epoch, NULL AS worker_id, j.queue, j.priority,
+             j.concurrency_key, j.concurrency_limit
         FROM tasks t JOIN jobs j ON j.id = t.job_id
        WHERE t.status = 'RETRY_WAIT' AND t.not_before <= now() AND j.status IN ('QUEUED', 'RUNNING')
        ORDER BY t.not_before LIMIT ?
@@ -38,7 +42,8 @@ public final class PostgresTaskRecovery {
 
   private static final String EXPIRED_LEASES =
       """
-      SELECT t.job_id, t.seq, t.lease_epoch, t.worker_id, j.queue, j.priority
+      SELECT t.job_id, t.seq, t.lease_epoch, t.worker_id, j.queue, j.priority,
+             j.concurrency_key, j.concurrency_limit
         FROM tasks t JOIN jobs j ON j.id = t.job_id
        WHERE t.status = 'RUNNING' AND t.lease_expires_at < now() AND j.status IN ('QUEUED', 'RUNNING')
        ORDER BY t.lease_expires_at LIMIT ?
@@ -88,6 +93,12 @@ public final class PostgresTaskRecovery {
       "SELECT DISTINCT queue FROM jobs WHERE status IN ('QUEUED', 'RUNNING') AND stage_count = 0"
           + " ORDER BY queue";
 
+  private static final String ACTIVE_KEYED_STREAMS =
+      """
+      SELECT DISTINCT queue, priority, concurrency_key FROM jobs
+       WHERE status IN ('QUEUED', 'RUNNING') AND stage_count = 0 AND concurrency_key IS NOT NULL
+      """;
+
   private static final String FINISHED_SEQS =
       "SELECT seq FROM tasks WHERE job_id = ? AND status IN ('SUCCEEDED', 'FAILED') ORDER BY seq";
 
@@ -118,6 +129,21 @@ public final class PostgresTaskRecovery {
   }
 
   /**
+   * The concurrency keys' streams of jobs not yet finished ({@link PriorityBand#stream(String, int,
+   * String)}): what the reaper looks at besides the queues' band streams.
+   */
+  public List<String> activeKeyedStreams(Connection c) throws SQLException {
+    Set<String> streams = new TreeSet<>();
+    try (PreparedStatement ps = c.prepareStatement(ACTIVE_KEYED_STREAMS);
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        streams.add(PriorityBand.stream(rs.getString(1), rs.getInt(2), rs.getString(3)));
+      }
+    }
+    return List.copyOf(streams);
+  }
+
+  /**
    * The sequence numbers of a job's finished tasks, read in one statement (one snapshot), so the
    * rebuilt fan-in counter and bitmap agree with each other.
    */
@@ -135,11 +161,28 @@ public final class PostgresTaskRecovery {
   }
 
   /**
-   * A task found by a recovery query, with its job's queue and priority as they are now: the caller
-   * turns the two into the Redis stream it goes back to.
+   * A task found by a recovery query, with its job's queue, priority and concurrency key as they
+   * are now: the caller turns them into the Redis stream it goes back to ({@link #stream()}).
    */
   public record Stranded(
-      UUID jobId, int seq, long leaseEpoch, String workerId, String queue, int priority) {}
+      UUID jobId,
+      int seq,
+      long leaseEpoch,
+      String workerId,
+      String queue,
+      int priority,
+      ConcurrencyKey concurrency) {
+    /** A task of a job without a concurrency key. */
+    public Stranded(
+        UUID jobId, int seq, long leaseEpoch, String workerId, String queue, int priority) {
+      this(jobId, seq, leaseEpoch, workerId, queue, priority, null);
+    }
+
+    /** The Redis stream the task goes back to. */
+    public String stream() {
+      return PriorityBand.stream(queue, priority, ConcurrencyKey.keyOf(concurrency));
+    }
+  }
 
   public List<Stranded> dueRetries(Connection c, int limit) throws SQLException {
     return find(c, DUE_RETRIES, limit);
@@ -206,7 +249,9 @@ public final class PostgresTaskRecovery {
                   rs.getLong("lease_epoch"),
                   rs.getString("worker_id"),
                   rs.getString("queue"),
-                  rs.getInt("priority")));
+                  rs.getInt("priority"),
+                  ConcurrencyKey.of(
+                      rs.getString("concurrency_key"), rs.getInt("concurrency_limit"))));
         }
       }
     }

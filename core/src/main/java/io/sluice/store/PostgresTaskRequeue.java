@@ -2,6 +2,7 @@ package io.sluice.store;
 
 import io.sluice.SluiceException;
 import io.sluice.json.Json;
+import io.sluice.redis.PriorityBand;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -33,7 +34,8 @@ public final class PostgresTaskRequeue {
   // has started deleting (PostgresRetention), which must never run again half-deleted.
   private static final String LOCK_JOB =
       """
-      SELECT tenant, status, version, queue, on_task_failure, tasks_failed FROM jobs
+      SELECT tenant, status, version, queue, priority, concurrency_key, concurrency_limit,
+             on_task_failure, tasks_failed FROM jobs
        WHERE id = ? AND (?::text IS NULL OR tenant = ?::text) AND NOT deleting
          FOR UPDATE
       """;
@@ -71,9 +73,18 @@ public final class PostgresTaskRequeue {
    * @param to the job's status now: QUEUED when it must be dispatched, FAILED while other failed
    *     tasks hold it, or QUEUED already before
    * @param revived tasks that had been cancelled by the job's failure and are QUEUED again
+   * @param queue the Redis stream its tasks go back on: the job's queue, in its priority band, on
+   *     its concurrency key's stream when it has one, whose limit {@code keyLimit} is (else 0)
    */
   public record Requeued(
-      UUID jobId, int seq, String queue, JobStatus from, JobStatus to, long version, int revived)
+      UUID jobId,
+      int seq,
+      String queue,
+      JobStatus from,
+      JobStatus to,
+      long version,
+      int revived,
+      int keyLimit)
       implements Outcome {
     /** True when the job was FAILED and is open again, so all its QUEUED tasks need dispatching. */
     public boolean reopened() {
@@ -147,7 +158,8 @@ public final class PostgresTaskRequeue {
             .put("revivedTasks", revived)
             .put("by", by);
     transitions.event(c, jobId, version, JobEventKind.REQUEUE, Json.write(detail));
-    return new Requeued(jobId, seq, job.queue(), job.status(), to, version, revived);
+    return new Requeued(
+        jobId, seq, job.queue(), job.status(), to, version, revived, job.keyLimit());
   }
 
   /** The job's status after one of its failed tasks is requeued. */
@@ -167,6 +179,7 @@ public final class PostgresTaskRequeue {
       JobStatus status,
       long version,
       String queue,
+      int keyLimit,
       String onTaskFailure,
       int tasksFailed) {}
 
@@ -185,7 +198,9 @@ public final class PostgresTaskRequeue {
             rs.getString("tenant"),
             JobStatus.valueOf(rs.getString("status")),
             rs.getLong("version"),
-            rs.getString("queue"),
+            PriorityBand.stream(
+                rs.getString("queue"), rs.getInt("priority"), rs.getString("concurrency_key")),
+            rs.getInt("concurrency_limit"),
             rs.getString("on_task_failure"),
             rs.getInt("tasks_failed"));
       }

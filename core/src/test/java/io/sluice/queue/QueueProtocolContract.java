@@ -14,12 +14,14 @@ import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterAll;
@@ -405,6 +407,189 @@ public abstract class QueueProtocolContract {
 
     assertThat(taken).containsExactlyInAnyOrderElementsOf(read);
     assertThat(protocol.takeOverIdleEntries(queue(), minIdle, 10)).isEmpty(); // no group
+  }
+
+  // Per-key concurrency (issue 13): a job's concurrencyKey puts its tasks on the key's own stream.
+
+  @Test
+  void aConcurrencyKeyAtItsLimitHoldsBackOnlyItsOwnTasks() {
+    String queue = queue();
+    String flooded = PriorityBand.stream(queue, 0, "customer-1");
+    String other = PriorityBand.stream(queue, 0, "customer-2");
+    UUID flood = UUID.randomUUID();
+    UUID small = UUID.randomUUID();
+    UUID plain = UUID.randomUUID();
+    protocol.enqueue(flooded, flood, IntStream.range(0, 200).toArray(), 2);
+    protocol.enqueue(other, small, new int[] {0, 1, 2}, 2);
+    protocol.enqueue(queue, plain, new int[] {0, 1, 2});
+
+    Fetched first = protocol.fetchEach(Map.of(queue, 20), "w").get(queue);
+
+    assertThat(first.deliveries())
+        .as("two of each key (its limit) and every unkeyed task, none beyond")
+        .extracting(Delivery::jobId)
+        .containsOnly(flood, small, plain)
+        .hasSize(7);
+    assertThat(first.deliveries().stream().filter(d -> d.jobId().equals(flood))).hasSize(2);
+    assertThat(first.deliveries().stream().filter(d -> d.jobId().equals(small))).hasSize(2);
+    assertThat(first.deliveries())
+        .filteredOn(d -> d.jobId().equals(flood))
+        .allSatisfy(
+            d -> {
+              assertThat(d.queue()).isEqualTo(flooded);
+              assertThat(d.keyLimit()).isEqualTo(2);
+            });
+    assertThat(first.deliveries())
+        .filteredOn(d -> d.jobId().equals(plain))
+        .allSatisfy(d -> assertThat(d.keyLimit()).isZero());
+    assertThat(first.more()).as("both keys are at their limit: nothing can be read now").isFalse();
+    assertThat(protocol.fetchEach(Map.of(queue, 20), "w").get(queue).deliveries()).isEmpty();
+
+    Delivery done =
+        first.deliveries().stream().filter(d -> d.jobId().equals(flood)).findFirst().orElseThrow();
+    protocol.acknowledge(Map.of(flooded, List.of(done.entryId())), Map.of());
+
+    Fetched next = protocol.fetchEach(Map.of(queue, 20), "w").get(queue);
+    assertThat(next.deliveries())
+        .as("the acknowledgement gave its slot back: one more of that key, none of the full one")
+        .extracting(Delivery::jobId)
+        .containsExactly(flood);
+  }
+
+  @Test
+  void keysAreServedRoundRobinNotFirstInFirstOut() {
+    String queue = queue();
+    UUID first = UUID.randomUUID();
+    UUID second = UUID.randomUUID();
+    UUID third = UUID.randomUUID();
+    protocol.enqueue(
+        PriorityBand.stream(queue, 0, "a"), first, IntStream.range(0, 100).toArray(), 50);
+    protocol.enqueue(
+        PriorityBand.stream(queue, 0, "b"), second, IntStream.range(0, 100).toArray(), 50);
+    protocol.enqueue(PriorityBand.stream(queue, 0, "c"), third, new int[] {0, 1}, 50);
+
+    List<Delivery> read = protocol.fetchEach(Map.of(queue, 12), "w").get(queue).deliveries();
+
+    assertThat(read).hasSize(12);
+    assertThat(read.stream().filter(d -> d.jobId().equals(third)))
+        .as("the key enqueued last still gets its tasks in the first read")
+        .hasSize(2);
+    assertThat(read.stream().filter(d -> d.jobId().equals(first))).hasSize(5);
+    assertThat(read.stream().filter(d -> d.jobId().equals(second))).hasSize(5);
+  }
+
+  @Test
+  void aKeysLimitHoldsHoweverManyReadersRaceForIt() throws Exception {
+    String queue = queue();
+    String stream = PriorityBand.stream(queue, 0, "hot");
+    UUID job = UUID.randomUUID();
+    int tasks = 600;
+    int limit = 3;
+    protocol.enqueue(stream, job, IntStream.range(0, tasks).toArray(), limit);
+    AtomicInteger live = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
+    List<Integer> seen = Collections.synchronizedList(new ArrayList<>());
+    List<CompletableFuture<Void>> readers = new ArrayList<>();
+    for (int r = 0; r < 8; r++) {
+      String consumer = "w" + r;
+      readers.add(
+          CompletableFuture.runAsync(
+              () -> {
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (seen.size() < tasks && System.nanoTime() < until) {
+                  List<Delivery> got =
+                      protocol.fetchEach(Map.of(queue, 4), consumer).get(queue).deliveries();
+                  // Counted after the read took the slots and uncounted before the
+                  // acknowledgement gives them back: never above the slots really held.
+                  most.accumulateAndGet(live.addAndGet(got.size()), Math::max);
+                  got.forEach(d -> seen.add(d.seq()));
+                  live.addAndGet(-got.size());
+                  if (!got.isEmpty()) {
+                    protocol.acknowledge(
+                        Map.of(stream, got.stream().map(Delivery::entryId).toList()), Map.of());
+                  }
+                }
+              }));
+    }
+    CompletableFuture.allOf(readers.toArray(CompletableFuture[]::new)).get(90, TimeUnit.SECONDS);
+
+    assertThat(seen).as("every task read once").containsExactlyInAnyOrderElementsOf(seqs(tasks));
+    assertThat(most.get())
+        .as("tasks of the key held at once, by 8 racing readers")
+        .isBetween(1, limit);
+    assertThat(call("EXISTS", keys.readyStream(stream)))
+        .as("the drained key's stream is deleted with its last entry")
+        .isZero();
+    assertThat(call("ZCARD", keys.keyRing(stream))).as("and the key left the ring").isZero();
+    assertThat(call("ZCARD", keys.keySlots(stream))).as("every slot was given back").isZero();
+  }
+
+  @Test
+  void aKeySlotWhoseReaderDiedComesBackAfterItsLease() {
+    String queue = queue();
+    String stream = PriorityBand.stream(queue, 0, "k");
+    UUID job = UUID.randomUUID();
+    protocol.enqueue(stream, job, new int[] {0, 1}, 1);
+    Duration lease = Duration.ofMillis(300);
+
+    assertThat(protocol.fetchEach(Map.of(queue, 5), "dead", lease).get(queue).deliveries())
+        .extracting(Delivery::seq)
+        .containsExactly(0);
+    assertThat(protocol.fetchEach(Map.of(queue, 5), "w", lease).get(queue).deliveries())
+        .as("the key's one slot is held")
+        .isEmpty();
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                !protocol
+                    .fetchEach(Map.of(queue, 5), "w", lease)
+                    .get(queue)
+                    .deliveries()
+                    .isEmpty());
+  }
+
+  @Test
+  void aBlockedReaderWakesWhenAKeyGetsTasksOrAFreeSlot() throws Exception {
+    String queue = queue();
+    String stream = PriorityBand.stream(queue, 0, "k");
+    protocol.ensureWorkerGroup(queue);
+    UUID job = UUID.randomUUID();
+    CompletableFuture<List<Delivery>> waiting =
+        CompletableFuture.supplyAsync(
+            () -> protocol.awaitAny(List.of(queue), "w", 5, Duration.ofSeconds(20)));
+    Thread.sleep(200);
+    long started = System.nanoTime();
+    protocol.enqueue(stream, job, new int[] {0, 1}, 1);
+
+    assertThat(waiting.get(10, TimeUnit.SECONDS))
+        .as("the bell wakes the reader; the key's tasks are read through fetchEach")
+        .isEmpty();
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+    List<Delivery> got = protocol.fetchEach(Map.of(queue, 5), "w").get(queue).deliveries();
+    assertThat(got).extracting(Delivery::seq).containsExactly(0);
+
+    CompletableFuture<List<Delivery>> again =
+        CompletableFuture.supplyAsync(
+            () -> protocol.awaitAny(List.of(queue), "w", 5, Duration.ofSeconds(20)));
+    Thread.sleep(200);
+    protocol.acknowledge(Map.of(stream, List.of(got.get(0).entryId())), Map.of());
+    assertThat(again.get(10, TimeUnit.SECONDS)).as("a freed slot rings too").isEmpty();
+    assertThat(protocol.fetchEach(Map.of(queue, 5), "w").get(queue).deliveries())
+        .extracting(Delivery::seq)
+        .containsExactly(1);
+  }
+
+  @Test
+  void aPausedQueueHoldsItsKeysTasksToo() {
+    String queue = queue();
+    protocol.enqueue(PriorityBand.stream(queue, 0, "k"), UUID.randomUUID(), new int[] {0}, 5);
+    control(new QueueControl(queue, 1, true, null));
+
+    assertThat(protocol.fetchEach(Map.of(queue, 5), "w").get(queue).deliveries()).isEmpty();
+
+    control(new QueueControl(queue, 2, false, null));
+    assertThat(protocol.fetchEach(Map.of(queue, 5), "w").get(queue).deliveries()).hasSize(1);
   }
 
   @Test

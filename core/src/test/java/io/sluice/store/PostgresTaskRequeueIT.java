@@ -50,7 +50,7 @@ class PostgresTaskRequeueIT {
 
     assertThat(outcome)
         .isEqualTo(
-            new Requeued(id, 1, "default", JobStatus.FAILED, JobStatus.QUEUED, version + 1, 1));
+            new Requeued(id, 1, "default", JobStatus.FAILED, JobStatus.QUEUED, version + 1, 1, 0));
     assertThat(((Requeued) outcome).reopened()).isTrue();
     assertThat(row(id))
         .as("status, version, succeeded, failed, task count, error, finished_at")
@@ -71,10 +71,10 @@ class PostgresTaskRequeueIT {
 
     assertThat(first)
         .isEqualTo(
-            new Requeued(id, 0, "default", JobStatus.FAILED, JobStatus.FAILED, version + 1, 0));
+            new Requeued(id, 0, "default", JobStatus.FAILED, JobStatus.FAILED, version + 1, 0, 0));
     assertThat(last)
         .isEqualTo(
-            new Requeued(id, 1, "default", JobStatus.FAILED, JobStatus.QUEUED, version + 2, 1));
+            new Requeued(id, 1, "default", JobStatus.FAILED, JobStatus.QUEUED, version + 2, 1, 0));
     assertThat(tasks(id)).containsExactly("0:QUEUED:0:7", "1:QUEUED:0:7", "2:QUEUED:2:7");
     assertThat(row(id).subList(0, 4)).containsExactly("QUEUED", version + 2, 0L, 0L);
   }

@@ -206,7 +206,8 @@ class DashboardBrowserIT {
                 + "{\"name\":\"a\",\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":200}},"
                 + "{\"name\":\"b\",\"type\":\"noop\",\"payload\":{\"tasks\":4,\"taskDelayMs\":200}},"
                 + "{\"name\":\"c\",\"type\":\"noop\",\"payload\":{\"tasks\":2},"
-                + "\"dependsOn\":[\"a\",\"b\"]}]}");
+                + "\"dependsOn\":[\"a\",\"b\"]}],"
+                + "\"concurrencyKey\":\"dash-customer\",\"concurrencyLimit\":8}");
     By row = By.cssSelector("tr[data-job-id='" + id + "']");
     await("the pipeline's detail opens")
         .atMost(PAGE_WAIT)
@@ -226,6 +227,9 @@ class DashboardBrowserIT {
             drawn -> drawn.size() == 3 && drawn.values().stream().allMatch("SUCCEEDED"::equals));
 
     assertThat(stack.job(id).get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(find("job-detail").getText())
+        .as("the detail names the pipeline's concurrency key")
+        .contains("concurrency key", "dash-customer (limit 8)");
     assertThat(seen)
         .as("c is drawn started only once a and b are drawn SUCCEEDED")
         .allSatisfy(

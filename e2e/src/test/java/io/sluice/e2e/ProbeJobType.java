@@ -19,10 +19,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Test job type {@code probe}: {@code {"tasks": N, "holdMs": d?, "hold": bool?, "reports": r?}}.
- * Each task makes r progress reports, then sleeps d ms or, with {@code hold}, waits until the test
- * {@link #release releases} its job, stopping early when told to stop. What handlers and the
- * collector did is recorded in static state (the workers run in the test's JVM), by job and type.
+ * Test job type {@code probe}: {@code {"tasks": N, "holdMs": d?, "hold": bool?, "reports": r?,
+ * "group": g?}}. Each task makes r progress reports, then sleeps d ms or, with {@code hold}, waits
+ * until the test {@link #release releases} its job, stopping early when told to stop. What handlers
+ * and the collector did is recorded in static state (the workers run in the test's JVM), by job and
+ * type, and by {@code "group:" + g} for the tasks of every job of group g.
  */
 public class ProbeJobType implements JobType {
   static final Map<UUID, CountDownLatch> RELEASES = new ConcurrentHashMap<>();
@@ -76,7 +77,8 @@ public class ProbeJobType implements JobType {
               .put("tasks", tasks)
               .put("holdMs", payload.intField("holdMs", 0, 60_000, 0))
               .put("hold", payload.json().path("hold").asBoolean(false))
-              .put("reports", payload.intField("reports", 0, 100_000, 0));
+              .put("reports", payload.intField("reports", 0, 100_000, 0))
+              .put("group", payload.json().path("group").asText(""));
       for (int i = 0; i < tasks; i++) {
         sink.accept(input);
       }
@@ -89,13 +91,20 @@ public class ProbeJobType implements JobType {
       UUID job = ctx.jobId();
       START_ORDER.add(job + ":" + ctx.seq());
       started(job).add(ctx.seq());
+      String group = ctx.input().path("group").asText("");
       enter(job);
       enter(name());
+      if (!group.isEmpty()) {
+        enter("group:" + group);
+      }
       try {
         report(ctx);
         hold(ctx);
         return TaskResult.success(Json.object().put("seq", ctx.seq()).put("job", job.toString()));
       } finally {
+        if (!group.isEmpty()) {
+          RUNNING.get("group:" + group).decrementAndGet();
+        }
         RUNNING.get(job).decrementAndGet();
         RUNNING.get(name()).decrementAndGet();
       }

@@ -3,6 +3,7 @@ package io.sluice.launcher;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.client.JobRequest;
 import io.sluice.client.SluiceClient;
 import io.sluice.store.JobStatus;
 import java.io.IOException;
@@ -70,11 +71,28 @@ final class ClientCommands {
   }
 
   int submit(List<String> arguments) {
-    Args args = Args.parse(arguments, Set.of("type", "payload"), Set.of("wait", "json"));
+    Args args =
+        Args.parse(
+            arguments,
+            Set.of("type", "payload", "queue", "concurrency-key", "concurrency-limit"),
+            Set.of("wait", "json"));
     String type = args.require("type");
     none(args);
-    JsonNode payload = readPayload(args.require("payload"));
-    JobView job = new JobView(CliClient.call(api, () -> api.submit(type, payload)).json());
+    JobRequest request = JobRequest.of(type, readPayload(args.require("payload")));
+    if (args.value("queue") != null) {
+      request = request.queue(args.value("queue"));
+    }
+    String key = args.value("concurrency-key");
+    if (key != null) {
+      request =
+          args.value("concurrency-limit") == null
+              ? request.concurrencyKey(key)
+              : request.concurrencyKey(key, args.intValue("concurrency-limit", 1, 1, 1_000_000));
+    } else if (args.value("concurrency-limit") != null) {
+      throw LauncherException.usage("--concurrency-limit needs --concurrency-key");
+    }
+    JobRequest submitted = request;
+    JobView job = new JobView(CliClient.call(api, () -> api.submit(submitted)).json());
     if (!args.flag("wait")) {
       printJob(job, args);
       return 0;

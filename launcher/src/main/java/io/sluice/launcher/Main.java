@@ -35,9 +35,12 @@ public final class Main {
             Applies the database migrations and exits, as SLUICE_MIGRATE_DATABASE_URL/_USER/_PASSWORD
             (each defaulting to its SLUICE_DATABASE_* counterpart); then coordinators can run with
             SLUICE_MIGRATE=false as a role without DDL rights.
-        submit --type T --payload FILE|- [--wait] [--json]
+        submit --type T --payload FILE|- [--queue Q] [--concurrency-key K [--concurrency-limit N]]
+               [--wait] [--json]
             Submits a job (payload JSON from a file or standard input); --wait shows progress on
-            standard error until the job ends, and its exit code says how it ended.
+            standard error until the job ends, and its exit code says how it ended. With a
+            concurrency key, at most N (default SLUICE_KEY_MAX_CONCURRENCY) tasks of that key's
+            jobs run at once in the queue.
         status ID [--watch] [--json]
             Prints a job; --watch follows it to the end like submit --wait.
         cancel ID [--json]

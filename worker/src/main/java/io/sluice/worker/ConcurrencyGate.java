@@ -25,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * with jittered backoff while its lease is renewed, until a slot frees or the task is told to stop.
  * Slots are renewed while the handler runs, even once it was told to stop, and released only when
  * it returns; a worker that dies stops renewing, and its slots expire a lease later.
+ *
+ * <p>A task of a job's {@code concurrencyKey} already holds its key's slot when it gets here: the
+ * read that gave it to this worker took it ({@code fetch.lua}), so a key at its limit holds back
+ * only its own tasks, unread, rather than this worker's slots. The gate renews that slot with the
+ * others and gives it back when the handler returns (acknowledging its entry would too).
  */
 final class ConcurrencyGate implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ConcurrencyGate.class);
@@ -73,11 +78,21 @@ final class ConcurrencyGate implements AutoCloseable {
     private final RunningTask task;
     private final List<String> counters;
     private final String holder;
+    // The concurrency key's slot the task's read took, and its holder; null without a key.
+    private final String keySlots;
+    private final String keyHolder;
 
     private Permit(RunningTask task, List<String> counters, String holder) {
       this.task = task;
       this.counters = counters;
       this.holder = holder;
+      if (task.keyLimit > 0 && keys != null) {
+        this.keySlots = keys.keySlots(task.queue);
+        this.keyHolder = task.entryId + "/" + PriorityBand.of(task.queue).number();
+      } else {
+        this.keySlots = null;
+        this.keyHolder = null;
+      }
     }
 
     @Override
@@ -86,7 +101,12 @@ final class ConcurrencyGate implements AutoCloseable {
         return;
       }
       try {
-        slots.release(counters, holder);
+        if (!counters.isEmpty()) {
+          slots.release(counters, holder);
+        }
+        if (keySlots != null) {
+          slots.release(List.of(keySlots), keyHolder);
+        }
       } catch (RuntimeException e) {
         log.warn(
             "Releasing the concurrency slots of task {}/{} failed; they expire with its lease: {}",
@@ -111,7 +131,11 @@ final class ConcurrencyGate implements AutoCloseable {
         .forType(task.claim.type())
         .ifPresent(l -> add(counters, bounds, keys.typeSlots(task.claim.type()), l));
     if (counters.isEmpty()) {
-      return new Permit(task, counters, null);
+      Permit permit = new Permit(task, counters, null);
+      if (permit.keySlots != null) {
+        held.add(permit);
+      }
+      return permit;
     }
     String holder = task.jobId() + ":" + task.seq() + ":" + task.fenceToken();
     Backoff.Attempts wait = WAIT.attempts();
@@ -143,7 +167,20 @@ final class ConcurrencyGate implements AutoCloseable {
   private void renewAll() {
     for (Permit p : List.copyOf(held)) {
       try {
-        if (slots.renew(p.counters, p.holder, lease) < p.counters.size()
+        if (p.keySlots != null
+            && slots.renew(List.of(p.keySlots), p.keyHolder, lease) == 0
+            && slots.tryAcquire(List.of(p.keySlots), List.of(p.task.keyLimit), p.keyHolder, lease)
+                != 0) {
+          lost.increment();
+          log.warn(
+              "Task {}/{} lost its concurrency key's slot (Redis lost it or the renewal came late)"
+                  + " and the key is at its limit; it keeps running, so the key's limit may be"
+                  + " exceeded until it ends",
+              p.task.jobId(),
+              p.task.seq());
+        }
+        if (!p.counters.isEmpty()
+            && slots.renew(p.counters, p.holder, lease) < p.counters.size()
             && slots.tryAcquire(p.counters, limitsOf(p), p.holder, lease) != 0) {
           lost.increment();
           log.warn(

@@ -185,7 +185,7 @@ final class FetchLoop implements LoopSupervisor.Body {
       if (extra > 0) {
         next = (candidates.get(extra - 1) + 1) % size;
       }
-      Map<String, Fetched> read = redis.fetchEach(shares, config.workerId());
+      Map<String, Fetched> read = redis.fetchEach(shares, config.workerId(), config.lease());
       last.putAll(read);
       List<Integer> more = new ArrayList<>(candidates.size());
       for (int index : candidates) {
@@ -262,7 +262,7 @@ final class FetchLoop implements LoopSupervisor.Body {
     List<ClaimedTask> claimed = claimRiding(unique.keySet());
     for (ClaimedTask claim : claimed) {
       Delivery d = unique.remove(claim.ref());
-      RunningTask task = new RunningTask(claim, d.queue(), d.entryId());
+      RunningTask task = new RunningTask(claim, d.queue(), d.entryId(), d.keyLimit());
       inFlight.add(task);
       started.get(PriorityBand.queueOf(d.queue())).increment();
       handlers.execute(() -> runAndRelease(task));

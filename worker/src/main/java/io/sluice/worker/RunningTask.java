@@ -16,6 +16,7 @@ final class RunningTask implements TaskContext {
   final ClaimedTask claim;
   final String queue;
   final String entryId;
+  final int keyLimit;
   private volatile String stopReason;
   private volatile boolean timedOut;
   private volatile boolean leaseLost;
@@ -30,9 +31,18 @@ final class RunningTask implements TaskContext {
   record Progress(double fraction, String phase, String message) {}
 
   RunningTask(ClaimedTask claim, String queue, String entryId) {
+    this(claim, queue, entryId, 0);
+  }
+
+  /**
+   * A task read from a concurrency key's stream, whose read took one of the key's {@code keyLimit}
+   * slots (0: an entry of no key's stream).
+   */
+  RunningTask(ClaimedTask claim, String queue, String entryId, int keyLimit) {
     this.claim = claim;
     this.queue = queue;
     this.entryId = entryId;
+    this.keyLimit = keyLimit;
   }
 
   /**

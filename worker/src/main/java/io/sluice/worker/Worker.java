@@ -81,11 +81,10 @@ public final class Worker implements AutoCloseable {
     loops.start(
         LoopSpec.every(
             "progress-writer", ProgressWriter.TICK, ProgressWriter.TICK, progress::flush));
+    // Always a gate over Redis, limits configured or not: a task of a job's concurrency key holds
+    // the key's slot its read took, which the gate renews while the task runs.
     this.gate =
-        config.concurrencyLimits().isEmpty()
-            ? ConcurrencyGate.UNLIMITED
-            : new ConcurrencyGate(
-                config, new JedisConcurrencySlots(config.redis(), 8), metrics, loops);
+        new ConcurrencyGate(config, new JedisConcurrencySlots(config.redis(), 8), metrics, loops);
     TaskRunner runner =
         new TaskRunner(
             JobTypeRegistry.load()::find,
