@@ -6,6 +6,7 @@
 -- KEYS[2]  the band's key ring
 -- KEYS[3]  the key's limit
 -- KEYS[4]  the band's unkeyed ready stream
+-- KEYS[5]  the band's count of keyed tasks not yet read
 -- ARGV[1]  the job id
 -- ARGV[2]  the concurrency key
 -- ARGV[3]  the key's limit; 0 keeps the one set (a retry or a hand-back knows none)
@@ -17,6 +18,7 @@ local week = 7 * 24 * 3600 * 1000
 for i = 4, #ARGV do
   redis.call('XADD', KEYS[1], '*', 'j', ARGV[1], 's', ARGV[i])
 end
+redis.call('INCRBY', KEYS[5], #ARGV - 3)
 redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[2])
 if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[3], ARGV[3], 'PX', week)

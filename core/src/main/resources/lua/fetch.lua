@@ -20,7 +20,8 @@
 -- its worker renews it; the acknowledgement of the entry gives it back). A key that is full or
 -- was served goes to the back of the ring, so every key comes round; one whose stream has nothing
 -- left to read leaves the ring (enqueue_keyed.lua puts it back). The keys' own keys are built from
--- ARGV[4] and share the queue's hash tag, so on a Redis Cluster they are in this call's slot.
+-- ARGV[4] and share the queue's hash tag, so on a Redis Cluster they are in this call's slot; the
+-- band's count of keyed tasks not yet read (keyed-unread:<band>) goes down by what is read.
 -- Entries without a job (the bells enqueue_keyed.lua rings on the unkeyed stream to wake blocked
 -- readers) are acknowledged and deleted as they are read.
 -- KEYS[1]  the queue's control hash (paused, rate, period in ms, tat in microseconds)
@@ -166,6 +167,7 @@ end
 
 -- The band's unkeyed stream first, then its keys, each an equal share of what is wanted per pass.
 local function serve(band, stream, ring)
+  local bandname = string.match(ring, '[^:]+$')
   local parts = {}
   if redis.call('EXISTS', stream) == 1 then
     parts[1] = {}
@@ -200,7 +202,7 @@ local function serve(band, stream, ring)
         p.done = short
       else
         local slots = base .. 'key-slots:' .. p.key
-        local kstream = base .. 'kready:' .. string.match(ring, '[^:]+$') .. ':' .. p.key
+        local kstream = base .. 'kready:' .. bandname .. ':' .. p.key
         local limit = tonumber(redis.call('GET', base .. 'key-limit:' .. p.key)) or 1
         redis.call('ZREMRANGEBYSCORE', slots, '-inf', math.floor(now / 1000))
         local free = limit - redis.call('ZCARD', slots)
@@ -219,6 +221,7 @@ local function serve(band, stream, ring)
           end
           if #got > 0 then
             redis.call('PEXPIRE', slots, lease * 2)
+            redis.call('DECRBY', base .. 'keyed-unread:' .. bandname, #got)
           end
           if short then
             p.done = true

@@ -39,6 +39,9 @@ public interface CoordinatorRedis extends QueueProtocol {
    */
   int controlQueues(List<QueueControl> controls);
 
-  /** The depth of each queue's ready stream (XLEN, XPENDING summary, oldest entry), pipelined. */
+  /**
+   * The depth of each queue's ready stream (XLEN, XPENDING summary, oldest entry), pipelined; the
+   * length includes the tasks of the band's concurrency keys that no worker has read yet.
+   */
   Map<String, QueueDepth> queueDepths(Collection<String> queues);
 }

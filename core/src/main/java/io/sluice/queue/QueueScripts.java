@@ -45,7 +45,8 @@ public final class QueueScripts {
                 keys.readyStream(queue),
                 keys.keyRing(queue),
                 keys.keyLimit(queue),
-                keys.readyStream(PriorityBand.bandStreamOf(queue)));
+                keys.readyStream(PriorityBand.bandStreamOf(queue)),
+                keys.keyedUnread(queue));
     List<ScriptCall> calls = new ArrayList<>(seqs.length / BATCH + 1);
     for (int from = 0; from < seqs.length; from += BATCH) {
       List<String> args = new ArrayList<>(Math.min(BATCH, seqs.length - from) + 3);

@@ -64,6 +64,14 @@ public final class RedisKeys {
     return queueBase(stream) + "key-slots:" + PriorityBand.keyOf(stream);
   }
 
+  /**
+   * How many tasks of one band's concurrency keys no worker has read yet, kept by the scripts that
+   * append and read them: a queue's depth without a call per key.
+   */
+  public String keyedUnread(String stream) {
+    return queueBase(stream) + "keyed-unread:" + PriorityBand.of(stream).keyName();
+  }
+
   /** A concurrency key's limit in a queue, refreshed by every dispatch of a job that has it. */
   public String keyLimit(String stream) {
     return queueBase(stream) + "key-limit:" + PriorityBand.keyOf(stream);

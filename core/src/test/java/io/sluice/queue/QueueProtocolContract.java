@@ -12,6 +12,7 @@ import io.sluice.redis.RedisReplyError;
 import io.sluice.redis.Script;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -443,6 +444,9 @@ public abstract class QueueProtocolContract {
         .filteredOn(d -> d.jobId().equals(plain))
         .allSatisfy(d -> assertThat(d.keyLimit()).isZero());
     assertThat(first.more()).as("both keys are at their limit: nothing can be read now").isFalse();
+    assertThat(text(keys.keyedUnread(flooded)))
+        .as("the band's keyed tasks not read yet: 198 + 1")
+        .isEqualTo("199");
     assertThat(protocol.fetchEach(Map.of(queue, 20), "w").get(queue).deliveries()).isEmpty();
 
     Delivery done =
@@ -522,6 +526,7 @@ public abstract class QueueProtocolContract {
         .isZero();
     assertThat(call("ZCARD", keys.keyRing(stream))).as("and the key left the ring").isZero();
     assertThat(call("ZCARD", keys.keySlots(stream))).as("every slot was given back").isZero();
+    assertThat(text(keys.keyedUnread(stream))).isEqualTo("0");
   }
 
   @Test
@@ -608,6 +613,13 @@ public abstract class QueueProtocolContract {
     List<String> argv = new ArrayList<>(List.of(command));
     argv.addAll(List.of(args));
     return QueueScripts.number(runner.run(new ScriptCall(COMMAND, List.of(key), argv)));
+  }
+
+  private String text(String key) {
+    Object reply = runner.run(new ScriptCall(COMMAND, List.of(key), List.of("GET")));
+    return reply instanceof byte[] bytes
+        ? new String(bytes, StandardCharsets.UTF_8)
+        : String.valueOf(reply);
   }
 
   private static String queue() {

@@ -54,6 +54,18 @@ class KeyConcurrencyIT {
     UUID flood1 = api.create(probe("flood", 40, 150, "\"concurrencyLimit\": 3"));
     UUID flood2 = api.create(probe("flood", 40, 150, "\"concurrencyLimit\": 3"));
     await().atMost(Duration.ofSeconds(10)).until(() -> ProbeJobType.maxRunning("group:flood") >= 3);
+    JsonNode queues = Json.read(stack.get("/api/v1/queues").body());
+    JsonNode normal = null;
+    for (JsonNode item : queues.path("items")) {
+      if (item.path("name").asText().equals("default")) {
+        normal = item;
+      }
+    }
+    assertThat(normal).as(queues.toString()).isNotNull();
+    assertThat(normal.path("waiting").asLong())
+        .as(
+            "the key's unread tasks count as waiting in the queue (and towards its admission bound)")
+        .isGreaterThan(40);
     UUID during = calm("calm-during");
     JsonNode calm = stack.awaitTerminal(during.toString(), Duration.ofSeconds(30));
     String floodWhenCalmEnded = api.job(flood2).path("status").asText();

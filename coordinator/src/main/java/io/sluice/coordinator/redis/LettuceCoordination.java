@@ -62,7 +62,8 @@ public final class LettuceCoordination extends RedisQueueProtocol implements Coo
     record Calls(
         CompletableFuture<Long> length,
         CompletableFuture<Long> pending,
-        CompletableFuture<List<StreamMessage<String, String>>> oldest) {}
+        CompletableFuture<List<StreamMessage<String, String>>> oldest,
+        CompletableFuture<String> keyed) {}
     Map<String, Calls> calls = new LinkedHashMap<>();
     for (String queue : queues) {
       String stream = keys().readyStream(queue);
@@ -75,7 +76,8 @@ public final class LettuceCoordination extends RedisQueueProtocol implements Coo
                   .toCompletableFuture()
                   .thenApply(p -> p.getCount())
                   .exceptionally(LettuceCoordination::noGroupMeansNonePending),
-              async.xrange(stream, Range.unbounded(), Limit.from(1)).toCompletableFuture()));
+              async.xrange(stream, Range.unbounded(), Limit.from(1)).toCompletableFuture(),
+              async.get(keys().keyedUnread(queue)).toCompletableFuture()));
     }
     long now = System.currentTimeMillis();
     Map<String, QueueDepth> depths = new LinkedHashMap<>();
@@ -87,7 +89,11 @@ public final class LettuceCoordination extends RedisQueueProtocol implements Coo
             String id = oldest.get(0).getId();
             age = Math.max(0, now - Long.parseLong(id.substring(0, id.indexOf('-'))));
           }
-          depths.put(queue, new QueueDepth(await(c.length()), await(c.pending()), age));
+          // The band's concurrency keys' unread tasks count as waiting in it.
+          String keyed = await(c.keyed());
+          long unreadOfKeys = keyed == null ? 0 : Math.max(0, Long.parseLong(keyed));
+          depths.put(
+              queue, new QueueDepth(await(c.length()) + unreadOfKeys, await(c.pending()), age));
         });
     return depths;
   }
