@@ -77,6 +77,22 @@ public record CoordinatorConfig(
     if (database == null || redis == null || tokens == null) {
       throw new ConfigException("coordinator", null, "needs a database, a Redis and API tokens");
     }
+    // Each shard of a rate-limited queue gets its share of the rate; a share of 0 would be none.
+    for (var limit : queueRates.perQueue().entrySet()) {
+      int n = redis.shards().of(limit.getKey());
+      if (limit.getValue().count() < n) {
+        throw new ConfigException(
+            "SLUICE_QUEUE_SHARDS",
+            limit.getKey() + "=" + n,
+            "queue "
+                + limit.getKey()
+                + "'s rate "
+                + limit.getValue().spec()
+                + " is less than one start per period per shard; give it at most "
+                + limit.getValue().count()
+                + " shards");
+      }
+    }
     admission = admission == null ? AdmissionLimits.DEFAULT : admission;
     if (httpPort < 0 || httpPort > 65535) {
       throw new ConfigException("SLUICE_HTTP_PORT", String.valueOf(httpPort), "must be 0-65535");

@@ -266,12 +266,23 @@ final class Sweeper {
       if (stale.isEmpty()) {
         continue;
       }
-      Map<UUID, List<Integer>> byJob = new LinkedHashMap<>();
-      stale.forEach(s -> byJob.computeIfAbsent(s.jobId(), j -> new ArrayList<>()).add(s.seq()));
-      byJob.forEach(
-          (jobId, seqs) ->
-              redis.enqueue(queue, jobId, seqs.stream().mapToInt(Integer::intValue).toArray()));
-      redis.ackEntries(queue, stale.stream().map(Delivery::entryId).toList());
+      // By the stream each entry came from: a sharded queue's entries go back to their shard.
+      Map<String, Map<UUID, List<Integer>>> byStream = new LinkedHashMap<>();
+      stale.forEach(
+          s ->
+              byStream
+                  .computeIfAbsent(s.queue(), q -> new LinkedHashMap<>())
+                  .computeIfAbsent(s.jobId(), j -> new ArrayList<>())
+                  .add(s.seq()));
+      byStream.forEach(
+          (stream, byJob) ->
+              byJob.forEach(
+                  (jobId, seqs) ->
+                      redis.enqueue(
+                          stream, jobId, seqs.stream().mapToInt(Integer::intValue).toArray())));
+      Map<String, List<String>> ids = new LinkedHashMap<>();
+      stale.forEach(s -> ids.computeIfAbsent(s.queue(), q -> new ArrayList<>()).add(s.entryId()));
+      ids.forEach(redis::ackEntries);
       reaped.increment(stale.size());
       log.info(
           "Re-appended {} entr(ies) of queue {} that no worker acknowledged for {}",

@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import io.sluice.redis.QueueShards;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -28,7 +29,8 @@ public record RedisConfig(
     int database,
     String prefix,
     Sentinel sentinel,
-    List<Node> cluster) {
+    List<Node> cluster,
+    QueueShards shards) {
 
   /** A master by its Sentinel name, and the sentinels that know where it is. */
   public record Sentinel(String masterName, List<Node> nodes) {
@@ -47,6 +49,7 @@ public record RedisConfig(
 
   public RedisConfig {
     cluster = cluster == null ? null : List.copyOf(cluster);
+    shards = shards == null ? QueueShards.NONE : shards;
     if (prefix == null || !prefix.matches("[A-Za-z0-9_.-]{1,64}")) {
       throw new ConfigException(
           "SLUICE_REDIS_PREFIX", prefix, "must be 1-64 letters, digits, '_', '.' or '-'");
@@ -62,7 +65,13 @@ public record RedisConfig(
       boolean tls,
       int database,
       String prefix) {
-    this(host, port, user, password, tls, database, prefix, null, null);
+    this(host, port, user, password, tls, database, prefix, null, null, null);
+  }
+
+  /** This configuration with queues spread over shards ({@code SLUICE_QUEUE_SHARDS}). */
+  public RedisConfig withShards(QueueShards shards) {
+    return new RedisConfig(
+        host, port, user, password, tls, database, prefix, sentinel, cluster, shards);
   }
 
   /** Whether this names a Redis Cluster. */
@@ -72,8 +81,9 @@ public record RedisConfig(
 
   public static RedisConfig fromEnv(Env env) {
     return parse(
-        env.require("SLUICE_REDIS_URL", "the Redis URL, e.g. redis://redis:6379"),
-        env.get("SLUICE_REDIS_PREFIX", "sluice"));
+            env.require("SLUICE_REDIS_URL", "the Redis URL, e.g. redis://redis:6379"),
+            env.get("SLUICE_REDIS_PREFIX", "sluice"))
+        .withShards(QueueShards.parse(env.get("SLUICE_QUEUE_SHARDS")));
   }
 
   public static RedisConfig parse(String url, String prefix) {
@@ -143,6 +153,7 @@ public record RedisConfig(
         database,
         prefix,
         new Sentinel(decode(path[0]), nodes),
+        null,
         null);
   }
 
@@ -172,7 +183,16 @@ public record RedisConfig(
     }
     Node first = nodes.get(0);
     return new RedisConfig(
-        first.host(), first.port(), credentials[0], credentials[1], tls, 0, prefix, null, nodes);
+        first.host(),
+        first.port(),
+        credentials[0],
+        credentials[1],
+        tls,
+        0,
+        prefix,
+        null,
+        nodes,
+        null);
   }
 
   private static Node node(String text, String url) {

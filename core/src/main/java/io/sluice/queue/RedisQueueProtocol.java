@@ -1,7 +1,9 @@
 package io.sluice.queue;
 
 import io.sluice.SluiceException;
+import io.sluice.config.QueueRates;
 import io.sluice.redis.PriorityBand;
+import io.sluice.redis.QueueShards;
 import io.sluice.redis.RedisKeys;
 import io.sluice.redis.RedisReplyError;
 import java.nio.ByteBuffer;
@@ -13,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The queue protocol written once over {@link QueueCommands}: an adapter supplies the commands of
@@ -33,9 +36,22 @@ public class RedisQueueProtocol implements QueueProtocol {
   private final QueueCommands commands;
   private final QueueScripts scripts;
   private final ScriptRunner runner;
+  private final QueueShards shards;
+  // Where the next read of a sharded queue starts, so its shards share the reads evenly.
+  private final AtomicInteger turn = new AtomicInteger();
 
   /** The protocol with {@code keys}' prefix over an adapter's {@code commands}. */
   public RedisQueueProtocol(RedisKeys keys, QueueCommands commands) {
+    this(keys, commands, QueueShards.NONE);
+  }
+
+  /**
+   * The protocol with queues spread over {@code shards}: callers name streams without a shard (as
+   * {@link PriorityBand#stream} does) and this class puts each task on its shard and reads every
+   * shard; a {@link Delivery} names the shard's stream it came from.
+   */
+  public RedisQueueProtocol(RedisKeys keys, QueueCommands commands, QueueShards shards) {
+    this.shards = shards;
     this.keys = keys;
     this.commands = commands;
     this.scripts = new QueueScripts(keys);
@@ -47,9 +63,16 @@ public class RedisQueueProtocol implements QueueProtocol {
     return keys;
   }
 
+  /** The queues' shards. */
+  public QueueShards shards() {
+    return shards;
+  }
+
   @Override
   public void ensureWorkerGroup(String queue) {
-    createGroup(keys.readyStream(queue), RedisKeys.WORKER_GROUP);
+    for (String stream : shardStreams(queue)) {
+      createGroup(keys.readyStream(stream), RedisKeys.WORKER_GROUP);
+    }
   }
 
   @Override
@@ -59,12 +82,63 @@ public class RedisQueueProtocol implements QueueProtocol {
 
   @Override
   public void enqueue(String queue, UUID jobId, int[] seqs) {
-    runner.run(scripts.enqueue(queue, jobId, seqs));
+    enqueue(queue, jobId, seqs, 0);
   }
 
   @Override
   public void enqueue(String queue, UUID jobId, int[] seqs, int keyLimit) {
-    runner.run(scripts.enqueue(queue, jobId, seqs, keyLimit));
+    runner.run(enqueueCalls(queue, jobId, seqs, keyLimit));
+  }
+
+  /**
+   * The script calls that append a job's tasks: on the named stream when it names its shard, else
+   * on each task's shard (by sequence number; a concurrency key's tasks all on the key's shard).
+   */
+  private List<ScriptCall> enqueueCalls(String queue, UUID jobId, int[] seqs, int keyLimit) {
+    int n = shards.of(PriorityBand.queueOf(queue));
+    if (n == 1 || QueueShards.hasShard(queue)) {
+      return scripts.enqueue(queue, jobId, seqs, keyLimit);
+    }
+    String key = PriorityBand.keyOf(queue);
+    if (key != null) {
+      return scripts.enqueue(
+          QueueShards.withShard(queue, QueueShards.shardOfKey(key, n)), jobId, seqs, keyLimit);
+    }
+    List<List<Integer>> byShard = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      byShard.add(new ArrayList<>());
+    }
+    for (int seq : seqs) {
+      byShard.get(Math.floorMod(seq, n)).add(seq);
+    }
+    List<ScriptCall> calls = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      if (!byShard.get(i).isEmpty()) {
+        calls.addAll(
+            scripts.enqueue(
+                QueueShards.withShard(queue, i),
+                jobId,
+                byShard.get(i).stream().mapToInt(Integer::intValue).toArray(),
+                keyLimit));
+      }
+    }
+    return calls;
+  }
+
+  /**
+   * The streams a stream name stands for: itself when it names its shard, its key's shard's for a
+   * concurrency key, else one per shard of its queue.
+   */
+  private List<String> shardStreams(String stream) {
+    int n = shards.of(PriorityBand.queueOf(stream));
+    if (n == 1 || QueueShards.hasShard(stream)) {
+      return List.of(stream);
+    }
+    String key = PriorityBand.keyOf(stream);
+    if (key != null) {
+      return List.of(QueueShards.withShard(stream, QueueShards.shardOfKey(key, n)));
+    }
+    return shards.streamsOf(stream);
   }
 
   /** Every job's counter and tasks in one pipeline of script calls. */
@@ -73,13 +147,24 @@ public class RedisQueueProtocol implements QueueProtocol {
     List<ScriptCall> calls = new ArrayList<>();
     for (JobDispatch job : jobs) {
       calls.add(scripts.fanInInit(job.jobId(), job.remaining()));
-      calls.addAll(scripts.enqueue(job.queue(), job.jobId(), job.seqs(), job.keyLimit()));
+      calls.addAll(enqueueCalls(job.queue(), job.jobId(), job.seqs(), job.keyLimit()));
     }
     runner.run(calls);
   }
 
   @Override
   public List<Delivery> fetch(String queue, String consumer, int count, Duration block) {
+    if (shards.of(queue) > 1 && !QueueShards.hasShard(queue)) {
+      // A plain read of each shard in turn, without blocking: workers fetch with fetchEach.
+      List<Delivery> all = new ArrayList<>();
+      for (String shard : shards.streamsOf(queue)) {
+        all.addAll(fetch(shard, consumer, count - all.size(), null));
+        if (all.size() >= count) {
+          break;
+        }
+      }
+      return all;
+    }
     List<String> bands = PriorityBand.streams(queue);
     List<Delivery> deliveries = new ArrayList<>();
     for (String band : bands) {
@@ -94,22 +179,61 @@ public class RedisQueueProtocol implements QueueProtocol {
     return keepHighest(read(bands, consumer, count, block), count);
   }
 
-  /** One {@code fetch.lua} call per queue, all in one pipeline. */
+  /**
+   * One {@code fetch.lua} call per queue, or per shard of a sharded queue (its count shared out
+   * evenly, the remainder going round the shards from one read to the next), all in one pipeline.
+   */
   @Override
   public Map<String, Fetched> fetchEach(
       Map<String, Integer> counts, String consumer, Duration keySlotLease) {
     List<String> queues = List.copyOf(counts.keySet());
+    List<String> shardQueues = new ArrayList<>(queues.size());
     List<ScriptCall> calls = new ArrayList<>(queues.size());
-    queues.forEach(
-        q ->
-            calls.add(
-                scripts.fetch(q, RedisKeys.WORKER_GROUP, consumer, counts.get(q), keySlotLease)));
+    List<Integer> firstCall = new ArrayList<>(queues.size());
+    for (String q : queues) {
+      firstCall.add(calls.size());
+      int n = shards.of(q);
+      int count = counts.get(q);
+      int start = n == 1 ? 0 : Math.floorMod(turn.getAndIncrement(), n);
+      for (int k = 0; k < n; k++) {
+        int i = (start + k) % n;
+        String shard = QueueShards.shardQueue(q, i);
+        int share = count / n + (k < count % n ? 1 : 0);
+        shardQueues.add(shard);
+        calls.add(scripts.fetch(shard, RedisKeys.WORKER_GROUP, consumer, share, keySlotLease));
+      }
+    }
+    firstCall.add(calls.size());
     List<Object> replies = runner.run(calls);
     Map<String, Fetched> result = new LinkedHashMap<>();
     for (int i = 0; i < queues.size(); i++) {
-      result.put(queues.get(i), fetched(queues.get(i), (List<?>) replies.get(i)));
+      List<Fetched> parts = new ArrayList<>();
+      for (int c = firstCall.get(i); c < firstCall.get(i + 1); c++) {
+        parts.add(fetched(shardQueues.get(c), (List<?>) replies.get(c)));
+      }
+      result.put(queues.get(i), merge(parts));
     }
     return result;
+  }
+
+  /** One queue's reads of its shards as one: any shard's entries left, the soonest token. */
+  private static Fetched merge(List<Fetched> parts) {
+    if (parts.size() == 1) {
+      return parts.get(0);
+    }
+    List<Delivery> deliveries = new ArrayList<>();
+    boolean more = false;
+    boolean paused = true;
+    long wait = -1;
+    for (Fetched f : parts) {
+      deliveries.addAll(f.deliveries());
+      more |= f.more();
+      paused &= f.paused();
+      if (f.rated()) {
+        wait = wait < 0 ? f.waitMs() : Math.min(wait, f.waitMs());
+      }
+    }
+    return new Fetched(deliveries, more, paused, wait);
   }
 
   /**
@@ -120,6 +244,16 @@ public class RedisQueueProtocol implements QueueProtocol {
    */
   @Override
   public List<Delivery> awaitAny(List<String> queues, String consumer, int count, Duration block) {
+    List<String> sharded = new ArrayList<>(queues.size());
+    for (String queue : queues) {
+      int n = QueueShards.hasShard(queue) ? 1 : shards.of(queue);
+      for (int i = 0; i < n; i++) {
+        sharded.add(QueueShards.shardQueue(queue, i));
+      }
+    }
+    if (sharded.size() > queues.size()) {
+      return awaitAny(sharded, consumer, count, block);
+    }
     if (commands.singleSlotReads() && queues.size() > 1) {
       Duration share = block == null ? null : block.dividedBy(queues.size());
       for (String queue : queues) {
@@ -230,8 +364,21 @@ public class RedisQueueProtocol implements QueueProtocol {
     }
   }
 
+  /** Every shard's idle entries of the stream name (see {@link #shardStreams}). */
   @Override
   public List<Delivery> takeOverIdleEntries(String queue, Duration minIdle, int count) {
+    List<String> streams = shardStreams(queue);
+    if (streams.size() == 1) {
+      return takeOverIdle(streams.get(0), minIdle, count);
+    }
+    List<Delivery> taken = new ArrayList<>();
+    for (String stream : streams) {
+      taken.addAll(takeOverIdle(stream, minIdle, count));
+    }
+    return taken;
+  }
+
+  private List<Delivery> takeOverIdle(String queue, Duration minIdle, int count) {
     List<StreamEntry> claimed;
     try {
       claimed =
@@ -328,8 +475,31 @@ public class RedisQueueProtocol implements QueueProtocol {
    * hash, in one pipeline; returns how many paused states were written.
    */
   public int controlQueues(List<QueueControl> controls) {
-    List<ScriptCall> calls = controls.stream().map(scripts::queueControl).toList();
+    List<ScriptCall> calls = new ArrayList<>();
+    for (QueueControl control : controls) {
+      int n = shards.of(control.queue());
+      for (int i = 0; i < n; i++) {
+        calls.add(scripts.queueControl(shardControl(control, i, n)));
+      }
+    }
     return (int) runner.run(calls).stream().mapToLong(QueueScripts::number).sum();
+  }
+
+  /**
+   * Shard {@code i}'s part of a queue's control: the same pause, and its share of the rate limit,
+   * the shares adding up to the queue's rate, so no period holds more starts than the rate.
+   */
+  static QueueControl shardControl(QueueControl control, int i, int n) {
+    if (n == 1) {
+      return control;
+    }
+    QueueRates.Rate rate = control.rate();
+    QueueRates.Rate share =
+        rate == null
+            ? null
+            : new QueueRates.Rate(rate.count() / n + (i < rate.count() % n ? 1 : 0), rate.period());
+    return new QueueControl(
+        QueueShards.shardQueue(control.queue(), i), control.version(), control.paused(), share);
   }
 
   private void createGroup(String stream, String group) {

@@ -69,8 +69,18 @@ public enum PriorityBand {
     return HIGHEST_FIRST.stream().map(b -> b.stream(queue)).toList();
   }
 
-  /** The queue a stream name belongs to. */
+  /** The queue a stream name belongs to, without its shard ({@link QueueShards}). */
   public static String queueOf(String stream) {
+    String queue = shardQueueOf(stream);
+    int at = queue.indexOf(QueueShards.SEPARATOR);
+    return at < 0 ? queue : queue.substring(0, at);
+  }
+
+  /**
+   * The queue a stream name belongs to with its shard ({@code hot@2}; shard 0 is the plain name):
+   * what its Redis keys are named after.
+   */
+  public static String shardQueueOf(String stream) {
     String band = bandStreamOf(stream);
     int at = band.indexOf(SEPARATOR);
     return at < 0 ? band : band.substring(0, at);

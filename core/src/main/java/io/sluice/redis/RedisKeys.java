@@ -34,9 +34,9 @@ public final class RedisKeys {
     }
     String band = PriorityBand.suffixOf(queue);
     if (band == null) {
-      return prefix + ":{q:" + queue + "}:ready";
+      return queueBase(queue) + "ready";
     }
-    return prefix + ":{q:" + PriorityBand.queueOf(queue) + "}:ready:" + band;
+    return queueBase(queue) + "ready:" + band;
   }
 
   /**
@@ -45,7 +45,7 @@ public final class RedisKeys {
    * {@code key-limit:<key>}), so they are in the queue's slot on a Redis Cluster.
    */
   public String queueBase(String stream) {
-    return prefix + ":{q:" + PriorityBand.queueOf(stream) + "}:";
+    return prefix + ":{q:" + PriorityBand.shardQueueOf(stream) + "}:";
   }
 
   /**

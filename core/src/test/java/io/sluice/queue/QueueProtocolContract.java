@@ -7,6 +7,7 @@ import io.sluice.config.QueueRates;
 import io.sluice.config.RedisConfig;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.PriorityBand;
+import io.sluice.redis.QueueShards;
 import io.sluice.redis.RedisKeys;
 import io.sluice.redis.RedisReplyError;
 import io.sluice.redis.Script;
@@ -595,6 +596,107 @@ public abstract class QueueProtocolContract {
 
     control(new QueueControl(queue, 2, false, null));
     assertThat(protocol.fetchEach(Map.of(queue, 5), "w").get(queue).deliveries()).hasSize(1);
+  }
+
+  // Sharded queues (issue 12): one queue's streams spread over several hash tags.
+
+  @Test
+  void aShardedQueueSpreadsItsTasksOverItsShardsAndDeliversEachOnce(TestEnvironment env) {
+    String queue = queue();
+    try (QueueProtocol sharded = sharded(env, queue + "=4")) {
+      UUID job = UUID.randomUUID();
+      sharded.ensureWorkerGroup(queue);
+      sharded.enqueue(queue, job, IntStream.range(0, 1000).toArray());
+
+      for (int i = 0; i < 4; i++) {
+        String stream = keys.readyStream(QueueShards.withShard(queue, i));
+        assertThat(stream).contains(i == 0 ? "{q:" + queue + "}" : "{q:" + queue + "@" + i + "}");
+        assertThat(call("XLEN", stream)).as("shard %d", i).isEqualTo(250L);
+      }
+      List<Delivery> delivered = new ArrayList<>();
+      for (int round = 0; round < 40 && delivered.size() < 1000; round++) {
+        Fetched f = sharded.fetchEach(Map.of(queue, 64), "w" + round % 2).get(queue);
+        delivered.addAll(f.deliveries());
+        Map<String, List<String>> ids = new LinkedHashMap<>();
+        f.deliveries()
+            .forEach(d -> ids.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entryId()));
+        sharded.acknowledge(ids, Map.of());
+      }
+
+      assertThat(delivered)
+          .extracting(Delivery::seq)
+          .containsExactlyInAnyOrderElementsOf(seqs(1000));
+      assertThat(delivered).extracting(Delivery::queue).contains(queue, queue + "@1", queue + "@3");
+      for (int i = 0; i < 4; i++) {
+        assertThat(call("XLEN", keys.readyStream(QueueShards.withShard(queue, i)))).isZero();
+      }
+      assertThat(sharded.fetchEach(Map.of(queue, 64), "w").get(queue).more()).isFalse();
+    }
+  }
+
+  @Test
+  void aShardedQueuesKeyLivesOnOneShardAndItsPauseAndRateCoverEveryShard(TestEnvironment env) {
+    String queue = queue();
+    try (QueueProtocol sharded = sharded(env, queue + "=3")) {
+      String keyed = PriorityBand.stream(queue, 0, "customer-9");
+      int shard = QueueShards.shardOfKey("customer-9", 3);
+      sharded.enqueue(keyed, UUID.randomUUID(), IntStream.range(0, 30).toArray(), 2);
+      assertThat(call("XLEN", keys.readyStream(QueueShards.withShard(keyed, shard))))
+          .as("every task of the key on the key's shard")
+          .isEqualTo(30L);
+      assertThat(sharded.fetchEach(Map.of(queue, 30), "w").get(queue).deliveries())
+          .as("the key's limit holds over the shards")
+          .hasSize(2)
+          .allSatisfy(d -> assertThat(d.queue()).isEqualTo(QueueShards.withShard(keyed, shard)));
+
+      ((RedisQueueProtocol) sharded)
+          .controlQueues(
+              List.of(
+                  new QueueControl(
+                      queue, 1, true, new QueueRates.Rate(10, Duration.ofSeconds(1)))));
+      List<String> rates = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        String control = keys.queueControl(QueueShards.shardQueue(queue, i));
+        assertThat(hget(control, "paused")).as("shard %d paused", i).isEqualTo("1");
+        rates.add(hget(control, "rate"));
+      }
+      assertThat(rates).as("10/s shared out, adding up to 10").containsExactly("4", "3", "3");
+      sharded.enqueue(queue, UUID.randomUUID(), new int[] {0, 1, 2});
+      assertThat(sharded.fetchEach(Map.of(queue, 10), "w").get(queue).paused()).isTrue();
+      assertThat(sharded.fetchEach(Map.of(queue, 10), "w").get(queue).deliveries()).isEmpty();
+    }
+  }
+
+  @Test
+  void aShardedQueuesIdleEntriesAreTakenOverFromEveryShard(TestEnvironment env) {
+    String queue = queue();
+    try (QueueProtocol sharded = sharded(env, queue + "=2")) {
+      sharded.ensureWorkerGroup(queue);
+      sharded.enqueue(queue, UUID.randomUUID(), new int[] {0, 1, 2, 3});
+      List<Delivery> read = sharded.fetchEach(Map.of(queue, 10), "dead").get(queue).deliveries();
+      assertThat(read).hasSize(4);
+      List<Delivery> taken = new ArrayList<>();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  taken.addAll(sharded.takeOverIdleEntries(queue, Duration.ofMillis(300), 10))
+                      && taken.size() == 4);
+      assertThat(taken).containsExactlyInAnyOrderElementsOf(read);
+      assertThat(taken).extracting(Delivery::queue).containsOnly(queue, queue + "@1");
+    }
+  }
+
+  private QueueProtocol sharded(TestEnvironment env, String spec) {
+    return protocol(
+        RedisConfig.parse(env.redisUrl(), env.redisPrefix()).withShards(QueueShards.parse(spec)));
+  }
+
+  private String hget(String key, String field) {
+    Object reply = runner.run(new ScriptCall(COMMAND, List.of(key), List.of("HGET", field)));
+    return reply instanceof byte[] bytes
+        ? new String(bytes, StandardCharsets.UTF_8)
+        : String.valueOf(reply);
   }
 
   @Test

@@ -9,8 +9,10 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.sluice.config.RedisConfig;
 import io.sluice.coordinator.CoordinatorRedis;
 import io.sluice.queue.RedisQueueProtocol;
+import io.sluice.redis.QueueShards;
 import io.sluice.redis.RedisKeys;
 import io.sluice.redis.RedisReplyError;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,11 +30,11 @@ public final class LettuceCoordination extends RedisQueueProtocol implements Coo
   private final LettuceConnections connections;
 
   public LettuceCoordination(RedisConfig config) {
-    this(new RedisKeys(config.prefix()), new LettuceConnections(config));
+    this(new RedisKeys(config.prefix()), new LettuceConnections(config), config.shards());
   }
 
-  private LettuceCoordination(RedisKeys keys, LettuceConnections connections) {
-    super(keys, new LettuceCommands(connections));
+  private LettuceCoordination(RedisKeys keys, LettuceConnections connections, QueueShards shards) {
+    super(keys, new LettuceCommands(connections), shards);
     this.async = connections.async();
     this.connections = connections;
   }
@@ -65,7 +67,11 @@ public final class LettuceCoordination extends RedisQueueProtocol implements Coo
         CompletableFuture<List<StreamMessage<String, String>>> oldest,
         CompletableFuture<String> keyed) {}
     Map<String, Calls> calls = new LinkedHashMap<>();
+    List<String> streams = new ArrayList<>();
     for (String queue : queues) {
+      streams.addAll(QueueShards.hasShard(queue) ? List.of(queue) : shards().streamsOf(queue));
+    }
+    for (String queue : streams) {
       String stream = keys().readyStream(queue);
       calls.put(
           queue,
@@ -95,7 +101,22 @@ public final class LettuceCoordination extends RedisQueueProtocol implements Coo
           depths.put(
               queue, new QueueDepth(await(c.length()) + unreadOfKeys, await(c.pending()), age));
         });
-    return depths;
+    // A sharded queue's depth is its shards' summed, the age its oldest shard's.
+    Map<String, QueueDepth> byQueue = new LinkedHashMap<>();
+    for (String queue : queues) {
+      List<String> parts = QueueShards.hasShard(queue) ? List.of(queue) : shards().streamsOf(queue);
+      long length = 0;
+      long pending = 0;
+      long age = 0;
+      for (String part : parts) {
+        QueueDepth d = depths.get(part);
+        length += d.length();
+        pending += d.pending();
+        age = Math.max(age, d.oldestAgeMs());
+      }
+      byQueue.put(queue, new QueueDepth(length, pending, age));
+    }
+    return byQueue;
   }
 
   private static long noGroupMeansNonePending(Throwable e) {

@@ -83,6 +83,8 @@ class RedisClusterIT {
     coordinator.put("SLUICE_SWEEP_INTERVAL", "250ms");
     coordinator.put("SLUICE_DISPATCH_GRACE", "3s");
     coordinator.put("SLUICE_LEADER_LEASE", "2s");
+    // The default queue over three shards, so its tasks are on several masters (issue 12).
+    coordinator.put("SLUICE_QUEUE_SHARDS", "default=3");
     ChildJvm coord =
         jvm("io.sluice.coordinator.CoordinatorMain", "cluster-coordinator", coordinator, dir);
     for (int i = 0; i < 2; i++) {
@@ -93,6 +95,7 @@ class RedisClusterIT {
       worker.put("SLUICE_WORKER_CONCURRENCY", "4");
       worker.put("SLUICE_LEASE_DURATION", "3s");
       worker.put("SLUICE_RETRY_BASE", "100ms");
+      worker.put("SLUICE_QUEUE_SHARDS", "default=3");
       jvm("io.sluice.worker.WorkerMain", "cluster-worker-" + i, worker, dir);
     }
     String base = "http://127.0.0.1:" + api;
@@ -106,9 +109,18 @@ class RedisClusterIT {
     String left = Corpus.text(200, 5151);
     String right = Corpus.text(200, 5252);
     String pipeline = calls.submit(base, pipelineBody(left, right));
+    String keyedText = Corpus.text(200, 6161);
+    ObjectNode keyedBody = (ObjectNode) Json.read(FaultHarness.wordcountBody(keyedText, 10, 20));
+    keyedBody.put("concurrencyKey", "customer-7").put("concurrencyLimit", 2);
+    String keyed = calls.submit(base, Json.write(keyedBody));
     Awaitility.await("a third of the tasks done")
         .atMost(Duration.ofSeconds(40))
         .until(() -> calls.job(base, id).path("tasksSucceeded").asInt() >= 20);
+    Set<Integer> shardMasters = new HashSet<>();
+    for (String tag : List.of("{q:default}", "{q:default@1}", "{q:default@2}")) {
+      shardMasters.add(masterOfKey(masters, tag).port());
+    }
+    assertThat(shardMasters).as("the default queue's three shards on several masters").hasSize(2);
     EmbeddedRedis victim = masterOfKey(masters, "{j:" + id + "}");
     long killedAt = System.nanoTime();
     victim.kill();
@@ -124,6 +136,7 @@ class RedisClusterIT {
     assertFinishedOnce(env, base, id, FaultHarness.countWords(text));
     assertFinishedOnce(
         env, base, pipeline, FaultHarness.countWords(left) + FaultHarness.countWords(right));
+    assertFinishedOnce(env, base, keyed, FaultHarness.countWords(keyedText));
     String after = Corpus.text(100, 4343);
     String second = calls.submit(base, FaultHarness.wordcountBody(after, 10, 0));
     assertFinishedOnce(env, base, second, FaultHarness.countWords(after));

@@ -16,6 +16,9 @@ public final class JedisTaskQueue extends RedisQueueProtocol {
 
   /** {@code clientName} names the connections in CLIENT LIST, e.g. after the worker id. */
   public JedisTaskQueue(RedisConfig config, int connections, String clientName) {
-    super(new RedisKeys(config.prefix()), JedisPools.commands(config, connections, clientName));
+    super(
+        new RedisKeys(config.prefix()),
+        JedisPools.commands(config, connections, clientName),
+        config.shards());
   }
 }
