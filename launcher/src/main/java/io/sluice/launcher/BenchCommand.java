@@ -128,6 +128,7 @@ final class BenchCommand {
           "SLUICE_ADMIT_MAX_COLLECT_BACKLOG",
           "SLUICE_ADMIT_MAX_QUEUED_TASKS",
           "SLUICE_WORKER_COMMIT_BACKLOG",
+          "SLUICE_QUEUE_SHARDS",
           "SLUICE_CHILD_JAVA_OPTS");
 
   /** The fields every scenario's line starts with; {@code env} is the bench's environment. */
