@@ -180,60 +180,33 @@ public class RedisQueueProtocol implements QueueProtocol {
   }
 
   /**
-   * One {@code fetch.lua} call per queue, or per shard of a sharded queue (its count shared out
-   * evenly, the remainder going round the shards from one read to the next), all in one pipeline.
+   * One {@code fetch.lua} call per queue, all in one pipeline. A sharded queue is read one shard
+   * per call, the next shard at the next call: as many script calls per task as a queue of one
+   * shard (a read of every shard would split the count into smaller reads and multiply the calls),
+   * and the shards are read in turn. A read that finds its shard short does not say the queue is
+   * empty: the worker reads again, or blocks on every shard at once ({@link #awaitAny}), which
+   * wakes at once when any of them has entries.
    */
   @Override
   public Map<String, Fetched> fetchEach(
       Map<String, Integer> counts, String consumer, Duration keySlotLease) {
     List<String> queues = List.copyOf(counts.keySet());
-    List<String> shardQueues = new ArrayList<>(queues.size());
     List<ScriptCall> calls = new ArrayList<>(queues.size());
-    List<Integer> firstCall = new ArrayList<>(queues.size());
+    List<String> read = new ArrayList<>(queues.size());
     for (String q : queues) {
-      firstCall.add(calls.size());
-      int n = shards.of(q);
-      int count = counts.get(q);
-      int start = n == 1 ? 0 : Math.floorMod(turn.getAndIncrement(), n);
-      for (int k = 0; k < n; k++) {
-        int i = (start + k) % n;
-        String shard = QueueShards.shardQueue(q, i);
-        int share = count / n + (k < count % n ? 1 : 0);
-        shardQueues.add(shard);
-        calls.add(scripts.fetch(shard, RedisKeys.WORKER_GROUP, consumer, share, keySlotLease));
-      }
+      int n = QueueShards.hasShard(q) ? 1 : shards.of(q);
+      String shard =
+          n == 1 ? q : QueueShards.shardQueue(q, Math.floorMod(turn.getAndIncrement(), n));
+      read.add(shard);
+      calls.add(
+          scripts.fetch(shard, RedisKeys.WORKER_GROUP, consumer, counts.get(q), keySlotLease));
     }
-    firstCall.add(calls.size());
     List<Object> replies = runner.run(calls);
     Map<String, Fetched> result = new LinkedHashMap<>();
     for (int i = 0; i < queues.size(); i++) {
-      List<Fetched> parts = new ArrayList<>();
-      for (int c = firstCall.get(i); c < firstCall.get(i + 1); c++) {
-        parts.add(fetched(shardQueues.get(c), (List<?>) replies.get(c)));
-      }
-      result.put(queues.get(i), merge(parts));
+      result.put(queues.get(i), fetched(read.get(i), (List<?>) replies.get(i)));
     }
     return result;
-  }
-
-  /** One queue's reads of its shards as one: any shard's entries left, the soonest token. */
-  private static Fetched merge(List<Fetched> parts) {
-    if (parts.size() == 1) {
-      return parts.get(0);
-    }
-    List<Delivery> deliveries = new ArrayList<>();
-    boolean more = false;
-    boolean paused = true;
-    long wait = -1;
-    for (Fetched f : parts) {
-      deliveries.addAll(f.deliveries());
-      more |= f.more();
-      paused &= f.paused();
-      if (f.rated()) {
-        wait = wait < 0 ? f.waitMs() : Math.min(wait, f.waitMs());
-      }
-    }
-    return new Fetched(deliveries, more, paused, wait);
   }
 
   /**
