@@ -72,6 +72,9 @@ class ManyCoordinatorsIT {
   private TestEnvironment env;
   private RoundRobinProxy proxy;
   private HttpServer receiver;
+  private int downPort;
+  private String downJob;
+  private long downSince;
 
   @BeforeAll
   void start(TestEnvironment env) throws Exception {
@@ -97,6 +100,7 @@ class ManyCoordinatorsIT {
       vars.put("SLUICE_WEBHOOK_ALLOW", "127.0.0.1/32");
       vars.put("SLUICE_WEBHOOK_TIMEOUT", "30s");
       vars.put("SLUICE_WEBHOOK_RETRY_BASE", "200ms");
+      vars.put("SLUICE_WEBHOOK_RETRY_MAX", "5s");
       coordinators.add(ChildApi.start("io.sluice.coordinator.CoordinatorMain", node, vars, logs));
       ports.add(port);
     }
@@ -117,6 +121,13 @@ class ManyCoordinatorsIT {
           .until(() -> calls.get("http://127.0.0.1:" + port + "/health/ready").statusCode() == 200);
     }
     proxy = new RoundRobinProxy(ports);
+    // A job whose receiver is down (nothing listens on its port) for the first minute of the run;
+    // the last test brings it up and the callback must still arrive.
+    downPort = FaultHarness.freePort();
+    ObjectNode body = (ObjectNode) Json.read(FaultHarness.wordcountBody("down for a minute", 1, 0));
+    body.putObject("callback").put("url", "http://127.0.0.1:" + downPort + "/hook");
+    downJob = client().submit(body).id().toString();
+    downSince = System.nanoTime();
   }
 
   @AfterAll
@@ -158,6 +169,66 @@ class ManyCoordinatorsIT {
                             "SELECT status FROM webhook_outbox WHERE job_id = '"
                                 + job.id()
                                 + "'")));
+  }
+
+  @Test
+  @Order(99)
+  void aReceiverDownForAMinuteStillGetsTheCallback() throws Exception {
+    Awaitility.await("the job ends and its callback fails while nothing listens")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> attempts(downJob) >= 3);
+    long downFor = Duration.ofSeconds(61).toNanos() - (System.nanoTime() - downSince);
+    if (downFor > 0) {
+      Thread.sleep(downFor / 1_000_000);
+    }
+    int failed = attempts(downJob);
+    assertThat(scalarText(outboxOf(downJob, "status"))).isEqualTo("PENDING");
+    List<String> got = new CopyOnWriteArrayList<>();
+    HttpServer late =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), downPort), 20);
+    late.createContext(
+        "/hook",
+        exchange -> {
+          got.add(exchange.getRequestHeaders().getFirst("Sluice-Webhook-Attempt"));
+          exchange.getRequestBody().readAllBytes();
+          exchange.sendResponseHeaders(204, -1);
+          exchange.close();
+        });
+    late.start();
+    try {
+      Awaitility.await("the callback arrives once the receiver is back")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> "DELIVERED".equals(scalarText(outboxOf(downJob, "status"))));
+    } finally {
+      late.stop(0);
+    }
+    assertThat(got).as("delivered once, as a later attempt").hasSize(1);
+    assertThat(Integer.parseInt(got.get(0))).isGreaterThan(failed);
+    assertThat(
+            scalarText(
+                "SELECT a.status_code FROM webhook_attempts a JOIN webhook_outbox o"
+                    + " ON o.id = a.outbox_id WHERE o.job_id = '"
+                    + downJob
+                    + "' ORDER BY a.attempt DESC LIMIT 1"))
+        .as("the last attempt recorded is the answered one")
+        .isEqualTo("204");
+    System.out.printf(
+        "ManyCoordinatorsIT: receiver down %d s, %d failed attempts, delivered as attempt %s%n",
+        (System.nanoTime() - downSince) / 1_000_000_000L, failed, got.get(0));
+  }
+
+  private static String outboxOf(String job, String column) {
+    return "SELECT " + column + " FROM webhook_outbox WHERE job_id = '" + job + "'";
+  }
+
+  private int attempts(String job) throws Exception {
+    String n =
+        scalarText(
+            "SELECT count(*) FROM webhook_attempts a JOIN webhook_outbox o ON o.id = a.outbox_id"
+                + " WHERE o.job_id = '"
+                + job
+                + "'");
+    return n == null ? 0 : Integer.parseInt(n);
   }
 
   /** Holds the first delivery unanswered until the test ends; answers the others 204. */
