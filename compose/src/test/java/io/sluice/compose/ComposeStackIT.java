@@ -1,0 +1,297 @@
+package io.sluice.compose;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.embedded.FreePort;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code docker-compose.yml} brought up on a real Docker engine ({@code -Dcompose.stack}, see the
+ * README; skipped otherwise): the images of this build, Redis and PostgreSQL as the file names them
+ * (stand-ins where Docker Hub cannot be reached), secrets generated for this run, the API published
+ * on a free loopback port. A slow {@code wordcount} job is submitted over HTTP, and while it runs
+ * the workers are scaled 3 → 1 → 4 and one of them is SIGKILLed holding tasks. The job must succeed
+ * with the exact count, each task committed once, the killed worker's tasks run again elsewhere,
+ * and the job collected once. The project is removed with its volumes at the end.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ComposeStackIT {
+  private static final int LINES = 6_000;
+  private static final int LINES_PER_TASK = 2;
+  private static final int TASK_DELAY_MS = 1_000;
+  private static final Pattern WORKER_READY = Pattern.compile("Worker (\\S+) ready on port");
+
+  private final Map<String, String> workerIds = new LinkedHashMap<>();
+  private ComposeProject project;
+  private JobClient api;
+  private Thread downOnExit;
+
+  @BeforeAll
+  @Timeout(value = 15, unit = TimeUnit.MINUTES)
+  void upWithThreeWorkers() throws Exception {
+    Assumptions.assumeTrue(
+        Boolean.getBoolean("sluice.compose.stack"),
+        "the compose stack runs on a Docker engine with -Dcompose.stack (see the README)");
+    Path dir = ComposeFile.dir();
+    ComposeFile file = ComposeFile.load(ComposeFile.dotEnv(dir.resolve(".env.example")));
+    for (String line :
+        StackImages.provide(
+            file,
+            dir,
+            Path.of(System.getProperty("sluice.coordinator.image")),
+            Path.of(System.getProperty("sluice.worker.image")))) {
+      System.out.println("compose-stack: " + line);
+    }
+    String token = secret();
+    int port = FreePort.find();
+    Map<String, String> variables = new LinkedHashMap<>();
+    variables.put("REDIS_PASSWORD", secret());
+    variables.put("POSTGRES_ADMIN_PASSWORD", secret());
+    variables.put("PG_OWNER_PASSWORD", secret());
+    variables.put("PG_APP_PASSWORD", secret());
+    variables.put("API_TOKENS", "stack:" + token);
+    variables.put("IMAGE_TAG", System.getProperty("sluice.project.version"));
+    variables.put("COORDINATOR_PUBLISH", "127.0.0.1:" + port);
+    project = new ComposeProject(dir, "sluiceit" + secret().substring(0, 10), variables);
+    downOnExit = new Thread(project::down, "compose-down-" + project.name());
+    Runtime.getRuntime().addShutdownHook(downOnExit);
+    System.out.println("compose-stack: project " + project.name() + " with " + project.tool());
+    project.up(3);
+    awaitHealthy(3);
+    api = new JobClient("http://127.0.0.1:" + port, token);
+  }
+
+  @AfterAll
+  void down() {
+    if (project == null) {
+      return;
+    }
+    Cli.Result down = project.down();
+    Runtime.getRuntime().removeShutdownHook(downOnExit);
+    down.ok();
+    assertThat(project.running("worker")).isEmpty();
+  }
+
+  @Test
+  @Timeout(value = 6, unit = TimeUnit.MINUTES)
+  void aJobCountsExactlyWhileWorkersAreScaledThreeToOneToFourAndOneIsKilled() throws Exception {
+    String text = text(LINES, 14);
+    String id = api.submitWordcount(text, LINES_PER_TASK, TASK_DELAY_MS);
+    int taskCount = LINES / LINES_PER_TASK;
+    try {
+      awaitSucceeded(id, taskCount / 10);
+      project.scaleWorkers(1);
+      assertThat(project.running("worker")).hasSize(1);
+      int atOne = assertMidJob(id, taskCount);
+      awaitSucceeded(id, atOne + taskCount / 10);
+      project.scaleWorkers(4);
+      awaitHealthy(4);
+      String victim = awaitEveryWorkerHoldingTasks(id);
+      project.kill(victim);
+      List<String> stranded = runningSeqs(id, workerIds.get(victim));
+      assertThat(stranded).as("tasks the killed worker held when it died").isNotEmpty();
+      assertMidJob(id, taskCount);
+
+      JsonNode job = api.awaitTerminal(id, Duration.ofMinutes(4));
+      assertCountedExactlyOnce(id, job, text, taskCount);
+      assertRunAgainElsewhere(id, stranded, workerIds.get(victim));
+      assertThat(committers(id))
+          .as("every worker but the killed one committed tasks of the job")
+          .containsAll(
+              workerIds.values().stream().filter(w -> !w.equals(workerIds.get(victim))).toList());
+    } catch (AssertionError | RuntimeException e) {
+      throw new AssertionError(e.getMessage() + "\n--- compose logs ---\n" + project.logsTail(), e);
+    }
+  }
+
+  private void assertCountedExactlyOnce(String id, JsonNode job, String text, int taskCount) {
+    assertThat(job.path("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
+    assertThat(job.path("taskCount").asInt()).isEqualTo(taskCount);
+    assertThat(job.path("tasksSucceeded").asInt()).isEqualTo(taskCount);
+    assertThat(job.path("tasksFailed").asInt()).isZero();
+    List<String> words = words(text);
+    assertThat(job.path("result").path("totalWords").asLong()).isEqualTo(words.size());
+    assertThat(job.path("result").path("distinctWords").asLong())
+        .isEqualTo(new HashSet<>(words).size());
+    assertThat(scalar("SELECT count(*) FROM tasks WHERE job_id = '" + id + "'"))
+        .isEqualTo(taskCount);
+    assertThat(
+            scalar(
+                "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'SUCCEEDED'"))
+        .as("each task has one committed result")
+        .isEqualTo(taskCount);
+    assertThat(
+            scalar(
+                "SELECT count(*) FROM job_events WHERE job_id = '"
+                    + id
+                    + "' AND to_status = 'SUCCEEDED'"))
+        .as("collected exactly once")
+        .isEqualTo(1);
+    assertThat(scalar("SELECT collect_attempts FROM jobs WHERE id = '" + id + "'")).isEqualTo(1);
+  }
+
+  private void assertRunAgainElsewhere(String id, List<String> seqs, String deadWorker) {
+    List<String> rows =
+        project.psql(
+            "SELECT seq || ' ' || status || ' ' || attempt || ' ' || worker_id FROM tasks"
+                + " WHERE job_id = '"
+                + id
+                + "' AND seq IN ("
+                + String.join(",", seqs)
+                + ") ORDER BY seq");
+    assertThat(rows).hasSameSizeAs(seqs);
+    for (String row : rows) {
+      String[] f = row.split(" ");
+      assertThat(f[1]).as(row).isEqualTo("SUCCEEDED");
+      assertThat(Integer.parseInt(f[2])).as("attempt of " + row).isGreaterThan(1);
+      assertThat(f[3]).as(row).isNotEqualTo(deadWorker);
+    }
+  }
+
+  /** The job's counts now, asserting it is still running: what happens next is mid-job. */
+  private int assertMidJob(String id, int taskCount) {
+    JsonNode job = api.job(id);
+    assertThat(job.path("status").asText()).as(job.toString()).isEqualTo("RUNNING");
+    int succeeded = job.path("tasksSucceeded").asInt();
+    assertThat(succeeded).as("tasks succeeded so far").isLessThan(taskCount);
+    return succeeded;
+  }
+
+  private void awaitSucceeded(String id, int atLeast) {
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> api.job(id).path("tasksSucceeded").asInt() >= atLeast);
+  }
+
+  /** Every service healthy and {@code workers} workers; learns each worker's id from its log. */
+  private void awaitHealthy(int workers) {
+    try {
+      await()
+          .atMost(Duration.ofMinutes(3))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(
+              () -> {
+                List<String> running = project.running("worker");
+                return running.size() == workers
+                    && allHealthy("redis", "postgres", "coordinator", "worker");
+              });
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("stack not healthy:\n" + project.logsTail(), e);
+    }
+    for (String container : project.running("worker")) {
+      workerIds.computeIfAbsent(container, this::workerId);
+    }
+  }
+
+  private boolean allHealthy(String... services) {
+    for (String service : services) {
+      List<String> running = project.running(service);
+      if (running.isEmpty() || !running.stream().allMatch(c -> "healthy".equals(health(c)))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private String health(String container) {
+    return project.health(container);
+  }
+
+  private String workerId(String container) {
+    Matcher m = WORKER_READY.matcher(project.logs(container));
+    if (!m.find()) {
+      throw new AssertionError("no worker id in the log of " + container);
+    }
+    return m.group(1);
+  }
+
+  /** Waits until each running worker holds tasks of the job; returns a newest one's container. */
+  private String awaitEveryWorkerHoldingTasks(String id) {
+    List<String> running = project.running("worker");
+    Predicate<List<String>> allHold =
+        holders -> running.stream().allMatch(c -> holders.contains(workerIds.get(c)));
+    await()
+        .atMost(Duration.ofMinutes(1))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                project.psql(
+                    "SELECT DISTINCT worker_id FROM tasks WHERE job_id = '"
+                        + id
+                        + "' AND status = 'RUNNING'"),
+            allHold);
+    // docker ps lists the newest container first: one of the workers the scale-up started.
+    return running.getFirst();
+  }
+
+  private List<String> runningSeqs(String id, String worker) {
+    return project.psql(
+        "SELECT seq FROM tasks WHERE job_id = '"
+            + id
+            + "' AND status = 'RUNNING' AND worker_id = '"
+            + worker
+            + "'");
+  }
+
+  private Set<String> committers(String id) {
+    return new HashSet<>(
+        project.psql("SELECT DISTINCT worker_id FROM tasks WHERE job_id = '" + id + "'"));
+  }
+
+  private long scalar(String sql) {
+    return Long.parseLong(project.psql(sql).getFirst());
+  }
+
+  /** Deterministic text of {@code lines} lines: mixed case, punctuation, accented letters. */
+  static String text(int lines, long seed) {
+    String[] vocabulary = {"Sluice", "job", "Worker", "scale", "naïve", "Zürich", "the", "a", "of"};
+    Random random = new Random(seed);
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < lines; i++) {
+      int n = 3 + random.nextInt(10);
+      for (int w = 0; w < n; w++) {
+        sb.append(vocabulary[random.nextInt(vocabulary.length)]).append(w % 4 == 3 ? ", " : " ");
+      }
+      sb.append(i % 7 == 0 ? "-- 42!\n" : "word" + (i % 50) + ".\n");
+    }
+    return sb.toString();
+  }
+
+  /** The words the contract counts: lower-cased, split on non-letters (digits split too). */
+  static List<String> words(String text) {
+    return Pattern.compile("\\P{L}+")
+        .splitAsStream(text.toLowerCase(Locale.ROOT))
+        .filter(w -> !w.isEmpty())
+        .toList();
+  }
+
+  private static String secret() {
+    byte[] bytes = new byte[16];
+    new SecureRandom().nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
+  }
+}
