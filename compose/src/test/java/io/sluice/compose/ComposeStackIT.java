@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ComposeStackIT {
-  private static final int LINES = 6_000;
+  private static final int LINES = 8_000;
   private static final int LINES_PER_TASK = 2;
   private static final int TASK_DELAY_MS = 1_000;
   private static final Pattern WORKER_READY = Pattern.compile("Worker (\\S+) ready on port");
@@ -48,6 +48,7 @@ class ComposeStackIT {
   private ComposeProject project;
   private JobClient api;
   private Thread downOnExit;
+  private final long began = System.nanoTime();
 
   @BeforeAll
   @Timeout(value = 15, unit = TimeUnit.MINUTES)
@@ -63,7 +64,7 @@ class ComposeStackIT {
             dir,
             Path.of(System.getProperty("sluice.coordinator.image")),
             Path.of(System.getProperty("sluice.worker.image")))) {
-      System.out.println("compose-stack: " + line);
+      log("%s", line);
     }
     String token = secret();
     int port = FreePort.find();
@@ -78,9 +79,11 @@ class ComposeStackIT {
     project = new ComposeProject(dir, "sluiceit" + secret().substring(0, 10), variables);
     downOnExit = new Thread(project::down, "compose-down-" + project.name());
     Runtime.getRuntime().addShutdownHook(downOnExit);
-    System.out.println("compose-stack: project " + project.name() + " with " + project.tool());
+    log("project %s with %s", project.name(), project.tool());
     project.up(3);
+    log("up");
     awaitHealthy(3);
+    log("healthy with 3 workers");
     api = new JobClient("http://127.0.0.1:" + port, token);
   }
 
@@ -90,6 +93,7 @@ class ComposeStackIT {
       return;
     }
     Cli.Result down = project.down();
+    log("down -v");
     Runtime.getRuntime().removeShutdownHook(downOnExit);
     down.ok();
     assertThat(project.running("worker")).isEmpty();
@@ -102,20 +106,27 @@ class ComposeStackIT {
     String id = api.submitWordcount(text, LINES_PER_TASK, TASK_DELAY_MS);
     int taskCount = LINES / LINES_PER_TASK;
     try {
+      step(id, "submitted; 3 workers");
       awaitSucceeded(id, taskCount / 10);
       project.scaleWorkers(1);
       assertThat(project.running("worker")).hasSize(1);
       int atOne = assertMidJob(id, taskCount);
+      step(id, "scaled to 1 worker");
       awaitSucceeded(id, atOne + taskCount / 10);
       project.scaleWorkers(4);
-      awaitHealthy(4);
+      awaitWorkersReady(4);
+      step(id, "scaled to 4 workers, all ready");
       String victim = awaitEveryWorkerHoldingTasks(id);
       project.kill(victim);
       List<String> stranded = runningSeqs(id, workerIds.get(victim));
+      step(id, "killed " + workerIds.get(victim) + " holding " + stranded.size() + " task(s)");
       assertThat(stranded).as("tasks the killed worker held when it died").isNotEmpty();
       assertMidJob(id, taskCount);
 
       JsonNode job = api.awaitTerminal(id, Duration.ofMinutes(4));
+      step(id, "finished");
+      awaitHealthy(3);
+      log("the stack is healthy with the 3 workers left");
       assertCountedExactlyOnce(id, job, text, taskCount);
       assertRunAgainElsewhere(id, stranded, workerIds.get(victim));
       assertThat(committers(id))
@@ -123,8 +134,31 @@ class ComposeStackIT {
           .containsAll(
               workerIds.values().stream().filter(w -> !w.equals(workerIds.get(victim))).toList());
     } catch (AssertionError | RuntimeException e) {
-      throw new AssertionError(e.getMessage() + "\n--- compose logs ---\n" + project.logsTail(), e);
+      throw new AssertionError(
+          e.getMessage()
+              + "\n--- job ---\n"
+              + api.job(id)
+              + "\n--- compose logs ---\n"
+              + project.logsTail(),
+          e);
     }
+  }
+
+  /** One line per step with the job's counts then. */
+  private void step(String id, String what) {
+    JsonNode job = api.job(id);
+    log(
+        "%s (job %s, %d of %d tasks succeeded)",
+        what,
+        job.path("status").asText(),
+        job.path("tasksSucceeded").asInt(),
+        job.path("taskCount").asInt());
+  }
+
+  /** A line of the test's report, with the seconds since the class began. */
+  private void log(String format, Object... args) {
+    System.out.printf(
+        "compose-stack: %6.1f s %s%n", (System.nanoTime() - began) / 1e9, format.formatted(args));
   }
 
   private void assertCountedExactlyOnce(String id, JsonNode job, String text, int taskCount) {
@@ -187,24 +221,43 @@ class ComposeStackIT {
         .until(() -> api.job(id).path("tasksSucceeded").asInt() >= atLeast);
   }
 
-  /** Every service healthy and {@code workers} workers; learns each worker's id from its log. */
+  /** Every service healthy (Docker's health checks) with {@code workers} workers running. */
   private void awaitHealthy(int workers) {
     try {
       await()
           .atMost(Duration.ofMinutes(3))
           .pollInterval(Duration.ofSeconds(1))
           .until(
-              () -> {
-                List<String> running = project.running("worker");
-                return running.size() == workers
-                    && allHealthy("redis", "postgres", "coordinator", "worker");
-              });
+              () ->
+                  project.running("worker").size() == workers
+                      && allHealthy("redis", "postgres", "coordinator", "worker"));
     } catch (ConditionTimeoutException e) {
       throw new AssertionError("stack not healthy:\n" + project.logsTail(), e);
     }
-    for (String container : project.running("worker")) {
-      workerIds.computeIfAbsent(container, this::workerId);
-    }
+    awaitWorkersReady(workers);
+  }
+
+  /**
+   * {@code workers} workers running, each of which logged that it is ready; learns their ids. Not
+   * Docker's health: its checks run every few seconds, and a job would not wait for them.
+   */
+  private void awaitWorkersReady(int workers) {
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () -> {
+              List<String> running = project.running("worker");
+              for (String container : running) {
+                if (!workerIds.containsKey(container)) {
+                  Matcher m = WORKER_READY.matcher(project.logs(container));
+                  if (m.find()) {
+                    workerIds.put(container, m.group(1));
+                  }
+                }
+              }
+              return running.size() == workers && workerIds.keySet().containsAll(running);
+            });
   }
 
   private boolean allHealthy(String... services) {
@@ -219,14 +272,6 @@ class ComposeStackIT {
 
   private String health(String container) {
     return project.health(container);
-  }
-
-  private String workerId(String container) {
-    Matcher m = WORKER_READY.matcher(project.logs(container));
-    if (!m.find()) {
-      throw new AssertionError("no worker id in the log of " + container);
-    }
-    return m.group(1);
   }
 
   /** Waits until each running worker holds tasks of the job; returns a newest one's container. */
