@@ -46,6 +46,7 @@ class ComposeStackIT {
 
   private final Map<String, String> workerIds = new LinkedHashMap<>();
   private ComposeProject project;
+  private StackRecords records;
   private JobClient api;
   private Thread downOnExit;
   private final long began = System.nanoTime();
@@ -77,6 +78,7 @@ class ComposeStackIT {
     variables.put("IMAGE_TAG", System.getProperty("sluice.project.version"));
     variables.put("COORDINATOR_PUBLISH", "127.0.0.1:" + port);
     project = new ComposeProject(dir, "sluiceit" + secret().substring(0, 10), variables);
+    records = new StackRecords(project);
     downOnExit = new Thread(project::down, "compose-down-" + project.name());
     Runtime.getRuntime().addShutdownHook(downOnExit);
     log("project %s with %s", project.name(), project.tool());
@@ -118,7 +120,7 @@ class ComposeStackIT {
       step(id, "scaled to 4 workers, all ready");
       String victim = awaitEveryWorkerHoldingTasks(id);
       project.kill(victim);
-      List<String> stranded = runningSeqs(id, workerIds.get(victim));
+      List<String> stranded = records.heldBy(id, workerIds.get(victim));
       step(id, "killed " + workerIds.get(victim) + " holding " + stranded.size() + " task(s)");
       assertThat(stranded).as("tasks the killed worker held when it died").isNotEmpty();
       assertMidJob(id, taskCount);
@@ -129,7 +131,7 @@ class ComposeStackIT {
       log("the stack is healthy with the 3 workers left");
       assertCountedExactlyOnce(id, job, text, taskCount);
       assertRunAgainElsewhere(id, stranded, workerIds.get(victim));
-      assertThat(committers(id))
+      assertThat(records.committers(id))
           .as("every worker but the killed one committed tasks of the job")
           .containsAll(
               workerIds.values().stream().filter(w -> !w.equals(workerIds.get(victim))).toList());
@@ -137,10 +139,18 @@ class ComposeStackIT {
       throw new AssertionError(
           e.getMessage()
               + "\n--- job ---\n"
-              + api.job(id)
+              + describe(id)
               + "\n--- compose logs ---\n"
               + project.logsTail(),
           e);
+    }
+  }
+
+  private String describe(String id) {
+    try {
+      return api.job(id).toString();
+    } catch (RuntimeException | AssertionError e) {
+      return "(not readable: " + e.getMessage() + ")";
     }
   }
 
@@ -170,38 +180,21 @@ class ComposeStackIT {
     assertThat(job.path("result").path("totalWords").asLong()).isEqualTo(words.size());
     assertThat(job.path("result").path("distinctWords").asLong())
         .isEqualTo(new HashSet<>(words).size());
-    assertThat(scalar("SELECT count(*) FROM tasks WHERE job_id = '" + id + "'"))
-        .isEqualTo(taskCount);
-    assertThat(
-            scalar(
-                "SELECT count(*) FROM tasks WHERE job_id = '" + id + "' AND status = 'SUCCEEDED'"))
+    assertThat(records.tasks(id)).isEqualTo(taskCount);
+    assertThat(records.tasksIn(id, "SUCCEEDED"))
         .as("each task has one committed result")
         .isEqualTo(taskCount);
-    assertThat(
-            scalar(
-                "SELECT count(*) FROM job_events WHERE job_id = '"
-                    + id
-                    + "' AND to_status = 'SUCCEEDED'"))
-        .as("collected exactly once")
-        .isEqualTo(1);
-    assertThat(scalar("SELECT collect_attempts FROM jobs WHERE id = '" + id + "'")).isEqualTo(1);
+    assertThat(records.successes(id)).as("collected exactly once").isEqualTo(1);
+    assertThat(records.collectAttempts(id)).isEqualTo(1);
   }
 
   private void assertRunAgainElsewhere(String id, List<String> seqs, String deadWorker) {
-    List<String> rows =
-        project.psql(
-            "SELECT seq || ' ' || status || ' ' || attempt || ' ' || worker_id FROM tasks"
-                + " WHERE job_id = '"
-                + id
-                + "' AND seq IN ("
-                + String.join(",", seqs)
-                + ") ORDER BY seq");
+    List<StackRecords.TaskRow> rows = records.rows(id, seqs);
     assertThat(rows).hasSameSizeAs(seqs);
-    for (String row : rows) {
-      String[] f = row.split(" ");
-      assertThat(f[1]).as(row).isEqualTo("SUCCEEDED");
-      assertThat(Integer.parseInt(f[2])).as("attempt of " + row).isGreaterThan(1);
-      assertThat(f[3]).as(row).isNotEqualTo(deadWorker);
+    for (StackRecords.TaskRow row : rows) {
+      assertThat(row.status()).as(row.toString()).isEqualTo("SUCCEEDED");
+      assertThat(row.attempt()).as("attempt of " + row).isGreaterThan(1);
+      assertThat(row.workerId()).as(row.toString()).isNotEqualTo(deadWorker);
     }
   }
 
@@ -263,52 +256,25 @@ class ComposeStackIT {
   private boolean allHealthy(String... services) {
     for (String service : services) {
       List<String> running = project.running(service);
-      if (running.isEmpty() || !running.stream().allMatch(c -> "healthy".equals(health(c)))) {
+      if (running.isEmpty()
+          || !running.stream().allMatch(c -> "healthy".equals(project.health(c)))) {
         return false;
       }
     }
     return true;
   }
 
-  private String health(String container) {
-    return project.health(container);
-  }
-
   /** Waits until each running worker holds tasks of the job; returns a newest one's container. */
   private String awaitEveryWorkerHoldingTasks(String id) {
     List<String> running = project.running("worker");
-    Predicate<List<String>> allHold =
+    Predicate<Set<String>> allHold =
         holders -> running.stream().allMatch(c -> holders.contains(workerIds.get(c)));
     await()
         .atMost(Duration.ofMinutes(1))
         .pollInterval(Duration.ofMillis(500))
-        .until(
-            () ->
-                project.psql(
-                    "SELECT DISTINCT worker_id FROM tasks WHERE job_id = '"
-                        + id
-                        + "' AND status = 'RUNNING'"),
-            allHold);
+        .until(() -> records.holders(id), allHold);
     // docker ps lists the newest container first: one of the workers the scale-up started.
     return running.getFirst();
-  }
-
-  private List<String> runningSeqs(String id, String worker) {
-    return project.psql(
-        "SELECT seq FROM tasks WHERE job_id = '"
-            + id
-            + "' AND status = 'RUNNING' AND worker_id = '"
-            + worker
-            + "'");
-  }
-
-  private Set<String> committers(String id) {
-    return new HashSet<>(
-        project.psql("SELECT DISTINCT worker_id FROM tasks WHERE job_id = '" + id + "'"));
-  }
-
-  private long scalar(String sql) {
-    return Long.parseLong(project.psql(sql).getFirst());
   }
 
   /** Deterministic text of {@code lines} lines: mixed case, punctuation, accented letters. */
