@@ -127,14 +127,14 @@ class ComposeStackIT {
 
       JsonNode job = api.awaitTerminal(id, Duration.ofMinutes(4));
       step(id, "finished");
-      awaitHealthy(3);
-      log("the stack is healthy with the 3 workers left");
       assertCountedExactlyOnce(id, job, text, taskCount);
       assertRunAgainElsewhere(id, stranded, workerIds.get(victim));
       assertThat(records.committers(id))
           .as("every worker but the killed one committed tasks of the job")
           .containsAll(
               workerIds.values().stream().filter(w -> !w.equals(workerIds.get(victim))).toList());
+      awaitHealthy(3);
+      log("the stack is healthy with the 3 workers left");
     } catch (AssertionError | RuntimeException e) {
       throw new AssertionError(
           e.getMessage()
