@@ -177,8 +177,11 @@ class ComposeStackIT {
     assertThat(job.path("tasksSucceeded").asInt()).isEqualTo(taskCount);
     assertThat(job.path("tasksFailed").asInt()).isZero();
     List<String> words = words(text);
-    assertThat(job.path("result").path("totalWords").asLong()).isEqualTo(words.size());
+    assertThat(job.path("result").path("totalWords").asLong())
+        .as("totalWords")
+        .isEqualTo(words.size());
     assertThat(job.path("result").path("distinctWords").asLong())
+        .as("distinctWords")
         .isEqualTo(new HashSet<>(words).size());
     assertThat(records.tasks(id)).isEqualTo(taskCount);
     assertThat(records.tasksIn(id, "SUCCEEDED"))
