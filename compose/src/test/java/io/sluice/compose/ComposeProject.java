@@ -12,7 +12,7 @@ import java.util.Map;
  * and volumes are prefixed with that name and {@link #down()} removes exactly them. Uses {@code
  * docker compose} (v2) where the plugin is installed, else {@code docker-compose} (v1.29); the
  * file's variables (secrets, the image tag, the published port) come from the environment given,
- * never from a {@code .env} file.
+ * which wins over a {@code compose/.env} a developer may have.
  */
 final class ComposeProject {
   private static final Duration UP = Duration.ofMinutes(4);
