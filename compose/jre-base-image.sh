@@ -4,7 +4,7 @@
 # reached. The production base stays eclipse-temurin:21-jre; this one is a stand-in made from the
 # build machine: a jlink'ed runtime of the JDK running the build, the glibc libraries it links
 # against, /tmp, and a passwd entry for the images' user (10001). No shell, no package manager, no
-# curl (so the compose health checks need the real base).
+# curl: the compose health checks run io.sluice.health.HealthProbe in the image's own JVM.
 #
 #   compose/jre-base-image.sh OUT.tar [JAVA_HOME]
 set -euo pipefail

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -107,6 +108,16 @@ class ComposeFileTest {
         .isGreaterThan(drain.plusSeconds(5));
     assertThat(compose.list("coordinator", "ports"))
         .containsExactly("8080:" + compose.environment("coordinator").get("SLUICE_HTTP_PORT"));
+  }
+
+  @Test
+  void theCoordinatorIsPublishedOn8080UnlessCoordinatorPublishNamesAnotherAddress()
+      throws IOException {
+    Map<String, String> vars =
+        new LinkedHashMap<>(ComposeFile.dotEnv(ComposeFile.dir().resolve(".env.example")));
+    vars.put("COORDINATOR_PUBLISH", "127.0.0.1:18080");
+    assertThat(ComposeFile.load(vars).list("coordinator", "ports"))
+        .containsExactly("127.0.0.1:18080:8080");
   }
 
   @Test
