@@ -47,42 +47,6 @@ public record NewJob(
     limits = limits == null ? TimeLimits.NONE : limits;
   }
 
-  /** A submission without a concurrency key. */
-  public NewJob(
-      UUID id,
-      String tenant,
-      String type,
-      String queue,
-      JsonNode payload,
-      String idempotencyKey,
-      String requestHash,
-      int priority,
-      int maxAttempts,
-      String onTaskFailure,
-      JsonNode labels,
-      Instant runAt,
-      List<NewStage> stages,
-      TimeLimits limits,
-      Callback callback) {
-    this(
-        id,
-        tenant,
-        type,
-        queue,
-        payload,
-        idempotencyKey,
-        requestHash,
-        priority,
-        maxAttempts,
-        onTaskFailure,
-        labels,
-        runAt,
-        stages,
-        limits,
-        callback,
-        null);
-  }
-
   /** A submission without a callback. */
   public NewJob(
       UUID id,
@@ -114,6 +78,7 @@ public record NewJob(
         runAt,
         stages,
         limits,
+        null,
         null);
   }
 
@@ -149,6 +114,7 @@ public record NewJob(
         null,
         List.of(),
         TimeLimits.NONE,
+        null,
         null);
   }
 }
