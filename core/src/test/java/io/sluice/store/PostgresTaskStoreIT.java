@@ -128,7 +128,8 @@ class PostgresTaskStoreIT {
         }
         List<ClaimedTask> winners = new ArrayList<>();
         for (Future<List<ClaimedTask>> claim : claims) {
-          winners.addAll(claim.get(30, TimeUnit.SECONDS));
+          // Longer than the barrier's wait, so a slow first connection fails there, by name.
+          winners.addAll(claim.get(90, TimeUnit.SECONDS));
         }
         assertThat(winners).as("claims of task %d", seq).hasSize(1);
         ClaimedTask winner = winners.get(0);
