@@ -257,7 +257,10 @@ class OverloadSheddingIT {
     System.out.printf(
         "overload: %d jobs in 5 s, %d left at the end, drained at %.0f/s, %.0f/s overall%n",
         total, left, drain, whole);
-    return Math.max(drain, whole);
+    // A drain of a few jobs measures their latency, not a rate: with the submitters kept up with
+    // (a CI run left 21 jobs, "drained at 808/s" in 26 ms against 214/s overall, and three times
+    // that overran the test JVM's file descriptors), only a real backlog's drain counts.
+    return left >= 200 ? Math.max(drain, whole) : whole;
   }
 
   /** The median latencies of three probes on the idle stack: submit to task start, to SUCCEEDED. */
