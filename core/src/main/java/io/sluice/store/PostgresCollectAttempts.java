@@ -72,8 +72,9 @@ public final class PostgresCollectAttempts {
   private static final String OPEN_ALL =
       """
       WITH locked AS MATERIALIZED (
-        SELECT j.id, j.status AS old_status FROM jobs j
-         WHERE j.id = ANY (?::uuid[]) AND (%1$s OR %2$s)
+        -- The gate is judged on the locked row (see PostgresJobTransitions.transitionAll).
+        SELECT j.id, j.status AS old_status, (%1$s OR %2$s) AS go FROM jobs j
+         WHERE j.id = ANY (?::uuid[])
          ORDER BY j.id
            FOR UPDATE OF j
       ), moved AS (
@@ -83,7 +84,7 @@ public final class PostgresCollectAttempts {
                             CASE WHEN j.status = 'COLLECTING' THEN j.collect_attempts + 1 ELSE 1 END,
                           collect_error = CASE WHEN j.status = 'COLLECTING' THEN j.collect_error END
           FROM locked o
-         WHERE j.id = o.id AND (%1$s OR %2$s)
+         WHERE j.id = o.id AND o.go
         RETURNING j.id, o.old_status, j.version, j.collect_attempts, j.collect_error, j.parent_id,
                   j.task_count
       ), logged AS (
@@ -194,10 +195,9 @@ public final class PostgresCollectAttempts {
   public List<Opened> openAll(Connection c, List<UUID> jobIds, Duration staleAfter)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(OPEN_ALL)) {
-      ps.setArray(1, uuids(c, jobIds));
-      ps.setLong(2, staleAfter.toMillis());
-      ps.setLong(3, staleAfter.toMillis());
-      ps.setString(4, JobEventKind.STATUS.name());
+      ps.setLong(1, staleAfter.toMillis());
+      ps.setArray(2, uuids(c, jobIds));
+      ps.setString(3, JobEventKind.STATUS.name());
       List<Opened> opened = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {

@@ -74,14 +74,21 @@ public final class PostgresJobTransitions {
   }
 
   // The same for many rows in one statement: locked in id order (every writer of many job rows at
-  // once takes them in that order, so two such statements cannot deadlock), one event each.
+  // once takes them in that order, so two such statements cannot deadlock), one event each. The
+  // fence is judged on the locked row (the newest version, as the lock waited for it) behind a
+  // materialized CTE, so no status predicate reaches a scan of jobs: the planner would otherwise
+  // find the rows through the partial index jobs_active, reading every entry a status change ever
+  // left there (no autovacuum prunes them here) instead of the few rows asked for. Every row is
+  // found through the primary key. The parameters are the fence's, the ids, then SET's.
   private static String transitionAll(String set, String fence) {
     return """
-        WITH moved AS (
-          UPDATE jobs j SET %s, version = j.version + 1, updated_at = now()
-            FROM (SELECT id, status AS old_status FROM jobs WHERE id = ANY(?)
-                   ORDER BY id FOR UPDATE) o
-           WHERE j.id = o.id AND %s
+        WITH o AS MATERIALIZED (
+          SELECT j.id, j.status AS old_status, %2$s AS go FROM jobs j WHERE j.id = ANY(?)
+           ORDER BY j.id FOR UPDATE OF j
+        ), moved AS (
+          UPDATE jobs j SET %1$s, version = j.version + 1, updated_at = now()
+            FROM o
+           WHERE j.id = o.id AND o.go
           RETURNING j.id, o.old_status, j.status, j.version
         ), logged AS (
           INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
@@ -148,8 +155,9 @@ public final class PostgresJobTransitions {
         SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::text[], ?::text[])
                    AS i(id, version, status, result, error)
       ), locked AS MATERIALIZED (
-        SELECT j.id FROM jobs j
-         WHERE j.id IN (SELECT id FROM i) AND j.status = 'COLLECTING'
+        -- The fence is judged on the locked row: see transitionAll.
+        SELECT j.id, j.status = 'COLLECTING' AND j.version = i.version AS go
+          FROM i JOIN jobs j ON j.id = i.id
          ORDER BY j.id
            FOR UPDATE OF j
       ), moved AS (
@@ -160,7 +168,7 @@ public final class PostgresJobTransitions {
                                        THEN COALESCE(i.error, j.error) ELSE j.error END,
                           finished_at = now(), version = j.version + 1, updated_at = now()
           FROM i, locked l
-         WHERE j.id = i.id AND l.id = i.id AND j.status = 'COLLECTING' AND j.version = i.version
+         WHERE j.id = i.id AND l.id = i.id AND l.go
            AND i.status IN ('SUCCEEDED', 'FAILED')
         RETURNING j.id, j.status, j.version, i.error
       ), logged AS (

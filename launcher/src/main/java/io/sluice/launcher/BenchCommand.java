@@ -47,13 +47,15 @@ final class BenchCommand {
           BenchDb db = BenchDb.connect(servers.env())) {
         ObjectNode line = header(o, servers, System.getenv());
         Counters counters = Counters.of(db, servers.env(), err);
+        Warmup warm = warmup(o, stack.api(), token, db, line);
         LocalStack.sleep(Duration.ofSeconds(1));
         Counters.Snapshot before = counters.read();
         Map<String, Long> pids = CpuTime.processes(stack);
         CpuTime.Snapshot cpuBefore = CpuTime.read(pids, db, counters);
-        ok = scenario(o, stack, token, db, counters, logs, line);
-        long jobs = (long) db.number("SELECT count(*) FROM jobs WHERE parent_id IS NULL");
-        long tasks = (long) db.number("SELECT count(*) FROM tasks");
+        ok = scenario(o, stack, token, db, counters, logs, line, warm);
+        long jobs =
+            (long) db.number("SELECT count(*) FROM jobs WHERE parent_id IS NULL") - warm.jobs();
+        long tasks = (long) db.number("SELECT count(*) FROM tasks") - warm.jobs();
         CpuTime.Snapshot cpuAfter = CpuTime.read(pids, db, counters);
         stack.stopProcesses();
         heap(line, logs, o.workers());
@@ -80,11 +82,12 @@ final class BenchCommand {
       BenchDb db,
       Counters counters,
       Path logs,
-      ObjectNode line)
+      ObjectNode line,
+      Warmup warm)
       throws InterruptedException {
     return switch (o.scenario()) {
       case FANOUT, SCALE -> new FanoutRun(stack.api(), err).run(o, line);
-      case STREAM, LATENCY, OVERLOAD -> stream(o, stack.api(), token, db, line);
+      case STREAM, LATENCY, OVERLOAD -> stream(o, stack.api(), token, db, line, warm);
       case BATCH -> batch(o, stack.api(), db, line);
       case SOAK -> soak(o, stack.api(), token, db, counters, logs, line);
     };
@@ -151,8 +154,43 @@ final class BenchCommand {
     return line;
   }
 
+  /**
+   * What the warm-up left in the database: its top-level jobs, and the database's clock once they
+   * had all ended (epoch seconds), from which the measured run's jobs are counted.
+   */
+  record Warmup(long jobs, double since) {
+    static final Warmup NONE = new Warmup(0, 0);
+  }
+
+  /**
+   * Offers the scenario's stream for {@code --warmup} seconds and waits for its jobs to end, so the
+   * measured run finds the JVMs' compilers done with the hot paths; nothing of it is reported but
+   * its counts.
+   */
+  private Warmup warmup(BenchOptions o, SluiceClient api, String token, BenchDb db, ObjectNode line)
+      throws InterruptedException {
+    if (o.warmup() == 0 || !o.scenario().streams()) {
+      return Warmup.NONE;
+    }
+    err.printf("bench: warming up for %d s%n", o.warmup());
+    StreamLoad.Result r =
+        new StreamLoad(api.base(), token, o.rate(), Duration.ofSeconds(o.warmup()), o.maxInFlight())
+            .run(err);
+    long jobs = (long) db.number("SELECT count(*) FROM jobs WHERE parent_id IS NULL");
+    boolean ended =
+        ServerTimings.awaitFinished(db, jobs, Duration.ofSeconds(o.drainSeconds()), err);
+    line.putObject("warmup")
+        .put("seconds", o.warmup())
+        .put("accepted", r.accepted())
+        .put("refused", r.refused())
+        .put("all_ended", ended)
+        .put("note", "not in any other figure");
+    double since = db.number("SELECT extract(epoch FROM clock_timestamp())");
+    return new Warmup(jobs, since);
+  }
+
   private boolean stream(
-      BenchOptions o, SluiceClient api, String token, BenchDb db, ObjectNode line)
+      BenchOptions o, SluiceClient api, String token, BenchDb db, ObjectNode line, Warmup warm)
       throws InterruptedException {
     o.streamRequests();
     line.put("rate", o.rate()).put("seconds", o.seconds()).put("max_in_flight", o.maxInFlight());
@@ -164,8 +202,9 @@ final class BenchCommand {
     err.printf(
         "bench: %d accepted, %d refused, %d errors; waiting for them to finish%n",
         r.accepted(), r.refused(), r.errors());
-    ServerTimings.awaitFinished(db, r.accepted(), Duration.ofSeconds(o.drainSeconds()), err);
-    ServerTimings t = ServerTimings.read(db);
+    ServerTimings.awaitFinished(
+        db, warm.jobs() + r.accepted(), Duration.ofSeconds(o.drainSeconds()), err);
+    ServerTimings t = ServerTimings.read(db, warm.since(), 1e11);
     t.write(line, r.accepted());
     return line.path("all_succeeded").asBoolean();
   }

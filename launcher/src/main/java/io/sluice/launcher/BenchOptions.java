@@ -10,6 +10,8 @@ import java.util.Set;
  * that scenario is for (BENCHMARKS.md describes each). Options a scenario does not use are accepted
  * and ignored, so one command line can be re-run with another {@code --scenario}.
  *
+ * @param warmup seconds of the same stream offered before the measured one, whose jobs are left out
+ *     of every figure (10 for {@code stream} and {@code latency}, else 0)
  * @param heap {@code -Xmx} of the coordinator and workers ({@code 256m}), or null for the JVM's
  *     default
  */
@@ -27,6 +29,7 @@ record BenchOptions(
     int fanoutEvery,
     int drainSeconds,
     int maxInFlight,
+    int warmup,
     String heap,
     boolean profile,
     boolean keepLogs) {
@@ -66,6 +69,7 @@ record BenchOptions(
           "fanout-every",
           "drain-seconds",
           "max-in-flight",
+          "warmup",
           "heap");
   static final Set<String> FLAGS = Set.of("keep-logs", "profile");
 
@@ -93,6 +97,7 @@ record BenchOptions(
           case OVERLOAD -> 10;
           default -> 30;
         };
+    int defaultWarmup = scenario == Scenario.STREAM || scenario == Scenario.LATENCY ? 10 : 0;
     String heap = args.value("heap");
     if (heap == null && scenario == Scenario.SCALE) {
       heap = "256m";
@@ -114,6 +119,7 @@ record BenchOptions(
         args.intValue("fanout-every", 60, 1, 86_400),
         args.intValue("drain-seconds", 120, 1, 86_400),
         args.intValue("max-in-flight", 4096, 1, 16_000),
+        args.intValue("warmup", defaultWarmup, 0, 3_600),
         heap,
         args.flag("profile"),
         args.flag("keep-logs"));
