@@ -12,6 +12,7 @@ import io.sluice.registry.JobTypeRegistry;
 import io.sluice.store.ConcurrencyKey;
 import io.sluice.store.Database;
 import io.sluice.store.Job;
+import io.sluice.store.JobIds;
 import io.sluice.store.NewJob;
 import io.sluice.store.NewStage;
 import io.sluice.store.PostgresJobStore;
@@ -28,7 +29,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -447,7 +447,7 @@ final class JobSubmitter {
   private NewJob newJob(
       String tenant, SubmitRequest request, String type, JsonNode payload, List<NewStage> stages) {
     return new NewJob(
-        UUID.randomUUID(),
+        JobIds.next(),
         tenant,
         type,
         request.queue(),

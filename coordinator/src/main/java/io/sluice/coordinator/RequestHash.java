@@ -3,11 +3,10 @@ package io.sluice.coordinator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.config.Sha256;
 import io.sluice.json.Json;
 import io.sluice.store.TimeLimits;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.TreeMap;
 
@@ -46,14 +45,8 @@ final class RequestHash {
         canonical.put("concurrencyLimit", r.concurrencyLimit());
       }
     }
-    try {
-      byte[] digest =
-          MessageDigest.getInstance("SHA-256")
-              .digest(Json.write(canonical).getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return HexFormat.of()
+        .formatHex(Sha256.of(Json.write(canonical).getBytes(StandardCharsets.UTF_8)));
   }
 
   /** The time limits given, each in milliseconds; none when the request gives none. */

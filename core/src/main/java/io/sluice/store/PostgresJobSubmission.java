@@ -112,7 +112,7 @@ public final class PostgresJobSubmission {
     List<UUID> withCallback = new ArrayList<>();
     List<NewJob.Callback> stageCallbacks = new ArrayList<>();
     for (int i = 0; i < job.stages().size(); i++) {
-      UUID id = UUID.randomUUID();
+      UUID id = JobIds.next();
       NewStage stage = job.stages().get(i);
       jobs.insertStage(c, job.id(), i, id, stage);
       transitions.born(c, id, JobStatus.WAITING);
