@@ -117,6 +117,12 @@ public final class Coordinator implements AutoCloseable {
     }
     loops.start(
         LoopSpec.every(
+            "analyze",
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(10),
+            guard("analyze", new AnalyzeStaleTables(db, leader, metrics))));
+    loops.start(
+        LoopSpec.every(
             "webhook-relay",
             Duration.ofSeconds(1),
             Duration.ofMillis(250),

@@ -77,14 +77,7 @@ public final class Database implements AutoCloseable {
     hikari.setValidationTimeout(Math.min(2_000, timeouts.connect().toMillis() / 2));
     // Start even when PostgreSQL is briefly unreachable; readiness reports it until it answers.
     hikari.setInitializationFailTimeout(-1);
-    // Custom plans: a prepared statement's generic plan is made once, when the tables may still be
-    // empty, and kept while no ANALYZE invalidates it (none runs where autovacuum is off), so a
-    // batch lookup planned as a sequential scan of ten rows would go on scanning a million. Every
-    // statement here is a batch, so planning it each time costs little per row.
-    hikari.setConnectionInitSql(
-        "SET statement_timeout = "
-            + statementTimeout.toMillis()
-            + "; SET plan_cache_mode = force_custom_plan");
+    hikari.setConnectionInitSql("SET statement_timeout = " + statementTimeout.toMillis());
     int connectSeconds = DatabaseTimeouts.socketSeconds(timeouts.connect());
     hikari.addDataSourceProperty("connectTimeout", String.valueOf(connectSeconds));
     hikari.addDataSourceProperty("loginTimeout", String.valueOf(connectSeconds));
