@@ -3,10 +3,10 @@ package io.sluice.store;
 import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sluice.config.DatabaseConfig;
 import io.sluice.store.PostgresCollectAttempts.Opened;
 import io.sluice.store.PostgresJobTransitions.CollectionEnd;
 import io.sluice.testing.StoredJobs;
+import io.sluice.testing.TestDatabases;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import java.sql.Connection;
@@ -53,8 +53,7 @@ class BatchTransitionPlansIT {
   @BeforeAll
   static void migrate(TestEnvironment environment) {
     env = environment;
-    db = new Database(new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 4), "test");
-    db.migrate();
+    db = TestDatabases.migrated(env);
   }
 
   @AfterAll
@@ -85,7 +84,7 @@ class BatchTransitionPlansIT {
           c.commit();
         }
         // What the leader's statistics step does every ten seconds where autovacuum is off.
-        flushStatistics(c);
+        TestDatabases.flushStatistics(c);
         c.setAutoCommit(true);
         if (retention.analyzeStale(c).contains("jobs")) {
           analyses++;
@@ -120,14 +119,6 @@ class BatchTransitionPlansIT {
     }
   }
 
-  /** Makes this connection's statistics visible to others (at its transaction's end). */
-  private static void flushStatistics(Connection c) throws SQLException {
-    try (PreparedStatement flush = c.prepareStatement("SELECT pg_stat_force_next_flush()")) {
-      flush.execute();
-    }
-    c.commit();
-  }
-
   /** Counts each job's one task done, as a worker's completion would. */
   private static void tasksDone(Connection c, List<UUID> ids) throws SQLException {
     try (PreparedStatement ps =
@@ -153,7 +144,7 @@ class BatchTransitionPlansIT {
    * this connection's statistics (its own reads are all there is: nothing else uses the database).
    */
   private static long blocksOfJobs(Connection c) throws SQLException {
-    flushStatistics(c);
+    TestDatabases.flushStatistics(c);
     try (PreparedStatement ps =
             c.prepareStatement(
                 "SELECT heap_blks_read + heap_blks_hit + idx_blks_read + idx_blks_hit"

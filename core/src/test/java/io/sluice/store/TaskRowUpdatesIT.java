@@ -3,8 +3,8 @@ package io.sluice.store;
 import static io.sluice.testing.NewJobBuilder.aJob;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sluice.config.DatabaseConfig;
 import io.sluice.testing.StoredJobs;
+import io.sluice.testing.TestDatabases;
 import io.sluice.testkit.SluiceTestExtension;
 import io.sluice.testkit.TestEnvironment;
 import java.sql.Connection;
@@ -42,8 +42,7 @@ class TaskRowUpdatesIT {
   @BeforeAll
   static void migrate(TestEnvironment environment) {
     env = environment;
-    db = new Database(new DatabaseConfig(env.jdbcUrl(), env.dbUser(), env.dbPassword(), 4), "test");
-    db.migrate();
+    db = TestDatabases.migrated(env);
   }
 
   @AfterAll
@@ -107,9 +106,7 @@ class TaskRowUpdatesIT {
 
   /** {n_tup_upd, n_tup_hot_upd} of tasks, after flushing this connection's statistics. */
   private static long[] updates(Connection c) throws SQLException {
-    try (PreparedStatement flush = c.prepareStatement("SELECT pg_stat_force_next_flush()")) {
-      flush.execute();
-    }
+    TestDatabases.flushStatistics(c);
     try (PreparedStatement ps =
             c.prepareStatement(
                 "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'tasks'");
