@@ -169,7 +169,8 @@ final class BenchCommand {
    */
   private Warmup warmup(BenchOptions o, SluiceClient api, String token, BenchDb db, ObjectNode line)
       throws InterruptedException {
-    if (o.warmup() == 0 || !o.scenario().streams()) {
+    // The soak reads its windows from the start and the fan-outs have no stream to warm.
+    if (o.warmup() == 0 || !o.scenario().streams() || o.scenario() == BenchOptions.Scenario.SOAK) {
       return Warmup.NONE;
     }
     err.printf("bench: warming up for %d s%n", o.warmup());

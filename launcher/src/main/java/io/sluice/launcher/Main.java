@@ -72,11 +72,12 @@ public final class Main {
             (1000) over K (4) connections), latency (a stream at R (100)/s), scale (fanout of
             N (1000000) tasks at --heap (256m)), soak (T (600) s of a stream at R (100)/s plus a
             fan-out of N (10000) tasks every F (60) s, sampled every 10 s) or overload (a stream
-            at R (3000)/s). stream and latency first offer the same stream for --warmup
-            (10) s, left out of every figure. Every line carries Redis and PostgreSQL counters
-            and their ratios per task and per job. --profile records each JVM with JFR into the kept logs. Uses
-            SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both are set (in a fresh database and key
-            prefix, removed afterwards), else embedded servers.
+            at R (3000)/s). stream and latency (and overload, if asked) first offer the same
+            stream for --warmup (10) s, left out of every figure. Every line carries Redis and
+            PostgreSQL counters and their ratios per task and per job. --profile records each
+            JVM with JFR into the kept logs. Uses SLUICE_REDIS_URL/SLUICE_DATABASE_URL when both
+            are set (in a fresh database and key prefix, removed afterwards), else embedded
+            servers.
         help
             This text.
 
