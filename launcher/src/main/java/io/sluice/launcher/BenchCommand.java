@@ -169,8 +169,14 @@ final class BenchCommand {
    */
   private Warmup warmup(BenchOptions o, SluiceClient api, String token, BenchDb db, ObjectNode line)
       throws InterruptedException {
-    // The soak reads its windows from the start and the fan-outs have no stream to warm.
-    if (o.warmup() == 0 || !o.scenario().streams() || o.scenario() == BenchOptions.Scenario.SOAK) {
+    // Only the scenarios that read their jobs after it: the soak samples its windows from the
+    // start, and the fan-outs and the batch have no stream to warm.
+    boolean warmable =
+        switch (o.scenario()) {
+          case STREAM, LATENCY, OVERLOAD -> true;
+          case FANOUT, SCALE, BATCH, SOAK -> false;
+        };
+    if (o.warmup() == 0 || !warmable) {
       return Warmup.NONE;
     }
     err.printf("bench: warming up for %d s%n", o.warmup());
