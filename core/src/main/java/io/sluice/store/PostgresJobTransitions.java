@@ -149,28 +149,31 @@ public final class PostgresJobTransitions {
   // collected and collectFailed of many collections in one statement, each row fenced by its own
   // gate's version: a row whose fence misses is simply not moved, the others are. Rows are locked
   // in id order (two coordinators committing overlapping batches queue instead of deadlocking).
-  private static final String COLLECTIONS_ENDED =
+  static final String COLLECTIONS_ENDED =
       """
       WITH i AS MATERIALIZED (
         SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::text[], ?::text[])
                    AS i(id, version, status, result, error)
       ), locked AS MATERIALIZED (
         -- The fence is judged on the locked row: see transitionAll.
-        SELECT j.id, j.status = 'COLLECTING' AND j.version = i.version AS go
+        -- It carries the input's columns, so the update joins the jobs by their key alone, never
+        -- the input against itself (a nested loop over two CTEs is quadratic in the batch).
+        SELECT j.id, j.status = 'COLLECTING' AND j.version = i.version AS go,
+               i.status AS new_status, i.result, i.error
           FROM i JOIN jobs j ON j.id = i.id
          ORDER BY j.id
            FOR UPDATE OF j
       ), moved AS (
-        UPDATE jobs j SET status = i.status,
-                          result = CASE WHEN i.status = 'SUCCEEDED'
-                                        THEN COALESCE(i.result::jsonb, j.result) ELSE j.result END,
-                          error = CASE WHEN i.status = 'FAILED'
-                                       THEN COALESCE(i.error, j.error) ELSE j.error END,
+        UPDATE jobs j SET status = l.new_status,
+                          result = CASE WHEN l.new_status = 'SUCCEEDED'
+                                        THEN COALESCE(l.result::jsonb, j.result) ELSE j.result END,
+                          error = CASE WHEN l.new_status = 'FAILED'
+                                       THEN COALESCE(l.error, j.error) ELSE j.error END,
                           finished_at = now(), version = j.version + 1, updated_at = now()
-          FROM i, locked l
-         WHERE j.id = i.id AND l.id = i.id AND l.go
-           AND i.status IN ('SUCCEEDED', 'FAILED')
-        RETURNING j.id, j.status, j.version, i.error
+          FROM locked l
+         WHERE j.id = l.id AND l.go
+           AND l.new_status IN ('SUCCEEDED', 'FAILED')
+        RETURNING j.id, j.status, j.version, l.error
       ), logged AS (
         INSERT INTO job_events (job_id, job_version, kind, from_status, to_status, detail)
         SELECT id, version, ?, 'COLLECTING', status,

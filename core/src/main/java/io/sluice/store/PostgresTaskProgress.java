@@ -24,21 +24,24 @@ import java.util.UUID;
  * it keeps the name it had before pipeline stages existed, since a rename migration buys nothing.
  */
 public final class PostgresTaskProgress {
-  private static final String WRITE =
+  static final String WRITE =
       """
       WITH c AS (
         SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::real[], ?::text[], ?::text[])
                  AS c(job_id, seq, epoch, fraction, phase, message)
       ), locked AS (
-        SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
+        -- The fence judged on the locked row; the update reaches the rows by key alone
+        -- (PostgresTaskStore.COMPLETE_CTES).
+        SELECT t.job_id, t.seq, t.status = 'RUNNING' AND t.lease_epoch = c.epoch AS go, c.fraction,
+               c.phase, c.message
+          FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
       )
       UPDATE tasks t
-         SET progress = c.fraction, progress_stage = c.phase, progress_message = c.message,
+         SET progress = l.fraction, progress_stage = l.phase, progress_message = l.message,
              progress_at = now(), version = t.version + 1
-        FROM c, locked l
-       WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
-         AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+        FROM locked l
+       WHERE t.job_id = l.job_id AND t.seq = l.seq AND l.go
       """;
 
   private static final String LIVE =

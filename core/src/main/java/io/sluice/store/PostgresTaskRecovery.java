@@ -51,15 +51,23 @@ public final class PostgresTaskRecovery {
 
   // One statement: the compare-and-set on the expired epoch and the RECLAIM event for each task.
   // A reclaim keeps the attempt its claim counted: a task that kills its worker must run out.
-  private static final String RECLAIM =
+  static final String RECLAIM =
       """
-      WITH reclaimed AS (
+      WITH locked AS (
+        -- The fence judged on the locked row; the update reaches the rows by key alone
+        -- (PostgresTaskStore.COMPLETE_CTES).
+        SELECT t.job_id, t.seq, c.epoch,
+               t.lease_epoch = c.epoch AND t.status = 'RUNNING' AND t.lease_expires_at < now() AS go
+          FROM tasks t
+          JOIN unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
+            ON t.job_id = c.job_id AND t.seq = c.seq
+         ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      ), reclaimed AS (
         UPDATE tasks t SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL,
                            version = t.version + 1
-          FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
-         WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch
-           AND t.status = 'RUNNING' AND t.lease_expires_at < now()
-        RETURNING t.job_id, t.seq, c.epoch
+          FROM locked l
+         WHERE t.job_id = l.job_id AND t.seq = l.seq AND l.go
+        RETURNING t.job_id, t.seq, l.epoch
       )
       INSERT INTO job_events (job_id, job_version, kind, detail)
       SELECT r.job_id, j.version, ?, jsonb_build_object('seq', r.seq, 'leaseEpoch', r.epoch)
@@ -68,14 +76,20 @@ public final class PostgresTaskRecovery {
 
   // A draining worker gives back the tasks it will not finish: at once, not after their lease runs
   // out, and without spending the attempt their claim counted.
-  private static final String HAND_BACK =
+  static final String HAND_BACK =
       """
-      WITH released AS (
+      WITH locked AS (
+        SELECT t.job_id, t.seq, c.epoch, t.lease_epoch = c.epoch AND t.status = 'RUNNING' AS go
+          FROM tasks t
+          JOIN unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
+            ON t.job_id = c.job_id AND t.seq = c.seq
+         ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      ), released AS (
         UPDATE tasks t SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL,
                            attempt = t.attempt - 1, version = t.version + 1
-          FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
-         WHERE t.job_id = c.job_id AND t.seq = c.seq AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
-        RETURNING t.job_id, t.seq, c.epoch, ?::text AS worker_id
+          FROM locked l
+         WHERE t.job_id = l.job_id AND t.seq = l.seq AND l.go
+        RETURNING t.job_id, t.seq, l.epoch, ?::text AS worker_id
       ), logged AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
         SELECT r.job_id, j.version, ?,

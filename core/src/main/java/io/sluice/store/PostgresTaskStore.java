@@ -36,30 +36,35 @@ public final class PostgresTaskStore {
   // No task of a paused queue is claimed: the pause's commit is seen by every claim that starts
   // after it, whatever the worker read from Redis before it (PostgresQueueStore hands those back).
   // The status and worker a reclaim logs are read by the locking scan itself (the row version it
-  // locked, which the update then changes), not by a second lookup of each row.
-  private static final String CLAIM =
+  // locked, which the update then changes), not by a second lookup of each row; so is whether it
+  // may be claimed, and the update reaches the rows by their key alone (see COMPLETE_CTES).
+  static final String CLAIM =
       """
       WITH locked AS (
-        SELECT t.job_id, t.seq, t.status AS previous_status, t.worker_id AS previous_worker
+        SELECT t.job_id, t.seq, t.status AS previous_status, t.worker_id AS previous_worker,
+               t.status = 'QUEUED' OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
+                 OR (t.status = 'RUNNING' AND t.lease_expires_at < now()) AS claimable
           FROM tasks t
           JOIN unnest(?::uuid[], ?::int[]) AS c(job_id, seq) ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      ), with_job AS MATERIALIZED (
+        SELECT l.job_id, l.seq, l.previous_status, l.previous_worker,
+               l.claimable AND j.status IN ('QUEUED', 'RUNNING')
+                 AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused) AS go,
+               j.type, j.max_attempts, j.version AS job_version, j.task_timeout_ms,
+               j.retry_base_ms, j.retry_max_ms, j.trace_parent
+          FROM locked l JOIN jobs j ON j.id = l.job_id
       ), claimed AS (
         UPDATE tasks t
            SET status = 'RUNNING', attempt = t.attempt + 1, lease_epoch = t.lease_epoch + 1,
                worker_id = ?, lease_expires_at = now() + ? * interval '1 millisecond',
                started_at = now(), not_before = NULL, version = t.version + 1
-          FROM locked l, jobs j
-         WHERE t.job_id = l.job_id AND t.seq = l.seq AND j.id = t.job_id
-           AND j.status IN ('QUEUED', 'RUNNING')
-           AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused)
-           AND (t.status = 'QUEUED'
-                OR (t.status = 'RETRY_WAIT' AND t.not_before <= now())
-                OR (t.status = 'RUNNING' AND t.lease_expires_at < now()))
-        RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, j.type,
-                  j.max_attempts, j.version AS job_version, l.previous_status, l.previous_worker,
-                  j.task_timeout_ms, j.retry_base_ms, j.retry_max_ms, t.error AS last_error,
-                  j.trace_parent
+          FROM with_job l
+         WHERE t.job_id = l.job_id AND t.seq = l.seq AND l.go
+        RETURNING t.job_id, t.seq, t.attempt, t.lease_epoch, t.input::text AS input, l.type,
+                  l.max_attempts, l.job_version, l.previous_status, l.previous_worker,
+                  l.task_timeout_ms, l.retry_base_ms, l.retry_max_ms, t.error AS last_error,
+                  l.trace_parent
       ), reclaimed AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
         SELECT job_id, job_version, ?,
@@ -75,34 +80,44 @@ public final class PostgresTaskStore {
   // Rows are locked in (job_id, seq) order first, as in CLAIM and RENEW: a renewal, a completion
   // batch and a claim that touch the same rows then queue up instead of deadlocking. A completion
   // of status QUEUED is a hand-back (its handler was told to stop): the task is queued again
-  // without
-  // spending the attempt its claim counted, or CANCELLED when its job is no longer active.
+  // without spending the attempt its claim counted, or CANCELLED when its job is no longer active.
+  // The fence is judged on the locked row version (the one the update then changes), and the locked
+  // rows carry the input's columns, then the job's (a CTE of their own), so the update reaches the
+  // tasks by their key alone. A generic plan guesses ten rows for any unnest and a handful for the
+  // partial index of running tasks; given another way in (the input joined against the locked
+  // rows, the tasks read by job id then filtered by seq, the whole running index scanned and each
+  // entry compared with every locked row) it took it, quadratic in the batch: 640 ms for 1,000
+  // completions late in a 1,000,000-task job (BatchStatementPlansIT).
   private static final String COMPLETE_CTES =
       """
       WITH c AS (
         SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::int8[])
                  AS c(job_id, seq, epoch, status, output, error, delay_ms)
       ), locked AS (
-        SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
+        SELECT t.job_id, t.seq, t.status = 'RUNNING' AND t.lease_epoch = c.epoch AS go,
+               c.status AS new_status, c.output, c.error, c.delay_ms
+          FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      ), with_job AS MATERIALIZED (
+        SELECT l.*, j.status AS job_status, j.version AS job_version
+          FROM locked l JOIN jobs j ON j.id = l.job_id
       ), done AS (
         UPDATE tasks t
-           SET status = CASE WHEN c.status <> 'QUEUED' THEN c.status
-                             WHEN j.status IN ('QUEUED', 'RUNNING') THEN 'QUEUED'
+           SET status = CASE WHEN l.new_status <> 'QUEUED' THEN l.new_status
+                             WHEN l.job_status IN ('QUEUED', 'RUNNING') THEN 'QUEUED'
                              ELSE 'CANCELLED' END,
-               attempt = CASE WHEN c.status = 'QUEUED' THEN t.attempt - 1 ELSE t.attempt END,
-               worker_id = CASE WHEN c.status = 'QUEUED' THEN NULL ELSE t.worker_id END,
-               output = c.output::jsonb,
-               error = CASE WHEN c.status = 'QUEUED' THEN t.error ELSE c.error END,
-               not_before = CASE WHEN c.status = 'RETRY_WAIT'
-                                 THEN now() + c.delay_ms * interval '1 millisecond' END,
-               finished_at = CASE WHEN c.status IN ('SUCCEEDED', 'FAILED') THEN now() END,
-               progress = CASE WHEN c.status = 'SUCCEEDED' THEN 1 ELSE t.progress END,
+               attempt = CASE WHEN l.new_status = 'QUEUED' THEN t.attempt - 1 ELSE t.attempt END,
+               worker_id = CASE WHEN l.new_status = 'QUEUED' THEN NULL ELSE t.worker_id END,
+               output = l.output::jsonb,
+               error = CASE WHEN l.new_status = 'QUEUED' THEN t.error ELSE l.error END,
+               not_before = CASE WHEN l.new_status = 'RETRY_WAIT'
+                                 THEN now() + l.delay_ms * interval '1 millisecond' END,
+               finished_at = CASE WHEN l.new_status IN ('SUCCEEDED', 'FAILED') THEN now() END,
+               progress = CASE WHEN l.new_status = 'SUCCEEDED' THEN 1 ELSE t.progress END,
                lease_expires_at = NULL, version = t.version + 1
-          FROM c, locked l, jobs j
-         WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
-           AND j.id = t.job_id AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
-        RETURNING t.job_id, t.seq, t.lease_epoch, t.status, c.error AS reason, j.version AS job_version
+          FROM with_job l
+         WHERE t.job_id = l.job_id AND t.seq = l.seq AND l.go
+        RETURNING t.job_id, t.seq, t.lease_epoch, t.status, l.error AS reason, l.job_version
       ), handed_back AS (
         INSERT INTO job_events (job_id, job_version, kind, detail)
         SELECT job_id, job_version, ?,
@@ -121,7 +136,7 @@ public final class PostgresTaskStore {
   // counters add what `done` applied, so a completion whose fence failed counts nowhere. Jobs are
   // updated in id order, as PostgresJobStore.addCounts does, so concurrent batches queue up on
   // them.
-  private static final String COMPLETE_AND_COUNT =
+  static final String COMPLETE_AND_COUNT =
       COMPLETE_CTES
           + """
       , delta AS (
@@ -141,18 +156,18 @@ public final class PostgresTaskStore {
         FROM counted
       """;
 
-  private static final String RENEW =
+  static final String RENEW =
       """
       WITH c AS (
         SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[]) AS c(job_id, seq, epoch)
       ), locked AS (
-        SELECT t.job_id, t.seq FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
+        SELECT t.job_id, t.seq, t.status = 'RUNNING' AND t.lease_epoch = c.epoch AS go
+          FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
       )
       UPDATE tasks t SET lease_expires_at = now() + ? * interval '1 millisecond'
-        FROM c, locked l
-       WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
-         AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
+        FROM locked l
+       WHERE t.job_id = l.job_id AND t.seq = l.seq AND l.go
          AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.status IN ('QUEUED', 'RUNNING'))
       RETURNING t.job_id, t.seq
       """;

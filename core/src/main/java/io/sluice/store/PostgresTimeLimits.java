@@ -40,24 +40,31 @@ public final class PostgresTimeLimits {
   // The attempt fails and waits for its retry; the epoch moves on, so its worker's renewal and its
   // late completion are refused like a reclaimed zombie's. Rows are locked in (job_id, seq) order,
   // as every writer of many task rows locks them.
-  private static final String TIME_OUT =
+  static final String TIME_OUT =
       """
       WITH c AS (
         SELECT * FROM unnest(?::uuid[], ?::int[], ?::int8[], ?::text[], ?::int8[])
                  AS c(job_id, seq, epoch, error, delay_ms)
       ), locked AS (
-        SELECT t.job_id, t.seq, t.worker_id FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
+        SELECT t.job_id, t.seq, t.worker_id, t.status, t.lease_epoch, t.started_at, c.epoch, c.error,
+               c.delay_ms
+          FROM tasks t JOIN c ON t.job_id = c.job_id AND t.seq = c.seq
          ORDER BY t.job_id, t.seq FOR UPDATE OF t
+      ), with_job AS MATERIALIZED (
+        -- The fence judged on the locked row; the update reaches the rows by key alone
+        -- (PostgresTaskStore.COMPLETE_CTES).
+        SELECT l.job_id, l.seq, l.worker_id, l.epoch, l.error, l.delay_ms, j.version AS job_version,
+               l.status = 'RUNNING' AND l.lease_epoch = l.epoch
+                 AND l.started_at + j.task_timeout_ms * interval '1 millisecond' < now() AS go
+          FROM locked l JOIN jobs j ON j.id = l.job_id
       ), timed_out AS (
         UPDATE tasks t
-           SET status = 'RETRY_WAIT', error = c.error, lease_epoch = t.lease_epoch + 1,
+           SET status = 'RETRY_WAIT', error = l.error, lease_epoch = t.lease_epoch + 1,
                worker_id = NULL, lease_expires_at = NULL, version = t.version + 1,
-               not_before = now() + c.delay_ms * interval '1 millisecond'
-          FROM c, locked l, jobs j
-         WHERE t.job_id = l.job_id AND t.seq = l.seq AND t.job_id = c.job_id AND t.seq = c.seq
-           AND j.id = t.job_id AND t.lease_epoch = c.epoch AND t.status = 'RUNNING'
-           AND t.started_at + j.task_timeout_ms * interval '1 millisecond' < now()
-        RETURNING t.job_id, t.seq, c.epoch, l.worker_id, c.error, j.version AS job_version
+               not_before = now() + l.delay_ms * interval '1 millisecond'
+          FROM with_job l
+         WHERE t.job_id = l.job_id AND t.seq = l.seq AND l.go
+        RETURNING t.job_id, t.seq, l.epoch, l.worker_id, l.error, l.job_version
       )
       INSERT INTO job_events (job_id, job_version, kind, detail)
       SELECT job_id, job_version, ?,
