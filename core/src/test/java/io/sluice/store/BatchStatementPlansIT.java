@@ -95,11 +95,8 @@ class BatchStatementPlansIT {
   @Test
   void aCompletionBatchIsLinearInItsTasks() throws SQLException {
     Plan plan =
-        explainGeneric(
+        explainOnClaims(
             PostgresTaskStore.COMPLETE_AND_COUNT,
-            uuidArray(Collections.nCopies(TASKS, job)),
-            seqs(),
-            bigints(TASKS, i -> 1L),
             texts(TASKS, i -> "SUCCEEDED"),
             texts(TASKS, i -> "{\"n\":" + i + "}"),
             texts(TASKS, i -> null),
@@ -137,35 +134,16 @@ class BatchStatementPlansIT {
 
   @Test
   void aRenewalBatchIsLinearInItsTasks() throws SQLException {
-    Plan plan =
-        explainGeneric(
-            PostgresTaskStore.RENEW,
-            uuidArray(Collections.nCopies(TASKS, job)),
-            seqs(),
-            bigints(TASKS, i -> 1L),
-            "60000");
+    Plan plan = explainOnClaims(PostgresTaskStore.RENEW, "60000");
     assertThat(plan.rowsOut()).as("leases renewed").isEqualTo(TASKS);
     assertThat(plan.pairsFiltered()).as("pairs the join filters threw away").isLessThan(TASKS);
   }
 
   @Test
   void aReclaimAndAHandBackAreLinearInTheirTasks() throws SQLException {
-    Plan reclaim =
-        explainGeneric(
-            PostgresTaskRecovery.RECLAIM,
-            uuidArray(Collections.nCopies(TASKS, job)),
-            seqs(),
-            bigints(TASKS, i -> 1L),
-            "'RECLAIM'");
+    Plan reclaim = explainOnClaims(PostgresTaskRecovery.RECLAIM, "'RECLAIM'");
     assertThat(reclaim.pairsFiltered()).as("pairs the reclaim threw away").isLessThan(TASKS);
-    Plan handBack =
-        explainGeneric(
-            PostgresTaskRecovery.HAND_BACK,
-            uuidArray(Collections.nCopies(TASKS, job)),
-            seqs(),
-            bigints(TASKS, i -> 1L),
-            "'worker-1'",
-            "'HANDED_BACK'");
+    Plan handBack = explainOnClaims(PostgresTaskRecovery.HAND_BACK, "'worker-1'", "'HANDED_BACK'");
     assertThat(handBack.rowsOut()).as("tasks handed back").isEqualTo(TASKS);
     assertThat(handBack.pairsFiltered()).as("pairs the hand-back threw away").isLessThan(TASKS);
   }
@@ -173,11 +151,8 @@ class BatchStatementPlansIT {
   @Test
   void aProgressBatchIsLinearInItsTasks() throws SQLException {
     Plan plan =
-        explainGeneric(
+        explainOnClaims(
             PostgresTaskProgress.WRITE,
-            uuidArray(Collections.nCopies(TASKS, job)),
-            seqs(),
-            bigints(TASKS, i -> 1L),
             "'{" + String.join(",", Collections.nCopies(TASKS, "0.5")) + "}'::real[]",
             texts(TASKS, i -> "phase"),
             texts(TASKS, i -> "halfway"));
@@ -187,11 +162,8 @@ class BatchStatementPlansIT {
   @Test
   void aTimeOutBatchIsLinearInItsTasks() throws SQLException {
     Plan plan =
-        explainGeneric(
+        explainOnClaims(
             PostgresTimeLimits.TIME_OUT,
-            uuidArray(Collections.nCopies(TASKS, job)),
-            seqs(),
-            bigints(TASKS, i -> 1L),
             texts(TASKS, i -> "timed out"),
             bigints(TASKS, i -> 1000L),
             "'TIMED_OUT'");
@@ -211,6 +183,19 @@ class BatchStatementPlansIT {
             "'STATUS'");
     assertThat(plan.rowsOut()).as("jobs ended").isEqualTo(JOBS);
     assertThat(plan.pairsFiltered()).as("pairs the join filters threw away").isLessThan(JOBS);
+  }
+
+  /**
+   * {@link #explainGeneric} of a statement whose first three parameters are the claims it acts on
+   * (job ids, seqs, lease epochs): every task of the big job, at epoch 1.
+   */
+  private static Plan explainOnClaims(String jdbcSql, String... rest) throws SQLException {
+    String[] literals = new String[rest.length + 3];
+    literals[0] = uuidArray(Collections.nCopies(TASKS, job));
+    literals[1] = seqs();
+    literals[2] = bigints(TASKS, i -> 1L);
+    System.arraycopy(rest, 0, literals, 3, rest.length);
+    return explainGeneric(jdbcSql, literals);
   }
 
   /** The rows the statement returned, and the rows every join filter of its plan removed. */

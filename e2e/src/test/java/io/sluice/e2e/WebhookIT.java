@@ -104,14 +104,7 @@ class WebhookIT {
         .as("HMAC-SHA256 of timestamp.body under the tenant's secret")
         .isEqualTo("v1=" + hmac(SECRET, timestamp + "." + r.body()));
     // The receiver has the body before the sender has read the 204 and recorded it.
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                webhooks(Stack.TOKEN, "?jobId=" + id)
-                    .at("/items/0/status")
-                    .asText()
-                    .equals("DELIVERED"));
+    awaitDelivered(id);
     JsonNode listed = webhooks(Stack.TOKEN, "?jobId=" + id).get("items").get(0);
     assertThat(listed.path("attempts").asInt()).isEqualTo(1);
     assertThat(listed.path("lastStatusCode").asInt()).isEqualTo(204);
@@ -193,14 +186,7 @@ class WebhookIT {
     assertThat(all)
         .extracting(r -> r.headers().get("sluice-webhook-id"))
         .containsOnly(all.get(0).headers().get("sluice-webhook-id"));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                webhooks(Stack.TOKEN, "?jobId=" + id)
-                    .at("/items/0/status")
-                    .asText()
-                    .equals("DELIVERED"));
+    awaitDelivered(id);
     assertThat(codes(id)).containsExactly(503, 503, 503, 204);
   }
 
@@ -347,6 +333,18 @@ class WebhookIT {
       }
     }
     return of;
+  }
+
+  /** Waits for the job's delivery to be recorded DELIVERED, which the relay does after the 2xx. */
+  private void awaitDelivered(String jobId) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                webhooks(Stack.TOKEN, "?jobId=" + jobId)
+                    .at("/items/0/status")
+                    .asText()
+                    .equals("DELIVERED"));
   }
 
   private JsonNode webhooks(String token, String query) {
